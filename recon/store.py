@@ -1,0 +1,324 @@
+"""The data layout of CONTRACT §3: the only module that knows folder names.
+
+::
+
+    <data>/exports/system=<name>/cycle=<id>/kind=<full|delta>/
+        {users,groups,memberships}.parquet, manifest.json
+    <data>/findings/source=<a>/target=<b>/cycle=<id>/findings.parquet, summary.json
+    <data>/deltas/system=<name>/head=<id>/delta_findings.parquet, summary.json
+    <data>/capabilities/system=<name>/capabilities.json, probe.parquet
+
+Files appear only when complete: single files are written to a temporary name and
+renamed; an export partition is written into a staging folder under ``<data>/.staging``
+and renamed into place as a whole, manifest last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from recon import __version__
+from recon.errors import DataNotFound, InputError, UsageError
+
+__all__ = [
+    "EXPORT_TABLES",
+    "ExportRef",
+    "Manifest",
+    "Store",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "check_name",
+    "cycle_id_now",
+    "default_data_dir",
+]
+
+EXPORT_TABLES = ("users", "groups", "memberships")
+ExportKind = Literal["full", "delta"]
+ExportStatus = Literal["complete", "partial", "failed"]
+
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def check_name(value: str, what: str) -> str:
+    """Return ``value`` if it is safe as a path segment, else raise :class:`UsageError`.
+
+    System names and cycle ids become folder names, so only ``[A-Za-z0-9_.-]{1,64}``
+    is accepted, and names made only of dots (``.``, ``..``) are refused.
+    """
+    if not isinstance(value, str) or not _NAME.fullmatch(value) or set(value) == {"."}:
+        raise UsageError(f"invalid {what} {value!r}: use 1-64 characters from A-Z a-z 0-9 _ . -")
+    return value
+
+
+def cycle_id_now(now: datetime | None = None) -> str:
+    """The default cycle id: UTC time as ``YYYYMMDDTHHMMSSZ`` (sorts in time order)."""
+    return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def default_data_dir() -> Path:
+    """``$RECON_DATA_DIR`` if set, else ``./data``."""
+    return Path(os.environ.get("RECON_DATA_DIR") or "data")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented, key-sorted JSON, atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@dataclass
+class Manifest:
+    """What an export is and how complete it is (CONTRACT §3). Never holds a secret."""
+
+    system: str
+    cycle: str
+    kind: ExportKind
+    status: ExportStatus = "complete"
+    filter: str | None = None
+    watermark: str | None = None
+    filtered_locally: bool = False
+    started: str | None = None
+    finished: str | None = None
+    pages: int = 0
+    total_results: dict[str, int | None] = field(default_factory=dict)
+    items_received: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    duplicates_dropped: int = 0
+    rejected: int = 0
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
+    origin: dict[str, Any] = field(default_factory=dict)
+    tool_version: str = __version__
+
+    def add_anomaly(self, kind: str, detail: str, count: int = 1, **extra: Any) -> None:
+        """Record something odd about the export (it stays a row of data, not an error)."""
+        self.anomalies.append({"kind": kind, "detail": detail, "count": count, **extra})
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as written to ``manifest.json``."""
+        return {
+            "system": self.system,
+            "cycle": self.cycle,
+            "kind": self.kind,
+            "status": self.status,
+            "filter": self.filter,
+            "watermark": self.watermark,
+            "filtered_locally": self.filtered_locally,
+            "started": self.started,
+            "finished": self.finished,
+            "pages": self.pages,
+            "total_results": self.total_results,
+            "items_received": self.items_received,
+            "rows": self.rows,
+            "duplicates_dropped": self.duplicates_dropped,
+            "rejected": self.rejected,
+            "anomalies": self.anomalies,
+            "origin": self.origin,
+            "tool_version": self.tool_version,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        """Read a manifest back; unknown keys (from newer versions) are ignored."""
+        known = set(cls.__dataclass_fields__)
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+@dataclass(frozen=True)
+class ExportRef:
+    """One export partition on disk."""
+
+    system: str
+    cycle: str
+    kind: ExportKind
+    path: Path
+
+    def table(self, name: str) -> Path:
+        """Path of ``users``, ``groups`` or ``memberships`` in this export."""
+        if name not in EXPORT_TABLES:
+            raise ValueError(f"unknown export table {name!r}")
+        return self.path / f"{name}.parquet"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    def manifest(self) -> Manifest:
+        """The export's manifest (raises :class:`DataNotFound` when it is missing)."""
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise DataNotFound(f"no manifest.json in {self.path}") from exc
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{self.manifest_path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+        return Manifest.from_json(data)
+
+
+class Store:
+    """The recon data folder (CONTRACT §3) rooted at ``root``."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else default_data_dir()
+
+    # -- paths ---------------------------------------------------------------------------
+    @property
+    def exports_root(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def findings_root(self) -> Path:
+        return self.root / "findings"
+
+    @property
+    def deltas_root(self) -> Path:
+        return self.root / "deltas"
+
+    @property
+    def capabilities_root(self) -> Path:
+        return self.root / "capabilities"
+
+    @property
+    def temp_dir(self) -> Path:
+        """Where DuckDB may spill (inside the data folder, so on the same disk)."""
+        return self.root / ".tmp"
+
+    def export(self, system: str, cycle: str, kind: ExportKind = "full") -> ExportRef:
+        """Reference to an export partition (it may not exist yet)."""
+        check_name(system, "system name")
+        check_name(cycle, "cycle id")
+        if kind not in ("full", "delta"):
+            raise UsageError(f"invalid export kind {kind!r}: use full or delta")
+        path = self.exports_root / f"system={system}" / f"cycle={cycle}" / f"kind={kind}"
+        return ExportRef(system, cycle, kind, path)
+
+    def findings_dir(self, source: str, target: str, cycle: str) -> Path:
+        """Folder of ``findings.parquet`` + ``summary.json`` for a source/target pair and cycle."""
+        check_name(source, "system name")
+        check_name(target, "system name")
+        check_name(cycle, "cycle id")
+        return self.findings_root / f"source={source}" / f"target={target}" / f"cycle={cycle}"
+
+    def deltas_dir(self, system: str, head: str) -> Path:
+        """Folder of ``delta_findings.parquet`` + ``summary.json`` for a system and head cycle."""
+        check_name(system, "system name")
+        check_name(head, "cycle id")
+        return self.deltas_root / f"system={system}" / f"head={head}"
+
+    def capabilities_dir(self, system: str) -> Path:
+        """Folder of ``capabilities.json`` + ``probe.parquet`` for a system."""
+        check_name(system, "system name")
+        return self.capabilities_root / f"system={system}"
+
+    # -- listing -------------------------------------------------------------------------
+    def systems(self) -> list[str]:
+        """Systems that have at least one export folder, sorted."""
+        return sorted(_partition_values(self.exports_root, "system"))
+
+    def exports(self, system: str | None = None, kind: ExportKind | None = None) -> list[ExportRef]:
+        """Every export partition that has a manifest, sorted by system, cycle, kind."""
+        found: list[ExportRef] = []
+        systems = [system] if system is not None else self.systems()
+        for name in systems:
+            system_dir = self.exports_root / f"system={check_name(name, 'system name')}"
+            for cycle in sorted(_partition_values(system_dir, "cycle")):
+                for export_kind in ("full", "delta"):
+                    if kind is not None and export_kind != kind:
+                        continue
+                    ref = self.export(name, cycle, export_kind)
+                    if ref.manifest_path.is_file():
+                        found.append(ref)
+        return found
+
+    def cycles(self, system: str, kind: ExportKind = "full", *, complete_only: bool = True) -> list[str]:
+        """Cycle ids of ``system`` with an export of ``kind``, oldest first."""
+        return [
+            ref.cycle
+            for ref in self.exports(system, kind)
+            if not complete_only or ref.manifest().status == "complete"
+        ]
+
+    def latest_complete(
+        self, system: str, kind: ExportKind = "full", *, at_or_before: str | None = None
+    ) -> ExportRef:
+        """The newest complete export of ``system`` (optionally at or before a cycle id)."""
+        cycles = [c for c in self.cycles(system, kind) if at_or_before is None or c <= at_or_before]
+        if not cycles:
+            bound = f" at or before cycle {at_or_before}" if at_or_before else ""
+            raise DataNotFound(
+                f"no complete {kind} export of system {system!r}{bound} under {self.exports_root}"
+            )
+        return self.export(system, cycles[-1], kind)
+
+    def complete_export(self, system: str, cycle: str, kind: ExportKind = "full") -> ExportRef:
+        """The export of ``system`` at ``cycle``; raises unless it exists and is complete."""
+        ref = self.export(system, cycle, kind)
+        if not ref.manifest_path.is_file():
+            raise DataNotFound(f"no {kind} export of system {system!r} for cycle {cycle} ({ref.path})")
+        status = ref.manifest().status
+        if status != "complete":
+            raise DataNotFound(
+                f"the {kind} export of system {system!r} for cycle {cycle} is {status}, not complete"
+            )
+        return ref
+
+    # -- writing -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def publishing(self, final_dir: Path) -> Iterator[Path]:
+        """Yield an empty staging folder; on success it replaces ``final_dir`` in one rename.
+
+        On any exception the staging folder is removed and ``final_dir`` is left as it was.
+        """
+        staging_root = self.root / ".staging"
+        staging_root.mkdir(parents=True, exist_ok=True)
+        staging = staging_root / uuid.uuid4().hex
+        staging.mkdir()
+        try:
+            yield staging
+            final_dir.parent.mkdir(parents=True, exist_ok=True)
+            retired: Path | None = None
+            if final_dir.exists():
+                retired = staging_root / f"{uuid.uuid4().hex}.old"
+                os.replace(final_dir, retired)
+            os.replace(staging, final_dir)
+            if retired is not None:
+                shutil.rmtree(retired, ignore_errors=True)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+
+def _partition_values(folder: Path, key: str) -> list[str]:
+    prefix = f"{key}="
+    if not folder.is_dir():
+        return []
+    return [
+        child.name[len(prefix) :]
+        for child in folder.iterdir()
+        if child.is_dir() and child.name.startswith(prefix)
+    ]
