@@ -67,7 +67,8 @@ class Capabilities:
 
     def attribute(self, schema: str, path: str) -> dict[str, Any] | None:
         """Characteristics of ``path`` (e.g. ``userName``, ``emails.value``) in ``schema``, if served."""
-        return (self.advertised.get("attributes") or {}).get(schema, {}).get(path)
+        found = (self.advertised.get("attributes") or {}).get(schema, {}).get(path)
+        return dict(found) if isinstance(found, dict) else None
 
     def observe(self, key: str, value: Any, by: str) -> None:
         """Record a measured behaviour, with the time it was seen."""
