@@ -90,7 +90,8 @@ def _open(path: Path) -> IO[bytes]:
         raise InputError(f"{path}: is a folder, not a file") from exc
     magic = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
     if magic == b"\x1f\x8b":
-        return gzip.open(raw)  # type: ignore[return-value]
+        raw.close()
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return raw
 
 
