@@ -12,6 +12,7 @@ modules are registered in alphabetical order, so a new command is one new file.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 import traceback
@@ -64,9 +65,10 @@ for _module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run recon with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if "--debug" in args:  # accepted anywhere on the line, not only before the command
-        state.debug = True
-        args = [arg for arg in args if arg != "--debug"]
+    # Per invocation (main() also runs in-process, from tests and notebooks); --debug is accepted
+    # anywhere on the line, not only before the command.
+    state.debug = bool(os.environ.get("RECON_DEBUG")) or "--debug" in args
+    args = [arg for arg in args if arg != "--debug"]
     try:
         app(args=args, prog_name="recon")  # standalone: usage errors print and exit 2, ^C exits 130
     except SystemExit as exc:
