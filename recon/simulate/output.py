@@ -1,0 +1,221 @@
+"""Writing what the simulator produces: exports (Parquet, or SCIM ListResponse pages) and truth tables.
+
+Parquet exports go through the same path as ``recon import``: each resource is normalised
+(:func:`recon.extract.normalize.normalise`) and streamed into an
+:class:`~recon.extract.writer.ExportWriter` inside :meth:`recon.store.Store.publishing`, so
+``raw`` and the flattened columns always agree. ``scim-json`` writes the same resources as
+ListResponse pages (``users-0001.json``, ``groups-0001.json`` …) that ``recon import`` turns
+into identical tables. Truth tables are written whole, by rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from recon.engine import connect
+from recon.extract.normalize import Normalised, normalise
+from recon.extract.writer import ExportWriter
+from recon.simulate.memo import Doc, Memo
+from recon.store import Manifest, Store, atomic_write_bytes
+
+__all__ = [
+    "DELTA_FINDINGS",
+    "FINDINGS",
+    "LEAVERS",
+    "LIST_RESPONSE",
+    "PAGE_SIZE",
+    "ParquetExports",
+    "json_pages_export",
+    "write_rows",
+]
+
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+PAGE_SIZE = 1000
+_TS = pa.timestamp("us", tz="UTC")
+FINDINGS = pa.schema(
+    [
+        (name, pa.string())
+        for name in (
+            "kind",
+            "severity",
+            "source_id",
+            "target_id",
+            "user_name",
+            "group_id",
+            "target_group_id",
+            "group_name",
+            "attribute",
+            "source_value",
+            "target_value",
+            "detail",
+        )
+    ]
+)
+DELTA_FINDINGS = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("resource_type", pa.string()),
+        ("id", pa.string()),
+        ("name", pa.string()),
+        ("base_last_modified", _TS),
+        ("head_last_modified", _TS),
+        ("detail", pa.string()),
+    ]
+)
+LEAVERS = pa.schema(
+    [
+        ("source_id", pa.string()),
+        ("user_name", pa.string()),
+        ("target", pa.string()),
+        ("left_cycle", pa.string()),
+        ("target_resolved_cycle", pa.string()),
+        ("deleted_cycle", pa.string()),
+    ]
+)
+
+Add = Callable[[Doc], None]
+
+
+def write_rows(path: Path, rows: Sequence[NamedTuple], schema: pa.Schema) -> None:
+    """Write named-tuple rows as one Parquet file with exactly ``schema`` (atomically)."""
+    columns = {name: [getattr(row, name) for row in rows] for name in schema.names}
+    table = pa.table(columns, schema=schema)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+class ParquetExports:
+    """Writes Parquet export partitions; the last step of each runs on a background thread.
+
+    Resources are normalised and appended on the caller's thread; the sort-and-write of
+    :meth:`ExportWriter.finish` (DuckDB and Arrow, which release the GIL) and the publishing
+    rename run on one worker thread while the caller renders the next export. A resource
+    identical to one of the system's previous full export (the same JSON text) reuses its
+    normalised rows: ``normalise`` is a pure function of the resource. :meth:`close` waits for
+    every export and raises the first error.
+    """
+
+    def __init__(self, store: Store, memory_limit: str, *, background: bool = True) -> None:
+        self.store = store
+        self._con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit)
+        self._con.execute("SET enable_progress_bar = false")
+        # in the background only for small directories: for large ones DuckDB's memory would add
+        # to the caller's peak instead of following it
+        self._pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-simulate") if background else None
+        )
+        self._pending: list[Future[None]] = []
+        self._memos: dict[str, Memo[Normalised]] = {}
+
+    @contextlib.contextmanager
+    def export(self, manifest: Manifest, memoise: bool) -> Iterator[Add]:
+        """Yield ``add(doc)``; the export is published after the block."""
+        self._raise_failures()
+        ref = self.store.export(manifest.system, manifest.cycle, manifest.kind)
+        stack = contextlib.ExitStack()
+        staging = stack.enter_context(self.store.publishing(ref.path))
+        memo = self._memos.setdefault(manifest.system, Memo(memoise))
+        try:
+            writer = ExportWriter(staging)
+
+            def add(doc: Doc) -> None:
+                writer.add(memo.get(doc.raw, lambda: normalise(doc.data, doc.raw.decode("utf-8"))))
+
+            yield add
+            writer.close()
+        except BaseException as exc:
+            if not stack.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+            return
+        if manifest.kind == "full":
+            memo.rotate()
+        if self._pool is None:
+            self._finish(writer, manifest, stack)
+        else:
+            self._pending.append(self._pool.submit(self._finish, writer, manifest, stack))
+
+    def _finish(self, writer: ExportWriter, manifest: Manifest, stack: contextlib.ExitStack) -> None:
+        try:
+            writer.finish(self._con, manifest)
+        except BaseException as exc:
+            stack.__exit__(type(exc), exc, exc.__traceback__)  # removes the staging folder
+            raise
+        stack.close()  # publishes
+
+    def _raise_failures(self) -> None:
+        for future in [f for f in self._pending if f.done()]:
+            self._pending.remove(future)
+            future.result()
+
+    def close(self) -> None:
+        """Wait for every export still being finished; raise the first failure."""
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self._pending.clear()
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._con.close()
+
+
+class _Pages:
+    """ListResponse pages of one resource type, written as they fill (one resource per line)."""
+
+    def __init__(self, folder: Path, stem: str, total: int, page_size: int) -> None:
+        self.folder, self.stem, self.total, self.page_size = folder, stem, total, page_size
+        self.buffer: list[bytes] = []
+        self.written = 0
+        self.files: list[Path] = []
+
+    def add(self, raw: bytes) -> None:
+        self.buffer.append(raw)
+        if len(self.buffer) >= self.page_size:
+            self.flush()
+
+    def flush(self, *, final: bool = False) -> None:
+        if not self.buffer and not (final and not self.files):
+            return
+        head = {
+            "schemas": [LIST_RESPONSE],
+            "totalResults": self.total,
+            "startIndex": self.written + 1,
+            "itemsPerPage": len(self.buffer),
+        }
+        text = orjson.dumps(head)[:-1] + b',"Resources":[\n' + b",\n".join(self.buffer) + b"\n]}\n"
+        path = self.folder / f"{self.stem}-{len(self.files) + 1:04d}.json"
+        path.write_bytes(text)
+        self.files.append(path)
+        self.written += len(self.buffer)
+        self.buffer = []
+
+
+@contextlib.contextmanager
+def json_pages_export(
+    store: Store, folder: Path, users: int, groups: int, page_size: int = PAGE_SIZE
+) -> Iterator[tuple[Add, list[str]]]:
+    """Yield ``add(resource)`` and the list the page file names are added to; published on exit."""
+    names: list[str] = []
+    with store.publishing(folder) as staging:
+        pages = {
+            "users": _Pages(staging, "users", users, page_size),
+            "groups": _Pages(staging, "groups", groups, page_size),
+        }
+
+        def add(doc: Doc) -> None:
+            pages["groups" if doc.group else "users"].add(doc.raw)
+
+        yield add, names
+        for part in pages.values():
+            part.flush(final=True)
+            names.extend(path.name for path in part.files)

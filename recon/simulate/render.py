@@ -1,0 +1,295 @@
+"""SCIM resources (RFC 7643 JSON objects) of the simulated systems, traps applied.
+
+The IdP writes its users and groups plainly (only some timestamps carry an offset). A target
+writes its own ids, ``externalId`` = the IdP id (or none, or ``""``), and renders the traps of
+each record: userName and email values in other letter case, emails in another order, ``""``
+where the IdP has no title or department, timestamps with an offset, group names in other
+case. Each trap is recorded in the ledger the first time a record shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+from recon.simulate.directory import Directory
+from recon.simulate.ids import OFFSETS, iso
+from recon.simulate.memo import Doc, RenderMemo
+from recon.simulate.model import (
+    BLANK,
+    EMAIL_CASE,
+    EMAIL_ORDER,
+    EXT_BLANK,
+    EXT_SOURCE,
+    NAME_CASE,
+    TS_OFFSET,
+    Account,
+    Content,
+    Group,
+    Ledger,
+    TGroup,
+    User,
+)
+from recon.simulate.sync import Target
+from recon.simulate.views import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA
+
+__all__ = ["Rendered", "idp_resources", "target_resources"]
+
+_TRAPS = "traps"
+
+
+class Rendered:
+    """The resources of one export (users then groups) and how many of each there are."""
+
+    def __init__(self, users: int, groups: int, resources: Iterator[Doc]) -> None:
+        self.users = users
+        self.groups = groups
+        self.resources = resources
+
+
+def _case_variant(user_name: str) -> str:
+    local, _, domain = user_name.partition("@")
+    return ".".join(part[:1].upper() + part[1:] for part in local.split(".")) + "@" + domain.capitalize()
+
+
+def _emails(c: Content, *, upper: bool = False, reverse: bool = False) -> list[dict[str, Any]]:
+    work = {"value": c.user_name.upper() if upper else c.user_name, "type": "work", "primary": True}
+    if c.home_email is None:
+        return [work]
+    home = {"value": c.home_email.upper() if upper else c.home_email, "type": "home", "primary": False}
+    emails = [home, work] if c.home_first else [work, home]
+    return emails[::-1] if reverse else emails
+
+
+def employee_number(num: int, c: Content) -> str:
+    """The enterprise employeeNumber of IdP user ``num`` (contractors have their own series)."""
+    return f"C{num:07d}" if c.user_type == "Contractor" else str(100000 + num)
+
+
+def _meta(
+    kind: str, created: int, modified: int | None, version: int, offset: int, location: str
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"resourceType": kind, "created": iso(created, offset)}
+    if modified is not None:
+        meta["lastModified"] = iso(modified, offset)
+    meta["version"] = f'W/"{version}"'
+    meta["location"] = location
+    return meta
+
+
+# -- the IdP --------------------------------------------------------------------------------
+IDP_BASE = "https://idp.example.com/scim/v2"
+
+
+def _idp_user(d: Directory, user: User, cycle: str, ledger: Ledger) -> dict[str, Any]:
+    c, rid = user.c, d.user_id(user.num)
+    offset = OFFSETS[user.num % len(OFFSETS)] if user.flags & TS_OFFSET else 0
+    resource: dict[str, Any] = {
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "id": rid,
+        "userName": c.user_name,
+        "name": {"givenName": c.given, "familyName": c.family, "formatted": f"{c.given} {c.family}"},
+        "displayName": f"{c.given} {c.family}",
+        "emails": _emails(c),
+        "active": c.active,
+        "userType": c.user_type,
+    }
+    if c.title is not None:
+        resource["title"] = c.title
+    enterprise: dict[str, Any] = {"employeeNumber": employee_number(user.num, c)}
+    if c.department is not None:
+        enterprise["department"] = c.department
+    if c.manager >= 0:
+        enterprise["manager"] = {"value": d.user_id(c.manager)}
+    resource[ENTERPRISE] = enterprise
+    resource["meta"] = _meta(
+        "User", user.created, user.last_modified, user.version, offset, f"{IDP_BASE}/Users/{rid}"
+    )
+    if offset:
+        example = {"system": "idp", "cycle": cycle, "id": rid, "created": resource["meta"]["created"]}
+        ledger.note_once(_TRAPS, "idp_timestamp_offset", f"idp:{rid}", example)
+    return resource
+
+
+def _idp_group(d: Directory, group: Group, members: list[str], cycle: str, ledger: Ledger) -> dict[str, Any]:
+    gid = d.group_id(group.gnum)
+    offset = OFFSETS[group.gnum % len(OFFSETS)] if group.flags & TS_OFFSET else 0
+    listed = [{"value": m, "type": "User"} for m in members]
+    listed.extend({"value": d.group_id(n), "type": "Group"} for n in group.nested)
+    meta = _meta(
+        "Group", group.created, group.last_modified, group.version, offset, f"{IDP_BASE}/Groups/{gid}"
+    )
+    if offset:
+        example = {"system": "idp", "cycle": cycle, "id": gid, "created": meta["created"]}
+        ledger.note_once(_TRAPS, "idp_timestamp_offset", f"idp:{gid}", example)
+    return {"schemas": [GROUP_SCHEMA], "id": gid, "displayName": group.name, "members": listed, "meta": meta}
+
+
+def idp_resources(
+    d: Directory,
+    cycle: str,
+    ledger: Ledger,
+    memo: RenderMemo,
+    *,
+    after: int | None = None,
+    extra_users: frozenset[int] = frozenset(),
+    extra_groups: frozenset[int] = frozenset(),
+) -> Rendered:
+    """The IdP's users and groups; with ``after`` only those the delta filter returns.
+
+    ``after`` is the watermark's whole second: a record is returned when its lastModified is
+    later (the watermark has a sub-second part, so "later than the second" is "gt watermark"),
+    or when it is one of the ``extra_*`` records the IdP returns out of filter.
+    """
+    present = [u for u in d.users if u is not None]
+    users = (
+        present
+        if after is None
+        else [u for u in present if _after(u.last_modified, after) or u.num in extra_users]
+    )
+    groups = (
+        d.groups
+        if after is None
+        else [g for g in d.groups if _after(g.last_modified, after) or g.gnum in extra_groups]
+    )
+    members: dict[int, list[str]] = {g.gnum: [] for g in groups}
+    for user in present:
+        for gnum in user.groups:
+            listed = members.get(gnum)
+            if listed is not None:
+                listed.append(d.user_id(user.num))
+
+    def generate() -> Iterator[Doc]:
+        for user in users:
+            state = (user.c, user.created, user.last_modified, user.version, user.flags)
+            yield memo.get(user.num, state, partial(_idp_user, d, user, cycle, ledger))
+        for group in groups:
+            yield Doc.of(_idp_group(d, group, members[group.gnum], cycle, ledger), True)
+
+    return Rendered(len(users), len(groups), generate())
+
+
+def _after(modified: int | None, second: int) -> bool:
+    return modified is not None and modified > second
+
+
+# -- a target -------------------------------------------------------------------------------
+def _target_user(t: Target, account: Account, cycle: str, ledger: Ledger) -> dict[str, Any]:
+    c, tid, flags = account.c, t.account_id(account), account.flags
+    base = f"https://{t.name}.example.com/scim/v2"
+    source_id = t.dir.user_id(account.src) if account.src >= 0 else None
+    offset = OFFSETS[account.serial % len(OFFSETS)] if flags & TS_OFFSET else 0
+    resource: dict[str, Any] = {"schemas": [USER_SCHEMA, ENTERPRISE], "id": tid}
+    if account.ext == EXT_SOURCE and source_id is not None:
+        resource["externalId"] = source_id
+    elif account.ext == EXT_BLANK:
+        resource["externalId"] = ""
+    resource["userName"] = _case_variant(c.user_name) if flags & NAME_CASE else c.user_name
+    resource["name"] = {"givenName": c.given, "familyName": c.family}
+    resource["displayName"] = f"{c.given} {c.family}"
+    emails = _emails(c, upper=bool(flags & EMAIL_CASE), reverse=bool(flags & EMAIL_ORDER))
+    resource["emails"] = emails
+    resource["active"] = account.active
+    blank = bool(flags & BLANK)
+    if c.title is not None or blank:
+        resource["title"] = c.title if c.title is not None else ""
+    resource["userType"] = c.user_type
+    enterprise: dict[str, Any] = {}
+    if account.src >= 0:
+        enterprise["employeeNumber"] = employee_number(account.src, c)
+    if c.department is not None or blank:
+        enterprise["department"] = c.department if c.department is not None else ""
+    manager = t.acct_of[c.manager] if 0 <= c.manager < len(t.acct_of) else None
+    if manager is not None:
+        enterprise["manager"] = {"value": t.account_id(manager)}
+    resource[ENTERPRISE] = enterprise
+    resource["meta"] = _meta(
+        "User", account.created, account.last_modified, account.version, offset, f"{base}/Users/{tid}"
+    )
+    if source_id is not None:
+        _note_user_traps(t.name, cycle, ledger, resource, account, source_id, emails, blank)
+    if offset:
+        example = {"system": t.name, "cycle": cycle, "id": tid, "created": resource["meta"]["created"]}
+        ledger.note_once(_TRAPS, "timestamp_offset", f"{t.name}:{tid}", example)
+    return resource
+
+
+def _note_user_traps(
+    system: str,
+    cycle: str,
+    ledger: Ledger,
+    resource: dict[str, Any],
+    account: Account,
+    source_id: str,
+    emails: list[dict[str, Any]],
+    blank: bool,
+) -> None:
+    tid, flags, c = resource["id"], account.flags, account.c
+    key = f"{system}:{tid}"
+
+    def example(**more: Any) -> dict[str, Any]:
+        return {"system": system, "cycle": cycle, "id": tid, "source_id": source_id, **more}
+
+    if flags & NAME_CASE:
+        ledger.note_once(
+            _TRAPS, "user_name_case", key, example(userName=resource["userName"], source=c.user_name)
+        )
+    if flags & EMAIL_CASE:
+        ledger.note_once(_TRAPS, "email_case", key, example(email=emails[0]["value"]))
+    if flags & EMAIL_ORDER and len(emails) > 1:
+        ledger.note_once(_TRAPS, "emails_reordered", key, example(first=emails[0]["value"]))
+    if blank and c.title is None:
+        ledger.note_once(_TRAPS, "blank_for_absent", key, example(attribute="title"))
+    elif blank and c.department is None:
+        ledger.note_once(_TRAPS, "blank_for_absent", key, example(attribute="department"))
+    if account.ext == EXT_BLANK:
+        ledger.note_once(_TRAPS, "external_id_blank", key, example())
+    elif "externalId" not in resource:
+        ledger.note_once(_TRAPS, "external_id_absent", key, example(userName=resource["userName"]))
+
+
+def _target_group(t: Target, group: TGroup, members: list[str], cycle: str, ledger: Ledger) -> dict[str, Any]:
+    gid = t.group_id(group)
+    offset = OFFSETS[group.serial % len(OFFSETS)] if group.flags & TS_OFFSET else 0
+    resource: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": gid}
+    if group.ext == EXT_SOURCE and group.src >= 0:
+        resource["externalId"] = t.dir.group_id(group.src)
+    name = group.name.upper() if group.flags & NAME_CASE else group.name
+    resource["displayName"] = name
+    listed = [{"value": m, "type": "User"} for m in members]
+    listed.extend({"value": t.group_id(t.groups[k]), "type": "Group"} for k in group.nested if k in t.groups)
+    resource["members"] = listed
+    base = f"https://{t.name}.example.com/scim/v2"
+    resource["meta"] = _meta(
+        "Group", group.created, group.last_modified, group.version, offset, f"{base}/Groups/{gid}"
+    )
+    if group.flags & NAME_CASE:
+        example = {"system": t.name, "cycle": cycle, "id": gid, "displayName": name, "source": group.name}
+        ledger.note_once(_TRAPS, "group_name_case", f"{t.name}:{gid}", example)
+    if offset:
+        example = {"system": t.name, "cycle": cycle, "id": gid, "created": resource["meta"]["created"]}
+        ledger.note_once(_TRAPS, "timestamp_offset", f"{t.name}:{gid}", example)
+    return resource
+
+
+def target_resources(t: Target, cycle: str, ledger: Ledger, memo: RenderMemo) -> Rendered:
+    """A target's full export: its accounts and groups, traps rendered."""
+    accounts = [a for a in t.accounts if a is not None]
+    groups = sorted(t.groups.values(), key=lambda g: g.serial)
+    members: dict[int, list[str]] = {g.key: [] for g in groups}
+    for account in accounts:
+        for key in account.groups:
+            listed = members.get(key)
+            if listed is not None:
+                listed.append(t.account_id(account))
+
+    def generate() -> Iterator[Doc]:
+        for a in accounts:
+            manager = t.acct_of[a.c.manager] if 0 <= a.c.manager < len(t.acct_of) else None
+            state = (a.c, a.active, a.ext, a.flags, a.created, a.last_modified, a.version, a.src, manager)
+            yield memo.get(a.serial, state, partial(_target_user, t, a, cycle, ledger))
+        for group in groups:
+            yield Doc.of(_target_group(t, group, members[group.key], cycle, ledger), True)
+
+    return Rendered(len(accounts), len(groups), generate())

@@ -1,0 +1,241 @@
+"""What the truth reads: the exported resources, reduced to what findings and deltas compare.
+
+The simulator feeds every SCIM resource it writes to a :class:`ViewBuilder` (for findings)
+and, for the IdP, a :class:`ContentIndex` (for deltas). So the truth is computed from the
+data exactly as written — traps and masked faults included — not from what a fault meant to do.
+The same classes can be fed resources read back from any export (the tests do).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+import orjson
+
+from recon.simulate.memo import Doc, Memo
+
+__all__ = [
+    "ENTERPRISE",
+    "GROUP_SCHEMA",
+    "USER_SCHEMA",
+    "ContentIndex",
+    "DirectoryView",
+    "GroupRow",
+    "Indexed",
+    "UserRow",
+    "ViewBuilder",
+    "content",
+    "doc_of",
+    "is_group",
+    "parse_time",
+    "primary_email",
+    "user_row",
+]
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+class UserRow(NamedTuple):
+    """A user as findings compare it (values as written, not normalised)."""
+
+    id: str
+    external_id: str | None
+    user_name: str | None
+    active: bool | None
+    given_name: str | None
+    family_name: str | None
+    primary_email: str | None
+    title: str | None
+    department: str | None
+
+
+class GroupRow(NamedTuple):
+    """A group as findings correlate it."""
+
+    id: str
+    external_id: str | None
+    display_name: str | None
+
+
+@dataclass
+class DirectoryView:
+    """One system's full export for findings: users, groups, and memberships by member."""
+
+    users: list[UserRow] = field(default_factory=list)
+    groups: list[GroupRow] = field(default_factory=list)
+    user_groups: dict[str, list[str]] = field(default_factory=dict)  # user id -> group ids
+    group_parents: dict[str, list[str]] = field(default_factory=dict)  # group id -> groups it is in
+
+
+def is_group(resource: dict[str, Any]) -> bool:
+    """True for a Group resource (by ``schemas``, else ``meta.resourceType``)."""
+    schemas = resource.get("schemas") or []
+    if GROUP_SCHEMA in schemas:
+        return True
+    if USER_SCHEMA in schemas:
+        return False
+    return bool((resource.get("meta") or {}).get("resourceType") == "Group")
+
+
+def doc_of(resource: dict[str, Any]) -> Doc:
+    """A resource as a :class:`Doc` (for feeding collectors with resources read elsewhere)."""
+    return Doc.of(resource, is_group(resource))
+
+
+def primary_email(emails: Iterable[dict[str, Any]]) -> str | None:
+    """The primary email's value; else the first ``work`` one; else the first (as RFC 7643 readers do)."""
+    listed = list(emails)
+    chosen = next((e for e in listed if e.get("primary") is True), None)
+    if chosen is None:
+        chosen = next((e for e in listed if str(e.get("type") or "").lower() == "work"), None)
+    if chosen is None and listed:
+        chosen = listed[0]
+    value = None if chosen is None else chosen.get("value")
+    return None if value is None else str(value)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp as an aware UTC datetime (None for absent or "")."""
+    if value is None or value == "":
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+class ViewBuilder:
+    """Collects a :class:`DirectoryView` from the resources of one export.
+
+    With a ``memo``, the row of a user whose JSON text was seen in the previous export is reused.
+    """
+
+    def __init__(self, memo: Memo[UserRow] | None = None) -> None:
+        self.view = DirectoryView()
+        self._memo = memo
+
+    def add(self, doc: Doc) -> None:
+        """Take one resource."""
+        if doc.group:
+            resource = doc.data
+            rid = str(resource["id"])
+            self.view.groups.append(GroupRow(rid, resource.get("externalId"), resource.get("displayName")))
+            for member in resource.get("members") or []:
+                into = self.view.group_parents if member.get("type") == "Group" else self.view.user_groups
+                into.setdefault(str(member["value"]), []).append(rid)
+            return
+        if self._memo is not None:
+            self.view.users.append(self._memo.get(doc.raw, lambda: user_row(doc.data)))
+        else:
+            self.view.users.append(user_row(doc.data))
+
+
+def user_row(resource: dict[str, Any]) -> UserRow:
+    """The :class:`UserRow` of a User resource."""
+    name = resource.get("name") or {}
+    enterprise = resource.get(ENTERPRISE) or {}
+    return UserRow(
+        str(resource["id"]),
+        resource.get("externalId"),
+        resource.get("userName"),
+        resource.get("active"),
+        name.get("givenName"),
+        name.get("familyName"),
+        primary_email(resource.get("emails") or []),
+        resource.get("title"),
+        enterprise.get("department"),
+    )
+
+
+_NO_TIME = -(2**63)
+
+
+class Indexed(NamedTuple):
+    """A record's id, content fingerprint with lastModified (packed), and name (for delta truth)."""
+
+    id: str
+    key: bytes  # 16-byte content fingerprint, then lastModified as 8 bytes of microseconds since 1970
+    name: str | None
+
+    @property
+    def digest(self) -> bytes:
+        """The content fingerprint."""
+        return self.key[:16]
+
+    @property
+    def last_modified(self) -> datetime | None:
+        """meta.lastModified in UTC (None when absent)."""
+        micros = int.from_bytes(self.key[16:], "big", signed=True)
+        return None if micros == _NO_TIME else _EPOCH + timedelta(microseconds=micros)
+
+    @classmethod
+    def of(cls, rid: str, digest: bytes, name: str | None, last_modified: datetime | None) -> Indexed:
+        """Pack a record's fingerprint and lastModified."""
+        micros = _NO_TIME if last_modified is None else (last_modified - _EPOCH) // timedelta(microseconds=1)
+        return cls(rid, digest + micros.to_bytes(8, "big", signed=True), name)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ContentIndex:
+    """Content fingerprints of one export's users and groups (CONTRACT §5 content, exactly).
+
+    User content: externalId, userName, active, displayName, name.givenName/familyName, the
+    set of (email value, type, primary), the primary email, employeeNumber, department, title,
+    manager.value, userType. Group content: externalId, displayName and the set of (member
+    value, type). ``meta`` is not content. The fingerprint is a 128-bit BLAKE2b of the
+    canonical JSON of those values.
+    """
+
+    def __init__(self, memo: Memo[Indexed] | None = None) -> None:
+        self.users: dict[str, Indexed] = {}
+        self.groups: dict[str, Indexed] = {}
+        self._memo = memo
+
+    def add(self, doc: Doc) -> None:
+        """Take one resource."""
+        indexed = (
+            self._memo.get(doc.raw, lambda: content(doc.data))
+            if self._memo is not None
+            else content(doc.data)
+        )
+        into = self.groups if doc.group else self.users
+        into[indexed.id] = indexed
+
+
+def content(resource: dict[str, Any]) -> Indexed:
+    """The content fingerprint, name and lastModified of a User or Group resource."""
+    meta = resource.get("meta") or {}
+    last_modified = parse_time(meta.get("lastModified"))
+    if is_group(resource):
+        members = sorted({(str(m.get("value")), str(m.get("type"))) for m in resource.get("members") or []})
+        key: list[Any] = [resource.get("externalId"), resource.get("displayName"), members]
+        return Indexed.of(str(resource["id"]), _digest(key), resource.get("displayName"), last_modified)
+    name = resource.get("name") or {}
+    enterprise = resource.get(ENTERPRISE) or {}
+    emails = resource.get("emails") or []
+    key = [
+        resource.get("externalId"),
+        resource.get("userName"),
+        resource.get("active"),
+        resource.get("displayName"),
+        name.get("givenName"),
+        name.get("familyName"),
+        sorted({(e.get("value"), e.get("type"), e.get("primary")) for e in emails}, key=repr),
+        primary_email(emails),
+        enterprise.get("employeeNumber"),
+        enterprise.get("department"),
+        resource.get("title"),
+        (enterprise.get("manager") or {}).get("value"),
+        resource.get("userType"),
+    ]
+    return Indexed.of(str(resource["id"]), _digest(key), resource.get("userName"), last_modified)
+
+
+def _digest(values: list[Any]) -> bytes:
+    return hashlib.blake2b(orjson.dumps(values), digest_size=16).digest()
