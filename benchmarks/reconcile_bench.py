@@ -1,0 +1,488 @@
+"""Benchmark of ``recon reconcile`` against the DuckDB floor, on a directory whose target assigns its own ids.
+
+    .venv/bin/python benchmarks/reconcile_bench.py                       # 1M users, 3 runs
+    .venv/bin/python benchmarks/reconcile_bench.py --users 10000000 --runs 1 --memory-limit 4GB
+
+Inputs are generated with DuckDB straight into the CONTRACT §3 layout (system ``idp`` and
+``app``, one cycle): ~8 memberships per user, targets with their own user and group ids,
+and a known number of faults of every kind (the expected counts are computed here and
+checked against the findings, so every timed run is also an exactness check at scale).
+
+Each measurement runs in a fresh child process (timed inside it, peak RSS from ``wait4``):
+(a) the floor: DuckDB reading every column of the six input Parquet files;
+(b) ``recon.reconcile.reconcile`` (the use case behind ``recon reconcile``), and once the
+    whole CLI command for the wall time including interpreter start-up.
+Figures go to ``benchmarks/results/reconcile.md`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from recon import __version__  # noqa: E402
+from recon.engine import connect  # noqa: E402
+from recon.store import Manifest, Store, atomic_write_json  # noqa: E402
+
+CYCLE = "20260105T020000Z"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+# Source user i (0 <= i < N). Faults and traps by i % 100 (see expected_counts):
+#  3 source inactive, target still active     -> delayed_deactivation
+#  7 no target account                        -> missing_in_target
+# 11 target has no externalId, userName upper-cased: matched by rule 2, no finding (case trap)
+# 19 target department differs               -> attribute_mismatch department
+# 23 target title differs                    -> attribute_mismatch title
+# 29 target emails reordered, case changed   -> no finding (trap)
+# 31 source title "" and target title absent -> no finding (trap)
+# 37 target inactive                         -> delayed_activation
+# 41 target lacks the user's first group     -> membership_missing
+# 43 target has one extra group              -> membership_excess (critical in group 0, "admins")
+# 53 source inactive, target inactive        -> no finding
+# i % 10000 == 9999: a second target account claims the user by externalId -> 2 ambiguous_match
+# Plus N/100 orphaned target accounts (active), an empty source group missing in the target, a
+# target-only group, and nested groups g -> g+100 (g < 100), whose nesting the target lacks for g = 5.
+
+SOURCE_USERS = """
+COPY (
+    SELECT
+        md5('s' || i) AS id,
+        CAST(NULL AS VARCHAR) AS external_id,
+        'user' || i || '@example.com' AS user_name,
+        i % 50 <> 3 AS active,
+        'Given' || (i % 1000) || ' Family' || (i % 5000) AS display_name,
+        'Given' || (i % 1000) AS given_name,
+        'Family' || (i % 5000) AS family_name,
+        [{'value': 'user' || i || '@example.com', 'type': 'work', 'primary': true},
+         {'value': 'u' || i || '@home.example.org', 'type': 'home', 'primary': false}] AS emails,
+        'user' || i || '@example.com' AS primary_email,
+        CAST(100000 + i AS VARCHAR) AS employee_number,
+        'dept-' || (i % 50) AS department,
+        CASE WHEN i % 100 = 31 THEN '' ELSE 'title-' || (i % 97) END AS title,
+        md5('s' || (i // 10 * 10)) AS manager_id,
+        'Employee' AS user_type,
+        TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_seconds(i % 86400) AS created,
+        TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(i % 86400) AS last_modified,
+        'W/"1"' AS version,
+        CAST(to_json({
+            'schemas': ['urn:ietf:params:scim:schemas:core:2.0:User', '{enterprise}'],
+            'id': md5('s' || i),
+            'userName': 'user' || i || '@example.com',
+            'active': i % 50 <> 3,
+            'displayName': 'Given' || (i % 1000) || ' Family' || (i % 5000),
+            'name': {'givenName': 'Given' || (i % 1000), 'familyName': 'Family' || (i % 5000)},
+            'emails': [{'value': 'user' || i || '@example.com', 'type': 'work', 'primary': true},
+                       {'value': 'u' || i || '@home.example.org', 'type': 'home', 'primary': false}],
+            'title': CASE WHEN i % 100 = 31 THEN '' ELSE 'title-' || (i % 97) END,
+            'userType': 'Employee',
+            '{enterprise}': {'employeeNumber': CAST(100000 + i AS VARCHAR), 'department': 'dept-' || (i % 50),
+                             'manager': {'value': md5('s' || (i // 10 * 10))}},
+            'meta': {'resourceType': 'User', 'created': '2025-01-01T00:00:00Z',
+                     'lastModified': '2026-01-01T00:00:00Z', 'version': 'W/"1"'}
+        }) AS VARCHAR) AS raw
+    FROM range({n}) AS t(i)
+
+) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
+"""
+
+TARGET_USERS = """
+COPY (
+    WITH base AS (
+        SELECT
+            i,
+            md5('t' || i) AS id,
+            CASE WHEN i % 100 = 11 THEN NULL ELSE md5('s' || i) END AS external_id,
+            CASE WHEN i % 100 = 11 THEN upper('user' || i || '@example.com')
+                 ELSE 'user' || i || '@example.com' END AS user_name,
+            NOT (i % 100 IN (37, 53)) AS active,
+            CASE WHEN i % 100 = 29
+                THEN [{'value': 'u' || i || '@home.example.org', 'type': 'home', 'primary': false},
+                      {'value': 'USER' || i || '@Example.com', 'type': 'work', 'primary': true}]
+                ELSE [{'value': 'user' || i || '@example.com', 'type': 'work', 'primary': true},
+                      {'value': 'u' || i || '@home.example.org', 'type': 'home', 'primary': false}]
+            END AS emails,
+            CASE WHEN i % 100 = 29 THEN 'USER' || i || '@Example.com' ELSE 'user' || i || '@example.com' END
+                AS primary_email,
+            CASE WHEN i % 100 = 19 THEN 'dept-other' ELSE 'dept-' || (i % 50) END AS department,
+            CASE WHEN i % 100 = 31 THEN NULL WHEN i % 100 = 23 THEN 'title-changed'
+                ELSE 'title-' || (i % 97) END AS title
+        FROM range({n}) AS t(i)
+        WHERE i % 100 <> 7
+        UNION ALL
+        SELECT i, md5('d' || i), md5('s' || i), 'dup' || i || '@example.com', true,
+            [{'value': 'dup' || i || '@example.com', 'type': 'work', 'primary': true}],
+            'dup' || i || '@example.com', 'dept-' || (i % 50), 'title-' || (i % 97)
+        FROM range({n}) AS t(i)
+        WHERE i % 10000 = 9999
+        UNION ALL
+        SELECT -1 - j, md5('o' || j), NULL, 'orphan' || j || '@example.com', true,
+            [{'value': 'orphan' || j || '@example.com', 'type': 'work', 'primary': true}],
+            'orphan' || j || '@example.com', 'dept-0', 'title-0'
+        FROM range({orphans}) AS t(j)
+    )
+    SELECT
+        id, external_id, user_name, active,
+        'Given' || (abs(i) % 1000) || ' Family' || (abs(i) % 5000) AS display_name,
+        'Given' || (abs(i) % 1000) AS given_name,
+        'Family' || (abs(i) % 5000) AS family_name,
+        emails, primary_email,
+        CAST(100000 + i AS VARCHAR) AS employee_number,
+        department, title,
+        md5('t' || (i // 10 * 10)) AS manager_id,
+        'Employee' AS user_type,
+        TIMESTAMPTZ '2025-02-01 00:00:00+00' AS created,
+        TIMESTAMPTZ '2026-01-02 00:00:00+00' AS last_modified,
+        'W/"3"' AS version,
+        CAST(to_json({
+            'schemas': ['urn:ietf:params:scim:schemas:core:2.0:User', '{enterprise}'],
+            'id': id, 'externalId': external_id, 'userName': user_name, 'active': active,
+            'name': {'givenName': 'Given' || (abs(i) % 1000), 'familyName': 'Family' || (abs(i) % 5000)},
+            'emails': emails, 'title': title, 'userType': 'Employee',
+            '{enterprise}': {'employeeNumber': CAST(100000 + i AS VARCHAR), 'department': department},
+            'meta': {'resourceType': 'User', 'created': '2025-02-01T02:00:00+02:00',
+                     'lastModified': '2026-01-02T00:00:00Z', 'version': 'W/"3"'}
+        }) AS VARCHAR) AS raw
+    FROM base
+
+) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
+"""
+
+GROUPS = """
+COPY (
+    SELECT
+        {id_expr} AS id,
+        {external_expr} AS external_id,
+        {name_expr} AS display_name,
+        TIMESTAMPTZ '2025-01-01 00:00:00+00' AS created,
+        TIMESTAMPTZ '2026-01-01 00:00:00+00' AS last_modified,
+        'W/"1"' AS version,
+        CAST(to_json({'schemas': ['urn:ietf:params:scim:schemas:core:2.0:Group'], 'id': {id_expr},
+                      'displayName': {name_expr}}) AS VARCHAR) AS raw
+    FROM range({count}) AS t(g)
+    {where}
+
+) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
+"""
+
+# user i is in groups (i*31 + k*977) % (G-1) for k < 6 + i % 5 (group G-1 stays empty)
+SOURCE_MEMBERSHIPS = """
+COPY (
+    SELECT md5('sg' || ((i * 31 + k * 977) % ({g} - 1))) AS group_id, md5('s' || i) AS member_id,
+        'User' AS member_type
+    FROM range({n}) AS t(i), range(6 + i % 5) AS r(k)
+    UNION ALL
+    SELECT md5('sg' || g), md5('sg' || (g + 100)), 'Group' FROM range(100) AS t(g)
+) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
+"""
+
+TARGET_MEMBERSHIPS = """
+COPY (
+    SELECT md5('tg' || ((i * 31 + k * 977) % ({g} - 1))) AS group_id, md5('t' || i) AS member_id,
+        'User' AS member_type
+    FROM range({n}) AS t(i), range(6 + i % 5 + CASE WHEN i % 100 = 43 THEN 5 ELSE 0 END) AS r(k)
+    WHERE i % 100 <> 7 AND NOT (i % 100 = 41 AND k = 0)
+        AND (k < 6 + i % 5 OR k = 10)
+    UNION ALL
+    SELECT md5('tg' || g), md5('tg' || (g + 100)), 'Group' FROM range(100) AS t(g) WHERE g <> 5
+    UNION ALL
+    SELECT md5('tg-legacy'), md5('t' || i), 'User' FROM range(least({n}, 50)) AS t(i)
+) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
+"""
+
+
+def expected_counts(n: int, groups: int) -> Counter[tuple[str, str]]:
+    """The findings the generated directories must give, per (kind, severity)."""
+    expected: Counter[tuple[str, str]] = Counter()
+    for i in range(n):
+        r = i % 100
+        if i % 10000 == 9999:
+            expected["ambiguous_match", "high"] += 2
+            continue
+        if r == 7:
+            expected["missing_in_target", "high"] += 1
+        elif r == 3:
+            expected["delayed_deactivation", "critical"] += 1
+        elif r == 37:
+            expected["delayed_activation", "medium"] += 1
+        elif r in (19, 23):
+            expected["attribute_mismatch", "medium"] += 1
+        elif r == 41:
+            expected["membership_missing", "medium"] += 1
+        elif r == 43:
+            privileged = (i * 31 + 10 * 977) % (groups - 1) == 0
+            expected["membership_excess", "critical" if privileged else "high"] += 1
+    expected["orphaned_in_target", "critical"] += n // 100
+    expected["group_missing_in_target", "medium"] += 1
+    expected["group_orphaned_in_target", "medium"] += 1
+    expected["membership_missing", "medium"] += 1  # nested group 105 in group 5
+    return expected
+
+
+def generate(data: Path, n: int, memory_limit: str) -> int:
+    """Write both exports (skipped when ``data`` already holds them); returns the group count."""
+    groups = max(1000, n // 100)
+    marker = data / f"generated-{n}.json"
+    if marker.is_file():
+        return groups
+    shutil.rmtree(data, ignore_errors=True)
+    store = Store(data)
+    con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit)
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET preserve_insertion_order = false")
+    started = time.perf_counter()
+    for system in ("idp", "app"):
+        ref = store.export(system, CYCLE, "full")
+        with store.publishing(ref.path) as staging:
+            source = system == "idp"
+            fill = {"n": n, "g": groups, "orphans": n // 100, "enterprise": ENTERPRISE}
+
+            def copy(template: str, table: str, fill: dict[str, object] = fill, **extra: object) -> None:
+                unsorted = staging / f"{table}.unsorted.parquet"
+                values = {**fill, **extra, "path": str(unsorted)}
+                for key, value in values.items():  # placeholders by replace: the SQL is full of braces
+                    template = template.replace("{" + key + "}", str(value))
+                con.execute(template)
+                # ordered as ExportWriter writes real exports (a second pass: sorting wide rows while
+                # generating them needs more memory)
+                order = "group_id, member_id" if table == "memberships" else "id"
+                con.execute(
+                    f"COPY (SELECT * FROM read_parquet(?) ORDER BY {order}) "
+                    f"TO '{staging / f'{table}.parquet'}' (FORMAT parquet, COMPRESSION zstd)",
+                    [str(unsorted)],
+                )
+                unsorted.unlink()
+
+            copy(SOURCE_USERS if source else TARGET_USERS, "users")
+            if source:
+                copy(
+                    GROUPS,
+                    "groups",
+                    id_expr="md5('sg' || g)",
+                    external_expr="CAST(NULL AS VARCHAR)",
+                    name_expr="CASE WHEN g = 0 THEN 'admins' ELSE 'group-' || g END",
+                    count=groups,
+                    where="",
+                )
+            else:
+                copy(
+                    GROUPS,
+                    "groups",
+                    id_expr=f"CASE WHEN g = {groups} THEN md5('tg-legacy') ELSE md5('tg' || g) END",
+                    external_expr=f"CASE WHEN g % 10 = 5 OR g = {groups} THEN NULL ELSE md5('sg' || g) END",
+                    name_expr=(
+                        f"CASE WHEN g = {groups} THEN 'legacy' WHEN g = 0 THEN 'admins' "
+                        "WHEN g % 10 = 5 THEN upper('group-' || g) ELSE 'group-' || g END"
+                    ),
+                    count=groups + 1,
+                    where=f"WHERE g <> {groups - 1}",
+                )
+            copy(SOURCE_MEMBERSHIPS if source else TARGET_MEMBERSHIPS, "memberships")
+            manifest = Manifest(system=system, cycle=CYCLE, kind="full", origin={"method": "benchmark"})
+            atomic_write_json(staging / "manifest.json", manifest.to_json())
+    con.close()
+    (data / "recon.toml").write_text('[reconcile.idp.app]\nprivileged_groups = ["admins"]\n')
+    marker.write_text(json.dumps({"users": n, "seconds": time.perf_counter() - started}))
+    return groups
+
+
+FLOOR = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from recon.engine import connect
+con = connect(temp_dir=__import__('pathlib').Path({tmp!r}), memory_limit={limit!r})
+files = {files!r}
+
+
+def read(column, kind):
+    # an aggregate that needs every value decoded (count() alone is answered from Parquet statistics)
+    if kind.startswith("VARCHAR"):
+        return 'sum(strlen("' + column + '"))'
+    if kind == "BOOLEAN":
+        return 'sum(CAST("' + column + '" AS INTEGER))'
+    if kind.startswith("TIMESTAMP"):
+        return 'sum(epoch_ms("' + column + '"))'
+    if kind.endswith("[]"):
+        return 'sum(len(list_transform("' + column + '", lambda e: e.value)))'
+    return 'count("' + column + '")'
+
+
+started = time.perf_counter()
+for path in files:
+    scan = "read_parquet(?, hive_partitioning = false)"
+    columns = con.sql("DESCRIBE SELECT * FROM " + scan, params=[path]).fetchall()
+    aggregates = ", ".join(read(row[0], row[1]) for row in columns)
+    con.sql("SELECT " + aggregates + " FROM " + scan, params=[path]).fetchall()
+print(json.dumps({{"seconds": time.perf_counter() - started}}))
+"""
+
+RECONCILE = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from recon.config import load_config
+from recon.reconcile import reconcile
+from recon.store import Store
+config = load_config(__import__("pathlib").Path({data!r}) / "recon.toml")
+started = time.perf_counter()
+summary = reconcile(Store({data!r}), "idp", "app", config=config, memory_limit={limit!r})
+seconds = time.perf_counter() - started
+print(json.dumps({{"seconds": seconds, "counts": summary.to_json()["counts"], "kinds": {kinds}}}))
+"""
+
+
+def child(code: str) -> tuple[dict[str, object], float, float]:
+    """Run ``code`` in a fresh Python; its JSON answer, its peak RSS in MB and its CPU seconds."""
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"child failed with exit code {process.returncode}")
+    cpu = usage.ru_utime + usage.ru_stime  # includes interpreter start-up (~the same in both children)
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024, cpu
+
+
+def cli_wall(data: Path, limit: str | None) -> tuple[float, float, int]:
+    args = [
+        sys.executable,
+        "-m",
+        "recon",
+        "reconcile",
+        "--source",
+        "idp",
+        "--target",
+        "app",
+        "--data-dir",
+        str(data),
+    ]
+    if limit:
+        args += ["--memory-limit", limit]
+    started = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, cwd=ROOT)
+    _, status, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def findings_rows(counts: dict[str, dict[str, int]], data: Path) -> Counter[tuple[str, str]]:
+    import polars as pl
+
+    path = data / "findings" / "source=idp" / "target=app" / f"cycle={CYCLE}" / "findings.parquet"
+    frame = pl.read_parquet(path).group_by("kind", "severity").len()
+    return Counter({(row["kind"], row["severity"]): row["len"] for row in frame.iter_rows(named=True)})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--memory-limit", default=None, help="DuckDB memory limit for floor and reconcile")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "reconcile")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "reconcile.md")
+    parser.add_argument("--append", action="store_true", help="append to --out instead of replacing it")
+    parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    data = args.work / f"users-{args.users}"
+    if args.generate_only:
+        generate(data, args.users, "8GB")
+        return
+    started = time.perf_counter()
+    # generated in a child: a child forked from a big parent would report the parent's peak RSS
+    generate_args = ["--generate-only", "--users", str(args.users), "--work", str(args.work)]
+    subprocess.run([sys.executable, __file__, *generate_args], check=True)
+    groups = max(1000, args.users // 100)
+    print(f"inputs ready in {time.perf_counter() - started:.1f} s: {data}", flush=True)
+    expected = expected_counts(args.users, groups)
+    files = [
+        str(data / "exports" / f"system={s}" / f"cycle={CYCLE}" / "kind=full" / f"{t}.parquet")
+        for s in ("idp", "app")
+        for t in ("users", "groups", "memberships")
+    ]
+    sizes = sum(Path(f).stat().st_size for f in files) / 1024**2
+    floor_code = FLOOR.format(root=str(ROOT), tmp=str(data / ".tmp"), limit=args.memory_limit, files=files)
+    reconcile_code = RECONCILE.format(root=str(ROOT), data=str(data), limit=args.memory_limit, kinds="None")
+    floors, floor_rss, floor_cpu, recs, rec_rss, rec_cpu = [], [], [], [], [], []
+    for run in range(args.runs):
+        answer, rss, cpu = child(floor_code)
+        floors.append(float(answer["seconds"]))  # type: ignore[arg-type]
+        floor_rss.append(rss)
+        floor_cpu.append(cpu)
+        answer, rss, cpu = child(reconcile_code)
+        recs.append(float(answer["seconds"]))  # type: ignore[arg-type]
+        rec_rss.append(rss)
+        rec_cpu.append(cpu)
+        print(
+            f"run {run + 1}: floor {floors[-1]:.2f} s ({floor_rss[-1]:.0f} MB, cpu {floor_cpu[-1]:.1f} s), "
+            f"reconcile {recs[-1]:.2f} s ({rec_rss[-1]:.0f} MB, cpu {rec_cpu[-1]:.1f} s), "
+            f"load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+        got = findings_rows({}, data)
+        if got != expected:
+            diff = {
+                k: (got.get(k, 0), expected.get(k, 0))
+                for k in set(got) | set(expected)
+                if got.get(k) != expected.get(k)
+            }
+            raise SystemExit(f"findings differ from the generated truth (got, expected): {diff}")
+    wall, wall_rss, code = cli_wall(data, args.memory_limit)
+    floor, rec = statistics.median(floors), statistics.median(recs)
+    ratios = [r / f for r, f in zip(recs, floors, strict=True)]
+    cpu_ratio = statistics.median(rec_cpu) / statistics.median(floor_cpu)
+    lines = [
+        f"## {args.users:,} source users, ~{8 * args.users:,} memberships per side, target with its own ids"
+        + (f", memory_limit {args.memory_limit}" if args.memory_limit else ""),
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3:.0f} GiB RAM, Python "
+        f"{platform.python_version()}. Versions: recon {__version__}, duckdb "
+        f"{metadata.version('duckdb')}, pyarrow {metadata.version('pyarrow')}. Load average at the end: "
+        f"{os.getloadavg()[0]:.1f} (a shared machine: other jobs ran during the runs). Input: six Parquet "
+        f"files ordered as exports are written, {sizes:,.0f} MB; {groups:,} groups.",
+        f"Runs: {args.runs}, floor and reconcile back to back in each, each measurement in a fresh process "
+        "(peak RSS and CPU from wait4).",
+        "",
+        "| step | median s | runs (s) | median CPU s | peak RSS (max) |",
+        "|---|---|---|---|---|",
+        f"| (a) floor: DuckDB reads every column of the six files | {floor:.2f} | "
+        f"{', '.join(f'{x:.2f}' for x in floors)} | {statistics.median(floor_cpu):.1f} | "
+        f"{max(floor_rss):,.0f} MB |",
+        f"| (b) `reconcile()` (correlate, compare, write findings + summary) | {rec:.2f} | "
+        f"{', '.join(f'{x:.2f}' for x in recs)} | {statistics.median(rec_cpu):.1f} | "
+        f"{max(rec_rss):,.0f} MB |",
+        f"| `recon reconcile` CLI, wall incl. interpreter start (once, exit {code}) | {wall:.2f} | | | "
+        f"{wall_rss:,.0f} MB |",
+        "",
+        f"Ratio (b)/(a) of the medians: **{rec / floor:.2f}x**; per run: "
+        f"{', '.join(f'{x:.2f}x' for x in ratios)} (median {statistics.median(ratios):.2f}x); CPU time "
+        f"{cpu_ratio:.2f}x. Goal: at most 3x, peak RSS at most 4 GB.",
+        "",
+        f"Findings checked equal to the generated truth on every run: {sum(expected.values()):,} rows ("
+        + ", ".join(f"{k} {s}: {v:,}" for (k, s), v in sorted(expected.items()))
+        + ").",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.append and args.out.is_file():
+        args.out.write_text(args.out.read_text() + "\n" + text)
+    else:
+        args.out.write_text("# recon reconcile — benchmark\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()

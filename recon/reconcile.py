@@ -1,0 +1,539 @@
+"""``recon reconcile``: what differs between a source and a target directory in one cycle.
+
+Picks the full exports of both systems for a cycle, correlates users and groups by the
+ordered match rules of the config, and writes every finding of CONTRACT §4 to
+``findings/source=<a>/target=<b>/cycle=<id>/findings.parquet`` with a ``summary.json``
+beside it (published together by rename). All set logic is in ``sql/reconcile_*.sql``;
+this module picks inputs and parameters, materialises intermediate results and writes.
+
+A relation returned by :func:`recon.engine.run_sql` reads its input views by name when it
+runs, so each step's result is materialised as a uniquely named table (DuckDB spills it to
+``<data>/.tmp`` beyond the memory limit) before a later step rebinds a name it reads.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from recon import __version__
+from recon.attributes import (
+    AttributeSpec,
+    MatchRule,
+    columns_read,
+    compare_attributes,
+    compare_spec_table,
+    group_attribute,
+    match_rules,
+    user_attribute,
+)
+from recon.config import Config, ReconcileConfig
+from recon.engine import Parquet, connect, load_sql, run_sql
+from recon.errors import ConfigError, DataNotFound, UsageError
+from recon.extract.writer import write_table
+from recon.store import ExportRef, Store, atomic_write_json, check_name
+
+__all__ = [
+    "FINDINGS",
+    "KINDS",
+    "SEVERITIES",
+    "ReconcileSummary",
+    "ThresholdResult",
+    "pick_exports",
+    "reconcile",
+]
+
+KINDS = (
+    "missing_in_target",
+    "orphaned_in_target",
+    "ambiguous_match",
+    "delayed_deactivation",
+    "delayed_activation",
+    "attribute_mismatch",
+    "group_missing_in_target",
+    "group_orphaned_in_target",
+    "membership_missing",
+    "membership_excess",
+)
+SEVERITIES = ("critical", "high", "medium", "low")
+FINDINGS = pa.schema(
+    [
+        (name, pa.string())
+        for name in (
+            "kind",
+            "severity",
+            "source_id",
+            "target_id",
+            "user_name",
+            "group_id",
+            "target_group_id",
+            "group_name",
+            "attribute",
+            "source_value",
+            "target_value",
+            "detail",
+        )
+    ]
+)
+_CORRELATION = pa.schema(
+    [("rule", pa.int32()), ("source_id", pa.string()), ("target_id", pa.string()), ("ambiguous", pa.bool_())]
+)
+_NAMES = pa.schema([("display_name", pa.string())])
+_RULES = pa.schema([("rule", pa.int32()), ("description", pa.string())])
+_MANAGER_MAP = pa.schema([("id", pa.string()), ("mapped", pa.string())])
+_USER_IDS = pa.schema([("user_id", pa.string())])
+_PAIRS = pa.schema([("source_id", pa.string()), ("target_id", pa.string())])
+
+
+@dataclass(frozen=True)
+class ThresholdResult:
+    """A ``[thresholds]`` limit applied to one kind."""
+
+    kind: str
+    limit: int
+    count: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.limit
+
+
+@dataclass(frozen=True)
+class ReconcileSummary:
+    """What one reconcile found (also written as ``summary.json``)."""
+
+    source: str
+    target: str
+    cycle: str
+    findings_path: Path
+    summary_path: Path
+    total: int
+    by_kind: Mapping[str, int]
+    by_severity: Mapping[str, int]
+    thresholds: tuple[ThresholdResult, ...]
+    examples: Mapping[str, tuple[Mapping[str, str | None], ...]]
+    inputs: Mapping[str, str]
+    partial_inputs: tuple[str, ...] = ()
+    allow_partial: bool = False
+    correlation: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    tool_version: str = __version__
+
+    @property
+    def exceeded(self) -> tuple[ThresholdResult, ...]:
+        """The thresholds whose limit was exceeded (the CLI exits 1 when any)."""
+        return tuple(t for t in self.thresholds if t.exceeded)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as written to ``summary.json`` and printed by ``--json``."""
+        return {
+            "source": self.source,
+            "target": self.target,
+            "cycle": self.cycle,
+            "findings": str(self.findings_path),
+            "total": self.total,
+            "counts": {"by_kind": dict(self.by_kind), "by_severity": dict(self.by_severity)},
+            "thresholds": [
+                {"kind": t.kind, "limit": t.limit, "count": t.count, "exceeded": t.exceeded}
+                for t in self.thresholds
+            ],
+            "exceeded": [t.kind for t in self.exceeded],
+            "inputs": dict(self.inputs),
+            "allow_partial": self.allow_partial,
+            "partial_inputs": list(self.partial_inputs),
+            "correlation": dict(self.correlation),
+            "warnings": list(self.warnings),
+            "examples": {kind: [dict(row) for row in rows] for kind, rows in self.examples.items()},
+            "tool_version": self.tool_version,
+        }
+
+
+# -- choosing inputs ------------------------------------------------------------------------
+
+
+def pick_exports(
+    store: Store, source: str, target: str, cycle: str | None = None, *, allow_partial: bool = False
+) -> tuple[str, ExportRef, ExportRef]:
+    """The cycle and the two full exports to reconcile.
+
+    Default cycle: the latest one with a complete full export of both systems (with
+    ``allow_partial``, a partial one is usable too). A failed export is never used.
+    """
+    check_name(source, "system name")
+    check_name(target, "system name")
+    if source == target:
+        raise UsageError(f"--source and --target are both {source!r}: reconcile two different systems")
+    usable = {"complete", "partial"} if allow_partial else {"complete"}
+    statuses = {system: _full_statuses(store, system) for system in (source, target)}
+    if cycle is not None:
+        check_name(cycle, "cycle id")
+        for system in (source, target):
+            status = statuses[system].get(cycle)
+            if status is None:
+                raise DataNotFound(
+                    f"no full export of system {system!r} for cycle {cycle} under {store.exports_root}"
+                )
+            if status not in usable:
+                hint = " (pass --allow-partial to reconcile it anyway)" if status == "partial" else ""
+                raise DataNotFound(
+                    f"the full export of system {system!r} for cycle {cycle} is {status}{hint}"
+                )
+        chosen = cycle
+    else:
+        common = sorted(set(statuses[source]) & set(statuses[target]))
+        candidates = [c for c in common if statuses[source][c] in usable and statuses[target][c] in usable]
+        if not candidates:
+            partial = any("partial" in (statuses[source][c], statuses[target][c]) for c in common)
+            hint = "; only partial exports in common (pass --allow-partial to use them)" if partial else ""
+            raise DataNotFound(
+                f"no cycle has complete full exports of both {source!r} ({len(statuses[source])} cycles) "
+                f"and {target!r} ({len(statuses[target])} cycles) under {store.exports_root}{hint}"
+            )
+        chosen = candidates[-1]
+    return chosen, store.export(source, chosen, "full"), store.export(target, chosen, "full")
+
+
+def _full_statuses(store: Store, system: str) -> dict[str, str]:
+    statuses: dict[str, str] = {ref.cycle: ref.manifest().status for ref in store.exports(system, "full")}
+    if not statuses:
+        raise DataNotFound(f"no full export of system {system!r} under {store.exports_root}")
+    return statuses
+
+
+def _names(values: Sequence[str]) -> pa.Table:
+    return pa.Table.from_pylist([{"display_name": v} for v in values], schema=_NAMES)
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+class _Run:
+    """A DuckDB connection plus materialisation of intermediate results under unique names."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._counter = itertools.count(1)
+
+    def table(
+        self, name: str, params: Mapping[str, Any] | None, relations: Mapping[str, Any]
+    ) -> duckdb.DuckDBPyRelation:
+        """Run ``sql/<name>.sql`` and keep its result as a table; returns a relation over it."""
+        return self.materialise(run_sql(name, params, relations, con=self.con), name)
+
+    def arrow(self, table: pa.Table) -> duckdb.DuckDBPyRelation:
+        """A relation over a small Arrow table (bound as a view like every other input).
+
+        Binding Arrow objects by registration would leave a registered name that shadows
+        the views of later bindings of the same name.
+        """
+        return self.con.from_arrow(table)
+
+    def materialise(self, relation: duckdb.DuckDBPyRelation, label: str) -> duckdb.DuckDBPyRelation:
+        """Keep ``relation``'s rows as a table with a unique name; returns a relation over it."""
+        table_name = f"_{label}_{next(self._counter)}"
+        relation.to_table(table_name)
+        return self.con.table(table_name)
+
+    def rows(
+        self, name: str, params: Mapping[str, Any] | None, relations: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Run ``sql/<name>.sql`` and return its (small) result as dicts."""
+        relation = run_sql(name, params, relations, con=self.con)
+        columns = relation.columns
+        return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+
+
+def _correlate(
+    run: _Run, rules: Sequence[MatchRule], keys_file: str, inputs: Mapping[str, Parquet]
+) -> duckdb.DuckDBPyRelation:
+    """Apply the match rules in order; returns the (rule, source_id, target_id, ambiguous) table."""
+    correlation = run.arrow(_CORRELATION.empty_table())
+    for number, rule in enumerate(rules, start=1):
+        keys = run_sql(
+            keys_file,
+            {
+                "source_column": rule.source.column_name if rule.source.extraction == "column" else None,
+                "source_json_path": rule.source.json_path if rule.source.extraction == "json_value" else None,
+                "target_column": rule.target.column_name if rule.target.extraction == "column" else None,
+                "target_json_path": rule.target.json_path if rule.target.extraction == "json_value" else None,
+                "case_exact": rule.case_exact,
+            },
+            inputs,
+            con=run.con,
+        )
+        correlation = run.table(
+            "reconcile_correlate_rule", {"rule": number}, {"correlation": correlation, "match_keys": keys}
+        )
+    return correlation
+
+
+def _rule_stats(
+    run: _Run, correlation: duckdb.DuckDBPyRelation, rules: Sequence[MatchRule]
+) -> list[dict[str, Any]]:
+    stats = {
+        row["rule"]: row
+        for row in run.rows("reconcile_correlation_stats", None, {"correlation": correlation})
+    }
+    return [
+        {
+            "rule": rule.description,
+            "matched": int(stats.get(number, {}).get("matched") or 0),
+            "ambiguous_pairs": int(stats.get(number, {}).get("ambiguous_pairs") or 0),
+        }
+        for number, rule in enumerate(rules, start=1)
+    ]
+
+
+def reconcile(
+    store: Store,
+    source: str,
+    target: str,
+    cycle: str | None = None,
+    config: Config | None = None,
+    *,
+    allow_partial: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    examples_per_kind: int = 5,
+) -> ReconcileSummary:
+    """Reconcile ``target`` against ``source`` for ``cycle`` and publish findings + summary.
+
+    Raises :class:`DataNotFound` when the exports are missing (or partial without
+    ``allow_partial``) and :class:`ConfigError` for a bad ``[reconcile.<source>.<target>]``.
+    """
+    config = config or Config()
+    pair = config.pair(source, target)
+    where = f"{config.path or 'recon.toml'}: reconcile.{source}.{target}"
+    user_rules = match_rules(pair.match, user_attribute, where + ".match")
+    group_rules = match_rules(pair.group_match, group_attribute, where + ".group_match")
+    compare = compare_attributes(pair.compare, where + ".compare")
+    chosen, source_ref, target_ref = pick_exports(store, source, target, cycle, allow_partial=allow_partial)
+    partial = tuple(str(ref.path) for ref in (source_ref, target_ref) if ref.manifest().status != "complete")
+
+    con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads)
+    try:
+        run = _Run(con)
+        inputs: dict[str, Any] = {}
+        account_columns = {"columns": _account_columns(user_rules, compare)}
+        for side, ref in (("source", source_ref), ("target", target_ref)):
+            # users are read from the export once, into a table of the columns this run needs
+            users = Parquet.of(ref.table("users"))
+            inputs[f"{side}_users"] = run.table("reconcile_accounts", account_columns, {"users": users})
+            inputs[f"{side}_groups"] = Parquet.of(ref.table("groups"))
+            inputs[f"{side}_memberships"] = Parquet.of(ref.table("memberships"))
+        users_in = {k: inputs[k] for k in ("source_users", "target_users")}
+        groups_in = {k: inputs[k] for k in ("source_groups", "target_groups")}
+        inputs["user_correlation"] = _correlate(run, user_rules, "reconcile_user_match_keys", users_in)
+        inputs["group_correlation"] = _correlate(run, group_rules, "reconcile_group_match_keys", groups_in)
+        inputs["user_match_rules"] = run.arrow(_rules_table(user_rules))
+        inputs["group_match_rules"] = run.arrow(_rules_table(group_rules))
+        inputs["privileged_groups"] = run.arrow(_names(pair.privileged_groups))
+        scoped, inputs["scoped_users"] = _scope(run, pair, inputs, where)
+        warnings: list[str] = []
+        privileged_missing = _missing_names(run, pair.privileged_groups, inputs["source_groups"])
+        if privileged_missing:
+            warnings.append(
+                "privileged_groups not found in the source: " + ", ".join(sorted(privileged_missing))
+            )
+        attribute_findings = _attribute_findings(run, compare, inputs)
+        correlation_stats = {
+            "users": _rule_stats(run, inputs["user_correlation"], user_rules),
+            "groups": _rule_stats(run, inputs["group_correlation"], group_rules),
+        }
+        # one part at a time, so that their hash tables do not compete for memory
+        parts = {
+            "user_findings": _part(run, "reconcile_user_findings", {"scoped": scoped}, inputs),
+            "group_findings": _part(run, "reconcile_group_findings", None, inputs),
+            "membership_findings": _part(run, "reconcile_membership_findings", None, inputs),
+            "attribute_findings": attribute_findings,
+        }
+        final_dir = store.findings_dir(source, target, chosen)
+        with store.publishing(final_dir) as staging:
+            findings = run_sql("reconcile_findings", None, parts, con=con)
+            write_table(findings, staging / "findings.parquet", FINDINGS)
+            written = Parquet.of(staging / "findings.parquet")
+            counts = run.rows("reconcile_counts", None, {"findings": written})
+            example_rows = run.rows(
+                "reconcile_examples", {"per_kind": examples_per_kind}, {"findings": written}
+            )
+            summary = _summary(
+                source=source,
+                target=target,
+                cycle=chosen,
+                final_dir=final_dir,
+                counts=counts,
+                example_rows=example_rows,
+                thresholds=config.thresholds,
+                inputs={source: str(source_ref.path), target: str(target_ref.path)},
+                partial=partial,
+                allow_partial=allow_partial,
+                correlation=correlation_stats,
+                warnings=tuple(warnings),
+            )
+            atomic_write_json(staging / "summary.json", summary.to_json())
+    finally:
+        con.close()
+    return summary
+
+
+def _part(
+    run: _Run, name: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Any]
+) -> duckdb.DuckDBPyRelation:
+    """``sql/<name>.sql`` over the run-wide inputs it declares, materialised."""
+    declared = load_sql(name).inputs
+    return run.table(name, params, {key: inputs[key] for key in declared})
+
+
+def _account_columns(rules: Sequence[MatchRule], compare: Sequence[AttributeSpec]) -> list[str]:
+    """The user columns any step reads: correlation, findings, compared attributes."""
+    columns = {"external_id", "user_name", "active", *columns_read(compare)}
+    for spec in [*compare, *(s for rule in rules for s in (rule.source, rule.target))]:
+        if spec.extraction == "column" and spec.column_name:
+            columns.add(spec.column_name)
+        if spec.reads_raw:
+            columns.add("raw")
+    return sorted(columns)
+
+
+def _rules_table(rules: Sequence[MatchRule]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{"rule": n, "description": r.description} for n, r in enumerate(rules, start=1)], schema=_RULES
+    )
+
+
+def _scope(run: _Run, pair: ReconcileConfig, sides: Mapping[str, Any], where: str) -> tuple[bool, Any]:
+    if not pair.scope_groups:
+        return False, run.arrow(_USER_IDS.empty_table())
+    roots = run.table(
+        "reconcile_scope_roots",
+        None,
+        {"scope_groups": run.arrow(_names(pair.scope_groups)), "source_groups": sides["source_groups"]},
+    )
+    missing = sorted({row[0] for row in roots.fetchall() if row[1] is None})
+    if missing:
+        raise ConfigError(
+            f"{where}.scope_groups: no source group named {', '.join(repr(m) for m in missing)} "
+            "(a scope group that does not exist would put every user out of scope)"
+        )
+    users = run.table(
+        "reconcile_scope_users",
+        None,
+        {
+            "scope_roots": roots,
+            "source_memberships": sides["source_memberships"],
+            "source_users": sides["source_users"],
+            "source_groups": sides["source_groups"],
+        },
+    )
+    return True, users
+
+
+def _missing_names(run: _Run, names: Sequence[str], groups: Parquet) -> set[str]:
+    if not names:
+        return set()
+    rows = run.rows(
+        "reconcile_scope_roots", None, {"scope_groups": run.arrow(_names(names)), "source_groups": groups}
+    )
+    return {row["scope_group"] for row in rows if row["group_id"] is None}
+
+
+def _attribute_findings(run: _Run, compare: Sequence[AttributeSpec], inputs: Mapping[str, Any]) -> Any:
+    """Fingerprint every user's compared values; read and compare values only where prints differ."""
+    if not compare:
+        return run.arrow(FINDINGS.empty_table())
+    spec = run.arrow(compare_spec_table(compare))
+    manager_map: Any = (
+        run.table("reconcile_manager_map", None, {"user_correlation": inputs["user_correlation"]})
+        if any(s.extraction == "manager" for s in compare)
+        else run.arrow(_MANAGER_MAP.empty_table())
+    )
+    columns = columns_read(compare)
+    params = {"columns": columns, "reads_raw": any(s.reads_raw for s in compare)}
+
+    def values(pairs: Any | None) -> duckdb.DuckDBPyRelation:
+        """Compared values of every user, or with ``pairs`` of the users in those pairs only."""
+        relations = {
+            "source_users": inputs["source_users"],
+            "target_users": inputs["target_users"],
+            "compare_spec": spec,
+            "manager_map": manager_map,
+            "attribute_pairs": pairs if pairs is not None else run.arrow(_PAIRS.empty_table()),
+        }
+        only = {**params, "only_pairs": pairs is not None}
+        return run_sql("reconcile_user_attribute_values", only, relations, con=run.con)
+
+    if all(s.extraction == "column" for s in compare):
+        lower = sorted({s.column_name for s in compare if s.column_name and not s.case_exact})
+        fingerprints = run_sql(
+            "reconcile_attribute_column_fingerprints",
+            {"columns": columns, "lower_columns": lower},
+            {"source_users": inputs["source_users"], "target_users": inputs["target_users"]},
+            con=run.con,
+        )
+    else:
+        fingerprints = run_sql(
+            "reconcile_attribute_value_fingerprints", None, {"attribute_values": values(None)}, con=run.con
+        )
+    pairs = run.table(
+        "reconcile_attribute_differing_pairs",
+        None,
+        {"user_correlation": inputs["user_correlation"], "attribute_fingerprints": fingerprints},
+    )
+    return run.table(
+        "reconcile_attribute_mismatches",
+        None,
+        {"attribute_pairs": pairs, "attribute_values": values(pairs), "compare_spec": spec},
+    )
+
+
+def _summary(
+    *,
+    source: str,
+    target: str,
+    cycle: str,
+    final_dir: Path,
+    counts: Sequence[Mapping[str, Any]],
+    example_rows: Sequence[Mapping[str, Any]],
+    thresholds: Mapping[str, int],
+    inputs: Mapping[str, str],
+    partial: tuple[str, ...],
+    allow_partial: bool,
+    correlation: Mapping[str, Any],
+    warnings: tuple[str, ...],
+) -> ReconcileSummary:
+    by_kind = dict.fromkeys(KINDS, 0)
+    by_severity = dict.fromkeys(SEVERITIES, 0)
+    for row in counts:
+        by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + int(row["findings"])
+        by_severity[row["severity"]] = by_severity.get(row["severity"], 0) + int(row["findings"])
+    examples: dict[str, list[Mapping[str, Any]]] = {}
+    for row in example_rows:
+        examples.setdefault(row["kind"], []).append(row)
+    applied = tuple(
+        ThresholdResult(kind, limit, by_kind[kind])
+        for kind, limit in sorted(thresholds.items())
+        if kind in by_kind
+    )
+    return ReconcileSummary(
+        source=source,
+        target=target,
+        cycle=cycle,
+        findings_path=final_dir / "findings.parquet",
+        summary_path=final_dir / "summary.json",
+        total=sum(by_kind.values()),
+        by_kind=by_kind,
+        by_severity=by_severity,
+        thresholds=applied,
+        examples={kind: tuple(rows) for kind, rows in examples.items()},
+        inputs=dict(inputs),
+        partial_inputs=partial,
+        allow_partial=allow_partial,
+        correlation=dict(correlation),
+        warnings=warnings,
+    )

@@ -1,0 +1,110 @@
+-- name: reconcile_user_findings
+-- purpose: account findings from the user correlation: ambiguous_match, missing_in_target, orphaned_in_target, delayed_deactivation, delayed_activation
+-- inputs: source_users, target_users, user_correlation, scoped_users, user_match_rules
+-- params: $scoped
+-- user_correlation: (rule, source_id, target_id, ambiguous); a record in any row is decided, so
+-- ambiguous records get no other finding. scoped_users: (user_id) in scope when $scoped.
+-- user_match_rules: (rule, description) for the detail text.
+-- The user tables are read where needed rather than through a shared CTE, which DuckDB would
+-- materialise (every account, twice) instead of scanning the few columns again.
+WITH ambiguous AS (
+    SELECT
+        'ambiguous_match' AS kind,
+        'high' AS severity,
+        c.source_id,
+        c.target_id,
+        s.user_name,
+        'source user ' || coalesce(s.user_name, c.source_id) || ' and target user '
+            || coalesce(t.user_name, c.target_id) || ' are one of several candidate pairs under match rule '
+            || coalesce(r.description, CAST(c.rule AS VARCHAR)) || ', so neither is matched' AS detail
+    FROM user_correlation AS c
+    JOIN source_users AS s ON s.id = c.source_id
+    JOIN target_users AS t ON t.id = c.target_id
+    LEFT JOIN user_match_rules AS r ON r.rule = c.rule
+    WHERE c.ambiguous
+),
+missing AS (
+    SELECT
+        'missing_in_target' AS kind,
+        'high' AS severity,
+        s.id AS source_id,
+        CAST(NULL AS VARCHAR) AS target_id,
+        s.user_name,
+        'source user ' || coalesce(s.user_name, s.id) || ' is active and in scope but has no target account'
+            AS detail
+    FROM source_users AS s
+    ANTI JOIN user_correlation AS c ON c.source_id = s.id
+    WHERE s.active IS DISTINCT FROM false
+        AND (NOT $scoped OR s.id IN (SELECT user_id FROM scoped_users))
+),
+orphaned AS (
+    SELECT
+        'orphaned_in_target' AS kind,
+        CASE WHEN t.active IS DISTINCT FROM false THEN 'critical' ELSE 'low' END AS severity,
+        CAST(NULL AS VARCHAR) AS source_id,
+        t.id AS target_id,
+        t.user_name,
+        CASE
+            WHEN t.active IS DISTINCT FROM false
+                THEN 'target user ' || coalesce(t.user_name, t.id) || ' is active and matches no source user'
+            ELSE 'target user ' || coalesce(t.user_name, t.id) || ' is inactive and matches no source user'
+        END AS detail
+    FROM target_users AS t
+    ANTI JOIN user_correlation AS c ON c.target_id = t.id
+),
+-- Each activity finding needs one inactive side, a small set: start from it, not from all pairs.
+deactivation AS (
+    SELECT
+        'delayed_deactivation' AS kind,
+        'critical' AS severity,
+        c.source_id,
+        c.target_id,
+        s.user_name,
+        'user ' || coalesce(s.user_name, c.source_id) || ' is inactive in the source but still active in the target'
+            AS detail
+    FROM user_correlation AS c
+    JOIN source_users AS s ON s.id = c.source_id
+    WHERE NOT c.ambiguous
+        AND s.active = false
+        AND c.target_id NOT IN (SELECT id FROM target_users WHERE active = false)
+),
+activation AS (
+    SELECT
+        'delayed_activation' AS kind,
+        'medium' AS severity,
+        c.source_id,
+        c.target_id,
+        s.user_name,
+        'user ' || coalesce(s.user_name, c.source_id) || ' is active in the source but inactive in the target'
+            AS detail
+    FROM user_correlation AS c
+    JOIN source_users AS s ON s.id = c.source_id
+    WHERE NOT c.ambiguous
+        AND s.active IS DISTINCT FROM false
+        AND c.target_id IN (SELECT id FROM target_users WHERE active = false)
+),
+accounts AS (
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM ambiguous
+    UNION ALL
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM missing
+    UNION ALL
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM orphaned
+    UNION ALL
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM deactivation
+    UNION ALL
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM activation
+)
+SELECT
+    kind,
+    severity,
+    source_id,
+    target_id,
+    user_name,
+    CAST(NULL AS VARCHAR) AS group_id,
+    CAST(NULL AS VARCHAR) AS target_group_id,
+    CAST(NULL AS VARCHAR) AS group_name,
+    CAST(NULL AS VARCHAR) AS attribute,
+    CAST(NULL AS VARCHAR) AS source_value,
+    CAST(NULL AS VARCHAR) AS target_value,
+    detail
+FROM accounts

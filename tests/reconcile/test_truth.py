@@ -1,0 +1,54 @@
+"""On simulated directories, reconcile's findings equal the simulator's truth exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from recon.config import load_config
+from recon.reconcile import reconcile
+from recon.store import Store
+
+simulate_module = pytest.importorskip(
+    "recon.simulate", reason="the simulator (recon.simulate) is not in this checkout yet"
+)
+if not hasattr(simulate_module, "simulate"):
+    pytest.skip("recon.simulate does not expose simulate() yet", allow_module_level=True)
+
+KEY = ["kind", "severity", "source_id", "target_id", "group_id", "target_group_id", "attribute"]
+
+
+def _rows(path: Path) -> set[tuple[str | None, ...]]:
+    frame = pl.read_parquet(path, hive_partitioning=False)
+    return {tuple(row[c] for c in KEY) for row in frame.iter_rows(named=True)}
+
+
+@pytest.mark.parametrize(
+    ("profile", "seed"), [("clean", 7), ("typical", 7), ("typical", 2026), ("hostile", 7), ("hostile", 2026)]
+)
+def test_findings_equal_truth(tmp_path: Path, profile: str, seed: int) -> None:
+    out = tmp_path / "sim"
+    simulation = simulate_module.simulate(out, users=150, groups=15, cycles=2, seed=seed, profile=profile)
+    store = Store(out)
+    config = load_config(out / "recon.toml")
+    truths = sorted((out / "truth" / "findings").glob("source=*/target=*/cycle=*/findings.parquet"))
+    assert truths, "the simulator wrote no truth findings"
+    assert sum(simulation.traps.values()) > 0, "no equivalence traps were injected"
+    total = 0
+    for truth in truths:
+        source, target, cycle = (part.split("=", 1)[1] for part in truth.parts[-4:-1])
+        summary = reconcile(store, source, target, cycle, config)
+        got, expected = _rows(summary.findings_path), _rows(truth)
+        total += len(got)
+        missing, extra = sorted(expected - got, key=str), sorted(got - expected, key=str)
+        assert not missing and not extra, (
+            f"{profile} seed {seed} {source}->{target} cycle {cycle}: "
+            f"{len(missing)} truth rows not found (first: {missing[:5]}), "
+            f"{len(extra)} extra (first: {extra[:5]})"
+        )
+    if profile == "clean":  # traps only: not one of them may be a finding
+        assert total == 0
+    else:
+        assert total > 0
