@@ -13,3 +13,50 @@ from recon.store import Store
 def store(tmp_path: Path) -> Store:
     """An empty data folder."""
     return Store(tmp_path / "data")
+
+
+# --- live SCIM server fixtures (owner: extract; see tests/scim_server.py for usage) -------------
+from collections.abc import Iterator  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+
+from scim_server import ScimServer, ScimServerFactory, scim_server_factory  # noqa: E402
+
+SEEDED_USERS = 2000
+SEEDED_GROUPS = 50
+
+
+@pytest.fixture
+def scim_server() -> Iterator[ScimServerFactory]:
+    """Factory: ``scim_server("rich"|"limited"|spc_dict, users=N, groups=G)`` -> ScimServer."""
+    with scim_server_factory() as factory:
+        yield factory
+
+
+@pytest.fixture(scope="module")
+def scim_server_module() -> Iterator[ScimServerFactory]:
+    """The ``scim_server`` factory with module scope."""
+    with scim_server_factory() as factory:
+        yield factory
+
+
+@pytest.fixture(scope="session")
+def _seeded_scim_servers() -> Iterator[dict[str, ScimServer]]:
+    """Both read-only servers, started and seeded in parallel (each server is its own process)."""
+    with scim_server_factory() as factory, ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            name: pool.submit(factory, name, users=SEEDED_USERS, groups=SEEDED_GROUPS)
+            for name in ("rich", "limited")
+        }
+        yield {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope="session")
+def rich_scim_server(_seeded_scim_servers: dict[str, ScimServer]) -> ScimServer:
+    """Read-only scim2-server, rich profile, seeded with 2,000 users and 50 groups."""
+    return _seeded_scim_servers["rich"]
+
+
+@pytest.fixture(scope="session")
+def limited_scim_server(_seeded_scim_servers: dict[str, ScimServer]) -> ScimServer:
+    """Read-only scim2-server, limited profile (no bulk/filter, maxPageSize 100), 2,000 users, 50 groups."""
+    return _seeded_scim_servers["limited"]

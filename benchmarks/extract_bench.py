@@ -1,0 +1,241 @@
+"""Benchmark: live extraction throughput and memory against a local SCIM server.
+
+A data folder with N users (generated, not committed; benchmarks/work/extract/) is served by
+``python -m recon.simulate.serve`` in its own process (pages assembled from the stored JSON).
+In the same run, each in a fresh child process:
+
+- the floor: a bare loop of ``httpx.Client.get`` + ``json.loads`` over the same pages
+  (startIndex, count 1000) — no retries, no checks, nothing written;
+- ``extract_live`` (recon's whole path: retries policy, page-integrity checks, resume journal,
+  normalisation, Parquet, dedupe, manifest) by index paging, by cursor, and by index with
+  ``--concurrency 2``;
+- the ``recon extract`` command end to end (interpreter start and imports included).
+
+Throughput is users / seconds of the timed part (the command: its wall time); peak RSS is the
+child's. Medians of --runs runs.
+
+    python benchmarks/extract_bench.py --users 25000,100000 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import machine, median, versions, write_result
+from import_bench import generate
+
+WORK = Path(__file__).resolve().parent / "work" / "extract"
+TOKEN = "bench-token-0123456789"
+PAGE = 1000
+
+FLOOR = """
+import json, resource, sys, time, httpx
+base, token, users, PAGE = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+t = time.perf_counter()
+got = 0
+with httpx.Client(headers={"Authorization": "Bearer " + token}, timeout=60) as client:
+    start = 1
+    while True:
+        page = json.loads(client.get(base + "/Users", params={"startIndex": start, "count": PAGE}).content)
+        n = len(page["Resources"])
+        if n == 0:
+            break
+        got += n
+        start += n
+seconds = time.perf_counter() - t
+assert got == users, got
+print(json.dumps([seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, got]))
+"""
+
+RECON = """
+import json, resource, sys, time
+from pathlib import Path
+from recon.extract.live import ExtractRequest, extract_live
+from recon.scim.client import ScimClient
+from recon.store import Store
+base, token, users, paging, concurrency, data, page = sys.argv[1:8]
+t = time.perf_counter()
+request = ExtractRequest(
+    "bench-live", cycle="b1", resources=("Users",), paging=paging, concurrency=int(concurrency)
+)
+with ScimClient(base, token) as client:
+    result = extract_live(Store(data), client, request, page_size=int(page))
+seconds = time.perf_counter() - t
+rows = result.manifest.rows["users"]
+assert result.manifest.status == "complete" and rows == int(users), result.manifest
+print(json.dumps([seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rows]))
+"""
+
+
+def prepare(users: int) -> Path:
+    data = WORK / f"data-{users}"
+    if (data / "exports" / "system=bench").is_dir():
+        return data
+    WORK.mkdir(parents=True, exist_ok=True)
+    ndjson = WORK / f"users-{users}.ndjson"
+    generate(ndjson, users)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "recon",
+            "import",
+            str(ndjson),
+            "--system",
+            "bench",
+            "--cycle",
+            "c1",
+            "--data-dir",
+            str(data),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    ndjson.unlink()
+    return data
+
+
+def serve(data: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "recon.simulate.serve",
+            "--data-dir",
+            str(data),
+            "--system",
+            "bench",
+            "--token",
+            TOKEN,
+            "--max-page-size",
+            str(PAGE),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    info = json.loads(process.stdout.readline())
+    return process, str(info["base_url"])
+
+
+def child(code: str, *args: str) -> tuple[float, float]:
+    done = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    seconds, rss_kb, _ = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(seconds), float(rss_kb) / 1024
+
+
+def command(base: str, users: int) -> tuple[float, float]:
+    """`recon extract` end to end (wall time of the process, its peak RSS)."""
+    folder = Path(tempfile.mkdtemp(prefix="recon-bench-"))
+    config = folder / "recon.toml"
+    config.write_text(
+        f'[systems.bench-live]\nbase_url = "{base}"\ntoken_env = "BENCH_TOKEN"\npage_size = {PAGE}\n'
+    )
+    code = (
+        "import json, resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(json.dumps([time.perf_counter() - t, rss, 0]))\n"
+    )
+    args = [
+        sys.executable,
+        "-m",
+        "recon",
+        "extract",
+        "--system",
+        "bench-live",
+        "--cycle",
+        "b1",
+        "--resources",
+        "Users",
+        "--config",
+        str(config),
+        "--data-dir",
+        str(folder / "data"),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BENCH_TOKEN": TOKEN},
+    )
+    seconds, rss_kb, _ = json.loads(done.stdout.strip().splitlines()[-1])
+    shutil.rmtree(folder, ignore_errors=True)
+    return float(seconds), float(rss_kb) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", default="25000,100000")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    lines = [
+        "# Live extraction benchmark (`recon extract` vs a bare httpx + json.loads loop)",
+        "",
+        f"Machine: {machine()}. Versions: {versions('httpx', 'orjson', 'pyarrow', 'duckdb')}.",
+        f"Server: `python -m recon.simulate.serve` in its own process, pages of {PAGE} users "
+        "assembled from stored JSON (~0.9 KB/user). Medians of "
+        f"{args.runs} runs; each measurement in a fresh process.",
+        "",
+        "| users | variant | seconds | users/s | ratio to floor throughput | peak RSS MB |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for users in [int(u) for u in args.users.split(",")]:
+        data = prepare(users)
+        server, base = serve(data)
+        try:
+            variants = _variants(base, users)
+            floor_rate = None
+            for name, measure in variants.items():
+                runs = [measure() for _ in range(args.runs)]
+                seconds = median([r[0] for r in runs])
+                rss = max(r[1] for r in runs)
+                rate = users / seconds
+                floor_rate = floor_rate or rate
+                ratio = rate / floor_rate
+                lines.append(
+                    f"| {users:,} | {name} | {seconds:.2f} | {rate:,.0f} | {ratio:.2f} | {rss:.0f} |"
+                )
+                print(lines[-1], flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    lines += [
+        "",
+        "Goal: ≥ 0.8 x the floor's throughput, memory flat in the directory size.",
+    ]
+    path = write_result("extract", "\n".join(lines) + "\n")
+    print(f"wrote {path}")
+
+
+def _variants(base: str, users: int) -> dict[str, Callable[[], tuple[float, float]]]:
+    return {
+        "floor: httpx.get + json.loads": lambda: child(FLOOR, base, TOKEN, str(users), str(PAGE)),
+        "extract_live, index": lambda: _recon(base, users, "index", "1"),
+        "extract_live, cursor": lambda: _recon(base, users, "cursor", "1"),
+        "extract_live, index, concurrency 2": lambda: _recon(base, users, "index", "2"),
+        "`recon extract` command (incl. start-up)": lambda: command(base, users),
+    }
+
+
+def _recon(base: str, users: int, paging: str, concurrency: str) -> tuple[float, float]:
+    folder = Path(tempfile.mkdtemp(prefix="recon-bench-"))
+    try:
+        return child(RECON, base, TOKEN, str(users), paging, concurrency, str(folder / "data"), str(PAGE))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The resume journal of a live extract: pages already received, kept outside the exports.
+
+::
+
+    <data>/.staging/extract-resume/<system>/<cycle>.<kind>/
+        state.json      what the run was asked (filter, watermark, paging per resource, ...)
+        pages.ndjson    one line per page, appended after the page file is in place
+        pages/<Resource>-<n>.json   the page body as received (or as completed with members)
+
+Nothing here looks like an export (no manifest.json, not under ``exports/``). A page file
+appears by rename before its index line is appended, and a line is trusted only when its
+file exists with the recorded size, so a kill at any moment leaves a usable prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from recon.scim.paging import PageRequest
+from recon.store import Store, atomic_write_json, check_name
+
+__all__ = ["ResumeJournal"]
+
+_VERSION = 1
+
+
+class ResumeJournal:
+    """Pages of one interrupted (or running) extract, for ``recon extract --resume``."""
+
+    def __init__(self, root: Path, settings: dict[str, Any]) -> None:
+        self.root = root
+        self.settings = settings
+        self._pages_dir = root / "pages"
+        self._index = root / "pages.ndjson"
+        self._counts: dict[str, int] = {}
+
+    @staticmethod
+    def folder(store: Store, system: str, cycle: str, kind: str) -> Path:
+        """Where the journal of ``system``/``cycle``/``kind`` lives."""
+        check_name(system, "system name")
+        check_name(cycle, "cycle id")
+        return store.root / ".staging" / "extract-resume" / system / f"{cycle}.{kind}"
+
+    @classmethod
+    def create(
+        cls, store: Store, system: str, cycle: str, kind: str, settings: dict[str, Any]
+    ) -> ResumeJournal:
+        """Start an empty journal (replacing any earlier one for the same export)."""
+        root = cls.folder(store, system, cycle, kind)
+        if root.exists():
+            shutil.rmtree(root)
+        (root / "pages").mkdir(parents=True)
+        journal = cls(root, {"version": _VERSION, **settings})
+        journal.save()
+        return journal
+
+    @classmethod
+    def find(cls, store: Store, system: str, cycle: str | None = None) -> ResumeJournal | None:
+        """The newest journal of ``system`` (or the one of ``cycle``), None when there is none."""
+        base = store.root / ".staging" / "extract-resume" / check_name(system, "system name")
+        if not base.is_dir():
+            return None
+        candidates = sorted(
+            (p for p in base.iterdir() if (p / "state.json").is_file()),
+            key=lambda p: p.name,
+        )
+        if cycle is not None:
+            candidates = [p for p in candidates if p.name.split(".", 1)[0] == cycle]
+        if not candidates:
+            return None
+        root = candidates[-1]
+        settings = json.loads((root / "state.json").read_text(encoding="utf-8"))
+        return cls(root, settings)
+
+    @classmethod
+    def pending(cls, store: Store, system: str) -> list[str]:
+        """Names (``cycle.kind``) of journals left by interrupted extracts of ``system``."""
+        base = store.root / ".staging" / "extract-resume" / check_name(system, "system name")
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if (p / "state.json").is_file())
+
+    def save(self) -> None:
+        """Write ``state.json`` atomically."""
+        atomic_write_json(self.root / "state.json", self.settings)
+
+    def pages(self, resource: str) -> Iterator[tuple[PageRequest, bytes]]:
+        """The recorded pages of ``resource`` in order, up to the first one not fully written."""
+        if not self._index.is_file():
+            return
+        with self._index.open("rb") as handle:
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    return  # torn last line
+                entry = json.loads(line)
+                path = self._pages_dir / entry["file"]
+                if not path.is_file() or path.stat().st_size != entry["bytes"]:
+                    return
+                if entry["resource"] == resource:
+                    self._counts[resource] = max(self._counts.get(resource, 0), int(entry["seq"]))
+                    yield PageRequest.from_json(entry["request"]), path.read_bytes()
+
+    def record(self, resource: str, request: PageRequest, body: bytes) -> None:
+        """Keep one page: its file first (by rename), then its index line."""
+        seq = self._counts.get(resource, 0) + 1
+        self._counts[resource] = seq
+        name = f"{resource}-{seq:07d}.json"
+        tmp = self._pages_dir / f".{name}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(body)
+        os.replace(tmp, self._pages_dir / name)
+        line = {
+            "resource": resource,
+            "seq": seq,
+            "file": name,
+            "bytes": len(body),
+            "request": request.to_json(),
+        }
+        with self._index.open("ab") as handle:
+            handle.write(json.dumps(line, separators=(",", ":")).encode("utf-8") + b"\n")
+
+    def discard(self) -> None:
+        """Remove the journal (the export it was for is published, or abandoned)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        parent = self.root.parent
+        if parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
