@@ -1,0 +1,352 @@
+"""``recon deltas``: was a delta export exactly what changed between two full snapshots?
+
+Inputs: the full exports of ``system`` at the ``base`` and ``head`` cycles and the delta
+export of ``head``, whose manifest records the filter it was taken with (``recon extract
+--since``/``--filter`` or ``recon import --kind delta --since``/``--filter``). Writes
+``deltas/system=<s>/head=<c>/delta_findings.parquet`` (CONTRACT §5) and ``summary.json``,
+published together.
+
+Meaning (the shared delta semantics): content is the flattened columns of a user (emails
+as a set) or a group (members as a set of (member, type)); ``meta`` and ``raw`` are not
+content. ``outside_filter`` is decided by evaluating the manifest's filter on the delta
+records (:mod:`recon.local_filter`), whatever filter it is. The watermark is the
+manifest's ``watermark``, else the time of a top-level ``meta.lastModified gt|ge "T"``
+term of its filter; without one, ``stale_last_modified`` and the lag are not decided.
+
+Watermark lag: missed changes and creations whose head ``meta.lastModified`` advanced past
+the base but not past the watermark are *boundary misses*; re-running with the watermark
+moved back by ``watermark_lag_seconds`` would have returned all of them. Misses whose
+lastModified never advanced past the base (or is absent) cannot be caught by any lag, and
+misses after the watermark are the server's own omissions; both are counted apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from recon import __version__
+from recon.capabilities import load_capabilities
+from recon.engine import Parquet, connect, run_sql
+from recon.errors import DataNotFound, UsageError
+from recon.extract.writer import write_table
+from recon.local_filter import ExportTables, matching_ids
+from recon.scim.filter import DEFAULT_CATALOG, And, Catalog, Compare, Filter, parse, parse_datetime
+from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_name
+
+__all__ = ["DELTA_FINDINGS", "KINDS", "DeltaSummary", "Watermark", "deltas", "pick_cycles", "watermark_of"]
+
+KINDS = (
+    "missed_change",
+    "missed_creation",
+    "unreported_deletion",
+    "unchanged_returned",
+    "stale_last_modified",
+    "outside_filter",
+)
+_TS = pa.timestamp("us", tz="UTC")
+DELTA_FINDINGS = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("resource_type", pa.string()),
+        ("id", pa.string()),
+        ("name", pa.string()),
+        ("base_last_modified", _TS),
+        ("head_last_modified", _TS),
+        ("detail", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """The filter a delta was taken with and the watermark it implies (None when it has none)."""
+
+    filter: str | None
+    time: datetime | None
+    inclusive: bool  # ge: a record stamped exactly at the watermark is returned
+
+    @property
+    def iso(self) -> str | None:
+        """The watermark as ISO UTC text with ``Z``."""
+        if self.time is None:
+            return None
+        return self.time.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class DeltaSummary:
+    """What ``recon deltas`` found for one system, base and head (also ``summary.json``)."""
+
+    system: str
+    base: str
+    head: str
+    watermark: str | None
+    filter: str | None
+    completeness: float
+    counts: dict[str, int]
+    by_type: dict[str, dict[str, int]]
+    changed_or_created: int
+    returned_of_those: int
+    watermark_lag_seconds: int | None
+    boundary_misses: int
+    not_catchable_misses: int
+    after_watermark_misses: int
+    findings_path: Path
+    notes: tuple[str, ...] = ()
+    tool_version: str = __version__
+
+    def to_json(self) -> dict[str, Any]:
+        """The object written to ``summary.json``."""
+        totals = {key: sum(t[key] for t in self.by_type.values()) for key in _COUNT_KEYS}
+        return {
+            "system": self.system,
+            "base": self.base,
+            "head": self.head,
+            "watermark": self.watermark,
+            "filter": self.filter,
+            "completeness": self.completeness,
+            "counts": self.counts,
+            "changed": totals["changed"],
+            "created": totals["created"],
+            "deleted": totals["deleted"],
+            "returned": totals["returned"],
+            "changed_or_created": self.changed_or_created,
+            "returned_of_those": self.returned_of_those,
+            "by_type": self.by_type,
+            "watermark_lag_seconds": self.watermark_lag_seconds,
+            "boundary_misses": self.boundary_misses,
+            "not_catchable_misses": self.not_catchable_misses,
+            "after_watermark_misses": self.after_watermark_misses,
+            "notes": list(self.notes),
+            "tool_version": self.tool_version,
+        }
+
+
+_COUNT_KEYS = ("changed", "created", "deleted", "returned", "returned_of_moved")
+
+
+def watermark_of(manifest: Manifest) -> Watermark:
+    """The filter and watermark recorded in a delta export's manifest.
+
+    ``watermark`` wins when recorded (``gt`` semantics, as ``--since`` sends); otherwise a
+    top-level ``meta.lastModified gt|ge "T"`` term of ``filter`` gives it.
+    """
+    inclusive = False
+    time: datetime | None = None
+    flt = parse(manifest.filter) if manifest.filter else None
+    if flt is not None:
+        terms = flt.root.terms if isinstance(flt.root, And) else (flt.root,)
+        for term in terms:
+            if (
+                isinstance(term, Compare)
+                and term.path.uri is None
+                and term.path.attr.lower() == "meta"
+                and (term.path.sub_attr or "").lower() == "lastmodified"
+                and term.op in ("gt", "ge")
+                and isinstance(term.value, str)
+            ):
+                time = parse_datetime(term.value)
+                inclusive = term.op == "ge"
+                break
+    if manifest.watermark:
+        recorded = parse_datetime(manifest.watermark)
+        if recorded is None:
+            raise UsageError(f"the delta manifest's watermark {manifest.watermark!r} is not a timestamp")
+        if time is None or recorded != time:
+            inclusive = False
+        time = recorded
+    return Watermark(manifest.filter, time, inclusive)
+
+
+def pick_cycles(store: Store, system: str, base: str | None, head: str | None) -> tuple[str, str]:
+    """Default head: the latest cycle with a complete delta export; default base: the cycle
+    before it with a complete full export."""
+    check_name(system, "system name")
+    if head is None:
+        deltas = store.cycles(system, "delta")
+        if not deltas:
+            raise DataNotFound(f"no complete delta export of system {system!r} under {store.exports_root}")
+        head = deltas[-1]
+    if base is None:
+        fulls = [c for c in store.cycles(system, "full") if c < head]
+        if not fulls:
+            raise DataNotFound(
+                f"no complete full export of system {system!r} before cycle {head} to use as base"
+            )
+        base = fulls[-1]
+    if base >= head:
+        raise UsageError(f"--base {base} must be an earlier cycle than --head {head}")
+    return check_name(base, "cycle id"), check_name(head, "cycle id")
+
+
+def _tables(ref: ExportRef) -> ExportTables:
+    return ExportTables(
+        Parquet.of(ref.table("users")), Parquet.of(ref.table("groups")), Parquet.of(ref.table("memberships"))
+    )
+
+
+class _Run:
+    """A connection plus materialisation of intermediate results under unique names."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._counter = itertools.count(1)
+
+    def table(
+        self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]
+    ) -> duckdb.DuckDBPyRelation:
+        table_name = f"_{name}_{next(self._counter)}"
+        run_sql(name, params, relations, con=self.con).to_table(table_name)
+        return self.con.table(table_name)
+
+    def rows(
+        self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        relation = run_sql(name, params, relations, con=self.con)
+        columns = relation.columns
+        return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+
+
+def _matching(
+    run: _Run, flt: Filter | None, resource_type: str, tables: ExportTables, catalog: Catalog
+) -> Any:
+    """Ids of the delta records that satisfy the filter sent (all of them when none was sent)."""
+    if flt is None:
+        return tables.users if resource_type == "User" else tables.groups
+    return run.con.from_arrow(matching_ids(run.con, flt, resource_type, tables, catalog))
+
+
+def deltas(
+    store: Store,
+    system: str,
+    base: str | None = None,
+    head: str | None = None,
+    *,
+    catalog: Catalog | None = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> DeltaSummary:
+    """Check the delta export of ``head`` against the full exports of ``base`` and ``head``.
+
+    Publishes ``delta_findings.parquet`` + ``summary.json`` under ``store.deltas_dir(system,
+    head)`` and returns the summary. Raises :class:`DataNotFound` when an export is missing
+    or not complete, :class:`recon.errors.FilterSyntaxError` when the manifest's filter
+    does not parse.
+    """
+    base, head = pick_cycles(store, system, base, head)
+    base_ref = store.complete_export(system, base, "full")
+    head_ref = store.complete_export(system, head, "full")
+    delta_ref = store.complete_export(system, head, "delta")
+    watermark = watermark_of(delta_ref.manifest())
+    flt = parse(watermark.filter) if watermark.filter else None
+    if catalog is None:
+        capabilities = load_capabilities(store, system)
+        advertised = (capabilities.advertised.get("attributes") if capabilities else None) or None
+        catalog = DEFAULT_CATALOG.with_advertised(advertised)
+    notes: list[str] = []
+    if flt is None:
+        notes.append("the delta manifest records no filter: outside_filter is not decided")
+    if watermark.time is None:
+        notes.append(
+            "no watermark in the delta manifest or its filter: stale_last_modified and lag not decided"
+        )
+
+    con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads)
+    try:
+        run = _Run(con)
+        b, h, d = _tables(base_ref), _tables(head_ref), _tables(delta_ref)
+        users = run.table(
+            "deltas_users_classify",
+            None,
+            {
+                "base_users": b.users,
+                "head_users": h.users,
+                "delta_users": d.users,
+                "delta_users_matching": _matching(run, flt, "User", d, catalog),
+            },
+        )
+        groups = run.table(
+            "deltas_groups_classify",
+            None,
+            {
+                "base_groups": b.groups,
+                "head_groups": h.groups,
+                "base_memberships": b.memberships,
+                "head_memberships": h.memberships,
+                "delta_groups": d.groups,
+                "delta_groups_matching": _matching(run, flt, "Group", d, catalog),
+            },
+        )
+        classified = users.union(groups)
+        inputs = {"classified": classified}
+        final_dir = store.deltas_dir(system, head)
+        with store.publishing(final_dir) as staging:
+            findings = run_sql(
+                "deltas_findings",
+                {"watermark": watermark.time, "inclusive": watermark.inclusive},
+                inputs,
+                con=con,
+            )
+            write_table(findings, staging / "delta_findings.parquet", DELTA_FINDINGS)
+            counts = _kind_counts(con, staging / "delta_findings.parquet")
+            by_type = {
+                row.pop("resource_type"): {k: int(v) for k, v in row.items()}
+                for row in run.rows("deltas_counts", None, inputs)
+            }
+            by_type = {t: by_type.get(t, dict.fromkeys(_COUNT_KEYS, 0)) for t in ("User", "Group")}
+            lag = run.rows(
+                "deltas_watermark_lag",
+                {"watermark": watermark.time, "inclusive": watermark.inclusive},
+                inputs,
+            )[0]
+            moved = sum(t["changed"] + t["created"] for t in by_type.values())
+            caught = sum(t["returned_of_moved"] for t in by_type.values())
+            summary = DeltaSummary(
+                system=system,
+                base=base,
+                head=head,
+                watermark=watermark.iso,
+                filter=watermark.filter,
+                completeness=1.0 if moved == 0 else caught / moved,
+                counts=counts,
+                by_type=by_type,
+                changed_or_created=moved,
+                returned_of_those=caught,
+                watermark_lag_seconds=_lag_seconds(lag, watermark),
+                boundary_misses=int(lag["boundary"]) if watermark.time else 0,
+                not_catchable_misses=int(lag["not_catchable"]) if watermark.time else 0,
+                after_watermark_misses=int(lag["after_watermark"]) if watermark.time else 0,
+                findings_path=final_dir / "delta_findings.parquet",
+                notes=tuple(notes),
+            )
+            atomic_write_json(staging / "summary.json", summary.to_json())
+    finally:
+        con.close()
+    return summary
+
+
+def _kind_counts(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
+    table = Parquet.of(path)
+    rows = run_sql("deltas_kind_counts", None, {"delta_findings": table}, con=con).fetchall()
+    found = {str(kind): int(count) for kind, count in rows}
+    return {kind: found.get(kind, 0) for kind in KINDS}
+
+
+def _lag_seconds(lag: dict[str, Any], watermark: Watermark) -> int | None:
+    """Smallest whole number of seconds to move the watermark back to catch every boundary miss."""
+    if watermark.time is None:
+        return None
+    gap = lag["max_gap_seconds"]
+    if not lag["boundary"] or gap is None:
+        return 0
+    gap = float(gap)
+    # gt needs watermark - L < lastModified, i.e. L > gap; ge needs L >= gap
+    return math.ceil(gap) if watermark.inclusive else math.floor(gap) + 1

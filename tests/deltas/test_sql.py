@@ -1,0 +1,202 @@
+"""Given/expected tables for sql/deltas_*.sql."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from recon.engine import connect, run_sql
+from recon.schemas import GROUPS, MEMBERSHIPS, USERS
+
+W = datetime(2026, 1, 5, 2, tzinfo=UTC)
+
+
+def ts(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+CLASSIFIED = pa.schema(
+    [
+        ("resource_type", pa.string()),
+        ("id", pa.string()),
+        ("name", pa.string()),
+        ("base_last_modified", pa.timestamp("us", tz="UTC")),
+        ("head_last_modified", pa.timestamp("us", tz="UTC")),
+        ("in_base", pa.bool_()),
+        ("in_head", pa.bool_()),
+        ("changed", pa.bool_()),
+        ("returned", pa.bool_()),
+        ("in_filter", pa.bool_()),
+    ]
+)
+
+
+def classified(text: str) -> pa.Table:
+    """Rows as 'id | base_lm | head_lm | in_base in_head changed returned in_filter' (flags as 0/1)."""
+    rows = []
+    for line in text.strip().splitlines():
+        rid, base, head, flags = (part.strip() for part in line.split("|"))
+        b, h, c, r, f = (flag == "1" for flag in flags.split())
+        rows.append(
+            {
+                "resource_type": "User",
+                "id": rid,
+                "name": rid.upper(),
+                "base_last_modified": ts(base or None),
+                "head_last_modified": ts(head or None),
+                "in_base": b,
+                "in_head": h,
+                "changed": c,
+                "returned": r,
+                "in_filter": f,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=CLASSIFIED)
+
+
+GIVEN = classified(
+    """
+    changed_returned   | 2026-01-01 | 2026-01-05T03:00 | 1 1 1 1 1
+    changed_missed     | 2026-01-01 | 2026-01-05T04:00 | 1 1 1 0 0
+    changed_stale      | 2026-01-01 | 2026-01-01       | 1 1 1 0 0
+    created_missed_w   |            | 2026-01-05T02:00 | 0 1 0 0 0
+    created_no_time    |            |                  | 0 1 0 1 0
+    deleted            | 2026-01-01 |                  | 1 0 0 0 0
+    touched            | 2026-01-01 | 2026-01-05T03:00 | 1 1 0 1 1
+    outside            | 2026-01-01 | 2026-01-01       | 1 1 0 1 0
+    boundary_10s       | 2026-01-01 | 2026-01-05T01:59:50 | 1 1 1 0 0
+    """
+)
+
+
+def test_findings_per_kind() -> None:
+    con = connect()
+    found = run_sql("deltas_findings", {"watermark": W, "inclusive": False}, {"classified": GIVEN}, con=con)
+    assert sorted((r[0], r[2]) for r in found.fetchall()) == sorted(
+        [
+            ("missed_change", "changed_missed"),
+            ("missed_change", "changed_stale"),
+            ("stale_last_modified", "changed_stale"),
+            ("missed_creation", "created_missed_w"),
+            ("stale_last_modified", "created_missed_w"),
+            ("stale_last_modified", "created_no_time"),
+            ("outside_filter", "created_no_time"),
+            ("unreported_deletion", "deleted"),
+            ("unchanged_returned", "touched"),
+            ("unchanged_returned", "outside"),
+            ("outside_filter", "outside"),
+            ("missed_change", "boundary_10s"),
+            ("stale_last_modified", "boundary_10s"),
+        ]
+    )
+
+
+def test_no_watermark_means_no_stale_rows() -> None:
+    con = connect()
+    found = run_sql(
+        "deltas_findings", {"watermark": None, "inclusive": False}, {"classified": GIVEN}, con=con
+    )
+    assert "stale_last_modified" not in {r[0] for r in found.fetchall()}
+
+
+def test_counts_and_lag() -> None:
+    con = connect()
+    counts = run_sql("deltas_counts", None, {"classified": GIVEN}, con=con).fetchall()
+    # changed 4, created 2, deleted 1, returned 4, returned of changed-or-created 2
+    assert counts == [("User", 4, 2, 1, 4, 2)]
+    lag = run_sql(
+        "deltas_watermark_lag", {"watermark": W, "inclusive": False}, {"classified": GIVEN}, con=con
+    )
+    # boundary: created_missed_w (0 s) and boundary_10s; changed_stale never advanced; changed_missed after W
+    assert lag.fetchall() == [(2, 10.0, 1, 1)]
+    inclusive = run_sql(
+        "deltas_watermark_lag", {"watermark": W, "inclusive": True}, {"classified": GIVEN}, con=con
+    )
+    assert inclusive.fetchall() == [(1, 10.0, 1, 2)]
+
+
+def user(uid: str, **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(USERS.names)
+    row.update({"id": uid, "emails": [], "raw": "{}", **values})
+    return row
+
+
+def test_user_content_emails_as_a_set_and_meta_ignored() -> None:
+    e1 = {"value": "a@x", "type": "work", "primary": True}
+    e2 = {"value": "b@x", "type": "home", "primary": None}
+    base = [
+        user("same", user_name="a", emails=[e1, e2], last_modified=ts("2026-01-01")),
+        user("reordered", emails=[e1, e2]),
+        user("duplicated", emails=[e1]),
+        user("case", user_name="Bob"),
+        user("blank", title=None),
+        user("type", emails=[e1]),
+        user("gone"),
+    ]
+    head = [
+        user("same", user_name="a", emails=[e1, e2], last_modified=ts("2026-01-05"), version='W/"9"'),
+        user("reordered", emails=[e2, e1]),
+        user("duplicated", emails=[e1, e1]),
+        user("case", user_name="bob"),
+        user("blank", title=""),
+        user("type", emails=[{**e1, "type": "home"}]),
+        user("new"),
+    ]
+    con = connect()
+    table = lambda rows: pa.Table.from_pylist(rows, schema=USERS)  # noqa: E731
+    empty = table([])
+    out = run_sql(
+        "deltas_users_classify",
+        None,
+        {
+            "base_users": table(base),
+            "head_users": table(head),
+            "delta_users": empty,
+            "delta_users_matching": empty,
+        },
+        con=con,
+    ).fetchall()
+    flags = {r[1]: (r[5], r[6], r[7]) for r in out}  # in_base, in_head, changed
+    assert flags == {
+        "case": (True, True, True),
+        "blank": (True, True, True),  # "" is not null: the IdP's content changed
+        "type": (True, True, True),
+        "gone": (True, False, False),
+        "new": (False, True, False),
+    }
+
+
+def test_group_content_members_and_names() -> None:
+    def groups(*ids: str) -> pa.Table:
+        return pa.Table.from_pylist([{"id": i, "display_name": i, "raw": "{}"} for i in ids], schema=GROUPS)
+
+    def members(text: str) -> pa.Table:
+        rows = [
+            dict(zip(("group_id", "member_id", "member_type"), p.split(":"), strict=True))
+            for p in text.split()
+        ]
+        return pa.Table.from_pylist(rows, schema=MEMBERSHIPS)
+
+    con = connect()
+    empty = groups()
+    out = run_sql(
+        "deltas_groups_classify",
+        None,
+        {
+            "base_groups": groups("same", "added", "removed", "retyped", "emptied"),
+            "head_groups": groups("same", "added", "removed", "retyped", "emptied"),
+            "base_memberships": members(
+                "same:u1:User same:u2:User added:u1:User removed:u1:User removed:u2:User "
+                "retyped:x:User emptied:u1:User"
+            ),
+            "head_memberships": members(
+                "same:u2:User same:u1:User added:u1:User added:u2:User removed:u1:User retyped:x:Group"
+            ),
+            "delta_groups": empty,
+            "delta_groups_matching": empty,
+        },
+        con=con,
+    ).fetchall()
+    assert sorted(r[1] for r in out if r[7]) == ["added", "emptied", "removed", "retyped"]
