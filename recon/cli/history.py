@@ -1,0 +1,90 @@
+"""``recon history``: drift per cycle and system pair, from all findings on disk."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+
+from recon.cli.common import DataDirOpt, JsonOpt, echo, emit_json, open_store
+from recon.history import SEVERITIES, HistorySummary, history
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``history`` to the app."""
+    app.command("history")(history_command)
+
+
+def history_command(
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only pairs with this source system.")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Only pairs with this target system.")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Drift per cycle: findings per kind and severity, open-drift age, deprovisioning latency,
+    delta filter completeness."""
+    summary = history(open_store(data_dir), source=source, target=target)
+    if as_json:
+        emit_json(summary.to_json())
+        return
+    _print(summary)
+
+
+def _pair(source: str, target: str) -> pl.Expr:
+    return (pl.col("source") == source) & (pl.col("target") == target)
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _print(summary: HistorySummary) -> None:
+    verdicts = summary.verdicts()
+    for source, target in summary.pairs:
+        echo(verdicts[(source, target)])
+        rows = summary.cycles.filter(_pair(source, target))
+        header = ["cycle", "findings", *SEVERITIES, "new", "resolved", "oldest"]
+        echo("  " + f"{header[0]:<18}" + "".join(f"{h:>9}" for h in header[1:]))
+        for row in rows.iter_rows(named=True):
+            values = [
+                row["findings"],
+                *(row[s] for s in SEVERITIES),
+                row["new"],
+                row["resolved"],
+                row["max_age"],
+            ]
+            echo("  " + f"{row['cycle']:<18}" + "".join(f"{v:>9}" for v in values))
+        latency = summary.latency_of(source, target)
+        if latency["leavers"]:
+            echo(
+                f"  deprovisioning latency: {latency['leavers']} leaver(s), {latency['resolved']} resolved "
+                f"(p50 {_fmt(latency['p50_cycles'])} / p95 {_fmt(latency['p95_cycles'])} / "
+                f"max {_fmt(latency['max_cycles'])} cycles; p50 {_fmt(latency['p50_hours'])} / "
+                f"p95 {_fmt(latency['p95_hours'])} / max {_fmt(latency['max_hours'])} h), "
+                f"{latency['still_open']} still open"
+            )
+        still = summary.still_active().filter(_pair(source, target))
+        for row in still.iter_rows(named=True):
+            echo(
+                f"  still active: {row['user_name'] or row['source_id']} (source id {row['source_id']}, "
+                f"{target} account {row['target_id'] or '?'}) left {row['left_cycle']}, "
+                f"active for {row['open_cycles']} cycle(s)"
+            )
+        echo()
+    if not summary.completeness.is_empty():
+        echo("delta filter completeness:")
+        for row in summary.completeness.iter_rows(named=True):
+            echo(
+                f"  {row['system']:<12} head {row['head']}  base {row['base'] or '-'}  "
+                f"completeness {_fmt(row['completeness'], 2)}  missed {row['missed_change']} change(s), "
+                f"{row['missed_creation']} creation(s); stale lastModified {row['stale_last_modified']}"
+            )

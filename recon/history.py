@@ -1,0 +1,404 @@
+"""Drift over sync cycles, read from every findings and delta-findings file on disk.
+
+:func:`history` reads the Hive partitions of CONTRACT §3 directly (no second copy) and
+returns a frozen :class:`HistorySummary`:
+
+* ``cycles``: per system pair and findings cycle, findings per severity; ``new`` (first
+  seen in that cycle), ``persisting``, ``resolved`` (present in the previous cycle, gone now)
+  and ``max_age``.
+* ``counts``: findings per pair, cycle, kind and severity.
+* ``open_drift``: the findings of each pair's latest cycle with their **open-drift age**. A
+  finding's identity across cycles is (source, target, kind, source_id, target_id, group_id,
+  target_group_id, attribute); its age is the number of consecutive findings cycles of the
+  pair, up to and including that cycle, in which it appears (1 = new). A cycle without the
+  finding breaks the run.
+* ``leavers`` and ``latency``: **deprovisioning latency** per target (see below).
+* ``completeness`` and ``missed``: delta filter completeness per system and head cycle, and
+  the changes the deltas missed by likely cause.
+
+Deprovisioning latency, per (source, target) pair, counted over the pair's findings cycles that
+have a complete full export of the source:
+
+* a *leaver* is a source user that some source export shows with ``active=false``;
+  ``left_cycle`` is the first such cycle (a user already inactive in the first cycle on disk
+  gets that cycle, a lower bound);
+* the leaver *still has access* in a cycle when that cycle has a ``delayed_deactivation``
+  finding for it, or, from the cycle the source no longer exports it (``deleted_cycle``), an
+  ``orphaned_in_target`` finding of severity other than ``low`` (an active account) on a
+  target account it was matched to while inactive;
+* ``resolved_cycle`` is the first cycle at or after ``left_cycle`` in which it has no access
+  (the target deactivated or removed the account, or there never was one);
+* ``latency_cycles`` = cycles from ``left_cycle`` to ``resolved_cycle`` (0: deactivated in the
+  same sync cycle); ``latency_hours`` from the cycle ids' timestamps;
+* a leaver with access at the latest cycle is *still open*; ``open_cycles`` counts the cycles
+  in which it kept access so far.
+
+The readers of other recorded facts (capabilities, probe results, summary.json counts, the
+notebooks' data folder) live in :mod:`recon.recorded` and are re-exported here.
+
+``latency`` gives per pair the nearest-rank p50 and p95 and the max over resolved leavers (in
+cycles and hours), the number still open and the oldest still open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from recon.engine import Parquet, connect, run_sql
+from recon.errors import DataNotFound, InputError
+from recon.recorded import (
+    FINDING_KINDS,
+    capabilities_overview,
+    demo_data_dir,
+    findings_cycles,
+    findings_summary_counts,
+    has_findings,
+    partition_values,
+    probe_results,
+    read_json,
+)
+from recon.store import Store, check_name
+
+__all__ = [
+    "DELTA_KINDS",
+    "FINDING_KINDS",
+    "SEVERITIES",
+    "HistorySummary",
+    "capabilities_overview",
+    "cycle_time",
+    "demo_data_dir",
+    "findings_summary_counts",
+    "has_findings",
+    "history",
+    "probe_results",
+]
+
+SEVERITIES = ("critical", "high", "medium", "low")
+DELTA_KINDS = (
+    "missed_change",
+    "missed_creation",
+    "unreported_deletion",
+    "unchanged_returned",
+    "stale_last_modified",
+    "outside_filter",
+)
+
+_TIME = pl.Datetime("us", "UTC")
+_CYCLES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "source": pl.String,
+    "target": pl.String,
+    "cycle": pl.String,
+    "cycle_index": pl.Int64,
+    "cycle_time": _TIME,
+    "cycle_epoch": pl.Int64,
+}
+_DELTA_SUMMARY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "system": pl.String,
+    "base": pl.String,
+    "head": pl.String,
+    "head_time": _TIME,
+    "completeness": pl.Float64,
+}
+_FINDINGS_HIVE = {"source": "VARCHAR", "target": "VARCHAR", "cycle": "VARCHAR"}
+_EXPORT_HIVE = {"system": "VARCHAR", "cycle": "VARCHAR", "kind": "VARCHAR"}
+_DELTAS_HIVE = {"system": "VARCHAR", "head": "VARCHAR"}
+
+
+def cycle_time(cycle: str) -> datetime | None:
+    """The UTC time of a cycle id written ``YYYYMMDDTHHMMSSZ`` (or ISO 8601), else None."""
+    for fmt in ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%M%S%z", "%Y%m%d"):
+        try:
+            parsed = datetime.strptime(cycle, fmt)
+        except ValueError:
+            continue
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(cycle)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class HistorySummary:
+    """Drift over cycles for the system pairs found on disk (frames described in the module doc)."""
+
+    data_dir: Path
+    pairs: tuple[tuple[str, str], ...]
+    cycles: pl.DataFrame
+    counts: pl.DataFrame
+    open_drift: pl.DataFrame
+    leavers: pl.DataFrame
+    latency: pl.DataFrame
+    completeness: pl.DataFrame
+    missed: pl.DataFrame
+
+    def latest(self, source: str, target: str) -> dict[str, Any]:
+        """The ``cycles`` row of the pair's latest cycle."""
+        rows = self.cycles.filter((pl.col("source") == source) & (pl.col("target") == target))
+        if rows.is_empty():
+            raise DataNotFound(f"no findings cycles for source={source} target={target}")
+        return rows.sort("cycle_index").row(-1, named=True)
+
+    def latency_of(self, source: str, target: str) -> dict[str, Any]:
+        """The ``latency`` row of a pair."""
+        rows = self.latency.filter((pl.col("source") == source) & (pl.col("target") == target))
+        if rows.is_empty():
+            raise DataNotFound(f"no latency figures for source={source} target={target}")
+        return rows.row(0, named=True)
+
+    def still_active(self) -> pl.DataFrame:
+        """Leavers that still have an active account in a target at the latest cycle."""
+        return self.leavers.filter(pl.col("still_open"))
+
+    def verdicts(self) -> dict[tuple[str, str], str]:
+        """A short plain-language verdict per system pair."""
+        return {pair: _verdict(self, *pair) for pair in self.pairs}
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything as plain JSON-ready values (times as ISO 8601 strings)."""
+        return {
+            "data_dir": str(self.data_dir),
+            "pairs": [
+                {"source": source, "target": target, "verdict": verdict}
+                for (source, target), verdict in self.verdicts().items()
+            ],
+            "cycles": _rows(self.cycles),
+            "counts": _rows(self.counts),
+            "open_drift": _rows(self.open_drift),
+            "leavers": _rows(self.leavers),
+            "latency": _rows(self.latency),
+            "completeness": _rows(self.completeness),
+            "missed": _rows(self.missed),
+        }
+
+
+def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.iter_rows(named=True):
+        out.append(
+            {
+                key: value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
+                for key, value in row.items()
+            }
+        )
+    return out
+
+
+# -- what is on disk ---------------------------------------------------------------------
+
+
+def _cycles_frame(keys: Iterable[tuple[str, str, str]]) -> pl.DataFrame:
+    """Number each pair's cycles 1, 2, ... in id order, with their times."""
+    rows: list[dict[str, Any]] = []
+    index: dict[tuple[str, str], int] = {}
+    for src, tgt, cycle in sorted(keys):
+        index[(src, tgt)] = index.get((src, tgt), 0) + 1
+        when = cycle_time(cycle)
+        rows.append(
+            {
+                "source": src,
+                "target": tgt,
+                "cycle": cycle,
+                "cycle_index": index[(src, tgt)],
+                "cycle_time": when,
+                "cycle_epoch": int(when.timestamp()) if when else None,
+            }
+        )
+    return pl.DataFrame(rows, schema=_CYCLES_SCHEMA)
+
+
+# -- the history -------------------------------------------------------------------------
+
+
+def history(store: Store, source: str | None = None, target: str | None = None) -> HistorySummary:
+    """Drift per cycle and system pair from all findings (and delta findings) under ``store``.
+
+    ``source``/``target`` restrict the pairs (and the delta systems to those two). Raises
+    :class:`DataNotFound` when no findings match.
+    """
+    for name in (source, target):
+        if name is not None:
+            check_name(name, "system name")
+    keys = findings_cycles(store, source, target)
+    if not keys:
+        wanted = " ".join(f"{k}={v}" for k, v in (("source", source), ("target", target)) if v)
+        raise DataNotFound(
+            f"no findings{' for ' + wanted if wanted else ''} under {store.findings_root}; "
+            "run recon reconcile (or recon demo) first"
+        )
+    cycles = _cycles_frame(keys)
+    findings = Parquet.of(
+        *(store.findings_dir(*key) / "findings.parquet" for key in keys), hive_types=_FINDINGS_HIVE
+    )
+    con = connect(temp_dir=store.temp_dir)
+    try:
+        aged = run_sql("history_drift_age", None, {"findings": findings, "cycles": cycles}, con=con)
+        aged.to_table("history_aged_findings")
+        aged_findings = con.table("history_aged_findings")
+        cycle_rows = run_sql(
+            "history_cycles", None, {"aged_findings": aged_findings, "cycles": cycles}, con=con
+        ).pl()
+        counts = run_sql("history_counts", None, {"aged_findings": aged_findings}, con=con).pl()
+        open_drift = run_sql(
+            "history_open_drift",
+            None,
+            {"aged_findings": aged_findings, "findings": findings, "cycles": cycles},
+            con=con,
+        ).pl()
+        leavers, latency = _latency(store, con, keys, findings)
+        pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
+        # filtered: the delta history of the systems in the selected pairs
+        systems = {name for pair in pairs for name in pair} if source or target else None
+        completeness, missed = _deltas(store, con, systems)
+    except duckdb.Error as exc:  # a truncated or foreign Parquet file: say which folder, keep it one line
+        first = str(exc).splitlines()[0]
+        raise InputError(f"cannot read the findings under {store.root}: {first}") from exc
+    finally:
+        con.close()
+    return HistorySummary(
+        data_dir=store.root,
+        pairs=pairs,
+        cycles=cycle_rows,
+        counts=counts,
+        open_drift=open_drift,
+        leavers=leavers,
+        latency=latency,
+        completeness=completeness,
+        missed=missed,
+    )
+
+
+def _latency(
+    store: Store,
+    con: duckdb.DuckDBPyConnection,
+    keys: list[tuple[str, str, str]],
+    findings: Parquet,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Leavers and latency per pair, over the cycles that have a complete source export."""
+    complete: dict[str, set[str]] = {}
+    for src in {src for src, _, _ in keys}:
+        complete[src] = set(store.cycles(src, "full"))
+    usable = [(src, tgt, cycle) for src, tgt, cycle in keys if cycle in complete[src]]
+    cycles = _cycles_frame(usable)
+    paths = sorted({store.export(src, cycle, "full").table("users") for src, _, cycle in usable})
+    if paths:
+        source_users = Parquet.of(*paths, hive_types=_EXPORT_HIVE)
+        relations = {"source_users": source_users, "findings": findings, "cycles": cycles}
+        leavers = run_sql("history_leavers", None, relations, con=con).pl()
+    else:  # findings without the source exports: no leaver can be told apart
+        empty_users = pl.DataFrame(
+            schema={"system": pl.String, "cycle": pl.String, "id": pl.String, "user_name": pl.String}
+        ).with_columns(pl.lit(None, pl.Boolean).alias("active"))
+        relations = {"source_users": empty_users, "findings": findings, "cycles": cycles}
+        leavers = run_sql("history_leavers", None, relations, con=con).pl()
+    all_cycles = _cycles_frame(keys)  # every pair appears in the latency table, leavers or not
+    latency = run_sql("history_latency", None, {"leavers": leavers, "cycles": all_cycles}, con=con).pl()
+    return leavers, latency
+
+
+def _deltas(
+    store: Store, con: duckdb.DuckDBPyConnection, systems: set[str] | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Completeness per system and head cycle, and missed changes by cause."""
+    summaries: list[dict[str, Any]] = []
+    paths: list[Path] = []
+    names = partition_values(store.deltas_root, "system")
+    for system in names:
+        if systems is not None and system not in systems:
+            continue
+        for head in partition_values(store.deltas_dir(system, "x").parent, "head"):
+            folder = store.deltas_dir(system, head)
+            parquet = folder / "delta_findings.parquet"
+            summary = read_json(folder / "summary.json")
+            if summary is None and not parquet.is_file():
+                continue
+            if parquet.is_file():
+                paths.append(parquet)
+            summaries.append(
+                {
+                    "system": system,
+                    "base": _text(summary, "base", "base_cycle"),
+                    "head": head,
+                    "head_time": cycle_time(head),
+                    "completeness": _number(summary, "completeness"),
+                }
+            )
+    delta_summaries = pl.DataFrame(summaries, schema=_DELTA_SUMMARY_SCHEMA)
+    if paths:
+        delta_findings: Any = Parquet.of(*paths, hive_types=_DELTAS_HIVE)
+    else:
+        delta_findings = pl.DataFrame(
+            schema={
+                "system": pl.String,
+                "head": pl.String,
+                "kind": pl.String,
+                "resource_type": pl.String,
+                "id": pl.String,
+            }
+        )
+    relations = {"delta_summaries": delta_summaries, "delta_findings": delta_findings}
+    completeness = run_sql("history_delta_cycles", None, relations, con=con).pl()
+    missed = run_sql("history_delta_misses", None, {"delta_findings": delta_findings}, con=con).pl()
+    return completeness, missed
+
+
+def _text(summary: dict[str, Any] | None, *keys: str) -> str | None:
+    for key in keys:
+        value = (summary or {}).get(key)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def _number(summary: dict[str, Any] | None, key: str) -> float | None:
+    value = (summary or {}).get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+# -- verdicts ----------------------------------------------------------------------------
+
+
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+
+
+def _verdict(summary: HistorySummary, source: str, target: str) -> str:
+    latest = summary.latest(source, target)
+    cycles_on_disk = int(latest["cycle_index"])
+    parts = []
+    if latest["findings"]:
+        severities = ", ".join(f"{latest[s]} {s}" for s in SEVERITIES if latest[s])
+        parts.append(
+            f"{_n(int(latest['findings']), 'open finding')} at cycle {latest['cycle']} ({severities})"
+        )
+    else:
+        parts.append(f"no open findings at cycle {latest['cycle']}")
+    latency = summary.latency_of(source, target)
+    if latency["still_open"]:
+        parts.append(
+            f"{_n(int(latency['still_open']), 'leaver')} still active in {target}, "
+            f"oldest {_n(int(latency['oldest_open_cycles']), 'cycle')}"
+        )
+    elif latency["leavers"]:
+        parts.append(f"no leavers still active in {target}")
+    if latency["resolved"]:
+        parts.append(
+            f"deprovisioning took p50 {latency['p50_cycles']}, p95 {latency['p95_cycles']}, "
+            f"max {_n(int(latency['max_cycles']), 'cycle')} "
+            f"({_n(int(latency['resolved']), 'leaver')} resolved)"
+        )
+    drift = summary.open_drift.filter((pl.col("source") == source) & (pl.col("target") == target))
+    if not drift.is_empty():
+        oldest = drift.sort("age", descending=True, maintain_order=True).row(0, named=True)
+        if oldest["age"] > 1:
+            who = oldest["user_name"] or oldest["group_name"] or oldest["target_id"] or oldest["source_id"]
+            parts.append(f"oldest open drift: {oldest['kind']} of {who}, {_n(int(oldest['age']), 'cycle')}")
+    return f"{source} → {target} ({_n(cycles_on_disk, 'cycle')}): " + "; ".join(parts) + "."

@@ -1,0 +1,235 @@
+"""What recon has recorded on disk besides the findings rows: the findings and delta partitions
+present, the counts each reconcile stated in its ``summary.json``, capabilities and probe results,
+and a data folder for the notebooks (running ``recon demo`` when there is none).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from recon.capabilities import load_capabilities
+from recon.errors import DataNotFound, InputError
+from recon.store import Store, check_name
+
+__all__ = [
+    "FINDING_KINDS",
+    "capabilities_overview",
+    "demo_data_dir",
+    "findings_cycles",
+    "findings_summary_counts",
+    "has_findings",
+    "partition_values",
+    "probe_results",
+    "read_json",
+]
+
+FINDING_KINDS = (
+    "missing_in_target",
+    "orphaned_in_target",
+    "ambiguous_match",
+    "delayed_deactivation",
+    "delayed_activation",
+    "attribute_mismatch",
+    "group_missing_in_target",
+    "group_orphaned_in_target",
+    "membership_missing",
+    "membership_excess",
+)
+
+
+def partition_values(folder: Path, key: str) -> list[str]:
+    """The values of the Hive partition folders ``<key>=<value>`` directly under ``folder``, sorted."""
+    prefix = f"{key}="
+    if not folder.is_dir():
+        return []
+    return sorted(
+        child.name[len(prefix) :]
+        for child in folder.iterdir()
+        if child.is_dir() and child.name.startswith(prefix)
+    )
+
+
+def findings_cycles(store: Store, source: str | None, target: str | None) -> list[tuple[str, str, str]]:
+    """(source, target, cycle) of every findings partition that has its findings.parquet."""
+    found = []
+    sources = [source] if source is not None else partition_values(store.findings_root, "source")
+    for src in sources:
+        targets = (
+            [target]
+            if target is not None
+            else partition_values(store.findings_root / f"source={check_name(src, 'system name')}", "target")
+        )
+        for tgt in targets:
+            pair_dir = store.findings_dir(src, tgt, "x").parent
+            for cycle in partition_values(pair_dir, "cycle"):
+                if (store.findings_dir(src, tgt, cycle) / "findings.parquet").is_file():
+                    found.append((src, tgt, cycle))
+    return found
+
+
+def has_findings(data_dir: Path) -> bool:
+    """Whether ``data_dir`` holds at least one findings partition."""
+    return bool(findings_cycles(Store(data_dir), None, None))
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    return data
+
+
+def findings_summary_counts(
+    store: Store, source: str | None = None, target: str | None = None
+) -> pl.DataFrame:
+    """Findings per pair, cycle and kind as the reconcile ``summary.json`` files state them.
+
+    An independent count to check :func:`history` against (it reads the Parquet files).
+    Reads ``counts`` (or ``by_kind``) mapping kind -> number from each summary.json.
+    """
+    rows: list[dict[str, Any]] = []
+    for src, tgt, cycle in findings_cycles(store, source, target):
+        path = store.findings_dir(src, tgt, cycle) / "summary.json"
+        summary = read_json(path)
+        if summary is None:
+            continue
+        counts = summary.get("counts", summary.get("by_kind"))
+        if isinstance(counts, dict) and isinstance(counts.get("by_kind"), dict):
+            counts = counts["by_kind"]
+        if not isinstance(counts, dict):
+            raise InputError(f"{path}: no 'counts' object of findings per kind")
+        for kind, number in sorted(counts.items()):
+            if kind in FINDING_KINDS and isinstance(number, int):
+                rows.append({"source": src, "target": tgt, "cycle": cycle, "kind": kind, "findings": number})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "source": pl.String,
+            "target": pl.String,
+            "cycle": pl.String,
+            "kind": pl.String,
+            "findings": pl.Int64,
+        },
+    )
+
+
+# -- capabilities ------------------------------------------------------------------------
+
+_ADVERTISED = (
+    ("filter", ("filter", "supported")),
+    ("filter maxResults", ("filter", "maxResults")),
+    ("sort", ("sort", "supported")),
+    ("etag", ("etag", "supported")),
+    ("patch", ("patch", "supported")),
+    ("bulk", ("bulk", "supported")),
+    ("bulk maxOperations", ("bulk", "maxOperations")),
+    ("bulk maxPayloadSize", ("bulk", "maxPayloadSize")),
+    ("paging: index", ("pagination", "index")),
+    ("paging: cursor", ("pagination", "cursor")),
+    ("paging: maxPageSize", ("pagination", "maxPageSize")),
+)
+
+
+def capabilities_overview(store: Store) -> pl.DataFrame:
+    """Advertised and observed capabilities per system, one row per (system, capability).
+
+    Columns: system, capability, advertised, observed, observed_by (values as text; null when
+    not recorded). Empty when no ``capabilities.json`` exists (run recon discover / probe).
+    """
+    rows: list[dict[str, Any]] = []
+    for system in partition_values(store.capabilities_root, "system"):
+        capabilities = load_capabilities(store, system)
+        if capabilities is None:
+            continue
+        for name, (block, key) in _ADVERTISED:
+            value = (capabilities.advertised.get(block) or {}).get(key)
+            rows.append(
+                {
+                    "system": system,
+                    "capability": name,
+                    "advertised": _show(value),
+                    "observed": None,
+                    "observed_by": None,
+                }
+            )
+        for key, seen in sorted(capabilities.observed.items()):
+            rows.append(
+                {
+                    "system": system,
+                    "capability": key,
+                    "advertised": None,
+                    "observed": _show(seen.get("value")),
+                    "observed_by": None if seen.get("by") is None else str(seen.get("by")),
+                }
+            )
+    schema = {name: pl.String for name in ("system", "capability", "advertised", "observed", "observed_by")}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _show(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def probe_results(store: Store) -> pl.DataFrame:
+    """Every system's ``probe.parquet`` rows (CONTRACT §6) with a ``system`` column; may be empty."""
+    frames = []
+    for system in partition_values(store.capabilities_root, "system"):
+        path = store.capabilities_dir(system) / "probe.parquet"
+        if path.is_file():
+            frame = pl.read_parquet(path, columns=["probe", "filter", "status", "detail"])
+            frames.append(frame.select(pl.lit(system).alias("system"), pl.all()))
+    if not frames:
+        return pl.DataFrame(
+            schema={name: pl.String for name in ("system", "probe", "filter", "status", "detail")}
+        )
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+# -- demo data ---------------------------------------------------------------------------
+
+
+def demo_data_dir(default: Path | str | None = None) -> Path:
+    """A data folder with findings for notebooks: ``default``, else ``$RECON_DATA_DIR``, else
+    ``./data``, ``./data/demo`` or the same under ``..`` (a notebook runs in ``notebooks/``) when one
+    holds findings;
+    otherwise ``recon demo`` is run into a new temporary folder, whose path is returned.
+    """
+    if default is not None:
+        candidates = [Path(default)]
+    elif os.environ.get("RECON_DATA_DIR"):
+        candidates = [Path(os.environ["RECON_DATA_DIR"])]
+    else:
+        # ./data/demo is where `recon demo` writes by default; a notebook runs in notebooks/.
+        candidates = [Path("data"), Path("data") / "demo", Path("..") / "data", Path("..") / "data" / "demo"]
+    for candidate in candidates:
+        if has_findings(candidate):
+            return candidate.resolve()
+    fresh = Path(tempfile.mkdtemp(prefix="recon-demo-")) / "data"
+    _run_demo(fresh)
+    if not has_findings(fresh):
+        raise DataNotFound(f"recon demo wrote no findings under {fresh}")
+    return fresh
+
+
+def _run_demo(data_dir: Path) -> None:
+    """``recon demo`` into ``data_dir`` (imported here: the demo imports every stage)."""
+    from recon.demo import run_demo
+
+    run_demo(data_dir)

@@ -1,0 +1,69 @@
+-- name: history_drift_age
+-- purpose: every finding identity of every cycle with its open-drift age: how many consecutive cycles, up to and including that one, the same finding has appeared in
+-- inputs: findings, cycles
+-- params: none
+-- A finding's identity across cycles is (source, target, kind, source_id, target_id, group_id,
+-- target_group_id, attribute); GROUP BY and PARTITION BY put NULLs together, as identity needs.
+-- cycles numbers every findings cycle of a pair 1, 2, 3, ... (cycles with no findings included),
+-- so a cycle without the finding breaks its run. Narrow on purpose: the wide text columns are
+-- read back only for the open findings (history_open_drift).
+WITH occurrences AS (
+    SELECT
+        f.source,
+        f.target,
+        f.cycle,
+        c.cycle_index,
+        f.kind,
+        f.source_id,
+        f.target_id,
+        f.group_id,
+        f.target_group_id,
+        f.attribute,
+        min(CASE f.severity WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 ELSE 4 END)
+            AS severity_rank
+    FROM findings AS f
+    JOIN cycles AS c ON c.source = f.source AND c.target = f.target AND c.cycle = f.cycle
+    GROUP BY
+        f.source, f.target, f.cycle, c.cycle_index, f.kind, f.source_id, f.target_id, f.group_id,
+        f.target_group_id, f.attribute
+),
+marked AS (
+    SELECT
+        source, target, cycle, cycle_index, kind, source_id, target_id, group_id, target_group_id,
+        attribute, severity_rank,
+        CASE
+            WHEN lag(cycle_index) OVER (
+                PARTITION BY source, target, kind, source_id, target_id, group_id, target_group_id, attribute
+                ORDER BY cycle_index
+            ) = cycle_index - 1 THEN NULL
+            ELSE cycle_index
+        END AS run_start
+    FROM occurrences
+),
+aged AS (
+    SELECT
+        source, target, cycle, cycle_index, kind, source_id, target_id, group_id, target_group_id,
+        attribute, severity_rank,
+        max(run_start) OVER (
+            PARTITION BY source, target, kind, source_id, target_id, group_id, target_group_id, attribute
+            ORDER BY cycle_index
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS first_index
+    FROM marked
+)
+SELECT
+    source,
+    target,
+    cycle,
+    cycle_index,
+    kind,
+    CASE severity_rank WHEN 1 THEN 'critical' WHEN 2 THEN 'high' WHEN 3 THEN 'medium' ELSE 'low' END
+        AS severity,
+    source_id,
+    target_id,
+    group_id,
+    target_group_id,
+    attribute,
+    cycle_index - first_index + 1 AS age,
+    first_index
+FROM aged

@@ -1,0 +1,334 @@
+"""Given/expected table tests for the history SQL files (inputs written inline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import pytest
+
+from history.tables import table
+from recon.engine import connect, run_sql
+
+FINDING_COLUMNS = (
+    "kind",
+    "severity",
+    "source_id",
+    "target_id",
+    "user_name",
+    "group_id",
+    "target_group_id",
+    "group_name",
+    "attribute",
+    "source_value",
+    "target_value",
+    "detail",
+)
+
+
+def findings(text: str) -> pl.DataFrame:
+    """Findings rows: source | target | cycle | kind | severity | source_id | target_id | attribute."""
+    given = table(text)
+    return given.with_columns(
+        *(pl.lit(None, pl.String).alias(c) for c in FINDING_COLUMNS if c not in given.columns)
+    ).with_columns(pl.col("kind").alias("detail"))
+
+
+def cycles(pairs: dict[tuple[str, str], list[str]], hours: int = 24) -> pl.DataFrame:
+    rows = []
+    for (source, target), ids in pairs.items():
+        for index, cycle in enumerate(ids, start=1):
+            rows.append(
+                {
+                    "source": source,
+                    "target": target,
+                    "cycle": cycle,
+                    "cycle_index": index,
+                    "cycle_time": None,
+                    "cycle_epoch": (index - 1) * hours * 3600,
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "source": pl.String,
+            "target": pl.String,
+            "cycle": pl.String,
+            "cycle_index": pl.Int64,
+            "cycle_time": pl.Datetime("us", "UTC"),
+            "cycle_epoch": pl.Int64,
+        },
+    )
+
+
+def run(name: str, **relations: Any) -> pl.DataFrame:
+    con = connect()
+    try:
+        return run_sql(name, None, relations, con=con).pl()
+    finally:
+        con.close()
+
+
+def test_drift_age_counts_consecutive_cycles_and_restarts_after_a_gap() -> None:
+    given = findings("""
+        source | target | cycle | kind               | severity | source_id | target_id | attribute
+        idp    | app    | c1    | attribute_mismatch | medium   | u1        | t1        | title
+        idp    | app    | c2    | attribute_mismatch | medium   | u1        | t1        | title
+        idp    | app    | c3    | attribute_mismatch | medium   | u1        | t1        | title
+        idp    | app    | c1    | missing_in_target  | high     | u2        | -         | -
+        idp    | app    | c3    | missing_in_target  | high     | u2        | -         | -
+        idp    | app    | c2    | attribute_mismatch | medium   | u1        | t1        | department
+        idp    | app    | c3    | attribute_mismatch | medium   | u1        | t1        | department
+        idp    | app    | c3    | orphaned_in_target | low      | -         | t9        | -
+        idp    | app    | c3    | orphaned_in_target | critical | -         | t9        | -
+        idp    | app2   | c3    | missing_in_target  | high     | u2        | -         | -
+    """)
+    out = run(
+        "history_drift_age",
+        findings=given,
+        cycles=cycles({("idp", "app"): ["c1", "c2", "c3"], ("idp", "app2"): ["c3"]}),
+    )
+    got = sorted(
+        (
+            r["target"],
+            r["cycle"],
+            r["kind"],
+            r["source_id"],
+            r["target_id"],
+            r["attribute"],
+            r["age"],
+            r["first_index"],
+        )
+        for r in out.iter_rows(named=True)
+    )
+    assert got == sorted(
+        [
+            ("app", "c1", "attribute_mismatch", "u1", "t1", "title", 1, 1),
+            ("app", "c2", "attribute_mismatch", "u1", "t1", "title", 2, 1),
+            ("app", "c3", "attribute_mismatch", "u1", "t1", "title", 3, 1),
+            ("app", "c2", "attribute_mismatch", "u1", "t1", "department", 1, 2),
+            ("app", "c3", "attribute_mismatch", "u1", "t1", "department", 2, 2),
+            ("app", "c1", "missing_in_target", "u2", None, None, 1, 1),
+            ("app", "c3", "missing_in_target", "u2", None, None, 1, 3),  # c2 broke the run
+            ("app", "c3", "orphaned_in_target", None, "t9", None, 1, 3),  # duplicate row counted once
+            ("app2", "c3", "missing_in_target", "u2", None, None, 1, 1),  # another pair, own history
+        ]
+    )
+    orphan = out.filter(pl.col("target_id") == "t9")
+    assert orphan["severity"].to_list() == ["critical"]  # the worst severity of duplicate rows
+
+
+def test_cycles_table_counts_new_persisting_and_resolved() -> None:
+    aged = table(
+        """
+        source | target | cycle | cycle_index | kind | severity | age
+        idp    | app    | c1    | 1           | a    | high     | 1
+        idp    | app    | c1    | 1           | b    | low      | 1
+        idp    | app    | c3    | 3           | a    | critical | 1
+    """,
+        {"cycle_index": pl.Int64, "age": pl.Int64},
+    )
+    out = run("history_cycles", aged_findings=aged, cycles=cycles({("idp", "app"): ["c1", "c2", "c3"]}))
+    got = [
+        (
+            r["cycle"],
+            r["findings"],
+            r["critical"],
+            r["high"],
+            r["low"],
+            r["new"],
+            r["persisting"],
+            r["resolved"],
+            r["max_age"],
+        )
+        for r in out.iter_rows(named=True)
+    ]
+    assert got == [
+        ("c1", 2, 0, 1, 1, 2, 0, 0, 1),
+        ("c2", 0, 0, 0, 0, 0, 0, 2, 0),  # a cycle without findings still appears; both resolved
+        ("c3", 1, 1, 0, 0, 1, 0, 0, 1),
+    ]
+
+
+SOURCE_USERS = """
+    system | cycle | id | user_name | active
+    idp    | c1    | u1 | ann       | true
+    idp    | c2    | u1 | ann       | false
+    idp    | c3    | u1 | ann       | false
+    idp    | c4    | u1 | ann       | false
+    idp    | c1    | u2 | ben       | false
+    idp    | c2    | u2 | ben       | false
+    idp    | c3    | u2 | ben       | false
+    idp    | c4    | u2 | ben       | false
+    idp    | c1    | u3 | cid       | true
+    idp    | c2    | u3 | cid       | false
+    idp    | c1    | u4 | dee       | true
+    idp    | c2    | u4 | dee       | true
+    idp    | c3    | u4 | dee       | false
+    idp    | c4    | u4 | dee       | false
+    idp    | c1    | u5 | eve       | true
+    idp    | c2    | u5 | eve       | true
+    idp    | c3    | u5 | eve       | true
+    idp    | c4    | u5 | eve       | true
+"""
+
+
+def test_leavers_latency_follows_the_account_through_a_hard_delete() -> None:
+    # u1 left c2, target deactivated at c4 (2 cycles). u2 inactive from c1, never had access (0).
+    # u3 left c2, deleted at c3; the target account t3 stays active (orphaned critical) until c4: open.
+    # u4 left c3, target still active at c4: open. u5 never left. Another target account t8 orphaned
+    # (not u3's) does not count for u3.
+    given = findings("""
+        source | target | cycle | kind                 | severity | source_id | target_id
+        idp    | app    | c2    | delayed_deactivation | critical | u1        | t1
+        idp    | app    | c3    | delayed_deactivation | critical | u1        | t1
+        idp    | app    | c2    | delayed_deactivation | critical | u3        | t3
+        idp    | app    | c3    | orphaned_in_target   | critical | -         | t3
+        idp    | app    | c4    | orphaned_in_target   | critical | -         | t3
+        idp    | app    | c3    | delayed_deactivation | critical | u4        | t4
+        idp    | app    | c4    | delayed_deactivation | critical | u4        | t4
+        idp    | app    | c4    | orphaned_in_target   | critical | -         | t8
+    """)
+    users = table(SOURCE_USERS, {"active": pl.Boolean})
+    out = run(
+        "history_leavers",
+        source_users=users,
+        findings=given,
+        cycles=cycles({("idp", "app"): ["c1", "c2", "c3", "c4"]}, hours=6),
+    )
+    got = {
+        r["source_id"]: (
+            r["user_name"],
+            r["target_id"],
+            r["left_cycle"],
+            r["deleted_cycle"],
+            r["resolved_cycle"],
+            r["latency_cycles"],
+            r["latency_hours"],
+            r["still_open"],
+            r["open_cycles"],
+        )
+        for r in out.iter_rows(named=True)
+    }
+    assert got == {
+        "u1": ("ann", "t1", "c2", None, "c4", 2, 12.0, False, 2),
+        "u2": ("ben", None, "c1", None, "c1", 0, 0.0, False, 0),
+        "u3": ("cid", "t3", "c2", "c3", None, None, None, True, 3),
+        "u4": ("dee", "t4", "c3", None, None, None, None, True, 2),
+    }
+
+
+def test_leaver_whose_account_turns_inactive_after_the_source_delete_is_resolved() -> None:
+    given = findings("""
+        source | target | cycle | kind                 | severity | source_id | target_id
+        idp    | app    | c2    | delayed_deactivation | critical | u3        | t3
+        idp    | app    | c3    | orphaned_in_target   | critical | -         | t3
+        idp    | app    | c4    | orphaned_in_target   | low      | -         | t3
+    """)
+    users = table(SOURCE_USERS, {"active": pl.Boolean}).filter(pl.col("id") == "u3")
+    out = run(
+        "history_leavers",
+        source_users=users,
+        findings=given,
+        cycles=cycles({("idp", "app"): ["c1", "c2", "c3", "c4"]}),
+    )
+    row = out.row(0, named=True)
+    assert (row["deleted_cycle"], row["resolved_cycle"], row["latency_cycles"], row["latency_hours"]) == (
+        "c3",
+        "c4",
+        2,
+        48.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("latencies", "p50", "p95", "top"),
+    [
+        ([3], 3, 3, 3),
+        ([0, 2], 0, 2, 2),
+        ([4, 1, 3, 2], 2, 4, 4),  # nearest rank: ceil(0.5*4)=2nd, ceil(0.95*4)=4th
+        (list(range(1, 21)), 10, 19, 20),  # ceil(0.95*20)=19th
+    ],
+)
+def test_latency_percentiles_are_nearest_rank(latencies: list[int], p50: int, p95: int, top: int) -> None:
+    leavers = pl.DataFrame(
+        {
+            "source": "idp",
+            "target": "app",
+            "latency_cycles": latencies,
+            "latency_hours": [float(v * 24) for v in latencies],
+            "still_open": False,
+            "open_cycles": latencies,
+            "open_hours": [float(v * 24) for v in latencies],
+        }
+    )
+    open_one = pl.DataFrame(
+        {
+            "source": ["idp"],
+            "target": ["app"],
+            "latency_cycles": [None],
+            "latency_hours": [None],
+            "still_open": [True],
+            "open_cycles": [7],
+            "open_hours": [150.0],
+        },
+        schema=leavers.schema,
+    )
+    out = run(
+        "history_latency",
+        leavers=pl.concat([leavers, open_one]),
+        cycles=cycles({("idp", "app"): ["c1"], ("idp", "quiet"): ["c1"]}),
+    )
+    app = out.filter(pl.col("target") == "app").row(0, named=True)
+    assert (app["leavers"], app["resolved"], app["still_open"]) == (len(latencies) + 1, len(latencies), 1)
+    assert (app["p50_cycles"], app["p95_cycles"], app["max_cycles"]) == (p50, p95, top)
+    assert (app["p50_hours"], app["p95_hours"], app["max_hours"]) == (p50 * 24.0, p95 * 24.0, top * 24.0)
+    assert (app["oldest_open_cycles"], app["oldest_open_hours"]) == (7, 150.0)
+    quiet = out.filter(pl.col("target") == "quiet").row(0, named=True)
+    assert (quiet["leavers"], quiet["p50_cycles"], quiet["still_open"]) == (0, None, 0)
+
+
+def test_delta_misses_are_split_by_cause() -> None:
+    given = table("""
+        system | head | kind                | resource_type | id
+        idp    | h2   | missed_change       | User          | u1
+        idp    | h2   | stale_last_modified | User          | u1
+        idp    | h2   | missed_change       | User          | u2
+        idp    | h2   | missed_creation     | User          | u3
+        idp    | h2   | stale_last_modified | User          | u3
+        idp    | h2   | missed_change       | Group         | u1
+        idp    | h3   | stale_last_modified | User          | u2
+        idp    | h3   | unchanged_returned  | User          | u9
+    """)
+    out = run("history_delta_misses", delta_findings=given)
+    got = sorted(tuple(r.values()) for r in out.iter_rows(named=True))
+    assert got == sorted(
+        [
+            ("idp", "h2", "Group", "missed_change", "lastModified advanced, not returned", 1),
+            ("idp", "h2", "User", "missed_change", "lastModified advanced, not returned", 1),
+            ("idp", "h2", "User", "missed_change", "lastModified not advanced", 1),
+            ("idp", "h2", "User", "missed_creation", "lastModified not advanced", 1),
+        ]
+    )
+
+
+def test_delta_cycles_keep_heads_without_findings() -> None:
+    summaries = table(
+        """
+        system | base | head | completeness
+        idp    | h1   | h2   | 0.5
+        idp    | h2   | h3   | 1.0
+    """,
+        {"completeness": pl.Float64},
+    ).with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("head_time"))
+    given = table("""
+        system | head | kind          | resource_type | id
+        idp    | h2   | missed_change | User          | u1
+        idp    | h2   | outside_filter| User          | u7
+    """)
+    out = run("history_delta_cycles", delta_summaries=summaries, delta_findings=given)
+    got = [
+        (r["head"], r["completeness"], r["missed_change"], r["outside_filter"], r["missed_creation"])
+        for r in out.iter_rows(named=True)
+    ]
+    assert got == [("h2", 0.5, 1, 1, 0), ("h3", 1.0, 0, 0, 0)]
