@@ -1,0 +1,296 @@
+"""``recon bulk analyze``: which operations of a bulk run really landed in the target.
+
+Each request operation is paired with its result (:mod:`recon.bulk.records`), its expected
+effect is derived (:mod:`recon.bulk.expect`), and ``sql/bulk_outcomes.sql`` checks the
+effects against the target's export taken after the run. Outcomes:
+
+``applied`` (reported ok, effect visible) · ``reported_ok_not_applied`` · ``failed`` ·
+``failed_but_applied`` (reported an error, effect visible) · ``not_attempted`` (stopped by
+failOnErrors, or not sent) · ``unverified`` (reported ok, nothing the export can show) ·
+``unconfirmed`` (no usable answer recorded; ``visible`` says what is true).
+
+Writes ``bulk_outcomes.parquet`` + ``summary.json`` into the run folder.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from recon.bulk.exchanges import LogEntry, last_recorded_at, read_json_file, read_log, read_text, records_of
+from recon.bulk.expect import expectations, lookup
+from recon.bulk.model import BULK_ID_PREFIX, parse_request, parse_response
+from recon.bulk.paths import new_run_id, run_dir
+from recon.bulk.records import Exchange, OpRecord
+from recon.engine import Parquet, connect, run_sql
+from recon.errors import UsageError
+from recon.store import ExportRef, Store, atomic_write_bytes, atomic_write_json
+
+__all__ = [
+    "OUTCOMES",
+    "UNAPPLIED",
+    "AnalyzeSummary",
+    "analyze_files",
+    "analyze_records",
+    "outcome_frame",
+]
+
+OUTCOMES = (
+    "applied",
+    "reported_ok_not_applied",
+    "failed",
+    "failed_but_applied",
+    "not_attempted",
+    "unverified",
+    "unconfirmed",
+)
+UNAPPLIED = frozenset({"reported_ok_not_applied", "failed", "not_attempted", "unconfirmed"})
+
+_OPS_SCHEMA = {
+    "seq": pl.Int64,
+    "label": pl.String,
+    "op_index": pl.Int32,
+    "bulk_id": pl.String,
+    "method": pl.String,
+    "path": pl.String,
+    "resource_type": pl.String,
+    "resource_id": pl.String,
+    "lookup_attribute": pl.String,
+    "lookup_value": pl.String,
+    "lookup_case_exact": pl.Boolean,
+    "version": pl.String,
+    "reported": pl.String,
+    "status": pl.Int32,
+    "location": pl.String,
+    "response_version": pl.String,
+    "scim_type": pl.String,
+    "detail": pl.String,
+    "note": pl.String,
+}
+_EXPECT_SCHEMA = {
+    "seq": pl.Int64,
+    "check_no": pl.Int32,
+    "check_kind": pl.String,
+    "attribute": pl.String,
+    "expected": pl.String,
+    "case_exact": pl.Boolean,
+    "member_id": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class AnalyzeSummary:
+    """What ``bulk analyze`` found for one run."""
+
+    system: str
+    run_id: str
+    run_dir: Path
+    export_cycle: str
+    operations: int
+    outcomes: dict[str, int]
+    unapplied: int
+    warnings: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The object written to ``summary.json``."""
+        return {
+            "system": self.system,
+            "run": self.run_id,
+            "export_cycle": self.export_cycle,
+            "operations": self.operations,
+            "outcomes": self.outcomes,
+            "unapplied": self.unapplied,
+            "warnings": list(self.warnings),
+            "outcomes_file": str(self.run_dir / "bulk_outcomes.parquet"),
+            **self.extra,
+        }
+
+
+def _frames(records: Sequence[OpRecord]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    lookups = {
+        r.operation.bulk_id: lookup(r)
+        for r in records
+        if r.operation.method == "POST" and r.operation.bulk_id is not None
+    }
+    ops: list[dict[str, Any]] = []
+    checks: list[dict[str, Any]] = []
+    for seq, record in enumerate(records, start=1):
+        op, result = record.operation, record.result
+        found = lookup(record)
+        path_id = op.resource_id or ""
+        if found is None and record.resource_id is None and path_id.startswith(BULK_ID_PREFIX):
+            found = lookups.get(path_id[len(BULK_ID_PREFIX) :])
+        ops.append(
+            {
+                "seq": seq,
+                "label": record.label,
+                "op_index": record.op_index,
+                "bulk_id": op.bulk_id,
+                "method": op.method,
+                "path": op.path,
+                "resource_type": record.resource_type,
+                "resource_id": record.resource_id,
+                "lookup_attribute": found.attribute if found else None,
+                "lookup_value": found.value if found else None,
+                "lookup_case_exact": found.case_exact if found else None,
+                "version": op.version,
+                "reported": record.reported,
+                "status": result.status if result else None,
+                "location": result.location if result else None,
+                "response_version": result.version if result else None,
+                "scim_type": result.scim_type if result else None,
+                "detail": result.detail if result else None,
+                "note": record.note,
+            }
+        )
+        for number, check in enumerate(expectations(record), start=1):
+            checks.append(
+                {
+                    "seq": seq,
+                    "check_no": number,
+                    "check_kind": check.check,
+                    "attribute": check.attribute,
+                    "expected": check.expected,
+                    "case_exact": check.case_exact,
+                    "member_id": check.member_id,
+                }
+            )
+    return pl.DataFrame(ops, schema=_OPS_SCHEMA), pl.DataFrame(checks, schema=_EXPECT_SCHEMA)
+
+
+def outcome_frame(
+    records: Sequence[OpRecord], target: ExportRef, *, temp_dir: Path | None = None
+) -> pl.DataFrame:
+    """One row per operation: the request, the reported result, and the outcome in ``target``."""
+    ops, checks = _frames(records)
+    con = connect(temp_dir=temp_dir)
+    try:
+        relation = run_sql(
+            "bulk_outcomes",
+            None,
+            {
+                "bulk_ops": ops,
+                "bulk_expectations": checks,
+                "target_users": Parquet.of(target.table("users")),
+                "target_groups": Parquet.of(target.table("groups")),
+                "target_memberships": Parquet.of(target.table("memberships")),
+            },
+            con=con,
+        )
+        frame: pl.DataFrame = relation.pl()
+        return frame
+    finally:
+        con.close()
+
+
+def _target_export(store: Store, system: str, cycle: str | None) -> ExportRef:
+    if cycle is not None:
+        return store.complete_export(system, cycle)
+    return store.latest_complete(system)
+
+
+def analyze_records(
+    store: Store,
+    system: str,
+    records: Sequence[OpRecord],
+    *,
+    run_id: str,
+    cycle: str | None = None,
+    warnings: Iterable[str] = (),
+    extra: dict[str, Any] | None = None,
+    run_finished: str | None = None,
+) -> tuple[AnalyzeSummary, pl.DataFrame]:
+    """Classify ``records`` against ``system``'s export and write the outcome table + summary.
+
+    ``run_finished`` (UTC ISO text): when the export started before it, a warning says the
+    export cannot show the run's effects.
+    """
+    target = _target_export(store, system, cycle)
+    warnings = list(warnings)
+    started = target.manifest().started
+    if run_finished and started and _utc(started) < _utc(run_finished):
+        warnings.append(
+            f"the export of {system} cycle {target.cycle} started at {started}, before the run's last answer "
+            f"({run_finished}): what the run changed may show as not applied; take a new export "
+            f"(recon extract --system {system}) and analyze again"
+        )
+    folder = run_dir(store, system, run_id)
+    frame = outcome_frame(records, target, temp_dir=store.temp_dir)
+    counts = Counter(frame["outcome"].to_list())
+    outcomes = {name: counts.get(name, 0) for name in OUTCOMES}
+    summary = AnalyzeSummary(
+        system=system,
+        run_id=run_id,
+        run_dir=folder,
+        export_cycle=target.cycle,
+        operations=frame.height,
+        outcomes=outcomes,
+        unapplied=sum(counts.get(name, 0) for name in UNAPPLIED),
+        warnings=tuple(warnings),
+        extra=dict(extra or {}),
+    )
+    buffer = io.BytesIO()
+    frame.drop("seq").write_parquet(buffer, compression="zstd")
+    atomic_write_bytes(folder / "bulk_outcomes.parquet", buffer.getvalue())
+    atomic_write_json(folder / "summary.json", summary.to_json())
+    return summary, frame
+
+
+def _utc(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def analyze_files(
+    store: Store,
+    system: str,
+    *,
+    pairs: Sequence[tuple[Path, Path]] = (),
+    logs: Sequence[Path] = (),
+    cycle: str | None = None,
+    run_id: str | None = None,
+) -> tuple[AnalyzeSummary, pl.DataFrame]:
+    """Analyze request/response file pairs and NDJSON logs against ``system``'s latest export.
+
+    The inputs are copied into the run folder as ``exchanges.ndjson`` so the analysis can be
+    repeated with ``--log``.
+    """
+    if not pairs and not logs:
+        raise UsageError("give --request/--response pairs or --log files to analyze")
+    _target_export(store, system, cycle)  # fail before writing anything
+    entries: list[LogEntry] = []
+    lines: list[bytes] = []
+    for request_path, response_path in pairs:
+        request_obj = read_json_file(request_path)
+        response_obj = read_json_file(response_path)
+        request = parse_request(request_obj, str(request_path))
+        response = parse_response(response_obj, str(response_path))
+        label = response_path.name
+        entries.append(Exchange(label, request, response))
+        lines.append(
+            orjson.dumps(
+                {"type": "exchange", "label": label, "request": request_obj, "response": response_obj}
+            )
+            + b"\n"
+        )
+    for log in logs:
+        entries.extend(read_log(log))
+        lines.extend(line.encode("utf-8") + b"\n" for line in read_text(log).splitlines() if line.strip())
+    records = list(records_of(entries))  # raises on a malformed response before anything is written
+    run = run_id or new_run_id(store, system)
+    folder = run_dir(store, system, run)
+    atomic_write_bytes(folder / "exchanges.ndjson", b"".join(lines))
+    inputs = [f"{a} + {b}" for a, b in pairs] + [str(p) for p in logs]
+    finished = max((t for t in (last_recorded_at(log) for log in logs) if t), default=None)
+    return analyze_records(
+        store, system, records, run_id=run, cycle=cycle, extra={"inputs": inputs}, run_finished=finished
+    )

@@ -1,0 +1,333 @@
+"""SCIM /Bulk messages (RFC 7644 §3.7): parsing with clear errors, and exact serialisation.
+
+A :class:`BulkRequest` serialises to compact JSON (:meth:`BulkRequest.to_bytes`); those bytes
+are what a plan writes to a chunk file, what its size is measured on, and what apply sends.
+Parsing raises :class:`~recon.errors.InputError` naming where (file, operation number) and what.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import orjson
+
+from recon.errors import InputError
+
+__all__ = [
+    "BULK_ID_PREFIX",
+    "BULK_REQUEST",
+    "BULK_RESPONSE",
+    "ERROR_SCHEMA",
+    "PATCH_OP",
+    "BulkOperation",
+    "BulkRequest",
+    "BulkResponse",
+    "OperationResult",
+    "bulk_references",
+    "parse_request",
+    "parse_response",
+    "resource_of_path",
+    "substitute_references",
+]
+
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+BULK_ID_PREFIX = "bulkId:"
+METHODS = ("POST", "PUT", "PATCH", "DELETE")
+_RESOURCE_PATH = re.compile(r"^/?(Users|Groups)(?:/([^/?#]+))?/?$")
+
+
+@dataclass(frozen=True)
+class BulkOperation:
+    """One operation of a BulkRequest."""
+
+    method: str
+    path: str
+    bulk_id: str | None = None
+    version: str | None = None
+    data: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The operation as sent (keys in RFC order, absent values left out)."""
+        out: dict[str, Any] = {"method": self.method}
+        if self.bulk_id is not None:
+            out["bulkId"] = self.bulk_id
+        if self.version is not None:
+            out["version"] = self.version
+        out["path"] = self.path
+        if self.data is not None:
+            out["data"] = self.data
+        return out
+
+    @property
+    def resource_type(self) -> str | None:
+        """``User`` or ``Group`` from the path, else None."""
+        return resource_of_path(self.path)[0]
+
+    @property
+    def resource_id(self) -> str | None:
+        """The id in the path (``/Users/<id>``), possibly a ``bulkId:`` reference."""
+        return resource_of_path(self.path)[1]
+
+    def references(self) -> list[str]:
+        """bulkIds this operation refers to (in its path and data), in order of appearance."""
+        return list(self._references)
+
+    @cached_property
+    def _references(self) -> tuple[str, ...]:
+        return tuple(bulk_references({"path": self.path, "data": self.data}))
+
+
+@dataclass(frozen=True)
+class BulkRequest:
+    """A BulkRequest: operations and the optional failOnErrors."""
+
+    operations: tuple[BulkOperation, ...]
+    fail_on_errors: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The request body as a JSON object."""
+        out: dict[str, Any] = {"schemas": [BULK_REQUEST]}
+        if self.fail_on_errors is not None:
+            out["failOnErrors"] = self.fail_on_errors
+        out["Operations"] = [op.to_json() for op in self.operations]
+        return out
+
+    def to_bytes(self) -> bytes:
+        """The exact bytes sent: compact JSON, UTF-8 (its length is the payload size)."""
+        return orjson.dumps(self.to_json())
+
+    def with_fail_on_errors(self, value: int | None) -> BulkRequest:
+        """The same operations with another failOnErrors."""
+        return replace(self, fail_on_errors=value)
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """One operation of a BulkResponse (or the answer to one single request, in the same shape)."""
+
+    method: str | None
+    bulk_id: str | None
+    location: str | None
+    version: str | None
+    status: int
+    response: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def scim_type(self) -> str | None:
+        value = (self.response or {}).get("scimType")
+        return str(value) if value is not None else None
+
+    @property
+    def detail(self) -> str | None:
+        value = (self.response or {}).get("detail")
+        return str(value) if value is not None else None
+
+    @property
+    def location_id(self) -> str | None:
+        """The resource id at the end of ``location`` (``…/Users/<id>``)."""
+        if not self.location:
+            return None
+        tail = self.location.rstrip("/").rsplit("/", 2)
+        return tail[-1] if len(tail) >= 2 and tail[-2] in ("Users", "Groups") else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as a BulkResponse operation."""
+        out: dict[str, Any] = {"method": self.method}
+        if self.bulk_id is not None:
+            out["bulkId"] = self.bulk_id
+        if self.version is not None:
+            out["version"] = self.version
+        if self.location is not None:
+            out["location"] = self.location
+        if self.response is not None:
+            out["response"] = self.response
+        out["status"] = str(self.status)
+        return out
+
+
+@dataclass(frozen=True)
+class BulkResponse:
+    """A BulkResponse: the operations the server reports on (in its order)."""
+
+    operations: tuple[OperationResult, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schemas": [BULK_RESPONSE], "Operations": [op.to_json() for op in self.operations]}
+
+
+def resource_of_path(path: str | None) -> tuple[str | None, str | None]:
+    """(``User``|``Group``|None, id or None) of a bulk operation path or a location URL tail."""
+    if not path:
+        return None, None
+    match = _RESOURCE_PATH.match(path)
+    if not match:
+        return None, None
+    return match.group(1)[:-1], match.group(2)
+
+
+_REFERENCE = re.compile(rb'(?:"|/)bulkId:((?:[^"/\\]|\\.)*)')
+
+
+def bulk_references(value: Any) -> list[str]:
+    """Every ``bulkId:<id>`` reference in a JSON value: a string, or a path segment, starting with it."""
+    try:
+        blob = orjson.dumps(value)
+    except TypeError:  # e.g. an integer beyond 64 bits: walk the value instead
+        return _walk_references(value)
+    if b"bulkId:" not in blob:
+        return []
+    return [orjson.loads(b'"' + match + b'"') for match in _REFERENCE.findall(blob)]
+
+
+def _walk_references(value: Any) -> list[str]:
+    """Reference implementation of :func:`bulk_references` (a walk of the value), for tests."""
+    found: list[str] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, str):
+            for segment in item.split("/"):
+                if segment.startswith(BULK_ID_PREFIX):
+                    found.append(segment[len(BULK_ID_PREFIX) :])
+        elif isinstance(item, list):
+            for sub in item:
+                walk(sub)
+        elif isinstance(item, dict):
+            for sub in item.values():
+                walk(sub)
+
+    walk(value)
+    return found
+
+
+def substitute_references(operation: BulkOperation, created: dict[str, str]) -> BulkOperation:
+    """The operation with every ``bulkId:X`` whose X is in ``created`` replaced by the created id."""
+    if not any(ref in created for ref in operation.references()):
+        return operation
+
+    def swap(item: Any) -> Any:
+        if isinstance(item, str):
+            if BULK_ID_PREFIX not in item:
+                return item
+            parts = [
+                created.get(s[len(BULK_ID_PREFIX) :], s) if s.startswith(BULK_ID_PREFIX) else s
+                for s in item.split("/")
+            ]
+            return "/".join(parts)
+        if isinstance(item, list):
+            return [swap(sub) for sub in item]
+        if isinstance(item, dict):
+            return {key: swap(sub) for key, sub in item.items()}
+        return item
+
+    return replace(operation, path=swap(operation.path), data=swap(operation.data))
+
+
+# -- parsing -------------------------------------------------------------------------------
+def _operations(obj: Any, where: str, what: str) -> list[Any]:
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: a {what} must be a JSON object, got {type(obj).__name__}")
+    schemas = obj.get("schemas")
+    expected = BULK_REQUEST if what == "BulkRequest" else BULK_RESPONSE
+    if isinstance(schemas, list) and schemas and expected not in schemas:
+        raise InputError(f"{where}: schemas {schemas!r} do not include {expected}")
+    operations = obj.get("Operations", obj.get("operations"))
+    if not isinstance(operations, list):
+        raise InputError(f"{where}: not a {what}: no 'Operations' list")
+    return operations
+
+
+def parse_request(obj: Any, where: str) -> BulkRequest:
+    """Read a BulkRequest JSON object; raises :class:`InputError` naming the operation at fault."""
+    operations = []
+    for number, item in enumerate(_operations(obj, where, "BulkRequest"), start=1):
+        at = f"{where}: operation #{number}"
+        if not isinstance(item, dict):
+            raise InputError(f"{at}: expected an object, got {type(item).__name__}")
+        method = item.get("method")
+        if not isinstance(method, str) or method.upper() not in METHODS:
+            raise InputError(f"{at}: method {method!r} is not one of {', '.join(METHODS)}")
+        path = item.get("path")
+        if not isinstance(path, str) or not path:
+            raise InputError(f"{at}: missing 'path'")
+        data = item.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise InputError(f"{at}: 'data' must be an object")
+        operations.append(
+            BulkOperation(
+                method=method.upper(),
+                path=path,
+                bulk_id=_opt_str(item, "bulkId", at),
+                version=_opt_str(item, "version", at),
+                data=data,
+            )
+        )
+    fail_on_errors = obj.get("failOnErrors")
+    if fail_on_errors is not None and (
+        not isinstance(fail_on_errors, int) or isinstance(fail_on_errors, bool) or fail_on_errors < 1
+    ):
+        raise InputError(f"{where}: failOnErrors must be a whole number >= 1, got {fail_on_errors!r}")
+    return BulkRequest(tuple(operations), fail_on_errors)
+
+
+def parse_response(obj: Any, where: str) -> BulkResponse:
+    """Read a BulkResponse JSON object; raises :class:`InputError` naming the operation at fault."""
+    results = []
+    for number, item in enumerate(_operations(obj, where, "BulkResponse"), start=1):
+        at = f"{where}: response operation #{number}"
+        if not isinstance(item, dict):
+            raise InputError(f"{at}: expected an object, got {type(item).__name__}")
+        status = _status(item.get("status"), at)
+        response = item.get("response")
+        if response is not None and not isinstance(response, dict):
+            raise InputError(f"{at}: 'response' must be an object")
+        method = item.get("method")
+        if method is not None and not isinstance(method, str):
+            raise InputError(f"{at}: 'method' must be a string")
+        results.append(
+            OperationResult(
+                method=method.upper() if method else None,
+                bulk_id=_opt_str(item, "bulkId", at),
+                location=_opt_str(item, "location", at),
+                version=_opt_str(item, "version", at),
+                status=status,
+                response=response,
+            )
+        )
+    return BulkResponse(tuple(results))
+
+
+def _status(value: Any, at: str) -> int:
+    # RFC 7644 sends status as a string ("201"); some servers send a number, or an object
+    # {"code": "201"} from the 2011 drafts.
+    if isinstance(value, dict):
+        value = value.get("code")
+    if isinstance(value, bool):
+        raise InputError(f"{at}: status {value!r} is not an HTTP status")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        raise InputError(f"{at}: missing or invalid 'status' ({value!r})")
+    if not 100 <= number <= 599:
+        raise InputError(f"{at}: status {number} is not an HTTP status")
+    return number
+
+
+def _opt_str(item: dict[str, Any], key: str, at: str) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{at}: '{key}' must be a string, got {type(value).__name__}")
+    return value

@@ -1,0 +1,53 @@
+-- name: bulk_plan_findings
+-- purpose: the remediable findings of one reconcile with what a remediation needs: the source resource (raw), the target resource's version and activity, and a membership member's type in the target
+-- inputs: findings, source_users, source_groups, target_users, target_groups
+-- params: none
+-- source_raw is the source user for account kinds, the source group for group_missing_in_target;
+-- target_version is the target user's for account kinds, the target group's for group and
+-- membership kinds (the resource a remediation PATCHes or DELETEs).
+SELECT
+    f.kind,
+    f.severity,
+    f.source_id,
+    f.target_id,
+    f.user_name,
+    f.group_id,
+    f.target_group_id,
+    f.group_name,
+    f.attribute,
+    f.source_value,
+    f.target_value,
+    CASE WHEN f.kind = 'group_missing_in_target' THEN sg.raw ELSE su.raw END AS source_raw,
+    CASE
+        WHEN f.kind IN ('membership_missing', 'membership_excess', 'group_orphaned_in_target') THEN tg.version
+        ELSE tu.version
+    END AS target_version,
+    tu.active AS target_active,
+    CASE
+        WHEN f.kind NOT IN ('membership_missing', 'membership_excess') THEN NULL
+        WHEN mu.id IS NOT NULL THEN 'User'
+        WHEN mg.id IS NOT NULL THEN 'Group'
+    END AS member_type
+FROM findings AS f
+LEFT JOIN source_users AS su
+    ON su.id = f.source_id
+    AND f.kind IN ('missing_in_target', 'delayed_deactivation', 'delayed_activation', 'attribute_mismatch')
+LEFT JOIN source_groups AS sg
+    ON sg.id = f.group_id AND f.kind = 'group_missing_in_target'
+LEFT JOIN target_users AS tu
+    ON tu.id = f.target_id
+    AND f.kind IN ('orphaned_in_target', 'delayed_deactivation', 'delayed_activation', 'attribute_mismatch')
+LEFT JOIN target_groups AS tg
+    ON tg.id = f.target_group_id
+    AND f.kind IN ('membership_missing', 'membership_excess', 'group_orphaned_in_target')
+LEFT JOIN target_users AS mu
+    ON mu.id = f.target_id AND f.kind IN ('membership_missing', 'membership_excess')
+LEFT JOIN target_groups AS mg
+    ON mg.id = f.target_id AND f.kind IN ('membership_missing', 'membership_excess')
+ORDER BY
+    f.kind,
+    f.target_group_id NULLS FIRST,
+    f.target_id NULLS FIRST,
+    f.group_id NULLS FIRST,
+    f.source_id NULLS FIRST,
+    f.attribute NULLS FIRST
