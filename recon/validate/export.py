@@ -1,0 +1,250 @@
+"""``recon validate --system NAME``: every resource of an export against its declared schemas.
+
+Steps (all set work in ``sql/validate_*.sql``):
+
+1. ``validate_shapes``: one pass over the users' and groups' ``raw`` JSON groups resources by
+   shape (``json_structure`` + the URNs in ``schemas``); a million users have a few shapes.
+2. Each shape is walked once in Python into observation rows (:mod:`recon.validate.shapes`)
+   and ``validate_shape_findings`` compares them with the declared attributes and schemas.
+3. ``validate_values`` checks values (dateTime format, canonical values, empty required
+   values, primaries) and ``validate_user_name_collisions`` userName uniqueness.
+4. ``validate_findings`` expands shape findings to the resources of each shape and writes
+   ``schema_findings.parquet`` and ``summary.json`` under ``<data>/validation/``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from recon import __version__
+from recon.capabilities import load_capabilities
+from recon.config import Config
+from recon.engine import Parquet, connect, run_sql
+from recon.errors import InputError
+from recon.extract.writer import write_table
+from recon.store import ExportRef, Store, atomic_write_json
+from recon.validate.declared import Declared, attributes_table, declared_for, schemas_table
+from recon.validate.layout import FINDINGS_FILE, SUMMARY_FILE, validation_dir
+from recon.validate.rules import EXPORT_KINDS, SCHEMA_FINDINGS, SEVERITIES, Threshold, thresholds_for
+from recon.validate.run import Run
+from recon.validate.shapes import observations_table
+from recon.validate.specs import value_checks
+
+__all__ = ["ValidationSummary", "declared_model", "read_summary", "schema_findings_count", "validate_export"]
+
+
+@dataclass(frozen=True)
+class ValidationSummary:
+    """What validating one export found (also written as ``summary.json``)."""
+
+    system: str
+    cycle: str
+    export_path: Path
+    findings_path: Path
+    summary_path: Path
+    resources: Mapping[str, int]
+    shapes: int
+    declared_from: str
+    declared_schemas: Mapping[str, tuple[str, ...]]
+    user_name_case_exact: bool
+    total: int
+    by_kind: Mapping[str, int]
+    by_severity: Mapping[str, int]
+    thresholds: tuple[Threshold, ...]
+    examples: Mapping[str, tuple[Mapping[str, str | None], ...]]
+    census: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    export_finished: str | None = None
+    seconds: float = 0.0
+    tool_version: str = __version__
+
+    @property
+    def exceeded(self) -> tuple[Threshold, ...]:
+        """The thresholds whose limit was exceeded (the CLI exits 1 when any)."""
+        return tuple(t for t in self.thresholds if t.exceeded)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as written to ``summary.json`` and printed by ``--json``."""
+        return {
+            "system": self.system,
+            "cycle": self.cycle,
+            "export": str(self.export_path),
+            "export_finished": self.export_finished,
+            "findings": str(self.findings_path),
+            "resources": dict(self.resources),
+            "shapes": self.shapes,
+            "declared": {
+                "from": self.declared_from,
+                "schemas": {k: list(v) for k, v in self.declared_schemas.items()},
+                "user_name_case_exact": self.user_name_case_exact,
+            },
+            "total": self.total,
+            "counts": {"by_kind": dict(self.by_kind), "by_severity": dict(self.by_severity)},
+            "thresholds": [
+                {"kind": t.kind, "limit": t.limit, "count": t.count, "exceeded": t.exceeded}
+                for t in self.thresholds
+            ],
+            "exceeded": [t.kind for t in self.exceeded],
+            "examples": {kind: [dict(row) for row in rows] for kind, rows in self.examples.items()},
+            "census": {k: dict(v) for k, v in self.census.items()},
+            "seconds": round(self.seconds, 3),
+            "validated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "tool_version": self.tool_version,
+        }
+
+
+def declared_model(store: Store, system: str) -> Declared:
+    """The declared schemas of ``system``: its stored /Schemas over RFC 7643 built-ins."""
+    return declared_for(load_capabilities(store, system))
+
+
+def validate_export(
+    store: Store,
+    system: str,
+    cycle: str | None = None,
+    config: Config | None = None,
+    *,
+    memory_limit: str | None = None,
+) -> ValidationSummary:
+    """Validate the full export of ``system`` at ``cycle`` (default: the latest complete one).
+
+    Writes ``<data>/validation/system=<s>/cycle=<c>/schema_findings.parquet`` and
+    ``summary.json`` (published together) and returns the summary.
+    """
+    started = time.perf_counter()
+    ref = store.complete_export(system, cycle) if cycle is not None else store.latest_complete(system)
+    declared = declared_model(store, system)
+    con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit)
+    try:
+        run = Run(con)
+        relations = _inputs(ref)
+        checks = value_checks(declared)
+        shapes = run.table("validate_shapes", checks.params(), relations)
+        structures = shapes.select("shape_no", "structure", "resource_type", "resources").fetchall()
+        observations = run.arrow(observations_table((int(n), str(s)) for n, s, _, _ in structures))
+        specs = run.arrow(checks.specs)
+        shape_inputs = {
+            "shapes": shapes,
+            "observations": observations,
+            "declared_attributes": run.arrow(attributes_table(declared)),
+            "declared_schemas": run.arrow(schemas_table(declared)),
+        }
+        shape_findings = run.table("validate_shape_findings", None, shape_inputs)
+        fact_findings = run.table("validate_fact_findings", None, {"shapes": shapes, "value_specs": specs})
+        element_findings = run.table(
+            "validate_element_findings", None, {"shapes": shapes, "value_specs": specs}
+        )
+        case_exact = declared.user_name_case_exact()
+        collisions = run.table(
+            "validate_user_name_collisions", {"case_exact": case_exact}, {"users": relations["users"]}
+        )
+        census = _census(con, shapes, observations)
+        resources = {"User": 0, "Group": 0}
+        for _, _, resource_type, count in structures:
+            resources[str(resource_type)] += int(count)
+        findings = run_sql(
+            "validate_findings",
+            None,
+            {
+                "shapes": shapes,
+                "shape_findings": shape_findings,
+                "fact_findings": fact_findings,
+                "element_findings": element_findings,
+                "collisions": collisions,
+            },
+            con=con,
+        )
+        final_dir = validation_dir(store, system, ref.cycle)
+        with store.publishing(final_dir) as staging:
+            write_table(findings, staging / FINDINGS_FILE, SCHEMA_FINDINGS)
+            by_kind, by_severity, examples = _counts(con, staging / FINDINGS_FILE)
+            configured = config.thresholds if config is not None else {}
+            summary = ValidationSummary(
+                system=system,
+                cycle=ref.cycle,
+                export_path=ref.path,
+                findings_path=final_dir / FINDINGS_FILE,
+                summary_path=final_dir / SUMMARY_FILE,
+                resources=resources,
+                shapes=len(structures),
+                declared_from=declared.source,
+                declared_schemas={
+                    rt: (declared.core(rt), *declared.extensions(rt)) for rt in ("User", "Group")
+                },
+                user_name_case_exact=case_exact,
+                total=sum(by_kind.values()),
+                by_kind=by_kind,
+                by_severity=by_severity,
+                thresholds=thresholds_for(configured, by_kind, EXPORT_KINDS),
+                examples=examples,
+                census=census,
+                export_finished=ref.manifest().finished,
+                seconds=time.perf_counter() - started,
+            )
+            atomic_write_json(staging / SUMMARY_FILE, summary.to_json())
+    finally:
+        con.close()
+    return summary
+
+
+def _inputs(ref: ExportRef) -> dict[str, Parquet]:
+    return {"users": Parquet.of(ref.table("users")), "groups": Parquet.of(ref.table("groups"))}
+
+
+def _census(
+    con: duckdb.DuckDBPyConnection, shapes: duckdb.DuckDBPyRelation, observations: duckdb.DuckDBPyRelation
+) -> dict[str, dict[str, int]]:
+    census: dict[str, dict[str, int]] = {"User": {}, "Group": {}}
+    rows = run_sql("validate_census", None, {"shapes": shapes, "observations": observations}, con=con)
+    for resource_type, path, count in rows.fetchall():
+        census.setdefault(str(resource_type), {})[str(path)] = int(count)
+    return census
+
+
+def _counts(
+    con: duckdb.DuckDBPyConnection, findings_path: Path
+) -> tuple[dict[str, int], dict[str, int], dict[str, tuple[dict[str, str | None], ...]]]:
+    by_kind: dict[str, int] = {}
+    by_severity: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
+    examples: dict[str, list[dict[str, str | None]]] = {}
+    counted: set[tuple[str, str]] = set()
+    rows = run_sql("validate_counts", None, {"findings": Parquet.of(findings_path)}, con=con).fetchall()
+    for kind, severity, count, resource_type, rid, attribute, detail in rows:
+        if (kind, severity) not in counted:
+            counted.add((kind, severity))
+            by_kind[kind] = by_kind.get(kind, 0) + int(count)
+            by_severity[severity] = by_severity.get(severity, 0) + int(count)
+        kind_examples = examples.setdefault(kind, [])
+        if len(kind_examples) < 3:
+            kind_examples.append(
+                {"resource_type": resource_type, "id": rid, "attribute": attribute, "detail": detail}
+            )
+    return by_kind, by_severity, {k: tuple(v) for k, v in examples.items()}
+
+
+def read_summary(store: Store, system: str, cycle: str) -> dict[str, Any] | None:
+    """The stored ``summary.json`` of a validated export, or None when it was never validated."""
+    path = validation_dir(store, system, cycle) / SUMMARY_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    return data if isinstance(data, dict) else None
+
+
+def schema_findings_count(store: Store, system: str, cycle: str) -> int | None:
+    """How many schema findings the export of ``system`` at ``cycle`` has; None when never validated."""
+    summary = read_summary(store, system, cycle)
+    if summary is None:
+        return None
+    total = summary.get("total")
+    return int(total) if isinstance(total, int) else None
