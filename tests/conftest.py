@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -60,3 +64,32 @@ def rich_scim_server(_seeded_scim_servers: dict[str, ScimServer]) -> ScimServer:
 def limited_scim_server(_seeded_scim_servers: dict[str, ScimServer]) -> ScimServer:
     """Read-only scim2-server, limited profile (no bulk/filter, maxPageSize 100), 2,000 users, 50 groups."""
     return _seeded_scim_servers["limited"]
+
+
+# --- recon demo, run once per session as the README's first command runs it ---------------------
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One `recon demo` subprocess run with its defaults: exit code, output and data folder."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    data_dir: Path
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """`recon demo --data-dir TMP` in a fresh interpreter (shared by the demo and notebook tests)."""
+    data_dir = tmp_path_factory.mktemp("demo") / "data"
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "recon", "demo", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return DemoRun(done.returncode, done.stdout, done.stderr, data_dir, time.perf_counter() - started)

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import pytest
-from history import simulation
+from conftest import DemoRun
 
 from recon.store import Store
 
 
 @pytest.fixture(scope="session")
-def notebook_data(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """Demo-like data the notebooks open (via $RECON_DATA_DIR): a simulation reconciled by the engine."""
-    return simulation.shared(tmp_path_factory)
+def notebook_data(demo_run: DemoRun) -> Store:
+    """The data `recon demo` writes: what the notebooks open by default."""
+    assert demo_run.returncode == 0, demo_run.stderr
+    return Store(demo_run.data_dir)
