@@ -17,6 +17,7 @@ from recon.bulk.plan import plan
 from recon.bulk.send import HttpSender
 from recon.config import load_config
 from recon.reconcile import reconcile
+from recon.simulate import simulate
 from recon.store import Store
 from tests.bulk import scenario
 from tests.bulk.live import export_server, extractor, record_capabilities, seed_from_export, snapshot
@@ -182,9 +183,6 @@ def test_without_bulk_the_same_plan_goes_as_single_requests(
 def test_a_simulated_target_is_remediated(
     store: Store, tmp_path: Path, scim_server: ScimServerFactory, sender_for: Any
 ) -> None:
-    simulate = getattr(pytest.importorskip("recon.simulate"), "simulate", None)
-    if simulate is None:
-        pytest.skip("recon.simulate.simulate is not available in this checkout")
     sim = Store(tmp_path / "sim")
     simulate(sim.root, users=150, groups=10, cycles=3, seed=11, profile="hostile")
     cycle = sim.cycles("idp")[-1]

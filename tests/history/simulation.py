@@ -16,10 +16,9 @@ _BUILT: dict[str, Store] = {}
 
 
 def _simulate() -> Any:
-    try:
-        return importlib.import_module("recon.simulate").simulate
-    except (ModuleNotFoundError, AttributeError) as exc:
-        pytest.skip(f"the simulator (recon.simulate.simulate) is not available: {exc}")
+    from recon.simulate import simulate
+
+    return simulate
 
 
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Store:

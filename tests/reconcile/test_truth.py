@@ -9,13 +9,8 @@ import pytest
 
 from recon.config import load_config
 from recon.reconcile import reconcile
+from recon.simulate import simulate
 from recon.store import Store
-
-simulate_module = pytest.importorskip(
-    "recon.simulate", reason="the simulator (recon.simulate) is not in this checkout yet"
-)
-if not hasattr(simulate_module, "simulate"):
-    pytest.skip("recon.simulate does not expose simulate() yet", allow_module_level=True)
 
 KEY = ["kind", "severity", "source_id", "target_id", "group_id", "target_group_id", "attribute"]
 
@@ -30,7 +25,7 @@ def _rows(path: Path) -> set[tuple[str | None, ...]]:
 )
 def test_findings_equal_truth(tmp_path: Path, profile: str, seed: int) -> None:
     out = tmp_path / "sim"
-    simulation = simulate_module.simulate(out, users=150, groups=15, cycles=2, seed=seed, profile=profile)
+    simulation = simulate(out, users=150, groups=15, cycles=2, seed=seed, profile=profile)
     store = Store(out)
     config = load_config(out / "recon.toml")
     truths = sorted((out / "truth" / "findings").glob("source=*/target=*/cycle=*/findings.parquet"))
