@@ -24,6 +24,7 @@ __all__ = [
     "open_store",
     "state",
     "warn",
+    "warn_schema_findings",
 ]
 
 
@@ -75,3 +76,18 @@ def warn(text: str) -> None:
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as JSON on stdout."""
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str, ensure_ascii=False) + "\n")
+
+
+def warn_schema_findings(store: Store, exports: list[tuple[str, str]]) -> None:
+    """One warning line per export (system, cycle) that ``recon validate`` found schema findings in:
+    renamed attributes, case collisions and the like can distort reconcile and deltas results."""
+    from recon.validate import schema_findings_count  # only when a command reads exports
+
+    for system, cycle in dict.fromkeys(exports):
+        count = schema_findings_count(store, system, cycle)
+        if count:
+            noun = "schema finding" if count == 1 else "schema findings"
+            warn(
+                f"the export of {system} at cycle {cycle} has {count:,} {noun} "
+                f"that could distort these results (recon validate --system {system} --cycle {cycle})"
+            )

@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store, warn
+from recon.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    echo,
+    emit_json,
+    open_config,
+    open_store,
+    warn,
+    warn_schema_findings,
+)
 from recon.deltas import KINDS, DeltaSummary, deltas
 
 
@@ -36,7 +46,8 @@ def deltas_command(
     """Was the delta export of HEAD exactly what changed since BASE? Exit 1 when a [thresholds] limit
     on a delta kind (e.g. missed_change = 0) is exceeded."""
     thresholds = open_config(config).thresholds
-    summary = deltas(open_store(data_dir), system, base, head, memory_limit=memory_limit)
+    store = open_store(data_dir)
+    summary = deltas(store, system, base, head, memory_limit=memory_limit)
     exceeded = [
         (k, summary.counts[k], limit)
         for k, limit in thresholds.items()
@@ -50,6 +61,7 @@ def deltas_command(
             echo(f"  threshold {kind}: {count} (limit {limit}) EXCEEDED")
     for note in summary.notes:
         warn(note)
+    warn_schema_findings(store, [(system, summary.base), (system, summary.head)])
     if exceeded:
         raise typer.Exit(1)
 

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store, warn
+from recon.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    echo,
+    emit_json,
+    open_config,
+    open_store,
+    warn,
+    warn_schema_findings,
+)
 from recon.reconcile import KINDS, SEVERITIES, ReconcileSummary, reconcile
 
 
@@ -35,8 +45,9 @@ def reconcile_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Source-vs-target mismatches for one cycle; exit 1 when a [thresholds] limit is exceeded."""
+    store = open_store(data_dir)
     summary = reconcile(
-        open_store(data_dir),
+        store,
         source,
         target,
         cycle,
@@ -50,6 +61,7 @@ def reconcile_command(
         print_summary(summary)
     for message in summary.warnings:
         warn(message)
+    warn_schema_findings(store, [(summary.source, summary.cycle), (summary.target, summary.cycle)])
     if summary.exceeded:
         raise typer.Exit(1)
 
