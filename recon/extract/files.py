@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -232,7 +233,8 @@ def import_files(
     manifest.started = _now()
     manifest.origin = {"method": "import", "files": [str(f) for f in files]}
     ref = store.export(system, cycle, kind)
-    con = connect(temp_dir=store.temp_dir)
+    # Ordering a large export by id is the memory peak: cap DuckDB so it spills instead of growing.
+    con = connect(temp_dir=store.temp_dir, memory_limit=os.environ.get("RECON_MEMORY_LIMIT") or "768MB")
     problems: list[str] = []
     rejects: list[dict[str, Any]] = []
     anomaly_counts: dict[str, list[Any]] = {}
