@@ -227,14 +227,16 @@ def _deltas(store: Store) -> tuple[Stage, tuple[int, int]]:
     def work() -> tuple[list[str], bool]:
         nonlocal equal, runs
         worst = None
+        per_cycle = []
         for head in store.cycles(SOURCE, "delta"):
             summary = deltas(store, SOURCE, head=head)
+            per_cycle.append(f"{head[:8]} {summary.completeness:.1%}")
             truth = store.root / "truth" / "deltas" / f"system={SOURCE}" / f"head={head}"
             runs += 1
             equal += _same_rows(summary.findings_path, truth / "delta_findings.parquet", _DELTA_KEY)
             if worst is None or summary.completeness < worst.completeness:
                 worst = summary
-        lines = []
+        lines = [f"completeness per cycle: {' · '.join(per_cycle)}"]
         if worst is not None:
             lines.append(
                 f"{runs} delta exports checked; least complete: head {worst.head}, "
