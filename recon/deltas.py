@@ -38,6 +38,7 @@ from recon.engine import Parquet, connect, run_sql
 from recon.errors import DataNotFound, UsageError
 from recon.extract.writer import write_table
 from recon.local_filter import ExportTables, matching_ids
+from recon.schemas import DELTA_FINDINGS
 from recon.scim.filter import DEFAULT_CATALOG, And, Catalog, Compare, Filter, parse, parse_datetime
 from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_name
 
@@ -52,17 +53,6 @@ KINDS = (
     "outside_filter",
 )
 _TS = pa.timestamp("us", tz="UTC")
-DELTA_FINDINGS = pa.schema(
-    [
-        ("kind", pa.string()),
-        ("resource_type", pa.string()),
-        ("id", pa.string()),
-        ("name", pa.string()),
-        ("base_last_modified", _TS),
-        ("head_last_modified", _TS),
-        ("detail", pa.string()),
-    ]
-)
 
 
 @dataclass(frozen=True)

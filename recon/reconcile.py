@@ -37,6 +37,7 @@ from recon.config import Config, ReconcileConfig
 from recon.engine import Parquet, connect, load_sql, run_sql
 from recon.errors import ConfigError, DataNotFound, UsageError
 from recon.extract.writer import write_table
+from recon.schemas import FINDINGS
 from recon.store import ExportRef, Store, atomic_write_json, check_name
 
 __all__ = [
@@ -62,25 +63,6 @@ KINDS = (
     "membership_excess",
 )
 SEVERITIES = ("critical", "high", "medium", "low")
-FINDINGS = pa.schema(
-    [
-        (name, pa.string())
-        for name in (
-            "kind",
-            "severity",
-            "source_id",
-            "target_id",
-            "user_name",
-            "group_id",
-            "target_group_id",
-            "group_name",
-            "attribute",
-            "source_value",
-            "target_value",
-            "detail",
-        )
-    ]
-)
 _CORRELATION = pa.schema(
     [("rule", pa.int32()), ("source_id", pa.string()), ("target_id", pa.string()), ("ambiguous", pa.bool_())]
 )

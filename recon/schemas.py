@@ -17,6 +17,8 @@ import pyarrow as pa
 from pandera.errors import SchemaErrors
 
 __all__ = [
+    "DELTA_FINDINGS",
+    "FINDINGS",
     "GROUPS",
     "MEMBERSHIPS",
     "USERS",
@@ -71,6 +73,39 @@ MEMBERSHIPS = pa.schema(
         ("group_id", pa.string()),
         ("member_id", pa.string()),
         ("member_type", pa.string()),
+    ]
+)
+
+# CONTRACT §4: one row per finding of a reconcile run (and of the simulator's truth).
+FINDINGS = pa.schema(
+    [
+        (name, pa.string())
+        for name in (
+            "kind",
+            "severity",
+            "source_id",
+            "target_id",
+            "user_name",
+            "group_id",
+            "target_group_id",
+            "group_name",
+            "attribute",
+            "source_value",
+            "target_value",
+            "detail",
+        )
+    ]
+)
+# CONTRACT §5: one row per kind per resource of a delta check (and of the simulator's truth).
+DELTA_FINDINGS = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("resource_type", pa.string()),
+        ("id", pa.string()),
+        ("name", pa.string()),
+        ("base_last_modified", _TS),
+        ("head_last_modified", _TS),
+        ("detail", pa.string()),
     ]
 )
 
