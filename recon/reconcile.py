@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 
 from recon import __version__
@@ -46,6 +47,7 @@ __all__ = [
     "SEVERITIES",
     "ReconcileSummary",
     "ThresholdResult",
+    "correlation",
     "pick_exports",
     "reconcile",
 ]
@@ -253,6 +255,32 @@ def _correlate(
             "reconcile_correlate_rule", {"rule": number}, {"correlation": correlation, "match_keys": keys}
         )
     return correlation
+
+
+def correlation(
+    store: Store, source: ExportRef, target: ExportRef, pair: ReconcileConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """How ``pair``'s match rules correlate the users and the groups of two exports, exactly as
+    :func:`reconcile` decides it: two frames (rule, source_id, target_id, ambiguous)."""
+    where = f"reconcile.{pair.source}.{pair.target}"
+    user_rules = match_rules(pair.match, user_attribute, where + ".match")
+    group_rules = match_rules(pair.group_match, group_attribute, where + ".group_match")
+    con = connect(temp_dir=store.temp_dir)
+    try:
+        run = _Run(con)
+        users_in = {
+            f"{side}_users": Parquet.of(ref.table("users"))
+            for side, ref in (("source", source), ("target", target))
+        }
+        groups_in = {
+            f"{side}_groups": Parquet.of(ref.table("groups"))
+            for side, ref in (("source", source), ("target", target))
+        }
+        users = _correlate(run, user_rules, "reconcile_user_match_keys", users_in).pl()
+        groups = _correlate(run, group_rules, "reconcile_group_match_keys", groups_in).pl()
+    finally:
+        con.close()
+    return users, groups
 
 
 def _rule_stats(
