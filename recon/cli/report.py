@@ -9,7 +9,6 @@ import typer
 
 from recon.cli.common import DataDirOpt, JsonOpt, echo, emit_json, open_store
 from recon.history import history
-from recon.report import write_report
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +25,8 @@ def report_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write a self-contained HTML report of drift over cycles (opens offline in a browser)."""
+    from recon.report import write_report  # altair takes seconds to import: only when a report is made
+
     store = open_store(data_dir)
     summary = history(store)
     path = write_report(store, out, summary=summary)
