@@ -13,14 +13,12 @@ runs, so each step's result is materialised as a uniquely named table (DuckDB sp
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import polars as pl
 import pyarrow as pa
 
 from recon import __version__
@@ -35,6 +33,7 @@ from recon.attributes import (
     user_attribute,
 )
 from recon.config import Config, ReconcileConfig
+from recon.correlation import SqlRun, correlate, correlation, rule_stats, rules_table
 from recon.engine import Parquet, connect, load_sql, run_sql
 from recon.errors import ConfigError, DataNotFound, UsageError
 from recon.extract.writer import write_table
@@ -65,11 +64,7 @@ KINDS = (
     "membership_excess",
 )
 SEVERITIES = ("critical", "high", "medium", "low")
-_CORRELATION = pa.schema(
-    [("rule", pa.int32()), ("source_id", pa.string()), ("target_id", pa.string()), ("ambiguous", pa.bool_())]
-)
 _NAMES = pa.schema([("display_name", pa.string())])
-_RULES = pa.schema([("rule", pa.int32()), ("description", pa.string())])
 _MANAGER_MAP = pa.schema([("id", pa.string()), ("mapped", pa.string())])
 _USER_IDS = pa.schema([("user_id", pa.string())])
 _PAIRS = pa.schema([("source_id", pa.string()), ("target_id", pa.string())])
@@ -194,112 +189,6 @@ def _names(values: Sequence[str]) -> pa.Table:
     return pa.Table.from_pylist([{"display_name": v} for v in values], schema=_NAMES)
 
 
-# -- running --------------------------------------------------------------------------------
-
-
-class _Run:
-    """A DuckDB connection plus materialisation of intermediate results under unique names."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self._counter = itertools.count(1)
-
-    def table(
-        self, name: str, params: Mapping[str, Any] | None, relations: Mapping[str, Any]
-    ) -> duckdb.DuckDBPyRelation:
-        """Run ``sql/<name>.sql`` and keep its result as a table; returns a relation over it."""
-        return self.materialise(run_sql(name, params, relations, con=self.con), name)
-
-    def arrow(self, table: pa.Table) -> duckdb.DuckDBPyRelation:
-        """A relation over a small Arrow table (bound as a view like every other input).
-
-        Binding Arrow objects by registration would leave a registered name that shadows
-        the views of later bindings of the same name.
-        """
-        return self.con.from_arrow(table)
-
-    def materialise(self, relation: duckdb.DuckDBPyRelation, label: str) -> duckdb.DuckDBPyRelation:
-        """Keep ``relation``'s rows as a table with a unique name; returns a relation over it."""
-        table_name = f"_{label}_{next(self._counter)}"
-        relation.to_table(table_name)
-        return self.con.table(table_name)
-
-    def rows(
-        self, name: str, params: Mapping[str, Any] | None, relations: Mapping[str, Any]
-    ) -> list[dict[str, Any]]:
-        """Run ``sql/<name>.sql`` and return its (small) result as dicts."""
-        relation = run_sql(name, params, relations, con=self.con)
-        columns = relation.columns
-        return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
-
-
-def _correlate(
-    run: _Run, rules: Sequence[MatchRule], keys_file: str, inputs: Mapping[str, Parquet]
-) -> duckdb.DuckDBPyRelation:
-    """Apply the match rules in order; returns the (rule, source_id, target_id, ambiguous) table."""
-    correlation = run.arrow(_CORRELATION.empty_table())
-    for number, rule in enumerate(rules, start=1):
-        keys = run_sql(
-            keys_file,
-            {
-                "source_column": rule.source.column_name if rule.source.extraction == "column" else None,
-                "source_json_path": rule.source.json_path if rule.source.extraction == "json_value" else None,
-                "target_column": rule.target.column_name if rule.target.extraction == "column" else None,
-                "target_json_path": rule.target.json_path if rule.target.extraction == "json_value" else None,
-                "case_exact": rule.case_exact,
-            },
-            inputs,
-            con=run.con,
-        )
-        correlation = run.table(
-            "reconcile_correlate_rule", {"rule": number}, {"correlation": correlation, "match_keys": keys}
-        )
-    return correlation
-
-
-def correlation(
-    store: Store, source: ExportRef, target: ExportRef, pair: ReconcileConfig
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """How ``pair``'s match rules correlate the users and the groups of two exports, exactly as
-    :func:`reconcile` decides it: two frames (rule, source_id, target_id, ambiguous)."""
-    where = f"reconcile.{pair.source}.{pair.target}"
-    user_rules = match_rules(pair.match, user_attribute, where + ".match")
-    group_rules = match_rules(pair.group_match, group_attribute, where + ".group_match")
-    con = connect(temp_dir=store.temp_dir)
-    try:
-        run = _Run(con)
-        users_in = {
-            f"{side}_users": Parquet.of(ref.table("users"))
-            for side, ref in (("source", source), ("target", target))
-        }
-        groups_in = {
-            f"{side}_groups": Parquet.of(ref.table("groups"))
-            for side, ref in (("source", source), ("target", target))
-        }
-        users = _correlate(run, user_rules, "reconcile_user_match_keys", users_in).pl()
-        groups = _correlate(run, group_rules, "reconcile_group_match_keys", groups_in).pl()
-    finally:
-        con.close()
-    return users, groups
-
-
-def _rule_stats(
-    run: _Run, correlation: duckdb.DuckDBPyRelation, rules: Sequence[MatchRule]
-) -> list[dict[str, Any]]:
-    stats = {
-        row["rule"]: row
-        for row in run.rows("reconcile_correlation_stats", None, {"correlation": correlation})
-    }
-    return [
-        {
-            "rule": rule.description,
-            "matched": int(stats.get(number, {}).get("matched") or 0),
-            "ambiguous_pairs": int(stats.get(number, {}).get("ambiguous_pairs") or 0),
-        }
-        for number, rule in enumerate(rules, start=1)
-    ]
-
-
 def reconcile(
     store: Store,
     source: str,
@@ -328,7 +217,7 @@ def reconcile(
 
     con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads)
     try:
-        run = _Run(con)
+        run = SqlRun(con)
         inputs: dict[str, Any] = {}
         account_columns = {"columns": _account_columns(user_rules, compare)}
         for side, ref in (("source", source_ref), ("target", target_ref)):
@@ -339,10 +228,10 @@ def reconcile(
             inputs[f"{side}_memberships"] = Parquet.of(ref.table("memberships"))
         users_in = {k: inputs[k] for k in ("source_users", "target_users")}
         groups_in = {k: inputs[k] for k in ("source_groups", "target_groups")}
-        inputs["user_correlation"] = _correlate(run, user_rules, "reconcile_user_match_keys", users_in)
-        inputs["group_correlation"] = _correlate(run, group_rules, "reconcile_group_match_keys", groups_in)
-        inputs["user_match_rules"] = run.arrow(_rules_table(user_rules))
-        inputs["group_match_rules"] = run.arrow(_rules_table(group_rules))
+        inputs["user_correlation"] = correlate(run, user_rules, "reconcile_user_match_keys", users_in)
+        inputs["group_correlation"] = correlate(run, group_rules, "reconcile_group_match_keys", groups_in)
+        inputs["user_match_rules"] = run.arrow(rules_table(user_rules))
+        inputs["group_match_rules"] = run.arrow(rules_table(group_rules))
         inputs["privileged_groups"] = run.arrow(_names(pair.privileged_groups))
         scoped, inputs["scoped_users"] = _scope(run, pair, inputs, where)
         warnings: list[str] = []
@@ -353,8 +242,8 @@ def reconcile(
             )
         attribute_findings = _attribute_findings(run, compare, inputs)
         correlation_stats = {
-            "users": _rule_stats(run, inputs["user_correlation"], user_rules),
-            "groups": _rule_stats(run, inputs["group_correlation"], group_rules),
+            "users": rule_stats(run, inputs["user_correlation"], user_rules),
+            "groups": rule_stats(run, inputs["group_correlation"], group_rules),
         }
         # one part at a time, so that their hash tables do not compete for memory
         parts = {
@@ -393,7 +282,7 @@ def reconcile(
 
 
 def _part(
-    run: _Run, name: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Any]
+    run: SqlRun, name: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Any]
 ) -> duckdb.DuckDBPyRelation:
     """``sql/<name>.sql`` over the run-wide inputs it declares, materialised."""
     declared = load_sql(name).inputs
@@ -411,13 +300,7 @@ def _account_columns(rules: Sequence[MatchRule], compare: Sequence[AttributeSpec
     return sorted(columns)
 
 
-def _rules_table(rules: Sequence[MatchRule]) -> pa.Table:
-    return pa.Table.from_pylist(
-        [{"rule": n, "description": r.description} for n, r in enumerate(rules, start=1)], schema=_RULES
-    )
-
-
-def _scope(run: _Run, pair: ReconcileConfig, sides: Mapping[str, Any], where: str) -> tuple[bool, Any]:
+def _scope(run: SqlRun, pair: ReconcileConfig, sides: Mapping[str, Any], where: str) -> tuple[bool, Any]:
     if not pair.scope_groups:
         return False, run.arrow(_USER_IDS.empty_table())
     roots = run.table(
@@ -444,7 +327,7 @@ def _scope(run: _Run, pair: ReconcileConfig, sides: Mapping[str, Any], where: st
     return True, users
 
 
-def _missing_names(run: _Run, names: Sequence[str], groups: Parquet) -> set[str]:
+def _missing_names(run: SqlRun, names: Sequence[str], groups: Parquet) -> set[str]:
     if not names:
         return set()
     rows = run.rows(
@@ -453,7 +336,7 @@ def _missing_names(run: _Run, names: Sequence[str], groups: Parquet) -> set[str]
     return {row["scope_group"] for row in rows if row["group_id"] is None}
 
 
-def _attribute_findings(run: _Run, compare: Sequence[AttributeSpec], inputs: Mapping[str, Any]) -> Any:
+def _attribute_findings(run: SqlRun, compare: Sequence[AttributeSpec], inputs: Mapping[str, Any]) -> Any:
     """Fingerprint every user's compared values; read and compare values only where prints differ."""
     if not compare:
         return run.arrow(FINDINGS.empty_table())
