@@ -30,7 +30,7 @@ DEMO_MARKER = "demo.json"
 SOURCE = "idp"
 TARGETS = ("slack", "github")
 # Outputs of the stages after simulate; the simulator replaces its own folders itself.
-_STAGE_OUTPUTS = ("validation", "plans", "report.html", DEMO_MARKER)
+_STAGE_OUTPUTS = ("validation", "plans", "bulk", "report.html", DEMO_MARKER)
 _FINDING_KEY = ("kind", "severity", "source_id", "target_id", "group_id", "target_group_id", "attribute")
 _DELTA_KEY = ("kind", "resource_type", "id", "name", "base_last_modified", "head_last_modified")
 
