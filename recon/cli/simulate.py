@@ -55,6 +55,14 @@ def simulate_command(
         list[str] | None,
         typer.Option("--rate", help="Override a fault rate of the profile: NAME=VALUE (repeatable)."),
     ] = None,
+    schema_faults: Annotated[
+        float,
+        typer.Option(
+            "--schema-faults",
+            metavar="RATE",
+            help="Share of IdP users (0 to 1) written with one schema fault; truth in truth/schema/.",
+        ),
+    ] = 0.0,
     force: Annotated[bool, typer.Option("--force", help="Replace a previous simulation in --out.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -72,6 +80,7 @@ def simulate_command(
         targets=names,
         fmt=fmt,
         rates=_rates(rate or []),
+        schema_faults=schema_faults,
         force=force,
     )
     if as_json:
@@ -107,3 +116,8 @@ def _print(summary: SimulationSummary) -> None:
         echo(f"  expected delta findings over {deltas} delta(s): {_counts(summary.delta_findings)}")
     echo(f"  leavers tracked: {summary.leavers} (leaver, target) rows")
     echo(f"  equivalence traps (must not be findings): {_counts(summary.traps)}")
+    if summary.schema_faults is not None:
+        echo(
+            f"  schema faults in the IdP export at {last}: {_counts(summary.schema_faults)} "
+            f"(expected recon validate findings: {out / 'truth' / 'schema'})"
+        )

@@ -31,6 +31,7 @@ from recon.simulate.model import (
     TGroup,
     User,
 )
+from recon.simulate.schema import SchemaFaults
 from recon.simulate.sync import Target
 from recon.simulate.views import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA
 
@@ -135,8 +136,12 @@ def idp_resources(
     after: int | None = None,
     extra_users: frozenset[int] = frozenset(),
     extra_groups: frozenset[int] = frozenset(),
+    schema_faults: SchemaFaults | None = None,
 ) -> Rendered:
     """The IdP's users and groups; with ``after`` only those the delta filter returns.
+
+    With ``schema_faults``, the planned users are written faulted (each twin right after its
+    original), and a full export's injected findings are recorded for the truth.
 
     ``after`` is the watermark's whole second: a record is returned when its lastModified is
     later (the watermark has a sub-second part, so "later than the second" is "gt watermark"),
@@ -160,14 +165,22 @@ def idp_resources(
             if listed is not None:
                 listed.append(d.user_id(user.num))
 
+    twins = (
+        0 if schema_faults is None else schema_faults.plan((d.user_id(u.num), u.c.user_name) for u in users)
+    )
+
     def generate() -> Iterator[Doc]:
         for user in users:
             state = (user.c, user.created, user.last_modified, user.version, user.flags)
-            yield memo.get(user.num, state, partial(_idp_user, d, user, cycle, ledger))
+            doc = memo.get(user.num, state, partial(_idp_user, d, user, cycle, ledger))
+            if schema_faults is None:
+                yield doc
+            else:
+                yield from schema_faults.apply(doc, d.user_id(user.num), record=after is None)
         for group in groups:
             yield Doc.of(_idp_group(d, group, members[group.gnum], cycle, ledger), True)
 
-    return Rendered(len(users), len(groups), generate())
+    return Rendered(len(users) + twins, len(groups), generate())
 
 
 def _after(modified: int | None, second: int) -> bool:

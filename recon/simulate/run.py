@@ -37,10 +37,12 @@ from recon.simulate.output import (
 )
 from recon.simulate.profiles import Profile, get_profile
 from recon.simulate.render import Rendered, idp_resources, target_resources
+from recon.simulate.schema import SchemaFaults
 from recon.simulate.sync import CAPABILITIES, TARGET_STYLES, Target
 from recon.simulate.truth import delta_findings, findings, leavers
 from recon.simulate.views import ContentIndex, DirectoryView, Indexed, UserRow, ViewBuilder
 from recon.store import ExportKind, Manifest, Store, atomic_write_bytes, atomic_write_json
+from recon.validate.rules import SCHEMA_FINDINGS
 
 __all__ = ["FORMATS", "SOURCE", "SimulationSummary", "default_groups", "simulate"]
 
@@ -70,11 +72,12 @@ class SimulationSummary:
     faults: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     traps: Mapping[str, int] = field(default_factory=dict)
     delta_quirks: Mapping[str, int] = field(default_factory=dict)
+    schema_faults: Mapping[str, int] | None = None  # fault -> IdP users at the last cycle (None: off)
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types."""
-        return {
+        document: dict[str, Any] = {
             "out": str(self.out),
             "seed": self.seed,
             "profile": self.profile,
@@ -94,6 +97,9 @@ class SimulationSummary:
             "delta_quirks": dict(self.delta_quirks),
             "seconds": round(self.seconds, 3),
         }
+        if self.schema_faults is not None:
+            document["schema_faults"] = dict(self.schema_faults)
+        return document
 
 
 def default_groups(users: int) -> int:
@@ -101,7 +107,9 @@ def default_groups(users: int) -> int:
     return max(16, min(users // 50, 20_000))
 
 
-def _check(users: int, groups: int, cycles: int, seed: int, targets: Sequence[str], fmt: str) -> None:
+def _check(
+    users: int, groups: int, cycles: int, seed: int, targets: Sequence[str], fmt: str, schema_faults: float
+) -> None:
     if users < 10:
         raise UsageError(f"--users {users}: simulate at least 10 users")
     if groups < 4:
@@ -112,6 +120,8 @@ def _check(users: int, groups: int, cycles: int, seed: int, targets: Sequence[st
         raise UsageError(f"--seed {seed}: use a number >= 0")
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: use {' or '.join(FORMATS)}")
+    if not 0 <= schema_faults <= 1:  # also refuses NaN
+        raise UsageError(f"--schema-faults {schema_faults}: use a share of the IdP's users between 0 and 1")
     if not targets or len(set(targets)) != len(targets):
         raise UsageError("--targets: name one or more distinct targets")
     for name in targets:
@@ -203,6 +213,7 @@ def simulate(
     targets: Sequence[str] = ("slack", "github"),
     fmt: str = "parquet",
     rates: Mapping[str, float] | None = None,
+    schema_faults: float = 0.0,
     force: bool = False,
 ) -> SimulationSummary:
     """Simulate an IdP (``idp``) and ``targets`` over ``cycles`` sync cycles into ``out``.
@@ -211,11 +222,15 @@ def simulate(
     ``truth/`` (findings per target and cycle, delta findings per head cycle, leavers,
     simulation.json) and ``recon.toml``. ``out`` must be empty, or hold a previous simulation
     and ``force`` be true. Same arguments, same bytes.
+
+    ``schema_faults`` (0 to 1): the share of the IdP's users written with one schema fault
+    (:mod:`recon.simulate.schema`); their expected ``recon validate`` findings go to
+    ``truth/schema/system=idp/cycle=<c>/schema_findings.parquet``. 0 writes none of it.
     """
     started = time.perf_counter()
     group_count = groups if groups is not None else default_groups(users)
     targets = tuple(targets)
-    _check(users, group_count, cycles, seed, targets, fmt)
+    _check(users, group_count, cycles, seed, targets, fmt, schema_faults)
     chosen = get_profile(profile, rates)
     out = Path(out)
     _prepare(out, force)
@@ -229,7 +244,8 @@ def simulate(
     ]
     memoise = users <= MEMO_LIMIT
     writer = _Writer(out, fmt, seed, chosen.name, memoise)
-    run = _Run(out, directory, apps, writer, ledger, memoise)
+    faulty = SchemaFaults(seed, schema_faults) if schema_faults > 0 else None
+    run = _Run(out, directory, apps, writer, ledger, memoise, faulty)
     try:
         for index in range(cycles):
             run.cycle(index)
@@ -250,8 +266,10 @@ class _Run:
         writer: _Writer,
         ledger: Ledger,
         memoise: bool,
+        schema: SchemaFaults | None = None,
     ) -> None:
         self.out, self.directory, self.apps, self.writer, self.ledger = out, directory, apps, writer, ledger
+        self.schema = schema
         systems = [SOURCE, *(app.name for app in apps)]
         self.render_memo = {name: RenderMemo(memoise) for name in systems}
         self.row_memo: dict[str, Memo[UserRow]] = {name: Memo(memoise) for name in systems}
@@ -283,8 +301,11 @@ class _Run:
         cycle = cycle_id(now)
         self.cycle_ids.append(cycle)
         source, head = ViewBuilder(self.row_memo[SOURCE]), ContentIndex(self.content_memo)
-        rendered = idp_resources(d, cycle, self.ledger, self.render_memo[SOURCE])
+        rendered = idp_resources(d, cycle, self.ledger, self.render_memo[SOURCE], schema_faults=self.schema)
         self.writer.export(SOURCE, now, "full", rendered, collectors=(source, head))
+        if self.schema is not None:
+            folder = self.truth / "schema" / f"system={SOURCE}" / f"cycle={cycle}"
+            write_rows(folder / "schema_findings.parquet", self.schema.take(cycle), SCHEMA_FINDINGS)
         self.row_memo[SOURCE].rotate()
         self.content_memo.rotate()
         if index > 0:
@@ -325,6 +346,7 @@ class _Run:
             after=previous,
             extra_users=frozenset(extra_users),
             extra_groups=frozenset(extra_groups),
+            schema_faults=self.schema,
         )
         returned = ContentIndex(self.content_memo)
         self.writer.export(
@@ -403,6 +425,7 @@ class _Run:
             "faults": {app.name: ledger.get(f"faults.{app.name}", {}) for app in self.apps},
             "traps": ledger.get("traps", {}),
             "delta_quirks": ledger.get("delta_quirks", {}),
+            **({} if self.schema is None else {"schema_faults": self.schema.to_json()}),
             "truth": {
                 "findings": self.counts,
                 "deltas": self.delta_counts,
@@ -443,5 +466,6 @@ class _Run:
             faults={app.name: self.ledger.counts(f"faults.{app.name}") for app in self.apps},
             traps=self.ledger.counts("traps"),
             delta_quirks=self.ledger.counts("delta_quirks"),
+            schema_faults=None if self.schema is None else self.schema.by_cycle.get(last, {}),
             seconds=seconds,
         )
