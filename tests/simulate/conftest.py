@@ -37,7 +37,9 @@ class Sim:
         return pl.read_parquet(path / "findings.parquet")
 
     def deltas(self, cycle: str) -> pl.DataFrame:
-        return pl.read_parquet(self.root / "truth" / "deltas" / "system=idp" / f"head={cycle}" / "delta_findings.parquet")
+        return pl.read_parquet(
+            self.root / "truth" / "deltas" / "system=idp" / f"head={cycle}" / "delta_findings.parquet"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,9 @@ def test_bad_options_exit_2_with_one_line_and_write_nothing(
     assert not out.exists()
 
 
-def test_a_folder_that_is_not_a_simulation_is_never_replaced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_folder_that_is_not_a_simulation_is_never_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "precious.txt").write_text("keep me")
     assert main(["simulate", "--out", str(tmp_path), "--force"]) == 2
     assert "refusing to replace it" in capsys.readouterr().err

@@ -9,7 +9,18 @@ from pathlib import Path
 
 import polars as pl
 
-ARGS = ["--users", "120", "--groups", "12", "--cycles", "3", "--profile", "hostile", "--targets", "slack,github,jira"]
+ARGS = [
+    "--users",
+    "120",
+    "--groups",
+    "12",
+    "--cycles",
+    "3",
+    "--profile",
+    "hostile",
+    "--targets",
+    "slack,github,jira",
+]
 
 
 def _run(out: Path, seed: int, hash_seed: str) -> None:

@@ -38,7 +38,9 @@ def _pairs(frame: pl.DataFrame) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("profile", ["clean", "typical", "hostile"])
-def test_every_export_is_there_complete_and_deltas_record_their_watermark(sims: dict[str, Sim], profile: str) -> None:
+def test_every_export_is_there_complete_and_deltas_record_their_watermark(
+    sims: dict[str, Sim], profile: str
+) -> None:
     sim = sims[profile]
     assert len(sim.cycles) == 5 and sim.cycles == sorted(sim.cycles)
     for index, cycle in enumerate(sim.cycles):
@@ -103,8 +105,12 @@ def test_delta_truth_points_at_the_right_exports(sims: dict[str, Sim], profile: 
             returned = sim.table("idp", head, table, "delta")
             now, sent = _ids(after), _ids(returned)
             modified = dict(zip(after["id"].to_list(), after["last_modified"].to_list(), strict=True))
-            sent_modified = dict(zip(returned["id"].to_list(), returned["last_modified"].to_list(), strict=True))
-            for row in sim.deltas(head).filter(pl.col("resource_type") == resource_type).iter_rows(named=True):
+            sent_modified = dict(
+                zip(returned["id"].to_list(), returned["last_modified"].to_list(), strict=True)
+            )
+            for row in (
+                sim.deltas(head).filter(pl.col("resource_type") == resource_type).iter_rows(named=True)
+            ):
                 kind, rid = row["kind"], row["id"]
                 where = f"{profile} {head} {row}"
                 if kind == "missed_change":
@@ -146,7 +152,9 @@ def test_every_finding_kind_appears(sims: dict[str, Sim], profile: str) -> None:
     assert {("membership_excess", "critical"), ("membership_excess", "high")} <= seen
     assert {("orphaned_in_target", "critical"), ("orphaned_in_target", "low")} <= seen
     group_ambiguity = any(
-        sim.findings(t, c).filter((pl.col("kind") == "ambiguous_match") & pl.col("group_id").is_not_null()).height
+        sim.findings(t, c)
+        .filter((pl.col("kind") == "ambiguous_match") & pl.col("group_id").is_not_null())
+        .height
         for t in sim.targets
         for c in sim.cycles
     )
@@ -201,4 +209,3 @@ def test_leavers_truth_matches_the_source_exports(sims: dict[str, Sim]) -> None:
             assert order[row["target_resolved_cycle"]] >= order[row["left_cycle"]], row
     assert leavers["target_resolved_cycle"].null_count() > 0  # some leavers are still open at the end
     assert leavers["deleted_cycle"].null_count() < leavers.height  # and some were hard-deleted
-

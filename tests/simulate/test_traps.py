@@ -51,8 +51,13 @@ def test_each_trap_is_in_the_data(sims: dict[str, Sim], profile: str) -> None:
                 assert OFFSET.search(mine["meta"]["created"]), example
                 continue
             if name == "group_name_case":
-                source = _raw(sim, "idp", cycle, "groups", mine["externalId"]) if "externalId" in mine else None
-                assert mine["displayName"] != example["source"] and mine["displayName"].lower() == example["source"]
+                source = (
+                    _raw(sim, "idp", cycle, "groups", mine["externalId"]) if "externalId" in mine else None
+                )
+                assert (
+                    mine["displayName"] != example["source"]
+                    and mine["displayName"].lower() == example["source"]
+                )
                 assert source is None or source["displayName"] == example["source"]
                 continue
             source = _raw(sim, "idp", cycle, "users", example["source_id"])

@@ -58,7 +58,11 @@ def test_users_correlate_by_rules_in_order_and_compare_after_normalisation() -> 
         ("attribute_mismatch", "medium", "u13", "t13", None, None, "department"),
     }
     mismatch = next(r for r in rows if r.attribute == "department")
-    assert (mismatch.source_value, mismatch.target_value, mismatch.user_name) == ("IT", None, "max@example.com")
+    assert (mismatch.source_value, mismatch.target_value, mismatch.user_name) == (
+        "IT",
+        None,
+        "max@example.com",
+    )
     orphan = next(r for r in rows if r.target_id == "t6b")
     assert orphan.user_name == "FLO@example.com"  # the target's userName when there is no source
 
@@ -195,6 +199,14 @@ def test_a_leaver_resolves_at_the_first_cycle_without_access() -> None:
     # u3's account is deactivated when the source deletes it (c2).
     orphans = {"app": [set(), set(), {"t1"}, set()]}
     rows = {row.source_id: row for row in leavers(cycles, left, deleted, access, orphans)}
-    assert (rows["u1"].left_cycle, rows["u1"].target_resolved_cycle, rows["u1"].deleted_cycle) == ("c1", "c3", "c2")
-    assert (rows["u2"].left_cycle, rows["u2"].target_resolved_cycle, rows["u2"].deleted_cycle) == ("c0", "c2", None)
+    assert (rows["u1"].left_cycle, rows["u1"].target_resolved_cycle, rows["u1"].deleted_cycle) == (
+        "c1",
+        "c3",
+        "c2",
+    )
+    assert (rows["u2"].left_cycle, rows["u2"].target_resolved_cycle, rows["u2"].deleted_cycle) == (
+        "c0",
+        "c2",
+        None,
+    )
     assert (rows["u3"].target_resolved_cycle, rows["u3"].deleted_cycle) == ("c2", "c2")

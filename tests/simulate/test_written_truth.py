@@ -35,7 +35,7 @@ CONTENT = [
 
 
 def _resources(sim: Sim, system: str, cycle: str, kind: str = "full") -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for table in ("users", "groups"):
         out.extend(json.loads(raw) for raw in sim.table(system, cycle, table, kind)["raw"].to_list())
     return out
@@ -64,7 +64,17 @@ def test_findings_truth_is_the_truth_of_the_exported_data(sims: dict[str, Sim], 
 def test_views_read_from_raw_agree_with_the_normalised_columns(sims: dict[str, Sim], system: str) -> None:
     sim = sims["hostile"]
     cycle = sim.cycles[-1]
-    columns = ["id", "external_id", "user_name", "active", "given_name", "family_name", "primary_email", "title", "department"]
+    columns = [
+        "id",
+        "external_id",
+        "user_name",
+        "active",
+        "given_name",
+        "family_name",
+        "primary_email",
+        "title",
+        "department",
+    ]
     table = sim.table(system, cycle, "users").select(columns).sort("id")
     rows = sorted(_view(sim, system, cycle).view.users)
     assert [tuple(r) for r in rows] == list(table.iter_rows())
@@ -89,7 +99,11 @@ def test_delta_truth_is_the_truth_of_the_exported_data(sims: dict[str, Sim], pro
     sim = sims[profile]
     for base_cycle, head_cycle in zip(sim.cycles, sim.cycles[1:], strict=False):
         indexes = {}
-        for name, cycle, kind in (("base", base_cycle, "full"), ("head", head_cycle, "full"), ("sent", head_cycle, "delta")):
+        for name, cycle, kind in (
+            ("base", base_cycle, "full"),
+            ("head", head_cycle, "full"),
+            ("sent", head_cycle, "delta"),
+        ):
             index = ContentIndex()
             for resource in _resources(sim, "idp", cycle, kind):
                 index.add(doc_of(resource))
