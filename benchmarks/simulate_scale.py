@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import Run, machine, measured_in_child, median, versions, write_result  # noqa: E402
+from _measure import Run, machine, measured_in_child, median, versions, write_result
 
 WORK = Path(__file__).resolve().parent / "work" / "simulate"
 
@@ -69,19 +70,37 @@ def _rows(sim: Path) -> int:
     return total
 
 
+def _size(folder: Path) -> tuple[int, int]:
+    """Bytes and files under ``folder``."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files), len(files)
+
+
 def _measure(users: int, cycles: int, runs: int) -> dict[str, object]:
     out = WORK / f"sim-{users}"
-    sims = [_simulate(out, users, cycles) for _ in range(runs)]
-    floors = [_floor(out) for _ in range(runs)]
+    sims = []
+    for run in range(runs):
+        sims.append(_simulate(out, users, cycles))
+        print(f"{users:,} users, run {run + 1}: {sims[-1]} load {os.getloadavg()[0]:.1f}", flush=True)
+    exports, truth = _size(out / "exports"), _size(out / "truth")
+    floors = []
+    for run in range(runs):
+        floors.append(_floor(out))
+        print(f"{users:,} users, floor {run + 1}: {floors[-1]} load {os.getloadavg()[0]:.1f}", flush=True)
     rows = _rows(out)
     summary = json.loads((out / "truth" / "simulation.json").read_text())["truth"]
-    findings = sum(n for cycles_ in summary["findings"].values() for kinds in cycles_.values() for n in kinds.values())
+    findings = sum(
+        n for cycles_ in summary["findings"].values() for kinds in cycles_.values() for n in kinds.values()
+    )
     shutil.rmtree(out, ignore_errors=True)
     return {
         "users": users,
         "cycles": cycles,
         "runs": runs,
         "seconds": median([r.seconds for r in sims]),
+        "each": ", ".join(f"{r.seconds:.1f}" for r in sims),
+        "exports": exports,
+        "truth": truth,
         "rss": max(r.peak_rss_mb for r in sims),
         "floor": median([r.seconds for r in floors]),
         "floor_rss": max(r.peak_rss_mb for r in floors),
@@ -100,6 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     results = [_measure(args.demo_users, args.demo_cycles, args.runs)]
     if not args.skip_million:
         results.append(_measure(1_000_000, 2, args.million_runs))
@@ -107,18 +127,25 @@ def main() -> None:
         "# recon simulate — demo scale and 1M users",
         "",
         f"Machine: {machine()}. Versions: {versions('recon', 'duckdb', 'polars', 'pyarrow', 'orjson')}.",
-        "Profile `typical`, seed 1, targets slack + github. Each run in its own process; medians over the runs;",
-        "the machine is shared and noisy. Floor: the same exports read back from `raw` and written again",
-        "through `normalise` + `ExportWriter` (the mandated write path alone), same run.",
+        f"Load average at the start: {load_before}.",
+        "Profile `typical`, seed 1, targets slack + github. Each run in its own process; medians over",
+        "the runs; the machine is shared and noisy. Floor: the same exports read back from `raw` and",
+        "written again through `normalise` + `ExportWriter` (the mandated write path alone), same run.",
         "",
-        "| users | cycles | runs | resources written | truth findings | median s | floor s | ratio | peak RSS | floor peak RSS |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| users | cycles | runs | resources written | truth findings | median s (runs) | floor s | ratio "
+        "| peak RSS | floor peak RSS | exports | truth |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        ratio = float(r["seconds"]) / float(r["floor"])  # type: ignore[arg-type]
+        exports: tuple[int, int] = r["exports"]  # type: ignore[assignment]
+        truth: tuple[int, int] = r["truth"]  # type: ignore[assignment]
         lines.append(
             f"| {r['users']:,} | {r['cycles']} | {r['runs']} | {r['rows']:,} | {r['findings']:,} | "
-            f"{r['seconds']:.1f} | {r['floor']:.1f} | {float(r['seconds']) / float(r['floor']):.2f}× | "  # type: ignore[arg-type]
-            f"{r['rss']:,.0f} MB | {r['floor_rss']:,.0f} MB |"
+            f"{r['seconds']:.1f} ({r['each']}) | {r['floor']:.1f} | {ratio:.2f}x | "
+            f"{r['rss']:,.0f} MB | {r['floor_rss']:,.0f} MB | "
+            f"{exports[0] / 1024**2:,.1f} MB in {exports[1]} files | "
+            f"{truth[0] / 1024**2:,.1f} MB in {truth[1]} files |"
         )
     lines += ["", "Goal: 1,000,000 users finish with peak RSS < 4 GB (4,096 MB).", ""]
     text = "\n".join(lines)
