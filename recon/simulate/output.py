@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from recon.engine import connect
 from recon.extract.normalize import Normalised, normalise
 from recon.extract.writer import ExportWriter
+from recon.schemas import DELTA_FINDINGS, FINDINGS
 from recon.simulate.memo import Doc, Memo
 from recon.store import Manifest, Store, atomic_write_bytes
 
@@ -40,37 +41,6 @@ __all__ = [
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PAGE_SIZE = 1000
-_TS = pa.timestamp("us", tz="UTC")
-FINDINGS = pa.schema(
-    [
-        (name, pa.string())
-        for name in (
-            "kind",
-            "severity",
-            "source_id",
-            "target_id",
-            "user_name",
-            "group_id",
-            "target_group_id",
-            "group_name",
-            "attribute",
-            "source_value",
-            "target_value",
-            "detail",
-        )
-    ]
-)
-DELTA_FINDINGS = pa.schema(
-    [
-        ("kind", pa.string()),
-        ("resource_type", pa.string()),
-        ("id", pa.string()),
-        ("name", pa.string()),
-        ("base_last_modified", _TS),
-        ("head_last_modified", _TS),
-        ("detail", pa.string()),
-    ]
-)
 LEAVERS = pa.schema(
     [
         ("source_id", pa.string()),
