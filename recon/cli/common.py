@@ -18,6 +18,7 @@ __all__ = [
     "ConfigOpt",
     "DataDirOpt",
     "JsonOpt",
+    "MemoryLimitOpt",
     "echo",
     "emit_json",
     "open_config",
@@ -51,6 +52,10 @@ ConfigOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+MemoryLimitOpt = Annotated[
+    str | None,
+    typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 4GB (spills beyond it)."),
+]
 
 
 def open_store(data_dir: Path | None) -> Store:

@@ -11,6 +11,7 @@ from recon.cli.common import (
     ConfigOpt,
     DataDirOpt,
     JsonOpt,
+    MemoryLimitOpt,
     echo,
     emit_json,
     open_config,
@@ -36,10 +37,7 @@ def reconcile_command(
     allow_partial: Annotated[
         bool, typer.Option("--allow-partial", help="Accept partial exports (marked in the summary).")
     ] = False,
-    memory_limit: Annotated[
-        str | None,
-        typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 4GB (spills beyond it)."),
-    ] = None,
+    memory_limit: MemoryLimitOpt = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store
+from recon.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    MemoryLimitOpt,
+    echo,
+    emit_json,
+    open_config,
+    open_store,
+)
 from recon.errors import UsageError
 from recon.validate import MappingSummary, ValidationSummary, validate_export, validate_mapping
 from recon.validate.rules import EXPORT_KINDS, MAPPING_KINDS, SEVERITIES
@@ -30,10 +39,7 @@ def validate_command(
         str | None,
         typer.Option("--cycle", help="Cycle id. Default: the latest complete full export (of both)."),
     ] = None,
-    memory_limit: Annotated[
-        str | None,
-        typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 4GB (spills beyond it)."),
-    ] = None,
+    memory_limit: MemoryLimitOpt = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
