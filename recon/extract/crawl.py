@@ -3,6 +3,12 @@
 :class:`Crawl` holds the state of one ``extract_live`` run across resource types: the resume
 journal it writes, the id ledger used to count distinct ids, the anomalies found, the group
 members completed one by one when a server leaves them out of list responses.
+
+Threads (users only; groups are read as before, one request at a time): the next page is
+requested while the current one is processed (:mod:`recon.scim.stream`), pages of plain
+users are made into columns a few at a time on a worker (:mod:`recon.extract.columns`, in
+page order, so rows and anomalies come out as if each resource had been normalised in
+turn), the journal and the Parquet files are written by threads of their own.
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ import pyarrow.parquet as pq
 
 from recon.engine import Parquet, run_sql
 from recon.errors import ScimError, UsageError
+from recon.extract.columns import Done, NotPlain, UsersColumns, plain_texts
 from recon.extract.normalize import Rejected, normalise, parse_scim_datetime
 from recon.extract.resume import ResumeJournal
-from recon.extract.writer import ExportWriter
+from recon.extract.writer import Connection, ExportWriter
 from recon.scim.client import ScimClient
 from recon.scim.paging import (
     LIST_RESPONSE,
@@ -30,9 +37,10 @@ from recon.scim.paging import (
     CursorPaginator,
     IndexPaginator,
     Page,
-    PageStream,
     parse_list_response,
+    resource_ids,
 )
+from recon.scim.stream import PageStream
 from recon.store import Manifest
 
 __all__ = [
@@ -131,34 +139,51 @@ class LocalFilter:
 
 
 class IdLedger:
-    """Every id fetched (before dedupe and local filtering), to count distinct ids at the end."""
+    """Every id fetched (before dedupe and local filtering), to count distinct ids at the end.
+
+    While each resource type's ids arrive in increasing order (servers list by id), every id
+    is new and the count is the answer; the ids are kept in a Parquet file all the same, for
+    the count of distinct ids (``sql/extract_fetched_ids.sql``) once they do not.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer = pq.ParquetWriter(path, _LEDGER)
-        self._resources: list[str] = []
-        self._ids: list[str] = []
+        self._pages: list[tuple[str, list[str]]] = []
+        self._buffered = 0
+        self._counts: dict[str, int] = {}
+        self._last: dict[str, str] = {}
+        self._in_order = True
 
-    def add(self, resource: str, ids: Iterable[str]) -> None:
+    def add(self, resource: str, ids: list[str]) -> None:
         """Record the ids of one page."""
-        for value in ids:
-            self._resources.append(resource)
-            self._ids.append(value)
-        if len(self._ids) >= 50_000:
+        if not ids:
+            return
+        if self._in_order:
+            last = self._last.get(resource)
+            self._in_order = (last is None or ids[0] > last) and all(map(str.__lt__, ids, ids[1:]))
+            self._last[resource] = ids[-1]
+        self._counts[resource] = self._counts.get(resource, 0) + len(ids)
+        self._pages.append((resource, ids))
+        self._buffered += len(ids)
+        if self._buffered >= 50_000:
             self._flush()
 
     def _flush(self) -> None:
-        if self._ids:
-            self._writer.write_table(pa.table({"resource": self._resources, "id": self._ids}, schema=_LEDGER))
-            self._resources, self._ids = [], []
+        if self._pages:
+            resources = [resource for resource, ids in self._pages for _ in range(len(ids))]
+            ids = [i for _, page in self._pages for i in page]
+            self._writer.write_table(pa.table({"resource": resources, "id": ids}, schema=_LEDGER))
+            self._pages, self._buffered = [], 0
 
-    def distinct(self, con: Any) -> dict[str, int]:
-        """Close the ledger; distinct ids fetched per resource type (``sql/extract_fetched_ids.sql``)."""
+    def distinct(self, con: Connection) -> dict[str, int]:
+        """Close the ledger; distinct ids fetched per resource type (``con`` may be a function)."""
         self._flush()
         self._writer.close()
-        rows = run_sql(
-            "extract_fetched_ids", None, {"fetched_ids": Parquet.of(self.path)}, con=con
-        ).fetchall()
+        if self._in_order:
+            return dict(sorted(self._counts.items()))
+        fetched = {"fetched_ids": Parquet.of(self.path)}
+        rows = run_sql("extract_fetched_ids", None, fetched, con=con() if callable(con) else con).fetchall()
         return {str(row[0]): int(row[2]) for row in rows}
 
 
@@ -203,6 +228,7 @@ class Crawl:
         self.members_mode: str | None = None
         self.rejected = 0
         self.replayed = 0
+        self.columns: UsersColumns[tuple[_ResourceRun, int]] = UsersColumns()
 
     # -- crawling -------------------------------------------------------------------------
     def crawl(self, resource: str, writer: ExportWriter, ledger: IdLedger) -> None:
@@ -215,6 +241,7 @@ class Crawl:
             resource, {"server_filter": self.plan["server_filter"], "method": self.plan["method"]}
         )
         self.journal.save()
+        self.journal.flush()  # the replay below reads the journal's index
         run = _ResourceRun(resource, state["method"], state["server_filter"])
         self.runs[resource] = run
         if not run.server_filter and self.local is not None:
@@ -225,6 +252,8 @@ class Crawl:
                 for page in stream:
                     self._take(run, page, writer, ledger)
             except ScimError as exc:
+                stream.close()
+                self.flush(writer)
                 if run.pages == 0 and run.server_filter and exc.status in (400, 501):
                     self._fall_back(run, state, exc)
                     continue
@@ -248,6 +277,10 @@ class Crawl:
                     incomplete=True,
                 )
                 return
+            except BaseException as exc:
+                stream.close(wait=isinstance(exc, Exception))  # an interrupt does not wait for the server
+                raise
+            self.flush(writer)
             self._absorb(stream, run)
             return
 
@@ -284,11 +317,16 @@ class Crawl:
                     value, resource=resource, request=request, url="(resume journal)", body=body
                 )
 
+        # Users: the next page is sent while this one is written. Not groups: completing their
+        # members asks the server too, and the requests keep the order they always had.
+        ahead = resource != "Groups"
         return PageStream(
             paginator,
             lambda request: self.client.fetch_page(resource, request),
             self.plan["concurrency"],
             replay=replay(),
+            send=(lambda request: self.client.send_page(resource, request)) if ahead else None,
+            read=(lambda request, sent: self.client.read_page(resource, request, sent)) if ahead else None,
         )
 
     def _absorb(self, stream: PageStream, run: _ResourceRun) -> None:
@@ -308,38 +346,69 @@ class Crawl:
         run.pages += 1
         run.fetched += len(page.resources)
         resource_type = "User" if resource == "Users" else "Group"
-        ids = []
-        for item in page.resources:
-            rid = item.get("id") if isinstance(item, dict) else None
-            if rid is not None:
-                ids.append(str(rid))
-            local = self.local is not None and not run.server_filter
-            if local and (not isinstance(item, dict) or not self._keep(item, resource_type)):
-                continue
+        ids = [rid for rid in resource_ids(page.resources) if rid is not None]
+        if set(map(type, ids)) != {str}:
+            ids = list(map(str, ids))
+        kept = page.resources
+        if self.local is not None and not run.server_filter:
+            kept = [item for item in kept if isinstance(item, dict) and self._keep(item, resource_type)]
+        raws = None
+        if resource == "Users" and kept:
             try:
-                normalised = normalise(item)
-            except Rejected as exc:
-                self.rejected += 1
-                self.log.add(
-                    "rejected_resources",
-                    "resources that cannot be read as SCIM Users/Groups were left out",
-                    incomplete=True,
-                    example=f"{resource} page {page.number} (id {rid}): {exc}",
-                )
-                continue
-            if normalised.resource_type != resource_type:
-                self.log.add(
-                    "wrong_resource_type",
-                    f"a {normalised.resource_type} came back from /{resource} (kept as such)",
-                    example=f"id {rid}",
-                )
-            for kind, detail in normalised.anomalies:
-                self.log.add(kind, "value(s) accepted after coercion", example=f"id {rid}: {detail}")
-            writer.add(normalised)
-            run.kept += 1
+                raws = plain_texts(kept)
+            except NotPlain:
+                self.flush(writer)  # the pages before it first: rows and anomalies stay in page order
+        if raws is not None:  # plain users: made into columns a few pages at a time, on a worker
+            self._write_users(self.columns.add((run, page.number), raws), writer)
+        else:
+            for item in kept:
+                self._normalise_one(run, page.number, item, resource_type, writer)
         ledger.add(resource, ids)
         if self.progress is not None:
             self.progress(ProgressEvent(resource, run.fetched, page.total_results, run.pages, page.replayed))
+
+    def flush(self, writer: ExportWriter) -> None:
+        """Write the pages of users still being made into columns."""
+        self._write_users(self.columns.drain(), writer)
+
+    def _write_users(self, done: Done[tuple[_ResourceRun, int]], writer: ExportWriter) -> None:
+        for (run, number), raws, batch in done:
+            if batch is not None:
+                writer.add_users(batch)
+                run.kept += batch.num_rows
+            else:  # the texts are the resources as orjson wrote them: read back, they are equal
+                for raw in raws:
+                    self._normalise_one(run, number, orjson.loads(raw), "User", writer)
+
+    def close(self) -> None:
+        """Stop the worker threads (after an error: the pages not written yet are dropped)."""
+        self.columns.close()
+
+    def _normalise_one(
+        self, run: _ResourceRun, page_number: int, item: Any, resource_type: str, writer: ExportWriter
+    ) -> None:
+        rid = item.get("id") if isinstance(item, dict) else None
+        try:
+            normalised = normalise(item)
+        except Rejected as exc:
+            self.rejected += 1
+            self.log.add(
+                "rejected_resources",
+                "resources that cannot be read as SCIM Users/Groups were left out",
+                incomplete=True,
+                example=f"{run.resource} page {page_number} (id {rid}): {exc}",
+            )
+            return
+        if normalised.resource_type != resource_type:
+            self.log.add(
+                "wrong_resource_type",
+                f"a {normalised.resource_type} came back from /{run.resource} (kept as such)",
+                example=f"id {rid}",
+            )
+        for kind, detail in normalised.anomalies:
+            self.log.add(kind, "value(s) accepted after coercion", example=f"id {rid}: {detail}")
+        writer.add(normalised)
+        run.kept += 1
 
     def _keep(self, item: dict[str, Any], resource_type: str) -> bool:
         assert self.local is not None

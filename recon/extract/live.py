@@ -8,20 +8,27 @@ not advertise filtering, gets a full crawl filtered locally (``filtered_locally`
 anomaly in the manifest).
 
 Pages stream through :class:`recon.extract.writer.ExportWriter` inside
-:meth:`recon.store.Store.publishing`, and are also kept in a resume journal
-(:mod:`recon.extract.resume`) until the export is published, so ``--resume`` can replay them
-and continue. Status: ``partial`` whenever records may be missing (fewer distinct ids than
-``totalResults``, a crawl cut by a loop or runaway, retries given up mid-crawl, rejected
-resources), with the reasons in ``anomalies``; else ``complete``.
+:meth:`recon.store.Store.publishing` (how, and on which threads: :mod:`recon.extract.crawl`),
+and are also kept in a resume journal (:mod:`recon.extract.resume`) until the export is
+published, so ``--resume`` can replay them and continue. Status: ``partial`` whenever
+records may be missing (fewer distinct ids than ``totalResults``, a crawl cut by a loop or
+runaway, retries given up mid-crawl, rejected resources), with the reasons in
+``anomalies``; else ``complete``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from recon.capabilities import Capabilities, load_capabilities, save_capabilities
 from recon.config import Config, SystemConfig
@@ -231,10 +238,11 @@ def extract_live(
     manifest.filter, manifest.watermark = filter_text, watermark
     manifest.started = journal.settings.get("started") or _now()
     ref = store.export(request.system, cycle, kind)
-    # Dedupe at the end sorts every row: cap DuckDB so memory stays flat (it spills beyond).
-    con = connect(temp_dir=store.temp_dir, memory_limit=os.environ.get("RECON_MEMORY_LIMIT") or _MEMORY_LIMIT)
+    # Connected only if rows must be sorted at the end (ids out of order, groups): capped, so
+    # memory stays flat (DuckDB spills beyond).
+    con = _LazyConnection(store)
     try:
-        with store.publishing(ref.path) as staging:
+        with store.publishing(ref.path) as staging, _interpreter_for_pages():
             writer = ExportWriter(staging, batch_rows=_BATCH_ROWS)
             ledger = IdLedger(staging / "_fetched_ids.parquet")
             for resource in resources:
@@ -249,6 +257,7 @@ def extract_live(
                     )
                     continue
                 run.crawl(resource, writer, ledger)
+            journal.flush()  # a page that could not be kept for --resume fails the extract, as before
             distinct = ledger.distinct(con)
             ledger.path.unlink()
             run.conclude(manifest, distinct)
@@ -262,11 +271,55 @@ def extract_live(
             journal.discard()  # nothing was read: nothing to resume
         raise
     finally:
+        run.close()
+        journal.close()
         con.close()
     _record_observations(store, request.system, run)
     if not run.gave_up:
         journal.discard()
     return ExtractResult(ref.path, manifest, request.resume, plan)
+
+
+class _LazyConnection:
+    """A DuckDB connection made on first use."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def __call__(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            limit = os.environ.get("RECON_MEMORY_LIMIT") or _MEMORY_LIMIT
+            self._con = connect(temp_dir=self._store.temp_dir, memory_limit=limit)
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+@contextlib.contextmanager
+def _interpreter_for_pages() -> Iterator[None]:
+    """Tune the interpreter for the crawl (restored when it ends).
+
+    - The garbage collector's youngest generation runs every 100,000 allocations instead of
+      700: each page becomes some 10^4 dicts and lists that live until the page is written,
+      and with the default they are scanned and promoted over and over (a third of the
+      parsing time), although JSON values never form cycles (nor do the client's responses:
+      see :meth:`recon.scim.client.ScimClient.request`).
+    - Threads take turns every millisecond instead of every 5: the threads that fetch the next
+      page, write the journal and the Parquet files and build the columns hold the GIL only
+      briefly between long calls without it, and each wait for it delays their next call.
+    """
+    threshold, interval = gc.get_threshold(), sys.getswitchinterval()
+    gc.set_threshold(100_000, *threshold[1:])
+    sys.setswitchinterval(0.001)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        sys.setswitchinterval(interval)
 
 
 def _origin(

@@ -17,7 +17,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from recon.store import Store, atomic_write_json, check_name
 __all__ = ["ResumeJournal"]
 
 _VERSION = 1
+_WRITES_AHEAD = 4  # pages recorded but not yet written, at most
 
 
 class ResumeJournal:
@@ -38,6 +41,8 @@ class ResumeJournal:
         self._pages_dir = root / "pages"
         self._index = root / "pages.ndjson"
         self._counts: dict[str, int] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._writing: deque[Future[None]] = deque()
 
     @staticmethod
     def folder(store: Store, system: str, cycle: str, kind: str) -> Path:
@@ -106,9 +111,20 @@ class ResumeJournal:
                     yield PageRequest.from_json(entry["request"]), path.read_bytes()
 
     def record(self, resource: str, request: PageRequest, body: bytes) -> None:
-        """Keep one page: its file first (by rename), then its index line."""
+        """Keep one page: its file first (by rename), then its index line.
+
+        The writing happens on a worker thread, in order, a few pages behind at most: call
+        :meth:`flush` (or :meth:`close`) before relying on the files.
+        """
         seq = self._counts.get(resource, 0) + 1
         self._counts[resource] = seq
+        if len(self._writing) >= _WRITES_AHEAD:
+            self._writing.popleft().result()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-journal")
+        self._writing.append(self._pool.submit(self._write, resource, seq, request, body))
+
+    def _write(self, resource: str, seq: int, request: PageRequest, body: bytes) -> None:
         name = f"{resource}-{seq:07d}.json"
         tmp = self._pages_dir / f".{name}.tmp"
         with open(tmp, "wb") as handle:
@@ -124,8 +140,26 @@ class ResumeJournal:
         with self._index.open("ab") as handle:
             handle.write(json.dumps(line, separators=(",", ":")).encode("utf-8") + b"\n")
 
+    def flush(self) -> None:
+        """Wait until every recorded page is on disk; raise the first write error."""
+        while self._writing:
+            self._writing.popleft().result()
+
+    def close(self) -> None:
+        """Wait for the pages recorded so far (errors are the caller's to find with :meth:`flush`)."""
+        try:
+            self.flush()
+        except Exception:  # leaving after another error: the journal stays a valid prefix
+            pass
+        finally:
+            self._writing.clear()
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
     def discard(self) -> None:
         """Remove the journal (the export it was for is published, or abandoned)."""
+        self.close()
         shutil.rmtree(self.root, ignore_errors=True)
         parent = self.root.parent
         if parent.is_dir() and not any(parent.iterdir()):

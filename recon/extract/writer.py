@@ -1,20 +1,30 @@
 """Stream normalised resources into an export partition (CONTRACT §3).
 
-Resources are appended in batches to ``_received/*.parquet`` inside a staging folder
-(memory stays flat however large the export); :meth:`ExportWriter.finish` then keeps
-one copy per id, orders rows by id (so the same input always gives byte-identical
-files) and writes ``users``, ``groups`` and ``memberships`` beside the manifest.
+Every table keeps one copy per id, is ordered by id and is written in row groups of a fixed
+:data:`ROW_GROUP_ROWS` rows (whole, one chunk each), so the same rows always give the same
+bytes however they arrived.
+
+Users arriving in strictly increasing id order (the common case: servers list by id) go
+straight into ``users.parquet`` as they come, in Arrow batches (:meth:`ExportWriter.add_users`)
+or one by one (:meth:`ExportWriter.add`); there is nothing to drop and nothing to sort. From
+the first id out of order on, the rows written so far and every later one go to
+``_received/users.parquet`` with their arrival number, and :meth:`ExportWriter.finish`
+keeps the first copy of each id and sorts in DuckDB (which spills beyond its memory cap), as
+it always does for groups and memberships. Memory stays flat however large the export.
 The staging folder is published by :meth:`recon.store.Store.publishing`.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from recon.engine import Parquet, run_sql
@@ -22,8 +32,10 @@ from recon.extract.normalize import Normalised
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
 from recon.store import Manifest, atomic_write_json
 
-__all__ = ["ExportWriter", "write_table"]
+__all__ = ["ROW_GROUP_ROWS", "Connection", "ExportWriter", "write_table"]
 
+ROW_GROUP_ROWS = 16_384
+Connection = duckdb.DuckDBPyConnection | Callable[[], duckdb.DuckDBPyConnection]
 _SEQ = pa.field("_seq", pa.int64())
 _RECEIVED = {
     "users": USERS.append(_SEQ),
@@ -33,22 +45,152 @@ _RECEIVED = {
 _FINAL = {"users": USERS, "groups": GROUPS, "memberships": MEMBERSHIPS}
 
 
+class _RowGroups:
+    """A Parquet file with exactly ``schema``, written in whole row groups of ``ROW_GROUP_ROWS`` rows.
+
+    Each row group is one contiguous chunk: how the rows were batched on the way never shows
+    in the bytes (the Parquet writer's pages follow chunk boundaries). Row groups are encoded
+    and compressed on a worker thread (Arrow does it without the GIL), one at a time, while
+    the caller gathers the next.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path = path
+        self.schema = schema
+        self.rows = 0
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Append rows (in their final order)."""
+        while self._pending_rows + batch.num_rows >= ROW_GROUP_ROWS:
+            cut = ROW_GROUP_ROWS - self._pending_rows
+            group, self._pending, self._pending_rows = [*self._pending, batch.slice(0, cut)], [], 0
+            self._write(group)
+            batch = batch.slice(cut)  # no copy: the slices share the page's buffers
+        if batch.num_rows:
+            self._pending.append(batch)
+            self._pending_rows += batch.num_rows
+
+    def _write(self, group: list[pa.RecordBatch]) -> None:
+        """Write one row group after the one before (joined into one chunk per column there)."""
+        self._wait()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-parquet")
+        self._writing = self._pool.submit(self._write_now, group)
+        self.rows += sum(batch.num_rows for batch in group)
+
+    def _write_now(self, group: list[pa.RecordBatch]) -> None:
+        table = pa.Table.from_batches(group, self.schema).combine_chunks()
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+
+    def _wait(self) -> None:
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def close(self) -> int:
+        """Write what is pending and close; returns the rows written (an empty table when none)."""
+        if self._pending_rows:
+            group, self._pending, self._pending_rows = self._pending, [], 0
+            self._write(group)
+        self._stop()
+        if self._writer is None:
+            pq.write_table(self.schema.empty_table(), self.path, compression="zstd")
+        else:
+            self._writer.close()
+        return self.rows
+
+    def _stop(self) -> None:
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def abandon(self) -> Iterator[pa.RecordBatch]:
+        """Close without writing the pending rows; yield the rows written (read back), then those."""
+        self._stop()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            yield from pq.ParquetFile(self.path).iter_batches(batch_size=ROW_GROUP_ROWS)
+            self.path.unlink()
+        pending, self._pending, self._pending_rows = self._pending, [], 0
+        yield from pending
+
+
 def write_table(relation: duckdb.DuckDBPyRelation, path: Path, schema: pa.Schema) -> int:
     """Write a DuckDB relation to ``path`` as Parquet with exactly ``schema``; returns rows.
 
-    Batches stream through a single writer (one thread, fixed row groups), so the same
-    rows always give the same bytes.
+    Batches stream through a single writer in fixed row groups, so the same rows always
+    give the same bytes (whatever batch sizes DuckDB's threads hand out).
     """
-    rows = 0
-    reader = relation.to_arrow_reader(batch_size=65_536)
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-        for batch in reader:
-            table = pa.Table.from_batches([batch]).cast(schema)
-            writer.write_table(table, row_group_size=131_072)
-            rows += table.num_rows
-    if rows == 0:
-        pq.write_table(schema.empty_table(), path, compression="zstd")
-    return rows
+    out = _RowGroups(path, schema)
+    for batch in relation.to_arrow_reader(batch_size=ROW_GROUP_ROWS):
+        for part in pa.Table.from_batches([batch]).cast(schema).to_batches():
+            out.add(part)
+    return out.close()
+
+
+class _UsersSink:
+    """The users of one export: straight to ``users.parquet`` while ids increase, else to ``_received``."""
+
+    def __init__(self, staging: Path, received_dir: Path) -> None:
+        self._final = _RowGroups(staging / "users.parquet", USERS)
+        self._received_path = received_dir / "users.parquet"
+        self._received: pq.ParquetWriter | None = None
+        self._last: str | None = None
+        self._seq = 0
+        self.ordered = True
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Append users in arrival order."""
+        if batch.num_rows == 0:
+            return
+        if self.ordered:
+            ids = batch.column(0)
+            last = ids[len(ids) - 1].as_py()
+            increasing = (self._last is None or ids[0].as_py() > self._last) and (
+                len(ids) == 1 or pc.all(pc.greater(ids[1:], ids[:-1])).as_py()
+            )
+            if increasing:
+                self._final.add(batch)
+                self._last = last
+                self._seq += batch.num_rows
+                return
+            self.ordered = False
+            self._seq = 0
+            for earlier in self._final.abandon():
+                self._receive(earlier)
+        self._receive(batch)
+
+    def _receive(self, batch: pa.RecordBatch) -> None:
+        if self._received is None:
+            self._received = pq.ParquetWriter(self._received_path, _RECEIVED["users"])
+        seq = pa.array(range(self._seq + 1, self._seq + 1 + batch.num_rows), pa.int64())
+        self._seq += batch.num_rows
+        self._received.write_batch(
+            pa.RecordBatch.from_arrays([*batch.columns, seq], schema=_RECEIVED["users"])
+        )
+
+    def close_received(self) -> None:
+        """Close ``_received/users.parquet`` (an empty one when the users were in order)."""
+        if self._received is not None:
+            self._received.close()
+            self._received = None
+        elif not self._received_path.exists():
+            pq.write_table(_RECEIVED["users"].empty_table(), self._received_path)
+
+    def close_final(self) -> int:
+        """Finish ``users.parquet`` when the users came in order; returns its rows."""
+        return self._final.close()
 
 
 class ExportWriter:
@@ -61,6 +203,7 @@ class ExportWriter:
         self._batch_rows = batch_rows
         self._buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in _RECEIVED}
         self._writers: dict[str, pq.ParquetWriter] = {}
+        self._users = _UsersSink(staging, self._received_dir)
         self._seq = 0
         self._closed = False
         self.received = {"User": 0, "Group": 0}
@@ -70,7 +213,7 @@ class ExportWriter:
         self._seq += 1
         seq = self._seq
         if resource.resource_type == "User":
-            self._buffers["users"].append({**resource.row, "_seq": seq})
+            self._buffers["users"].append(resource.row)
             self.received["User"] += 1
         else:
             self._buffers["groups"].append({**resource.row, "_seq": seq})
@@ -83,9 +226,20 @@ class ExportWriter:
             if len(buffer) >= self._batch_rows:
                 self._flush(name)
 
+    def add_users(self, batch: pa.RecordBatch) -> None:
+        """Append users given as rows of the ``users`` table (e.g. from :mod:`recon.extract.columns`)."""
+        self._flush("users")
+        self._seq += batch.num_rows
+        self.received["User"] += batch.num_rows
+        self._users.add(batch)
+
     def _flush(self, name: str) -> None:
         buffer = self._buffers[name]
         if not buffer:
+            return
+        if name == "users":
+            self._users.add(pa.RecordBatch.from_pylist(buffer, schema=USERS))
+            buffer.clear()
             return
         table = pa.Table.from_pylist(buffer, schema=_RECEIVED[name])
         writer = self._writers.get(name)
@@ -102,25 +256,35 @@ class ExportWriter:
         self._closed = True
         for name in _RECEIVED:
             self._flush(name)
-            if name not in self._writers:
+            if name != "users" and name not in self._writers:
                 pq.write_table(_RECEIVED[name].empty_table(), self._received_dir / f"{name}.parquet")
+        self._users.close_received()
         for writer in self._writers.values():
             writer.close()
 
-    def finish(self, con: duckdb.DuckDBPyConnection, manifest: Manifest) -> Manifest:
+    def finish(self, con: Connection, manifest: Manifest) -> Manifest:
         """Deduplicate, order and write the three tables and ``manifest.json`` into staging.
 
         Duplicate ids are recorded in the manifest (``duplicates_dropped`` and an anomaly
-        with up to 20 example ids).
+        with up to 20 example ids). ``con`` may be a function that connects: it is called
+        only when there is something to sort.
         """
         self.close()
+        lazy = con
+
+        def sql() -> duckdb.DuckDBPyConnection:
+            return lazy() if callable(lazy) else lazy
+
         received = {name: Parquet.of(self._received_dir / f"{name}.parquet") for name in _RECEIVED}
-        duplicates = run_sql(
-            "export_duplicate_ids",
-            None,
-            {"received_users": received["users"], "received_groups": received["groups"]},
-            con=con,
-        ).fetchall()
+        groups = self.received["Group"] > 0
+        duplicates = []
+        if groups or not self._users.ordered:  # users in increasing id order have no duplicates
+            duplicates = run_sql(
+                "export_duplicate_ids",
+                None,
+                {"received_users": received["users"], "received_groups": received["groups"]},
+                con=sql(),
+            ).fetchall()
         if duplicates:
             extra = sum(int(row[2]) for row in duplicates)
             manifest.duplicates_dropped += extra
@@ -131,28 +295,34 @@ class ExportWriter:
                 count=extra,
                 examples=examples,
             )
-        rows = {
-            "users": write_table(
-                run_sql("export_users_dedupe", None, {"received_users": received["users"]}, con=con),
+        if self._users.ordered:
+            users = self._users.close_final()  # in id order, no id twice: already the table
+        else:
+            users = write_table(
+                run_sql("export_users_dedupe", None, {"received_users": received["users"]}, con=sql()),
                 self.staging / "users.parquet",
                 USERS,
-            ),
-            "groups": write_table(
-                run_sql("export_groups_dedupe", None, {"received_groups": received["groups"]}, con=con),
+            )
+        rows = {"users": users, "groups": 0, "memberships": 0}
+        if not groups:  # nothing to sort: the two empty tables
+            _RowGroups(self.staging / "groups.parquet", GROUPS).close()
+            _RowGroups(self.staging / "memberships.parquet", MEMBERSHIPS).close()
+        else:
+            rows["groups"] = write_table(
+                run_sql("export_groups_dedupe", None, {"received_groups": received["groups"]}, con=sql()),
                 self.staging / "groups.parquet",
                 GROUPS,
-            ),
-            "memberships": write_table(
+            )
+            rows["memberships"] = write_table(
                 run_sql(
                     "export_memberships_dedupe",
                     None,
                     {"received_groups": received["groups"], "received_memberships": received["memberships"]},
-                    con=con,
+                    con=sql(),
                 ),
                 self.staging / "memberships.parquet",
                 MEMBERSHIPS,
-            ),
-        }
+            )
         manifest.rows = rows
         manifest.items_received = {
             "Users": self.received["User"],

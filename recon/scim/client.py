@@ -35,16 +35,10 @@ import orjson
 
 from recon import __version__
 from recon.errors import ScimError, UsageError
-from recon.scim.paging import (
-    CursorPaginator,
-    IndexPaginator,
-    Page,
-    PageRequest,
-    PageStream,
-    parse_list_response,
-)
+from recon.scim.paging import CursorPaginator, IndexPaginator, Page, PageRequest, parse_list_response
+from recon.scim.stream import PageStream
 
-__all__ = ["RETRYABLE_STATUS", "ClientStats", "RetryPolicy", "ScimClient", "redact_url"]
+__all__ = ["RETRYABLE_STATUS", "ClientStats", "RetryPolicy", "ScimClient", "SentPage", "redact_url"]
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 SCIM_JSON = "application/scim+json"
@@ -63,6 +57,14 @@ class RetryPolicy:
         """Wait before retry ``attempt`` (0-based): half fixed, half random ("equal jitter")."""
         ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
         return float(ceiling / 2 + rand() * ceiling / 2)
+
+
+@dataclass(frozen=True)
+class SentPage:
+    """A page request answered (see :meth:`ScimClient.send_page`), its body not parsed yet."""
+
+    response: httpx.Response
+    started: float
 
 
 @dataclass
@@ -94,7 +96,7 @@ class ClientStats:
 
 def redact_url(url: str | httpx.URL) -> str:
     """``url`` without a ``user:password@`` part."""
-    parsed = httpx.URL(str(url))
+    parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
     if parsed.userinfo:
         parsed = parsed.copy_with(username=None, password=None)
     return str(parsed)
@@ -316,6 +318,9 @@ class ScimClient:
                 raise self._error(f"{method} failed after {tries} attempt(s): {what}", url) from exc
             return self.policy.backoff(attempt, self._rand)
         self._connected = True
+        # httpx ties a response to its stream in a reference cycle, which keeps the body (a whole
+        # page) alive until the garbage collector's next full pass; the body is read by now.
+        response.stream = httpx.ByteStream(response.content)
         status = response.status_code
         with self._stats_lock:
             self.stats.statuses[str(status)] = self.stats.statuses.get(str(status), 0) + 1
@@ -370,9 +375,21 @@ class ScimClient:
         Returns (response, parsed body or None when the body is empty). An HTML page, or
         non-JSON that keeps arriving after the retries, raises :class:`ScimError`.
         """
+        response = self.request(method, path, params=params, json=json)
+        return self.read_json(response, method, path, params=params, json=json)
+
+    def read_json(
+        self,
+        response: httpx.Response,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> tuple[httpx.Response, Any]:
+        """The second half of :meth:`fetch_json`: parse ``response`` (asking again while cut short)."""
         attempt = 0
         while True:
-            response = self.request(method, path, params=params, json=json)
             content = response.content
             if not content.strip():
                 return response, None
@@ -399,6 +416,7 @@ class ScimClient:
                 attempt += 1
                 self._count(retries=1, waited_seconds=wait)
                 self._sleep(wait)
+                response = self.request(method, path, params=params, json=json)
 
     def status_error(self, response: httpx.Response) -> ScimError:
         """A :class:`ScimError` describing an unexpected status (with the SCIM detail and scimType)."""
@@ -419,16 +437,28 @@ class ScimClient:
     # -- listing --------------------------------------------------------------------------
     def fetch_page(self, resource: str, request: PageRequest) -> Page:
         """GET one page of ``/{resource}`` as ``request`` describes; raises on non-200."""
+        return self.read_page(resource, request, self.send_page(resource, request))
+
+    def send_page(self, resource: str, request: PageRequest) -> SentPage:
+        """The HTTP half of :meth:`fetch_page` (retries included), to finish with :meth:`read_page`.
+
+        It holds the GIL little: a thread can send the next page while another parses the last.
+        """
         started = time.perf_counter()
-        response, value = self.fetch_json("GET", f"/{resource}", params=request.params())
+        response = self.request("GET", f"/{resource}", params=request.params())
+        return SentPage(response, started)
+
+    def read_page(self, resource: str, request: PageRequest, sent: SentPage) -> Page:
+        """The parsing half of :meth:`fetch_page`: the body as a checked ListResponse page."""
+        response, value = self.read_json(sent.response, "GET", f"/{resource}", params=request.params())
         if response.status_code != 200:
             raise self.status_error(response)
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - sent.started
         return parse_list_response(
             value,
             resource=resource,
             request=request,
-            url=self.redact(redact_url(str(response.url))),
+            url=self.redact(redact_url(response.url)),
             body=response.content,
             elapsed=elapsed,
         )
@@ -447,7 +477,7 @@ class ScimClient:
     ) -> Iterator[Page]:
         """Iterate the pages of ``/{resource}`` (``Users``, ``Groups``) by ``index`` or ``cursor``.
 
-        The returned :class:`~recon.scim.paging.PageStream` is an iterator that also
+        The returned :class:`~recon.scim.stream.PageStream` is an iterator that also
         exposes ``anomalies`` and ``incomplete`` once exhausted: it stops on a page loop, a
         cursor that repeats, or a runaway crawl instead of looping forever.
         """

@@ -16,19 +16,17 @@ whether its resources count. The checks (page integrity):
   ``totalResults``, or more than ``max_pages`` pages stop the crawl as runaway.
 
 Index paging asks one page past the reported end: an empty answer confirms the end, new ids
-reveal an understated ``totalResults``. :class:`PageStream` drives a paginator, optionally
-fetching index pages concurrently (in-order consumption, gap fill for short pages), and can
-replay pages read earlier (resume) before going live.
+reveal an understated ``totalResults``. :class:`recon.scim.stream.PageStream` drives a
+paginator over HTTP. The page and request types live in :mod:`recon.scim.pages`, the
+anomaly log in :mod:`recon.scim.anomalies` (both re-exported here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from recon.errors import ScimError
+from recon.scim.anomalies import Anomaly, AnomalyLog
+from recon.scim.pages import LIST_RESPONSE, Page, PageRequest, parse_list_response, resource_ids
 
 __all__ = [
     "DEFAULT_MAX_PAGES",
@@ -39,184 +37,12 @@ __all__ = [
     "IndexPaginator",
     "Page",
     "PageRequest",
-    "PageStream",
     "parse_list_response",
+    "resource_ids",
 ]
 
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 DEFAULT_MAX_PAGES = 100_000
 _EMPTY_CURSOR_PAGES = 3
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    """One list request: ``start_index`` (index paging) or ``cursor`` (cursor paging) and ``count``."""
-
-    count: int
-    start_index: int | None = None
-    cursor: str | None = None
-    extra: tuple[tuple[str, str], ...] = ()
-
-    def params(self) -> dict[str, Any]:
-        """Query parameters of the request."""
-        params: dict[str, Any] = dict(self.extra)
-        if self.cursor is not None:
-            params["cursor"] = self.cursor
-        if self.start_index is not None:
-            params["startIndex"] = self.start_index
-        params["count"] = self.count
-        return params
-
-    def to_json(self) -> dict[str, Any]:
-        """For the resume journal."""
-        return {
-            "count": self.count,
-            "start_index": self.start_index,
-            "cursor": self.cursor,
-            "extra": self.extra,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PageRequest:
-        """Inverse of :meth:`to_json`."""
-        extra = tuple((str(k), str(v)) for k, v in data.get("extra") or ())
-        return cls(int(data["count"]), data.get("start_index"), data.get("cursor"), extra)
-
-
-@dataclass
-class Page:
-    """One ListResponse page as received."""
-
-    resource: str
-    request: PageRequest
-    resources: list[dict[str, Any]]
-    total_results: int | None
-    items_per_page: int | None
-    start_index: int | None
-    next_cursor: str | None
-    url: str
-    body: bytes = b""
-    elapsed: float = 0.0
-    number: int = 0
-    replayed: bool = False
-
-
-@dataclass
-class Anomaly:
-    """Something odd about a crawl; ``incomplete`` when records may be missing because of it."""
-
-    kind: str
-    detail: str
-    incomplete: bool = False
-    count: int = 1
-    examples: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        """As a manifest anomaly entry."""
-        return {
-            "kind": self.kind,
-            "detail": self.detail,
-            "count": self.count,
-            "affects_completeness": self.incomplete,
-            "examples": self.examples,
-        }
-
-
-class AnomalyLog:
-    """Anomalies aggregated by kind (count + first five examples)."""
-
-    def __init__(self) -> None:
-        self._by_kind: dict[str, Anomaly] = {}
-
-    def add(self, kind: str, detail: str, *, incomplete: bool = False, example: str | None = None) -> None:
-        """Record one occurrence of ``kind`` (the first detail is kept)."""
-        found = self._by_kind.get(kind)
-        if found is None:
-            found = self._by_kind[kind] = Anomaly(kind, detail, incomplete, 0)
-        found.count += 1
-        found.incomplete = found.incomplete or incomplete
-        if example is not None and len(found.examples) < 5:
-            found.examples.append(example)
-
-    def extend(self, other: AnomalyLog, prefix: str = "") -> None:
-        """Merge ``other`` into this log (examples prefixed with ``prefix``)."""
-        for anomaly in other:
-            found = self._by_kind.get(anomaly.kind)
-            if found is None:
-                self._by_kind[anomaly.kind] = Anomaly(
-                    anomaly.kind,
-                    f"{prefix}{anomaly.detail}",
-                    anomaly.incomplete,
-                    anomaly.count,
-                    [f"{prefix}{e}" for e in anomaly.examples],
-                )
-            else:
-                found.count += anomaly.count
-                found.incomplete = found.incomplete or anomaly.incomplete
-                room = 5 - len(found.examples)
-                found.examples.extend(f"{prefix}{e}" for e in anomaly.examples[:room])
-
-    def __iter__(self) -> Iterator[Anomaly]:
-        return iter(self._by_kind.values())
-
-    def __contains__(self, kind: object) -> bool:
-        return kind in self._by_kind
-
-    @property
-    def incomplete(self) -> bool:
-        """Whether any anomaly means records may be missing."""
-        return any(a.incomplete for a in self._by_kind.values())
-
-
-def _int(value: Any, name: str, url: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ScimError(f"ListResponse {name} is a boolean", url=url)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    raise ScimError(f"ListResponse {name} is not a whole number: {value!r}", url=url)
-
-
-def parse_list_response(
-    value: Any,
-    *,
-    resource: str,
-    request: PageRequest,
-    url: str,
-    body: bytes = b"",
-    elapsed: float = 0.0,
-) -> Page:
-    """Check a parsed body is a SCIM ListResponse and turn it into a :class:`Page`."""
-    if not isinstance(value, dict):
-        kind = "an empty body" if value is None else f"a JSON {type(value).__name__}"
-        raise ScimError(f"expected a SCIM ListResponse, got {kind}", url=url)
-    schemas = value.get("schemas")
-    is_list = (isinstance(schemas, list) and LIST_RESPONSE in schemas) or "Resources" in value
-    if not is_list and "totalResults" not in value:
-        raise ScimError(
-            "expected a SCIM ListResponse (no Resources, totalResults or ListResponse schema)", url=url
-        )
-    resources = value.get("Resources")
-    if resources is None:
-        resources = []
-    if not isinstance(resources, list):
-        raise ScimError(f"ListResponse Resources is a {type(resources).__name__}, not a list", url=url)
-    next_cursor = value.get("nextCursor")
-    return Page(
-        resource=resource,
-        request=request,
-        resources=resources,
-        total_results=_int(value.get("totalResults"), "totalResults", url),
-        items_per_page=_int(value.get("itemsPerPage"), "itemsPerPage", url),
-        start_index=_int(value.get("startIndex"), "startIndex", url),
-        next_cursor=str(next_cursor) if next_cursor not in (None, "") else None,
-        url=url,
-        body=body,
-        elapsed=elapsed,
-    )
 
 
 class _Paginator:
@@ -267,7 +93,7 @@ class _Paginator:
                 )
             self.total = reported
             self.max_total = reported if self.max_total is None else max(self.max_total, reported)
-        ids = [r.get("id") if isinstance(r, dict) else None for r in page.resources]
+        ids = resource_ids(page.resources)
         if ids:
             fingerprint = hash(tuple(map(str, ids)))
             earlier = self._fingerprints.get(fingerprint)
@@ -290,14 +116,15 @@ class _Paginator:
                     )
                 return False
             self._fingerprints[fingerprint] = number
-            overlap = sum(1 for i in ids if i in self._previous_ids)
+            current = set(ids)
+            previous, self._previous_ids = self._previous_ids, current
+            overlap = 0 if current.isdisjoint(previous) else sum(1 for i in ids if i in previous)
             if overlap:
                 self.anomalies.add(
                     "page_overlap",
                     "ids repeated from the previous page (offsets shifted; duplicates are dropped)",
                     example=f"page {number}: {overlap} id(s)",
                 )
-            self._previous_ids = set(ids)
         self.pages = number
         self.items += len(page.resources)
         page.number = number
@@ -462,97 +289,3 @@ class CursorPaginator(_Paginator):
         self._seen.add(following)
         self.cursor = following
         return True
-
-
-Fetch = Callable[[PageRequest], Page]
-
-
-class PageStream(Iterator[Page]):
-    """Iterate the accepted pages of a crawl; ``replay`` pages are checked first, then live ones.
-
-    With an :class:`IndexPaginator` and ``concurrency > 1``, pages are requested ahead
-    (``concurrency`` at a time, in-order consumption, so memory stays bounded) once the
-    first page told the effective page size and ``totalResults``; a short page leaves a
-    gap that is asked for before moving on.
-    """
-
-    def __init__(
-        self,
-        paginator: IndexPaginator | CursorPaginator,
-        fetch: Fetch,
-        concurrency: int = 1,
-        replay: Iterable[Page] = (),
-    ) -> None:
-        self.paginator = paginator
-        self._fetch = fetch
-        self._concurrency = max(1, concurrency)
-        self._replay = iter(replay)
-        self._replaying = True
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: dict[int, Future[Page]] = {}
-        self._frontier = 0
-
-    @property
-    def anomalies(self) -> AnomalyLog:
-        return self.paginator.anomalies
-
-    @property
-    def incomplete(self) -> bool:
-        return self.paginator.incomplete
-
-    def __iter__(self) -> PageStream:
-        return self
-
-    def __next__(self) -> Page:
-        while True:
-            if self._replaying:
-                replayed = next(self._replay, None)
-                if replayed is not None:
-                    replayed.replayed = True
-                    if self.paginator.accept(replayed):
-                        return replayed
-                    continue
-                self._replaying = False
-            request = self.paginator.next_request()
-            if request is None:
-                self.close()
-                raise StopIteration
-            try:
-                page = self._get(request)
-            except BaseException:
-                self.close()
-                raise
-            if self.paginator.accept(page):
-                return page
-
-    def _get(self, request: PageRequest) -> Page:
-        paginator = self.paginator
-        plan = paginator.plannable() if isinstance(paginator, IndexPaginator) else None
-        if plan is None or self._concurrency == 1 or request.start_index is None:
-            return self._fetch(request)
-        size, last = plan
-        start = request.start_index
-        for stale in [s for s in self._pending if s < start]:
-            self._pending.pop(stale).cancel()
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="recon-page")
-        self._frontier = max(self._frontier, start)
-        while len(self._pending) < self._concurrency and self._frontier <= last:
-            ahead = PageRequest(size, start_index=self._frontier, extra=request.extra)
-            self._pending[self._frontier] = self._pool.submit(self._fetch, ahead)
-            self._frontier += size
-        future = self._pending.pop(start, None)
-        if future is not None:
-            return future.result()
-        following = [s for s in self._pending if s > start]
-        count = min([request.count, *(s - start for s in following)])
-        return self._fetch(PageRequest(count, start_index=start, extra=request.extra))
-
-    def close(self) -> None:
-        """Cancel pages requested ahead and stop the worker threads."""
-        for future in self._pending.values():
-            future.cancel()
-        self._pending.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
