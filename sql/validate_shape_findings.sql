@@ -190,7 +190,7 @@ urn_findings AS (
     WHERE NOT list_contains([lower(u) FOR u IN coalesce(s.schemas, [])], d.key)
 ),
 -- required attributes: at the root, in a present extension block, in a present single-valued complex value;
--- required sub-attributes of multi-valued attributes are checked per element by validate_values
+-- required sub-attributes of multi-valued attributes are checked per element by validate_element_findings
 required_findings AS (
     SELECT
         s.shape_no,

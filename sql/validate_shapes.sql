@@ -1,85 +1,86 @@
 -- name: validate_shapes
 -- purpose: the distinct shapes of an export's resources, with the count and ids of the resources of each: attribute names and JSON types (json_structure), the URNs listed in schemas, and the value facts that break a declared rule (empty required values, dateTimes that are not xsd:dateTime, non-canonical values, several primaries)
 -- inputs: users, groups
--- params: $single_paths, $multi_paths, $single_nonempty, $single_datetime, $single_canonical, $single_allowed, $single_case_exact, $multi_primary, $multi_canonical, $multi_generic, $multi_allowed, $multi_case_exact
+-- params: $paths, $singles, $checks, $allowed, $case_exact
 WITH resources AS (
     SELECT 1 AS rt, 'User' AS resource_type, id, raw FROM users
     UNION ALL
     SELECT 2 AS rt, 'Group' AS resource_type, id, raw FROM groups
 ),
--- two parses of raw: its shape, and the JSON text of schemas and of every checked attribute
+-- $checks holds, per resource type (User, Group) and per path, one bit per check: 1 nonempty, 2 dateTime,
+-- 4 canonical value, 8 one primary, 16 canonical element type, 32 other element checks (whose array text
+-- validate_element_findings reads); here, the positions of the paths each check reads
+slots AS (
+    SELECT
+        rt,
+        [i FOR c, i IN bits IF c & 1 <> 0] AS nonempty,
+        [i FOR c, i IN bits IF c & 2 <> 0] AS datetime,
+        [i FOR c, i IN bits IF c & 4 <> 0] AS canonical,
+        [i FOR c, i IN bits IF c & 8 <> 0] AS primary_one,
+        [i FOR c, i IN bits IF c & 16 <> 0] AS element_type,
+        [i FOR c, i IN bits IF c & 32 <> 0] AS generic
+    FROM (SELECT unnest([1, 2]) AS rt, unnest($checks) AS bits)
+),
+-- two parses of raw: its shape, and the JSON text of schemas and of every checked attribute ($paths: schemas,
+-- then the $singles single-valued paths, then the multi-valued ones)
 extracted AS (
+    SELECT
+        r.rt,
+        r.resource_type,
+        r.id,
+        json_structure(r.raw) AS structure,
+        json_extract(r.raw, $paths)::VARCHAR[] AS vals
+    FROM resources AS r
+),
+-- cheap tests that every value breaking a check passes, so a conforming resource skips the exact checks:
+-- an empty required value; a dateTime the regex rejects or whose day is 29-31 (checked as a date below);
+-- a canonical value at all; the text 'true' twice in an array; an element type not spelled as declared
+suspects AS (
+    SELECT
+        e.*,
+        list_contains(list_select(e.vals, s.nonempty), '""')
+            OR len([v FOR v IN list_select(e.vals, s.datetime) IF left(v, 1) = '"' AND v <> '""' AND (
+                NOT regexp_full_match(
+                    v,
+                    '"-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"'
+                )
+                OR substr(v, 10, 2) IN ('29', '30', '31')
+            )]) > 0
+            OR len([v FOR v IN list_select(e.vals, s.canonical) IF left(v, 1) = '"']) > 0
+            OR len([v FOR v IN list_select(e.vals, s.primary_one) IF v LIKE '%true%true%']) > 0
+            OR len([v FOR v, k IN list_select(e.vals, s.element_type) IF v IS NOT NULL AND len(
+                [t FOR t IN json_extract_string(v, '$[*].type')
+                    IF NOT list_contains($allowed[(e.rt - 1) * len($paths) + s.element_type[k]], t)]
+            ) > 0]) > 0
+            OR len([v FOR v IN list_select(e.vals, s.generic) IF v IS NOT NULL]) > 0 AS suspect
+    FROM extracted AS e
+    JOIN slots AS s ON s.rt = e.rt
+),
+-- the exact checks, on suspects only; an item is kept only when it breaks its check, so a conforming
+-- resource carries no fact at all (facts in the order: nonempty, datetime, canonical, primary, type, raw)
+checked AS (
     SELECT
         rt,
         resource_type,
         id,
-        json_structure(raw) AS structure,
-        json_extract(raw, list_concat(['$."schemas"'], $single_paths, $multi_paths))::VARCHAR[] AS vals
-    FROM resources
-),
-parsed AS (
-    SELECT
-        resource_type,
-        id,
         structure,
-        json_extract_string(vals[1], '$[*]') AS schemas,
-        vals[2:1 + len($single_paths)] AS singles,
-        vals[2 + len($single_paths):] AS multis,
-        (rt - 1) * len($single_paths) AS single_base,
-        (rt - 1) * len($multi_paths) AS multi_base
-    FROM extracted
-),
--- the flags are laid out per resource type: User paths first, then Group paths; an item is kept only
--- when it breaks a check, so a conforming resource carries no fact at all
-checked AS (
-    SELECT
-        resource_type,
-        id,
-        structure,
-        schemas,
-        [{'i': i, 'v': v} FOR v, i IN singles IF v IS NOT NULL AND (
-            -- CASE evaluates its THEN only where the check applies (AND / OR evaluate both sides)
-            CASE WHEN $single_nonempty[single_base + i] THEN v = '""' ELSE false END
-            OR CASE WHEN $single_datetime[single_base + i] AND left(v, 1) = '"' AND v <> '""' THEN NOT (
-                regexp_full_match(
-                    v, '"-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"'
-                )
-                AND CASE WHEN regexp_matches(v, '^"[0-9]{4}-[0-9]{2}-(29|30|31)T')
-                    THEN TRY_CAST(substr(v, 2, 10) AS DATE) IS NOT NULL ELSE true END
-            ) ELSE false END
-            OR CASE WHEN $single_canonical[single_base + i] AND left(v, 1) = '"' THEN NOT list_contains(
-                $single_allowed[single_base + i],
-                CASE WHEN $single_case_exact[single_base + i] THEN v ->> '$' ELSE lower(v ->> '$') END
-            ) ELSE false END
-        )] AS bad_singles,
-        [{'i': i, 'v': v} FOR v, i IN multis IF v IS NOT NULL AND (
-            $multi_generic[multi_base + i]
-            -- two primaries need the text 'true' twice: most arrays skip the JSON walk
-            OR CASE WHEN $multi_primary[multi_base + i] AND strpos(v, 'true') > 0
-                    AND strpos(substr(v, strpos(v, 'true') + 4), 'true') > 0
-                THEN len([x FOR x IN json_extract(v, '$[*].primary') IF x = 'true']) > 1 ELSE false END
-            -- values already spelled as declared skip the lower-casing
-            OR CASE WHEN $multi_canonical[multi_base + i]
-                    AND NOT list_has_all($multi_allowed[multi_base + i], json_extract_string(v, '$[*].type'))
-                THEN $multi_case_exact[multi_base + i] OR NOT list_has_all(
-                    $multi_allowed[multi_base + i], [lower(t) FOR t IN json_extract_string(v, '$[*].type')]
-                ) ELSE false END
-        )] AS bad_multis,
-        single_base,
-        multi_base
-    FROM parsed
+        vals[1] AS schemas_text,
+        CASE WHEN NOT suspect THEN [] ELSE [{'i': i, 'v': v, 'c': $checks[rt][i]} FOR v, i IN vals
+            IF v IS NOT NULL AND $checks[rt][i] <> 0] END AS items
+    FROM suspects
 ),
 facts AS (
     SELECT
+        rt,
         resource_type,
         id,
         structure,
-        schemas,
-        list_concat(
-            [{'check_name': 'nonempty', 'idx': s.i, 'vals': []::VARCHAR[]}
-                FOR s IN bad_singles IF $single_nonempty[single_base + s.i] AND s.v = '""'],
-            [{'check_name': 'datetime', 'idx': s.i, 'vals': [s.v ->> '$']}
-                FOR s IN bad_singles IF $single_datetime[single_base + s.i] AND left(s.v, 1) = '"' AND s.v <> '""'
+        schemas_text,
+        CASE WHEN len(items) = 0 THEN [] ELSE list_concat(
+            [{'check_name': 'nonempty', 'idx': s.i - 1, 'vals': []::VARCHAR[]}
+                FOR s IN items IF s.c & 1 <> 0 AND s.v = '""'],
+            [{'check_name': 'datetime', 'idx': s.i - 1, 'vals': [s.v ->> '$']}
+                FOR s IN items IF s.c & 2 <> 0 AND left(s.v, 1) = '"' AND s.v <> '""'
                     AND NOT (
                         regexp_full_match(
                             s.v,
@@ -87,35 +88,48 @@ facts AS (
                         )
                         AND (NOT regexp_matches(s.v, '^"[0-9]{4}-[0-9]{2}-(29|30|31)T') OR TRY_CAST(substr(s.v, 2, 10) AS DATE) IS NOT NULL)
                     )],
-            [{'check_name': 'canonical', 'idx': s.i, 'vals': [s.v ->> '$']}
-                FOR s IN bad_singles IF $single_canonical[single_base + s.i] AND left(s.v, 1) = '"'
+            [{'check_name': 'canonical', 'idx': s.i - 1, 'vals': [s.v ->> '$']}
+                FOR s IN items IF s.c & 4 <> 0 AND left(s.v, 1) = '"'
                     AND NOT list_contains(
-                        $single_allowed[single_base + s.i],
-                        CASE WHEN $single_case_exact[single_base + s.i] THEN s.v ->> '$' ELSE lower(s.v ->> '$') END
+                        $allowed[(rt - 1) * len($paths) + s.i],
+                        CASE WHEN $case_exact[(rt - 1) * len($paths) + s.i] THEN s.v ->> '$' ELSE lower(s.v ->> '$') END
                     )],
-            [{'check_name': 'primary', 'idx': m.i, 'vals': [m.primaries::VARCHAR]}
-                FOR m IN [{'i': b.i, 'primaries': CASE WHEN $multi_primary[multi_base + b.i]
-                        THEN len([x FOR x IN json_extract(b.v, '$[*].primary') IF x = 'true']) ELSE 0 END}
-                    FOR b IN bad_multis]
+            [{'check_name': 'primary', 'idx': m.i - 1 - $singles, 'vals': [m.primaries::VARCHAR]}
+                FOR m IN [{'i': s.i, 'primaries': CASE WHEN s.c & 8 <> 0
+                        THEN len([x FOR x IN json_extract(s.v, '$[*].primary') IF x = 'true']) ELSE 0 END}
+                    FOR s IN items]
                 IF m.primaries > 1],
-            [{'check_name': 'type', 'idx': m.i, 'vals': m.types}
-                FOR m IN [{'i': b.i, 'types': CASE WHEN $multi_canonical[multi_base + b.i]
+            [{'check_name': 'type', 'idx': m.i - 1 - $singles, 'vals': m.types}
+                FOR m IN [{'i': s.i, 'types': CASE WHEN s.c & 16 <> 0
                         THEN list_sort(list_distinct(
-                            [t FOR t IN json_extract_string(b.v, '$[*].type') IF NOT list_contains(
-                                $multi_allowed[multi_base + b.i],
-                                CASE WHEN $multi_case_exact[multi_base + b.i] THEN t ELSE lower(t) END
+                            [t FOR t IN json_extract_string(s.v, '$[*].type') IF NOT list_contains(
+                                $allowed[(rt - 1) * len($paths) + s.i],
+                                CASE WHEN $case_exact[(rt - 1) * len($paths) + s.i] THEN t ELSE lower(t) END
                             )]))
                         ELSE [] END}
-                    FOR b IN bad_multis]
+                    FOR s IN items]
                 IF len(m.types) > 0],
-            [{'check_name': 'raw', 'idx': b.i, 'vals': [b.v]} FOR b IN bad_multis IF $multi_generic[multi_base + b.i]]
-        ) AS facts
+            [{'check_name': 'raw', 'idx': s.i - 1 - $singles, 'vals': [s.v]} FOR s IN items IF s.c & 32 <> 0]
+        ) END AS facts
     FROM checked
 ),
+-- grouped on the text of schemas first (cheap), then on the URNs it lists
 grouped AS (
-    SELECT resource_type, structure, schemas, facts, count(*) AS resources, list(id) AS ids, min(id) AS first_id
+    SELECT resource_type, structure, schemas_text, facts, count(*) AS resources, list(id) AS ids, min(id) AS first_id
     FROM facts
-    GROUP BY resource_type, structure, schemas, facts
+    GROUP BY resource_type, structure, schemas_text, facts
+),
+merged AS (
+    SELECT
+        resource_type,
+        structure,
+        json_extract_string(schemas_text, '$[*]') AS schemas,
+        facts,
+        sum(resources) AS resources,
+        flatten(list(ids)) AS ids,
+        min(first_id) AS first_id
+    FROM grouped
+    GROUP BY resource_type, structure, json_extract_string(schemas_text, '$[*]'), facts
 )
 SELECT
     row_number() OVER (ORDER BY resource_type, first_id) AS shape_no,
@@ -125,4 +139,4 @@ SELECT
     facts,
     resources,
     ids
-FROM grouped
+FROM merged

@@ -10,34 +10,35 @@ WITH keyed AS (
     FROM users
     WHERE user_name IS NOT NULL AND user_name <> ''
 ),
-sets AS (
-    SELECT name_key, count(*) AS users, count(DISTINCT user_name) AS spellings
+-- the keys held more than once, found by counting alone; spellings are counted for those keys only
+repeated AS (
+    SELECT name_key
     FROM keyed
     GROUP BY name_key
     HAVING count(*) > 1
 ),
 colliding AS (
-    SELECT
-        k.id,
-        k.user_name,
-        s.users,
-        s.spellings,
-        list(k.id) OVER (PARTITION BY k.name_key ORDER BY k.id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-            AS ids
+    SELECT k.id, k.user_name, k.name_key
     FROM keyed AS k
-    JOIN sets AS s ON s.name_key = k.name_key
+    JOIN repeated AS r ON r.name_key = k.name_key
+),
+sets AS (
+    SELECT name_key, count(*) AS users, count(DISTINCT user_name) AS spellings, list(id ORDER BY id) AS ids
+    FROM colliding
+    GROUP BY name_key
 )
 SELECT
     'user_name_collision' AS kind,
     'high' AS severity,
     'User' AS resource_type,
-    id,
+    c.id,
     'userName' AS attribute,
-    'userName ''' || user_name || ''' collides with ' || (users - 1) || ' other user(s) ('
-        || array_to_string(list_filter(ids, lambda x: x <> id)[1:5], ', ')
-        || CASE WHEN users > 6 THEN ', …' ELSE '' END
+    'userName ''' || c.user_name || ''' collides with ' || (s.users - 1) || ' other user(s) ('
+        || array_to_string(list_filter(s.ids, lambda x: x <> c.id)[1:5], ', ')
+        || CASE WHEN s.users > 6 THEN ', …' ELSE '' END
         || CASE
-            WHEN spellings > 1 THEN '): the values differ only by case and userName is not caseExact'
+            WHEN s.spellings > 1 THEN '): the values differ only by case and userName is not caseExact'
             ELSE '): the values are identical'
         END AS detail
-FROM colliding
+FROM colliding AS c
+JOIN sets AS s ON s.name_key = c.name_key

@@ -3,13 +3,18 @@
 Steps (all set work in ``sql/validate_*.sql``):
 
 1. ``validate_shapes``: one pass over the users' and groups' ``raw`` JSON groups resources by
-   shape (``json_structure`` + the URNs in ``schemas``); a million users have a few shapes.
+   shape (``json_structure`` + the URNs in ``schemas`` + the value facts); a million users have
+   a few shapes. Each resource is parsed twice (its structure; the text of every checked path)
+   and its values go through cheap tests first, the exact checks only where a test fails.
 2. Each shape is walked once in Python into observation rows (:mod:`recon.validate.shapes`)
-   and ``validate_shape_findings`` compares them with the declared attributes and schemas.
-3. ``validate_values`` checks values (dateTime format, canonical values, empty required
-   values, primaries) and ``validate_user_name_collisions`` userName uniqueness.
-4. ``validate_findings`` expands shape findings to the resources of each shape and writes
+   and ``validate_shape_findings`` compares them with the declared attributes and schemas;
+   ``validate_fact_findings`` / ``validate_element_findings`` turn the value facts of each shape
+   (dateTime format, canonical values, empty required values, primaries) into findings, and
+   ``validate_user_name_collisions`` checks userName uniqueness.
+3. ``validate_findings`` expands shape findings to the resources of each shape and writes
    ``schema_findings.parquet`` and ``summary.json`` under ``<data>/validation/``.
+
+``json_structure`` of every resource is most of the time (benchmarks/results/validate.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The value checks of ``sql/validate_values.sql`` as data, from a :class:`Declared` model.
+"""The value checks of ``sql/validate_shapes.sql`` as data, from a :class:`Declared` model.
 
 Each check reads one attribute's JSON text (a list of JSON paths is a query parameter, so a
 resource is parsed once per list) and, for a multi-valued attribute, one sub-attribute of its
@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from recon.validate.declared import RESOURCE_TYPES, Declared
 
-__all__ = ["VALUE_SPECS", "ValueChecks", "value_checks"]
+__all__ = ["CHECK_BITS", "VALUE_SPECS", "ValueChecks", "value_checks"]
 
 VALUE_SPECS = pa.schema(
     [
@@ -42,6 +42,10 @@ VALUE_SPECS = pa.schema(
 )
 STANDARD_SUBS = ("value", "display", "type", "primary", "$ref")
 _STRINGS = ("string", "reference", "binary", "dateTime")
+SCHEMAS_PATH = '$."schemas"'
+# the bits of ``validate_shapes``' per-path checks: single-valued (nonempty, datetime, canonical), then
+# multi-valued (one primary, canonical element type, other element checks kept as the array's text)
+CHECK_BITS = {"nonempty": 1, "datetime": 2, "canonical": 4, "primary": 8, "type": 16, "generic": 32}
 _UNUSED_PATH = '$."\u0000recon-unused"'  # a path no resource has, so a list is never empty
 
 
@@ -53,22 +57,24 @@ class ValueChecks:
     multi_paths: tuple[str, ...]
     specs: pa.Table
 
-    def params(self) -> dict[str, list[Any]]:
-        """Parameters of ``validate_shapes``: per path and resource type (User paths, then Group)."""
+    def params(self) -> dict[str, Any]:
+        """Parameters of ``validate_shapes``: the paths to read, and per resource type the checks of each.
+
+        ``paths`` is ``schemas``, then the single-valued paths, then the multi-valued ones;
+        ``checks`` holds, for User then Group, the check bits of each path (see :data:`CHECK_BITS`);
+        ``allowed`` and ``case_exact`` are laid out User paths first, then Group paths.
+        """
         rows = self.specs.to_pylist()
-        out: dict[str, list[Any]] = {
-            "single_paths": list(self.single_paths),
-            "multi_paths": list(self.multi_paths),
-        }
-        for slot, paths, names in (
-            ("single", self.single_paths, ("nonempty", "datetime", "canonical")),
-            ("multi", self.multi_paths, ("primary", "canonical", "generic")),
-        ):
-            flags: dict[str, list[Any]] = {f"{slot}_{name}": [] for name in names}
-            allowed: list[list[str]] = []
-            case_exact: list[bool] = []
-            for resource_type in RESOURCE_TYPES:
-                for idx in range(1, len(paths) + 1):
+        paths = [SCHEMAS_PATH, *self.single_paths, *self.multi_paths]
+        checks: list[list[int]] = []
+        allowed: list[list[str]] = []
+        case_exact: list[bool] = []
+        for resource_type in RESOURCE_TYPES:
+            bits: list[int] = [0]
+            allowed.append([""])
+            case_exact.append(False)
+            for slot, count in (("single", len(self.single_paths)), ("multi", len(self.multi_paths))):
+                for idx in range(1, count + 1):
                     here = [
                         r
                         for r in rows
@@ -77,20 +83,32 @@ class ValueChecks:
                     canonical = [
                         r for r in here if r["check_name"] == "canonical" and r["sub"] in (None, "type")
                     ]
-                    for name in names:
-                        if name == "canonical":
-                            flags[f"{slot}_{name}"].append(bool(canonical))
-                        elif name == "generic":
-                            flags[f"{slot}_{name}"].append(any(_generic(r) for r in here))
-                        else:
-                            flags[f"{slot}_{name}"].append(any(r["check_name"] == name for r in here))
+                    bits.append(_bits(slot, here, bool(canonical)))
                     # never empty, so the parameter is typed VARCHAR[][] (an unused entry is never read)
                     allowed.append(list(canonical[0]["allowed"]) or [""] if canonical else [""])
                     case_exact.append(bool(canonical[0]["case_exact"]) if canonical else False)
-            out.update(flags)
-            out[f"{slot}_allowed"] = allowed
-            out[f"{slot}_case_exact"] = case_exact
-        return out
+            checks.append(bits)
+        return {
+            "paths": paths,
+            "singles": len(self.single_paths),
+            "checks": checks,
+            "allowed": allowed,
+            "case_exact": case_exact,
+        }
+
+
+def _bits(slot: str, rows: list[dict[str, Any]], canonical: bool) -> int:
+    """The check bits of one path of one resource type (see :data:`CHECK_BITS`)."""
+    names = {r["check_name"] for r in rows}
+    if slot == "single":
+        wanted = {"nonempty": "nonempty" in names, "datetime": "datetime" in names, "canonical": canonical}
+    else:
+        wanted = {
+            "primary": "primary" in names,
+            "type": canonical,
+            "generic": any(_generic(r) for r in rows),
+        }
+    return sum(CHECK_BITS[name] for name, on in wanted.items() if on)
 
 
 def _generic(row: dict[str, Any]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from recon.capabilities import Capabilities
 from recon.validate.declared import attributes_table, declared_for, json_path, schemas_table
 from recon.validate.rfc7643 import parse_resource_type, parse_schema
-from recon.validate.specs import value_checks
+from recon.validate.specs import CHECK_BITS, value_checks
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -157,20 +157,29 @@ def test_attribute_table_paths_and_json_paths() -> None:
 def test_value_check_parameters_line_up_per_resource_type() -> None:
     checks = value_checks(declared_for(None))
     params = checks.params()
-    n, m = len(checks.single_paths), len(checks.multi_paths)
-    assert all(len(params[k]) == 2 * n for k in ("single_nonempty", "single_datetime", "single_allowed"))
-    assert all(len(params[k]) == 2 * m for k in ("multi_primary", "multi_canonical", "multi_allowed"))
-    user_name = checks.single_paths.index('$."userName"')
-    display_name = checks.single_paths.index('$."displayName"')
-    assert params["single_nonempty"][user_name] is True  # User userName is required
-    assert params["single_nonempty"][n + display_name] is True  # Group displayName is required
-    assert params["single_nonempty"][display_name] is False  # User displayName is not
-    members = checks.multi_paths.index('$."members"')
-    assert params["multi_allowed"][m + members] == ["Group", "User", "group", "user"]  # caseExact false
-    assert params["single_allowed"][user_name] == [""]  # no canonical values: a placeholder, never read
-    assert params["multi_primary"][m + members] is False
-    emails = checks.multi_paths.index('$."emails"')
-    assert params["multi_primary"][emails] is True
+    paths = params["paths"]
+    n = len(paths)
+    assert paths == ['$."schemas"', *checks.single_paths, *checks.multi_paths]
+    assert params["singles"] == len(checks.single_paths)
+    assert [len(bits) for bits in params["checks"]] == [n, n]
+    assert all(len(params[k]) == 2 * n for k in ("allowed", "case_exact"))
+    user_name, display_name = paths.index('$."userName"'), paths.index('$."displayName"')
+    created, emails, members = (
+        paths.index('$."meta"."created"'),
+        paths.index('$."emails"'),
+        paths.index('$."members"'),
+    )
+    user, group = params["checks"]
+    assert user[0] == group[0] == 0  # schemas: read for its URNs, no value check
+    assert user[user_name] == CHECK_BITS["nonempty"]  # User userName is required
+    assert group[display_name] == CHECK_BITS["nonempty"]  # Group displayName is required
+    assert user[display_name] == 0  # User displayName is not
+    assert user[created] == group[created] == CHECK_BITS["datetime"]
+    assert user[emails] == CHECK_BITS["primary"] | CHECK_BITS["type"]
+    assert group[members] == CHECK_BITS["type"]  # members have no primary
+    assert params["allowed"][n + members] == ["Group", "User", "group", "user"]  # caseExact false
+    assert params["allowed"][user_name] == [""]  # no canonical values: a placeholder, never read
+    assert params["allowed"][emails] == ["home", "other", "work"]
 
 
 def test_a_server_redeclaring_common_attributes_declares_them_once() -> None:

@@ -142,6 +142,42 @@ def test_json_types_against_declared_types(store: Store, exports: Exports) -> No
     }
 
 
+def test_datetimes_in_and_out_of_the_common_form(store: Store, exports: Exports) -> None:
+    # recon import refuses unparseable meta dates, so a declared dateTime of an extension carries them
+    valid = [
+        "2025-06-01T08:00:00Z",
+        "2024-02-29T00:00:00Z",
+        "2025-01-31T23:59:59Z",
+        "2025-01-10T10:00:00.25+02:00",
+        "12025-01-10T10:00:00",
+    ]
+    invalid = [
+        "2025-02-29T00:00:00Z",
+        "2025-04-31T12:00:00Z",
+        "2025-13-01T00:00:00Z",
+        "2025-00-10T00:00:00Z",
+        "2025-01-00T00:00:00Z",
+        "2025-01-10T24:00:00Z",
+        "2025-01-10T10:60:00Z",
+        "2025-01-10 10:00:00Z",
+        "2025-1-10T10:00:00Z",
+        "x2025-01-10T10:00:00Z",
+    ]
+    exports.declare(
+        "app",
+        [{"id": ACME, "name": "Acme", "attributes": [{"name": "hireDate", "type": "dateTime"}]}],
+        [{"name": "User", "schema": USER, "schemaExtensions": [{"schema": ACME, "required": False}]}],
+    )
+    resources = [
+        user(f"{kind}{i}", schemas=[USER, ACME], **{ACME: {"hireDate": v}})
+        for kind, values in (("ok", valid), ("bad", invalid))
+        for i, v in enumerate(values)
+    ]
+    assert _check(store, exports, resources) == {
+        ("type_mismatch", "User", f"bad{i}", f"{ACME}:hireDate") for i in range(len(invalid))
+    }
+
+
 def test_declared_datetime_integer_and_decimal_types(store: Store, exports: Exports) -> None:
     exports.declare(
         "app",

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 
 from recon.engine import connect, run_sql
-from recon.validate.declared import DECLARED_ATTRIBUTES, DECLARED_SCHEMAS
+from recon.validate.declared import DECLARED_ATTRIBUTES, DECLARED_SCHEMAS, declared_for
 from recon.validate.shapes import OBSERVATIONS
-from recon.validate.specs import VALUE_SPECS
+from recon.validate.specs import VALUE_SPECS, value_checks
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -513,3 +513,59 @@ def test_element_findings_from_kept_arrays() -> None:
             " (e.g. 2008-01-23T04:56:22Z)",
         ),
     ]
+
+
+RESOURCES = pa.schema([("id", pa.string()), ("raw", pa.string())])
+
+
+def test_shapes_group_resources_and_keep_only_broken_values() -> None:
+    """One shape per structure, schemas and facts; a fact only where a value breaks its check."""
+    checks = value_checks(declared_for(None))
+    emails = '[{"value":"a@x","type":"work","primary":true},{"value":"true@x","type":"Home"}]'
+    users = table(
+        RESOURCES,
+        [
+            ("u1", f'{{"schemas":["{CORE}"],"userName":"a","emails":{emails}}}'),
+            # the same shape: only values differ (the text 'true' twice, one primary; a type in another case)
+            ("u2", f'{{"schemas":["{CORE}"],"userName":"b","emails":{emails.replace("a@x", "b@x")}}}'),
+            # the same structure, schemas written with a space: one shape once the URNs are read
+            ("u3", f'{{"schemas": ["{CORE}"],"userName":"c","emails":{emails.replace("a@x", "c@x")}}}'),
+            ("empty", f'{{"schemas":["{CORE}"],"userName":"","emails":{emails}}}'),
+            (
+                "two-primaries",
+                f'{{"schemas":["{CORE}"],"userName":"d",'
+                '"emails":[{"value":"a","type":"work","primary":true},{"value":"b","type":"x","primary":true}]}',
+            ),
+            ("late", f'{{"schemas":["{CORE}"],"userName":"e","meta":{{"created":"2025-02-29T00:00:00Z"}}}}'),
+            ("leap", f'{{"schemas":["{CORE}"],"userName":"f","meta":{{"created":"2024-02-29T00:00:00Z"}}}}'),
+        ],
+    )
+    groups = table(
+        RESOURCES,
+        [
+            (
+                "g1",
+                '{"displayName":"g","members":[{"value":"u1","type":"User"},{"value":"g2","type":"group"}]}',
+            ),
+            (
+                "g2",
+                '{"displayName":"g","members":[{"value":"u1","type":"Robot"},{"value":"g2","type":"user"}]}',
+            ),
+        ],
+    )
+    rows = run("validate_shapes", checks.params(), users=users, groups=groups)
+    shapes = {rid: (row[0], [(f["check_name"], f["vals"]) for f in row[4]]) for row in rows for rid in row[6]}
+    assert {rid: facts for rid, (_, facts) in shapes.items()} == {
+        "u1": [],
+        "u2": [],
+        "u3": [],
+        "empty": [("nonempty", [])],
+        "two-primaries": [("primary", ["2"]), ("type", ["x"])],
+        "late": [("datetime", ["2025-02-29T00:00:00Z"])],
+        "leap": [],
+        "g1": [],
+        "g2": [("type", ["Robot"])],
+    }
+    assert shapes["u1"][0] == shapes["u2"][0] == shapes["u3"][0] != shapes["empty"][0]
+    assert len({number for number, _ in shapes.values()}) == len(rows) == 7
+    assert {row[0]: row[5] for row in rows}[shapes["u1"][0]] == 3
