@@ -18,6 +18,7 @@ Figures go to ``benchmarks/results/reconcile.md`` (or ``--out``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -25,6 +26,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from importlib import metadata
@@ -342,11 +344,47 @@ print(json.dumps({{"seconds": seconds, "counts": summary.to_json()["counts"], "k
 """
 
 
-def child(code: str) -> tuple[dict[str, object], float, float]:
+def dir_bytes(path: Path) -> int:
+    """Bytes of the files under ``path`` (0 when it does not exist); files may vanish meanwhile."""
+    total = 0
+    for folder, _, names in os.walk(path):
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                total += os.stat(os.path.join(folder, name)).st_blocks * 512  # allocated, not apparent
+    return total
+
+
+class SpillWatch:
+    """Samples the size of DuckDB's spill folder every half second while a child runs; the peak in MB."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.peak = path, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak = max(self.peak, dir_bytes(self.path))
+
+    def __enter__(self) -> SpillWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak / 1024**2
+
+
+def child(code: str, spill: SpillWatch | None = None) -> tuple[dict[str, object], float, float]:
     """Run ``code`` in a fresh Python; its JSON answer, its peak RSS in MB and its CPU seconds."""
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    out = process.stdout.read()
+    with spill or contextlib.nullcontext():
+        out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
@@ -415,19 +453,25 @@ def main() -> None:
     floor_code = FLOOR.format(root=str(ROOT), tmp=str(data / ".tmp"), limit=args.memory_limit, files=files)
     reconcile_code = RECONCILE.format(root=str(ROOT), data=str(data), limit=args.memory_limit, kinds="None")
     floors, floor_rss, floor_cpu, recs, rec_rss, rec_cpu = [], [], [], [], [], []
+    floor_spill, rec_spill, loads = [], [], []
     for run in range(args.runs):
-        answer, rss, cpu = child(floor_code)
+        with SpillWatch(data / ".tmp") as watch:
+            answer, rss, cpu = child(floor_code)
         floors.append(float(answer["seconds"]))  # type: ignore[arg-type]
         floor_rss.append(rss)
         floor_cpu.append(cpu)
-        answer, rss, cpu = child(reconcile_code)
+        floor_spill.append(watch.peak_mb)
+        with SpillWatch(data / ".tmp") as watch:
+            answer, rss, cpu = child(reconcile_code)
         recs.append(float(answer["seconds"]))  # type: ignore[arg-type]
         rec_rss.append(rss)
         rec_cpu.append(cpu)
+        rec_spill.append(watch.peak_mb)
+        loads.append(os.getloadavg())
         print(
-            f"run {run + 1}: floor {floors[-1]:.2f} s ({floor_rss[-1]:.0f} MB, cpu {floor_cpu[-1]:.1f} s), "
-            f"reconcile {recs[-1]:.2f} s ({rec_rss[-1]:.0f} MB, cpu {rec_cpu[-1]:.1f} s), "
-            f"load {os.getloadavg()[0]:.1f}",
+            f"run {run + 1}: floor {floors[-1]:.2f} s ({floor_rss[-1]:.0f} MB, cpu {floor_cpu[-1]:.1f} s, "
+            f"spill {floor_spill[-1]:.0f} MB), reconcile {recs[-1]:.2f} s ({rec_rss[-1]:.0f} MB, "
+            f"cpu {rec_cpu[-1]:.1f} s, spill {rec_spill[-1]:.0f} MB), load {loads[-1][0]:.1f}",
             flush=True,
         )
         got = findings_rows({}, data)
@@ -455,20 +499,21 @@ def main() -> None:
         f"Runs: {args.runs}, floor and reconcile back to back in each, each measurement in a fresh process "
         "(peak RSS and CPU from wait4).",
         "",
-        "| step | median s | runs (s) | median CPU s | peak RSS (max) |",
-        "|---|---|---|---|---|",
+        "| step | median s | runs (s) | median CPU s | peak RSS (max) | peak spill in `.tmp` (max) |",
+        "|---|---|---|---|---|---|",
         f"| (a) floor: DuckDB reads every column of the six files | {floor:.2f} | "
         f"{', '.join(f'{x:.2f}' for x in floors)} | {statistics.median(floor_cpu):.1f} | "
-        f"{max(floor_rss):,.0f} MB |",
+        f"{max(floor_rss):,.0f} MB | {max(floor_spill):,.0f} MB |",
         f"| (b) `reconcile()` (correlate, compare, write findings + summary) | {rec:.2f} | "
         f"{', '.join(f'{x:.2f}' for x in recs)} | {statistics.median(rec_cpu):.1f} | "
-        f"{max(rec_rss):,.0f} MB |",
+        f"{max(rec_rss):,.0f} MB | {max(rec_spill):,.0f} MB |",
         f"| `recon reconcile` CLI, wall incl. interpreter start (once, exit {code}) | {wall:.2f} | | | "
-        f"{wall_rss:,.0f} MB |",
+        f"{wall_rss:,.0f} MB | |",
         "",
         f"Ratio (b)/(a) of the medians: **{rec / floor:.2f}x**; per run: "
         f"{', '.join(f'{x:.2f}x' for x in ratios)} (median {statistics.median(ratios):.2f}x); CPU time "
-        f"{cpu_ratio:.2f}x. Goal: at most 3x, peak RSS at most 4 GB.",
+        f"{cpu_ratio:.2f}x. Goal: at most 3x, peak RSS at most 4 GB. Load average (1, 5, 15 min) after "
+        "each run: " + "; ".join(", ".join(f"{x:.1f}" for x in load) for load in loads) + ".",
         "",
         f"Findings checked equal to the generated truth on every run: {sum(expected.values()):,} rows ("
         + ", ".join(f"{k} {s}: {v:,}" for (k, s), v in sorted(expected.items()))

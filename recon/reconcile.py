@@ -200,8 +200,13 @@ def reconcile(
     memory_limit: str | None = None,
     threads: int | None = None,
     examples_per_kind: int = 5,
+    users_in_memory: bool | None = None,
 ) -> ReconcileSummary:
     """Reconcile ``target`` against ``source`` for ``cycle`` and publish findings + summary.
+
+    The users' columns are copied into memory once when they take at most a quarter of
+    DuckDB's memory limit, else every step reads them from the exports (``users_in_memory``
+    forces either way; the findings are the same).
 
     Raises :class:`DataNotFound` when the exports are missing (or partial without
     ``allow_partial``) and :class:`ConfigError` for a bad ``[reconcile.<source>.<target>]``.
@@ -220,10 +225,17 @@ def reconcile(
         run = SqlRun(con)
         inputs: dict[str, Any] = {}
         account_columns = {"columns": _account_columns(user_rules, compare)}
+        if users_in_memory is None:
+            users_in_memory = _accounts_fit(run, account_columns["columns"], (source_ref, target_ref))
         for side, ref in (("source", source_ref), ("target", target_ref)):
-            # users are read from the export once, into a table of the columns this run needs
             users = Parquet.of(ref.table("users"))
-            inputs[f"{side}_users"] = run.table("reconcile_accounts", account_columns, {"users": users})
+            # in memory, users are read from the export once, into a table of the columns this run
+            # needs; beyond the budget that table would be spilled and read back by every step,
+            # which costs more than each step decoding its few columns from the export
+            if users_in_memory:
+                inputs[f"{side}_users"] = run.table("reconcile_accounts", account_columns, {"users": users})
+            else:
+                inputs[f"{side}_users"] = users
             inputs[f"{side}_groups"] = Parquet.of(ref.table("groups"))
             inputs[f"{side}_memberships"] = Parquet.of(ref.table("memberships"))
         users_in = {k: inputs[k] for k in ("source_users", "target_users")}
@@ -287,6 +299,27 @@ def _part(
     """``sql/<name>.sql`` over the run-wide inputs it declares, materialised."""
     declared = load_sql(name).inputs
     return run.table(name, params, {key: inputs[key] for key in declared})
+
+
+def _accounts_fit(run: SqlRun, columns: Sequence[str], refs: Sequence[ExportRef]) -> bool:
+    """Whether both account tables fit in a quarter of DuckDB's memory limit (the rest is for
+    the hash tables of correlation and membership fingerprints)."""
+    paths = [str(ref.table("users")) for ref in refs]
+    (row,) = run.rows("reconcile_accounts_bytes", {"paths": paths, "columns": list(columns)}, {})
+    return int(row["bytes"]) * 4 <= _bytes(str(row["memory_limit"]))
+
+
+_UNITS = {"byte": 1, "bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
+
+
+def _bytes(size: str) -> float:
+    """DuckDB's rendering of a size ("3.7 GiB") in bytes; infinite when not understood (then the
+    accounts are kept in memory, as they always were)."""
+    number, _, unit = size.strip().partition(" ")
+    try:
+        return float(number) * _UNITS[unit]
+    except (KeyError, ValueError):
+        return float("inf")
 
 
 def _account_columns(rules: Sequence[MatchRule], compare: Sequence[AttributeSpec]) -> list[str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from recon.attributes import compare_spec_table, user_attribute
 from recon.engine import connect
@@ -159,3 +162,33 @@ def test_findings_are_unioned_in_contract_order_and_sorted() -> None:
         ("missing_in_target", "s1", None),
         ("orphaned_in_target", None, None),
     ]
+
+
+def test_accounts_bytes_sum_the_kept_columns_of_every_file_from_the_footers(tmp_path: Path) -> None:
+    users = pa.table(
+        {
+            "id": ["u1", "u2", "u3"],
+            "emails": [[{"value": "a@x.com", "type": "work"}], [], None],
+            "raw": ["{}" * 500] * 3,
+        }
+    )
+    path = tmp_path / "users.parquet"
+    pq.write_table(users, path, row_group_size=2)
+    meta = pq.ParquetFile(path).metadata
+    leaves = [
+        (g, c, meta.row_group(g).column(c).path_in_schema.split(".")[0])
+        for g in range(meta.num_row_groups)
+        for c in range(meta.num_columns)
+    ]
+
+    def size(*names: str) -> int:  # one leaf column chunk: uncompressed bytes + 16 per row
+        return sum(
+            meta.row_group(g).column(c).total_uncompressed_size + 16 * meta.row_group(g).num_rows
+            for g, c, top in leaves
+            if top in names
+        )
+
+    con = connect(memory_limit="512MB")
+    for kept in (["id", "emails"], ["id"]):
+        out = run("reconcile_accounts_bytes", {"paths": [str(path), str(path)], "columns": kept}, con=con)
+        assert out.fetchall() == [(2 * size(*kept), "488.2 MiB")]

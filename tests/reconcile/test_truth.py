@@ -21,9 +21,19 @@ def _rows(path: Path) -> set[tuple[str | None, ...]]:
 
 
 @pytest.mark.parametrize(
-    ("profile", "seed"), [("clean", 7), ("typical", 7), ("typical", 2026), ("hostile", 7), ("hostile", 2026)]
+    ("profile", "seed", "users_in_memory"),
+    [
+        ("clean", 7, None),
+        ("typical", 7, None),
+        ("typical", 2026, None),
+        ("hostile", 7, None),
+        ("hostile", 2026, None),
+        # users read from the exports by every step, as when they do not fit in memory
+        ("clean", 7, False),
+        ("hostile", 2026, False),
+    ],
 )
-def test_findings_equal_truth(tmp_path: Path, profile: str, seed: int) -> None:
+def test_findings_equal_truth(tmp_path: Path, profile: str, seed: int, users_in_memory: bool | None) -> None:
     out = tmp_path / "sim"
     simulation = simulate(out, users=150, groups=15, cycles=2, seed=seed, profile=profile)
     store = Store(out)
@@ -34,7 +44,7 @@ def test_findings_equal_truth(tmp_path: Path, profile: str, seed: int) -> None:
     total = 0
     for truth in truths:
         source, target, cycle = (part.split("=", 1)[1] for part in truth.parts[-4:-1])
-        summary = reconcile(store, source, target, cycle, config)
+        summary = reconcile(store, source, target, cycle, config, users_in_memory=users_in_memory)
         got, expected = _rows(summary.findings_path), _rows(truth)
         total += len(got)
         missing, extra = sorted(expected - got, key=str), sorted(got - expected, key=str)
