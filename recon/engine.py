@@ -27,7 +27,7 @@ import duckdb
 
 from recon.errors import SqlFileError
 
-__all__ = ["Parquet", "SqlFile", "connect", "load_sql", "run_sql", "sql_dir"]
+__all__ = ["Parquet", "SqlFile", "connect", "load_sql", "memory_limit_bytes", "run_sql", "sql_dir"]
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -136,6 +136,20 @@ def connect(
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
+
+
+_SIZE_UNITS = {"byte": 1, "bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
+    """DuckDB's memory limit on ``con`` in bytes, read from its rendering ("3.7 GiB"); infinite
+    when it cannot be understood."""
+    rows = con.execute("SELECT current_setting('memory_limit')").fetchall()  # all: 2.x needs it
+    number, _, unit = str(rows[0][0] if rows else "").strip().partition(" ")
+    try:
+        return float(number) * _SIZE_UNITS[unit]
+    except (KeyError, ValueError):
+        return float("inf")
 
 
 def bind(con: duckdb.DuckDBPyConnection, name: str, relation: Relation) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from recon import __version__
 from recon.attributes import (
@@ -34,7 +35,7 @@ from recon.attributes import (
 )
 from recon.config import Config, ReconcileConfig
 from recon.correlation import SqlRun, correlate, correlation, rule_stats, rules_table
-from recon.engine import Parquet, connect, load_sql, run_sql
+from recon.engine import Parquet, connect, load_sql, memory_limit_bytes, run_sql
 from recon.errors import ConfigError, DataNotFound, UsageError
 from recon.extract.writer import write_table
 from recon.schemas import FINDINGS
@@ -226,7 +227,7 @@ def reconcile(
         inputs: dict[str, Any] = {}
         account_columns = {"columns": _account_columns(user_rules, compare)}
         if users_in_memory is None:
-            users_in_memory = _accounts_fit(run, account_columns["columns"], (source_ref, target_ref))
+            users_in_memory = _accounts_fit(con, account_columns["columns"], (source_ref, target_ref))
         for side, ref in (("source", source_ref), ("target", target_ref)):
             users = Parquet.of(ref.table("users"))
             # in memory, users are read from the export once, into a table of the columns this run
@@ -301,25 +302,29 @@ def _part(
     return run.table(name, params, {key: inputs[key] for key in declared})
 
 
-def _accounts_fit(run: SqlRun, columns: Sequence[str], refs: Sequence[ExportRef]) -> bool:
+def _accounts_fit(con: duckdb.DuckDBPyConnection, columns: Sequence[str], refs: Sequence[ExportRef]) -> bool:
     """Whether both account tables fit in a quarter of DuckDB's memory limit (the rest is for
-    the hash tables of correlation and membership fingerprints)."""
-    paths = [str(ref.table("users")) for ref in refs]
-    (row,) = run.rows("reconcile_accounts_bytes", {"paths": paths, "columns": list(columns)}, {})
-    return int(row["bytes"]) * 4 <= _bytes(str(row["memory_limit"]))
+    the hash tables of correlation and membership fingerprints); an unreadable limit counts as
+    room enough (then the accounts are kept in memory, as they always were)."""
+    paths = [ref.table("users") for ref in refs]
+    return accounts_bytes(paths, columns) * 4 <= memory_limit_bytes(con)
 
 
-_UNITS = {"byte": 1, "bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
-
-
-def _bytes(size: str) -> float:
-    """DuckDB's rendering of a size ("3.7 GiB") in bytes; infinite when not understood (then the
-    accounts are kept in memory, as they always were)."""
-    number, _, unit = size.strip().partition(" ")
-    try:
-        return float(number) * _UNITS[unit]
-    except (KeyError, ValueError):
-        return float("inf")
+def accounts_bytes(paths: Sequence[Path], columns: Sequence[str]) -> int:
+    """An estimate, from the Parquet footers only, of the memory the account tables of these
+    users files take in DuckDB: the uncompressed size of the kept columns (a list or struct
+    column counted by its top-level name) plus a 16-byte value header per row and column."""
+    kept = set(columns)
+    total = 0
+    for path in paths:
+        meta = pq.read_metadata(path)
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            for c in range(group.num_columns):
+                chunk = group.column(c)
+                if chunk.path_in_schema.split(".")[0] in kept:
+                    total += chunk.total_uncompressed_size + 16 * group.num_rows
+    return total
 
 
 def _account_columns(rules: Sequence[MatchRule], compare: Sequence[AttributeSpec]) -> list[str]:

@@ -8,7 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recon.attributes import compare_spec_table, user_attribute
-from recon.engine import connect
+from recon.engine import connect, memory_limit_bytes
+from recon.reconcile import accounts_bytes
 from tests.reconcile.tables import CORRELATION, USERS, parse, rows, run
 
 FINDING_COLUMNS = [
@@ -188,7 +189,10 @@ def test_accounts_bytes_sum_the_kept_columns_of_every_file_from_the_footers(tmp_
             if top in names
         )
 
-    con = connect(memory_limit="512MB")
     for kept in (["id", "emails"], ["id"]):
-        out = run("reconcile_accounts_bytes", {"paths": [str(path), str(path)], "columns": kept}, con=con)
-        assert out.fetchall() == [(2 * size(*kept), "488.2 MiB")]
+        assert accounts_bytes([path, path], kept) == 2 * size(*kept)
+
+
+def test_memory_limit_is_read_in_bytes_from_duckdbs_rendering() -> None:
+    assert memory_limit_bytes(connect(memory_limit="512MB")) == 488.2 * 2**20  # DuckDB: "488.2 MiB"
+    assert memory_limit_bytes(connect(memory_limit="4GB")) == 3.7 * 2**30
