@@ -30,16 +30,10 @@ from recon.extract.columns import Done, NotPlain, UsersColumns, plain_texts
 from recon.extract.normalize import Rejected, normalise, parse_scim_datetime
 from recon.extract.resume import ResumeJournal
 from recon.extract.writer import Connection, ExportWriter
+from recon.scim.anomalies import AnomalyLog
 from recon.scim.client import ScimClient
-from recon.scim.paging import (
-    LIST_RESPONSE,
-    AnomalyLog,
-    CursorPaginator,
-    IndexPaginator,
-    Page,
-    parse_list_response,
-    resource_ids,
-)
+from recon.scim.pages import LIST_RESPONSE, Page, parse_list_response, resource_ids
+from recon.scim.paging import CursorPaginator, IndexPaginator
 from recon.scim.stream import PageStream
 from recon.store import Manifest
 

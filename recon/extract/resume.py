@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from recon.scim.paging import PageRequest
+from recon.scim.pages import PageRequest
 from recon.store import Store, atomic_write_json, check_name
 
 __all__ = ["ResumeJournal"]

@@ -35,7 +35,8 @@ import orjson
 
 from recon import __version__
 from recon.errors import ScimError, UsageError
-from recon.scim.paging import CursorPaginator, IndexPaginator, Page, PageRequest, parse_list_response
+from recon.scim.pages import Page, PageRequest, parse_list_response
+from recon.scim.paging import CursorPaginator, IndexPaginator
 from recon.scim.stream import PageStream
 
 __all__ = ["RETRYABLE_STATUS", "ClientStats", "RetryPolicy", "ScimClient", "SentPage", "redact_url"]

@@ -18,28 +18,17 @@ whether its resources count. The checks (page integrity):
 Index paging asks one page past the reported end: an empty answer confirms the end, new ids
 reveal an understated ``totalResults``. :class:`recon.scim.stream.PageStream` drives a
 paginator over HTTP. The page and request types live in :mod:`recon.scim.pages`, the
-anomaly log in :mod:`recon.scim.anomalies` (both re-exported here).
+anomaly log in :mod:`recon.scim.anomalies`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from recon.scim.anomalies import Anomaly, AnomalyLog
-from recon.scim.pages import LIST_RESPONSE, Page, PageRequest, parse_list_response, resource_ids
+from recon.scim.anomalies import AnomalyLog
+from recon.scim.pages import Page, PageRequest, resource_ids
 
-__all__ = [
-    "DEFAULT_MAX_PAGES",
-    "LIST_RESPONSE",
-    "Anomaly",
-    "AnomalyLog",
-    "CursorPaginator",
-    "IndexPaginator",
-    "Page",
-    "PageRequest",
-    "parse_list_response",
-    "resource_ids",
-]
+__all__ = ["DEFAULT_MAX_PAGES", "CursorPaginator", "IndexPaginator"]
 
 DEFAULT_MAX_PAGES = 100_000
 _EMPTY_CURSOR_PAGES = 3

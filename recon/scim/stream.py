@@ -20,7 +20,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from recon.scim.paging import AnomalyLog, CursorPaginator, IndexPaginator, Page, PageRequest
+from recon.scim.anomalies import AnomalyLog
+from recon.scim.pages import Page, PageRequest
+from recon.scim.paging import CursorPaginator, IndexPaginator
 
 __all__ = ["Fetch", "PageStream", "Read", "Send"]
 
