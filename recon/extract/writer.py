@@ -1,8 +1,9 @@
 """Stream normalised resources into an export partition (CONTRACT §3).
 
-Every table keeps one copy per id, is ordered by id and is written in row groups of a fixed
-:data:`ROW_GROUP_ROWS` rows (whole, one chunk each), so the same rows always give the same
-bytes however they arrived.
+Every table keeps one copy per id, is ordered by id and is written in row groups (whole, one
+chunk each) of :data:`ROW_GROUP_ROWS` rows, or fewer when their text reaches
+:data:`ROW_GROUP_TEXT_BYTES` (groups with large member lists), so the same rows always give the
+same bytes however they arrived.
 
 Users arriving in strictly increasing id order (the common case: servers list by id) go
 straight into ``users.parquet`` as they come, in Arrow batches (:meth:`ExportWriter.add_users`)
@@ -32,9 +33,12 @@ from recon.extract.normalize import Normalised
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
 from recon.store import Manifest, atomic_write_json
 
-__all__ = ["ROW_GROUP_ROWS", "Connection", "ExportWriter", "write_table"]
+__all__ = ["ROW_GROUP_ROWS", "ROW_GROUP_TEXT_BYTES", "Connection", "ExportWriter", "write_table"]
 
 ROW_GROUP_ROWS = 16_384
+# Readers hold a row group per thread and parallelise by row group: 10,000 groups of 500 members
+# were one 445 MB row group, read by one thread (benchmarks/results/validate.md).
+ROW_GROUP_TEXT_BYTES = 32 * 2**20
 Connection = duckdb.DuckDBPyConnection | Callable[[], duckdb.DuckDBPyConnection]
 _SEQ = pa.field("_seq", pa.int64())
 _RECEIVED = {
@@ -46,12 +50,14 @@ _FINAL = {"users": USERS, "groups": GROUPS, "memberships": MEMBERSHIPS}
 
 
 class _RowGroups:
-    """A Parquet file with exactly ``schema``, written in whole row groups of ``ROW_GROUP_ROWS`` rows.
+    """A Parquet file with exactly ``schema``, written in whole row groups.
 
-    Each row group is one contiguous chunk: how the rows were batched on the way never shows
-    in the bytes (the Parquet writer's pages follow chunk boundaries). Row groups are encoded
-    and compressed on a worker thread (Arrow does it without the GIL), one at a time, while
-    the caller gathers the next.
+    A row group ends after :data:`ROW_GROUP_ROWS` rows, or at the row that brings the text of
+    its string columns to :data:`ROW_GROUP_TEXT_BYTES`: where it ends depends on the rows
+    alone. Each row group is one contiguous chunk: how the rows were batched on the way never
+    shows in the bytes (the Parquet writer's pages follow chunk boundaries). Row groups are
+    encoded and compressed on a worker thread (Arrow does it without the GIL), one at a time,
+    while the caller gathers the next.
     """
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
@@ -60,20 +66,39 @@ class _RowGroups:
         self.rows = 0
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
+        self._pending_text = 0
         self._writer: pq.ParquetWriter | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._writing: Future[None] | None = None
 
     def add(self, batch: pa.RecordBatch) -> None:
         """Append rows (in their final order)."""
-        while self._pending_rows + batch.num_rows >= ROW_GROUP_ROWS:
-            cut = ROW_GROUP_ROWS - self._pending_rows
-            group, self._pending, self._pending_rows = [*self._pending, batch.slice(0, cut)], [], 0
+        while batch.num_rows:
+            cut, text = self._cut(batch)
+            if cut is None:
+                self._pending.append(batch)
+                self._pending_rows += batch.num_rows
+                self._pending_text += text
+                return
+            group, self._pending, self._pending_rows, self._pending_text = (
+                [*self._pending, batch.slice(0, cut)],
+                [],
+                0,
+                0,
+            )
             self._write(group)
             batch = batch.slice(cut)  # no copy: the slices share the page's buffers
-        if batch.num_rows:
-            self._pending.append(batch)
-            self._pending_rows += batch.num_rows
+
+    def _cut(self, batch: pa.RecordBatch) -> tuple[int | None, int]:
+        """How many rows of ``batch`` close the open row group (None: all fit), and their text bytes."""
+        rows_left = ROW_GROUP_ROWS - self._pending_rows
+        sizes = _text_bytes(batch)
+        text = pc.sum(sizes).as_py() or 0
+        if self._pending_text + text < ROW_GROUP_TEXT_BYTES:
+            return (rows_left if batch.num_rows >= rows_left else None), text
+        reached = pc.greater_equal(pc.cumulative_sum(sizes), ROW_GROUP_TEXT_BYTES - self._pending_text)
+        by_text = pc.index(reached, True).as_py() + 1
+        return min(by_text, rows_left), text
 
     def _write(self, group: list[pa.RecordBatch]) -> None:
         """Write one row group after the one before (joined into one chunk per column there)."""
@@ -97,7 +122,7 @@ class _RowGroups:
     def close(self) -> int:
         """Write what is pending and close; returns the rows written (an empty table when none)."""
         if self._pending_rows:
-            group, self._pending, self._pending_rows = self._pending, [], 0
+            group, self._pending, self._pending_rows, self._pending_text = self._pending, [], 0, 0
             self._write(group)
         self._stop()
         if self._writer is None:
@@ -122,8 +147,17 @@ class _RowGroups:
             self._writer = None
             yield from pq.ParquetFile(self.path).iter_batches(batch_size=ROW_GROUP_ROWS)
             self.path.unlink()
-        pending, self._pending, self._pending_rows = self._pending, [], 0
+        pending, self._pending, self._pending_rows, self._pending_text = self._pending, [], 0, 0
         yield from pending
+
+
+def _text_bytes(batch: pa.RecordBatch) -> pa.Array:
+    """The bytes of text each row holds in its string columns (0 where null)."""
+    sizes: pa.Array = pa.nulls(batch.num_rows, pa.int64()).fill_null(0)
+    for column in batch.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            sizes = pc.add(sizes, pc.cast(pc.binary_length(column), pa.int64()).fill_null(0))
+    return sizes
 
 
 def write_table(relation: duckdb.DuckDBPyRelation, path: Path, schema: pa.Schema) -> int:
