@@ -36,28 +36,33 @@ from _measure import machine, median, versions, write_result
 from import_bench import generate
 
 WORK = Path(__file__).resolve().parent / "work" / "extract"
-# Written under the table; the figures in it were measured on 2026-11-29 (same machine, separate runs).
+# Written under the table; the figures in it were measured on 2026-11-29/30 (same machine, separate runs).
 NOTES = [
     "Before (commit c781b9a: per-resource Python normalisation, every export deduplicated and sorted in "
     "DuckDB): 100,000 users by index 7.23 s = 0.29 x the floor, peak RSS 514 MB (309 MB at 25,000).",
     "",
     "How it runs now: plain pages of users (no anomaly possible) are made into columns by Arrow's JSON "
-    "reader, four pages at a time, on a worker thread; users arriving in id order go straight into "
+    "reader, four pages at a time, on a worker thread (up to two groups in flight; `raw` is cut from the "
+    "same text buffer in C++ instead of a Python list); users arriving in id order go straight into "
     "`users.parquet` (written by another thread, in fixed row groups of 16,384), so nothing is sorted "
     "at the end; the next page is requested while the current one is processed; the resume journal "
     "is written by a third thread.",
     "",
-    "Where the time goes (100,000 users by index, CPU seconds per thread, 4 runs while the machine's "
-    "load average was 1.6-2.2): main thread 0.9-1.05 (orjson.loads of the pages ~0.3, orjson.dumps "
-    "of each user for `raw` ~0.1, the HTTP responses, page checks, ids, freeing the parsed pages); "
-    "column worker 0.8-0.9 (Arrow's JSON reader ~0.37 of it measured alone); Parquet writer 0.34-0.39 "
-    "(zstd); next-page HTTP 0.21-0.23; journal 0.08-0.11. In all about 2.4 x the floor's CPU "
-    "(json.loads is most of the floor's). The wall time is under the CPU total only by running the "
-    "threads on both cores, so the ratio depends on what else the shared machine runs: 0.55-0.84 x "
-    "at 100,000 users in the benchmark runs of the day (the floor itself took 1.18-1.85 s). The goal of "
-    "0.8 x is reached only when a core is free for the worker threads. At 25,000 users fixed costs "
-    "weigh more: discovery (3 requests, ~0.1 s against this server), writing the last row group and "
-    "the manifest (~0.1 s).",
+    "Where the time goes (100,000 users by index, CPU seconds per thread, 2026-11-30, load average "
+    "0.9-1.8): main thread 1.06-1.30 (orjson.loads ~0.3-0.45, orjson.dumps per user for `raw` with the "
+    "page checks ~0.15-0.25, freeing the parsed pages ~0.1-0.2, HTTP, ids); column worker 0.80-0.95; "
+    "Parquet writer 0.42-0.50 (zstd); next-page HTTP 0.24-0.29; journal 0.09-0.15. Measured apart on "
+    "the same 100 pages: json.loads 0.62-0.75 s (the floor's parse), orjson.loads 0.25-0.30 s, Arrow's "
+    "JSON reader 0.48-0.59 s. Same day, same server, alternating, medians of 5: the previous code 2.09 s "
+    "(0.80 x), this code 1.95 s (0.86 x), floor 1.68 s.",
+    "",
+    "Tried and dropped: making the columns in a worker process (`python -m` child fed the texts over a "
+    "pipe, Arrow IPC batches back; ready ~0.2 s after start). The GIL is not the limit on 2 cores, the "
+    "CPU is: the child added ~1.07 s CPU (0.2 s of it start-up) and slowed the main thread by contention "
+    "(1.3-1.5 s instead of 1.07-1.3), so 100,000 users took 2.31 s against 2.05 s with the thread "
+    "(floor 1.72 s: 0.74 x vs 0.84 x), and 25,000 users 1.00 s against 0.78-0.86 s. Building the "
+    "columns in Python from the parsed dicts instead of Arrow's reader was no cheaper (0.83-1.0 s vs "
+    "0.9-1.1 s for 100 pages, all of it holding the GIL).",
     "",
     "Memory: peak RSS does not grow with the directory (about 305-320 MB at 25,000, 335 MB at "
     "100,000, 345 MB at 300,000 users measured separately); 117 MB of it are the libraries imported "
