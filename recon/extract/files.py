@@ -11,6 +11,10 @@ flat. Invalid JSON stops the import with ``file:line`` (or a byte offset); resou
 that cannot be normalised are collected and either stop the import (listing the first
 20) or, with ``lenient``, are written to ``rejects.parquet`` beside the export, whose
 status is then ``partial``. Nothing is published unless the import succeeds.
+
+Plain SCIM Users are made into columns by Arrow, a few pages at a time on a worker thread
+(:mod:`recon.extract.columns`); every other resource goes through ``normalise``. The result
+is byte for byte that of normalising each resource (``FAST_PATH = False``).
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ import pyarrow.parquet as pq
 
 from recon.engine import connect
 from recon.errors import ImportRejected, InputError, UsageError
-from recon.extract.normalize import Rejected, normalise, parse_scim_datetime
+from recon.extract.columns import Done, UsersColumns
+from recon.extract.normalize import USER_SCHEMA, Rejected, normalise, parse_scim_datetime
 from recon.extract.writer import ExportWriter
 from recon.store import ExportKind, Manifest, Store, check_name
 
@@ -49,6 +54,8 @@ REJECTS = pa.schema(
     ]
 )
 _EXACT_POSITION_LIMIT = 64 * 1024 * 1024  # below this size a JSON error is re-located to line:column
+FAST_PATH = True  # plain Users made into columns by Arrow (False: every resource through normalise)
+FAST_PAGE = 1000  # plain Users per page given to the columns
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,16 @@ def _is_ndjson(handle: IO[bytes]) -> bool:
 def iter_resources(path: Path) -> Iterator[Located]:
     """Yield every resource in ``path`` with its position; raises :class:`InputError` on bad JSON."""
     name = str(path)
+    for position, resource, raw in _iter_items(path):
+        yield Located(name, position, resource, None if raw is None else raw.decode("utf-8"))
+
+
+# (position, resource, raw): raw is an NDJSON line's own text (what ``normalise`` keeps), else None
+_Item = tuple[str, Any, bytes | None]
+
+
+def _iter_items(path: Path) -> Iterator[_Item]:
+    name = str(path)
     with _open(path) as handle:
         first = _first_byte(handle)
         if first == b"":
@@ -136,7 +153,7 @@ def iter_resources(path: Path) -> Iterator[Located]:
             )
 
 
-def _iter_ndjson(name: str, handle: IO[bytes]) -> Iterator[Located]:
+def _iter_ndjson(name: str, handle: IO[bytes]) -> Iterator[_Item]:
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
@@ -148,10 +165,17 @@ def _iter_ndjson(name: str, handle: IO[bytes]) -> Iterator[Located]:
             "Resources" in value or LIST_RESPONSE in (value.get("schemas") or [])
         ):
             for index, item in enumerate(_page_resources(name, f"line {number}", value), start=1):
-                yield Located(name, f"line {number} resource #{index}", item, None)
+                yield f"line {number} resource #{index}", item, None
         else:
-            text = line.decode("utf-8").strip()
-            yield Located(name, f"line {number}", value, text)
+            yield f"line {number}", value, _line_text(line)
+
+
+def _line_text(line: bytes) -> bytes:
+    """The line without surrounding whitespace, as ``line.decode().strip()`` gives it (UTF-8)."""
+    text = line.strip()
+    if text[:1] == b"{" and text[-1:] == b"}":  # an object: only JSON whitespace was around it
+        return text
+    return line.decode("utf-8").strip().encode("utf-8")  # str.strip also strips non-ASCII spaces
 
 
 def _page_resources(name: str, where: str, page: dict[str, Any]) -> list[Any]:
@@ -163,11 +187,11 @@ def _page_resources(name: str, where: str, page: dict[str, Any]) -> list[Any]:
     return resources
 
 
-def _iter_json(name: str, path: Path, handle: IO[bytes], first: bytes) -> Iterator[Located]:
+def _iter_json(name: str, path: Path, handle: IO[bytes], first: bytes) -> Iterator[_Item]:
     try:
         if first == b"{":
             for index, item in enumerate(ijson.items(handle, "Resources.item", use_float=True), start=1):
-                yield Located(name, f"resource #{index}", item, None)
+                yield f"resource #{index}", item, None
             return
         count = 0
         for item_index, item in enumerate(ijson.items(handle, "item", use_float=True), start=1):
@@ -176,10 +200,10 @@ def _iter_json(name: str, path: Path, handle: IO[bytes], first: bytes) -> Iterat
             ):
                 for resource in _page_resources(name, f"page {item_index}", item):
                     count += 1
-                    yield Located(name, f"page {item_index} resource #{count}", resource, None)
+                    yield f"page {item_index} resource #{count}", resource, None
             else:
                 count += 1
-                yield Located(name, f"resource #{count}", item, None)
+                yield f"resource #{count}", item, None
     except ijson.JSONError as exc:
         raise InputError(_locate_json_error(name, path, handle, exc)) from exc
 
@@ -235,35 +259,16 @@ def import_files(
     ref = store.export(system, cycle, kind)
     # Ordering a large export by id is the memory peak: cap DuckDB so it spills instead of growing.
     con = connect(temp_dir=store.temp_dir, memory_limit=os.environ.get("RECON_MEMORY_LIMIT") or "768MB")
-    problems: list[str] = []
-    rejects: list[dict[str, Any]] = []
-    anomaly_counts: dict[str, list[Any]] = {}
     with store.publishing(ref.path) as staging:
         writer = ExportWriter(staging)
-        for path in files:
-            for located in iter_resources(Path(path)):
-                try:
-                    normalised = normalise(located.resource, located.raw)
-                except Rejected as exc:
-                    rid = located.resource.get("id") if isinstance(located.resource, dict) else None
-                    where = f"{located.file}: {located.position}"
-                    problems.append(f"{where}{f' (id {rid})' if rid else ''}: {exc}")
-                    rejects.append(
-                        {
-                            "file": located.file,
-                            "position": located.position,
-                            "id": None if rid is None else str(rid),
-                            "reason": str(exc),
-                            "raw": orjson.dumps(located.resource).decode("utf-8"),
-                        }
-                    )
-                    continue
-                for anomaly_kind, detail in normalised.anomalies:
-                    entry = anomaly_counts.setdefault(anomaly_kind, [0, []])
-                    entry[0] += 1
-                    if len(entry[1]) < 5:
-                        entry[1].append(f"{located.position} (id {normalised.row['id']}): {detail}")
-                writer.add(normalised)
+        intake = _Intake(writer)
+        try:
+            for path in files:
+                intake.read(Path(path))
+            intake.finish()
+        finally:
+            intake.close()
+        problems, rejects, anomaly_counts = intake.problems, intake.rejects, intake.anomaly_counts
         if problems and not lenient:
             writer.close()
             raise ImportRejected(
@@ -290,6 +295,117 @@ def import_files(
     con.close()
     rejects_path = ref.path / "rejects.parquet" if rejects else None
     return ImportResult(ref.path, manifest, rejects_path)
+
+
+# file, positions, and the resources parsed by ijson (None for an NDJSON line: its text is parsed again)
+_Tag = tuple[str, list[str], list[Any]]
+
+
+class _Intake:
+    """Resources into the writer, in file order, with the problems and anomalies met.
+
+    Plain Users (see :mod:`recon.extract.columns`) are gathered in pages of :data:`FAST_PAGE`
+    and made into columns several pages at a time on a worker thread; every other resource,
+    and every user of a page the columns refuse, goes through ``normalise`` one by one. Before
+    such a resource the pages gathered so far are written, so rows, anomalies and rejects come
+    out in the order the per-resource path gives them.
+    """
+
+    def __init__(self, writer: ExportWriter) -> None:
+        self.writer = writer
+        self.problems: list[str] = []
+        self.rejects: list[dict[str, Any]] = []
+        self.anomaly_counts: dict[str, list[Any]] = {}
+        self._columns: UsersColumns[_Tag] = UsersColumns()
+        self._texts: list[bytes] = []
+        self._positions: list[str] = []
+        self._resources: list[Any] = []
+
+    def read(self, path: Path) -> None:
+        """Every resource of one file."""
+        name = str(path)
+        if not FAST_PATH:
+            for position, resource, raw in _iter_items(path):
+                self._one(name, position, resource, raw)
+            return
+        for position, resource, raw in _iter_items(path):
+            text = _plain_text(resource, raw)
+            if text is None:
+                self._send(name)
+                self._write(self._columns.drain())
+                self._one(name, position, resource, raw)
+                continue
+            self._texts.append(text)
+            self._positions.append(position)
+            self._resources.append(None if raw is not None else resource)
+            if len(self._texts) >= FAST_PAGE:
+                self._send(name)
+        self._send(name)
+
+    def finish(self) -> None:
+        """Write the pages still being made into columns."""
+        self._write(self._columns.drain())
+
+    def close(self) -> None:
+        """Stop the worker thread (after an error: the pages not written yet are dropped)."""
+        self._columns.close()
+
+    def _send(self, name: str) -> None:
+        if not self._texts:
+            return
+        done = self._columns.add((name, self._positions, self._resources), self._texts)
+        self._texts, self._positions, self._resources = [], [], []
+        self._write(done)
+
+    def _write(self, done: Done[_Tag]) -> None:
+        for (name, positions, resources), texts, batch in done:
+            if batch is not None:
+                self.writer.add_users(batch)
+                continue
+            for position, resource, text in zip(positions, resources, texts, strict=True):
+                if resource is None:  # an NDJSON line: parsed again from its text, it is the same
+                    self._one(name, position, orjson.loads(text), text)
+                else:  # parsed by ijson: normalise serialises it as the columns did
+                    self._one(name, position, resource, None)
+
+    def _one(self, name: str, position: str, resource: Any, raw: bytes | None) -> None:
+        try:
+            normalised = normalise(resource, None if raw is None else raw.decode("utf-8"))
+        except Rejected as exc:
+            rid = resource.get("id") if isinstance(resource, dict) else None
+            where = f"{name}: {position}"
+            self.problems.append(f"{where}{f' (id {rid})' if rid else ''}: {exc}")
+            self.rejects.append(
+                {
+                    "file": name,
+                    "position": position,
+                    "id": None if rid is None else str(rid),
+                    "reason": str(exc),
+                    "raw": orjson.dumps(resource).decode("utf-8"),
+                }
+            )
+            return
+        for anomaly_kind, detail in normalised.anomalies:
+            entry = self.anomaly_counts.setdefault(anomaly_kind, [0, []])
+            entry[0] += 1
+            if len(entry[1]) < 5:
+                entry[1].append(f"{position} (id {normalised.row['id']}): {detail}")
+        self.writer.add(normalised)
+
+
+def _plain_text(resource: Any, raw: bytes | None) -> bytes | None:
+    """The text the columns read for a plain User (``raw``, or as orjson writes it), else None."""
+    if type(resource) is not dict:
+        return None
+    schemas = resource.get("schemas")
+    if type(schemas) is not list or USER_SCHEMA not in schemas:
+        return None
+    if raw is not None:
+        return raw
+    try:
+        return orjson.dumps(resource)
+    except orjson.JSONEncodeError:
+        return None
 
 
 def _now() -> str:
