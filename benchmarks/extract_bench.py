@@ -48,13 +48,17 @@ NOTES = [
     "at the end; the next page is requested while the current one is processed; the resume journal "
     "is written by a third thread.",
     "",
-    "Where the time goes (100,000 users by index, CPU seconds per thread, 2026-11-30, load average "
+    "Where the time goes (100,000 users by index, CPU seconds per thread, 2026-11-29, load average "
     "0.9-1.8): main thread 1.06-1.30 (orjson.loads ~0.3-0.45, orjson.dumps per user for `raw` with the "
     "page checks ~0.15-0.25, freeing the parsed pages ~0.1-0.2, HTTP, ids); column worker 0.80-0.95; "
     "Parquet writer 0.42-0.50 (zstd); next-page HTTP 0.24-0.29; journal 0.09-0.15. Measured apart on "
     "the same 100 pages: json.loads 0.62-0.75 s (the floor's parse), orjson.loads 0.25-0.30 s, Arrow's "
     "JSON reader 0.48-0.59 s. Same day, same server, alternating, medians of 5: the previous code 2.09 s "
     "(0.80 x), this code 1.95 s (0.86 x), floor 1.68 s.",
+    "",
+    "Load: extraction uses about 1.7 x the floor's CPU, spread over threads, so its ratio needs the"
+    " second core. The same day, while another process held one of the two cores (load average about"
+    " 2.9), 100,000 users ran at 0.58-0.61 x (index, cursor, concurrency 2; floor 1.89 s).",
     "",
     "Tried and dropped: making the columns in a worker process (`python -m` child fed the texts over a "
     "pipe, Arrow IPC batches back; ready ~0.2 s after start). The GIL is not the limit on 2 cores, the "
