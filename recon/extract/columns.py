@@ -21,7 +21,6 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import repeat
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -30,7 +29,7 @@ import pyarrow as pa
 from recon.extract.json_columns import lines_of, page_rows
 from recon.extract.normalize import USER_SCHEMA
 
-__all__ = ["Done", "NotPlain", "UsersColumns", "plain_texts", "users_batch"]
+__all__ = ["Done", "NotPlain", "UsersColumns", "is_user_object", "plain_texts", "users_batch"]
 
 _IN_FLIGHT = 2  # groups of pages being made into columns, at most (the caller waits for the oldest)
 _MAX_TEXT = 2**31 - 1  # the offsets are int32
@@ -49,15 +48,20 @@ def users_batch(resources: list[Any]) -> pa.RecordBatch | None:
     return _rows([raws])[0]
 
 
+def is_user_object(resource: Any) -> bool:
+    """True for a JSON object whose ``schemas`` is a list holding the core User schema."""
+    if type(resource) is not dict:
+        return False
+    schemas = resource.get("schemas")
+    return type(schemas) is list and USER_SCHEMA in schemas
+
+
 def plain_texts(resources: list[Any]) -> list[bytes]:
     """Each resource's JSON text (``raw``), for a page of objects with the core User schema.
 
     Raises :class:`NotPlain` for any other page (or an empty one).
     """
-    if not resources or set(map(type, resources)) != {dict}:
-        raise NotPlain
-    schemas: list[Any] = list(map(dict.get, resources, repeat("schemas")))
-    if set(map(type, schemas)) != {list} or not all(map(list.__contains__, schemas, repeat(USER_SCHEMA))):
+    if not resources or not all(map(is_user_object, resources)):
         raise NotPlain
     try:
         return list(map(orjson.dumps, resources))

@@ -36,8 +36,8 @@ import pyarrow.parquet as pq
 
 from recon.engine import connect
 from recon.errors import ImportRejected, InputError, UsageError
-from recon.extract.columns import Done, UsersColumns
-from recon.extract.normalize import USER_SCHEMA, Rejected, normalise, parse_scim_datetime
+from recon.extract.columns import Done, UsersColumns, is_user_object
+from recon.extract.normalize import Rejected, normalise, parse_scim_datetime
 from recon.extract.writer import ExportWriter
 from recon.store import ExportKind, Manifest, Store, check_name
 
@@ -395,10 +395,7 @@ class _Intake:
 
 def _plain_text(resource: Any, raw: bytes | None) -> bytes | None:
     """The text the columns read for a plain User (``raw``, or as orjson writes it), else None."""
-    if type(resource) is not dict:
-        return None
-    schemas = resource.get("schemas")
-    if type(schemas) is not list or USER_SCHEMA not in schemas:
+    if not is_user_object(resource):
         return None
     if raw is not None:
         return raw
