@@ -7,6 +7,11 @@ configuration, input or connection error (one line on stderr, traceback only wit
 
 Each command lives in its own module of this package and exposes ``register(app)``;
 modules are registered in alphabetical order, so a new command is one new file.
+
+Every invocation (``--help`` and usage errors too) imports all command modules, so they import at
+top level only the standard library, typer and light recon modules; domain modules (and with them
+duckdb, polars, pyarrow, pandera, httpx, altair) are imported inside the functions that use them, so
+the heavy libraries load only for the command that runs (tests/foundation/test_cli_startup.py).
 """
 
 from __future__ import annotations

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
-from recon.bulk.analyze import OUTCOMES, UNAPPLIED, AnalyzeSummary, analyze_files
-from recon.bulk.apply import ApplySummary, apply_plan, live_extractor
-from recon.bulk.plan import PlanSummary, plan
-from recon.bulk.send import HttpSender
-from recon.capabilities import load_capabilities
 from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store, warn
 from recon.errors import UsageError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from recon.bulk.analyze import AnalyzeSummary
+    from recon.bulk.apply import ApplySummary
+    from recon.bulk.plan import PlanSummary
 
 bulk_app = typer.Typer(
     name="bulk",
@@ -53,6 +54,8 @@ def analyze_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Which operations of bulk requests really landed; exit 1 when any did not."""
+    from recon.bulk.analyze import analyze_files
+
     requests, responses = request or [], response or []
     if len(requests) != len(responses):
         raise UsageError(
@@ -75,6 +78,10 @@ def analyze_command(
 
 def print_analysis(summary: AnalyzeSummary, frame: pl.DataFrame, *, show: int = 20) -> None:
     """Counts per outcome, then the operations that did not land (first ``show``)."""
+    import polars as pl
+
+    from recon.bulk.analyze import OUTCOMES, UNAPPLIED
+
     echo(
         f"bulk outcomes on {summary.system} (export cycle {summary.export_cycle}): {summary.operations} "
         f"operation{'s' if summary.operations != 1 else ''}, {summary.unapplied} not applied"
@@ -126,6 +133,8 @@ def plan_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Turn reconcile findings into remediation BulkRequests chunked to the target's limits."""
+    from recon.bulk.plan import plan
+
     summary = plan(
         open_store(data_dir),
         source,
@@ -186,6 +195,10 @@ def apply_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Send a plan (dry run by default), record every answer, re-extract and analyze."""
+    from recon.bulk.apply import apply_plan, live_extractor
+    from recon.bulk.send import HttpSender
+    from recon.capabilities import load_capabilities
+
     if yes and dry_run:
         raise UsageError("--yes and --dry-run contradict each other")
     store = open_store(data_dir)
@@ -255,6 +268,8 @@ def print_preview(summary: ApplySummary, *, show: int = 5) -> None:
 
 def print_applied(summary: ApplySummary) -> None:
     """What a run did, then the outcome counts."""
+    from recon.bulk.analyze import OUTCOMES
+
     echo(
         f"applied plan {summary.plan_id} to {summary.target} ({summary.mode}), run {summary.run_id}: "
         f"{summary.sent} operation(s) sent in {summary.requests} request(s), "

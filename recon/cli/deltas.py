@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,7 +18,9 @@ from recon.cli.common import (
     warn,
     warn_schema_findings,
 )
-from recon.deltas import KINDS, DeltaSummary, deltas
+
+if TYPE_CHECKING:
+    from recon.deltas import DeltaSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -43,6 +45,8 @@ def deltas_command(
 ) -> None:
     """Was the delta export of HEAD exactly what changed since BASE? Exit 1 when a [thresholds] limit
     on a delta kind (e.g. missed_change = 0) is exceeded."""
+    from recon.deltas import KINDS, deltas
+
     thresholds = open_config(config).thresholds
     store = open_store(data_dir)
     summary = deltas(store, system, base, head, memory_limit=memory_limit)
@@ -66,6 +70,8 @@ def deltas_command(
 
 def print_summary(summary: DeltaSummary) -> None:
     """Completeness, counts per kind and resource type, the watermark lag, and where the rows are."""
+    from recon.deltas import KINDS
+
     echo(
         f"deltas {summary.system}: base {summary.base} -> head {summary.head}, "
         f"completeness {summary.completeness:.1%} "

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from recon.cli.common import JsonOpt, echo, emit_json
-from recon.demo import DemoResult, Stage, run_demo
+
+if TYPE_CHECKING:
+    from recon.demo import DemoResult, Stage
 
 DEFAULT_DEMO_DIR = Path("data") / "demo"
 
@@ -35,6 +37,8 @@ def demo_command(
 ) -> None:
     """Simulate an IdP and two apps drifting over sync cycles, run every recon stage on them, check
     the findings against the simulator's truth, and write the HTML report."""
+    from recon.demo import run_demo
+
     root = data_dir if data_dir is not None else _default_dir()
     result = run_demo(root, users=users, cycles=cycles, seed=seed, on_stage=None if as_json else _print_stage)
     if as_json:

@@ -7,8 +7,6 @@ from typing import Annotated, Any
 import typer
 
 from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store, warn
-from recon.extract.live import discover_and_save
-from recon.scim.client import ScimClient
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +21,9 @@ def discover_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Read /ServiceProviderConfig, /ResourceTypes and /Schemas; store and print the capability map."""
+    from recon.extract.live import discover_and_save
+    from recon.scim.client import ScimClient
+
     store = open_store(data_dir)
     system_config = open_config(config).system(system)
     with ScimClient.from_config(system_config) as client:

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 
 from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store, warn
-from recon.extract.live import ExtractRequest, ExtractResult, ProgressEvent, extract_system
-from recon.extract.resume import ResumeJournal
+
+if TYPE_CHECKING:
+    from recon.extract.live import ExtractResult, ProgressEvent
 
 
 def register(app: typer.Typer) -> None:
@@ -63,6 +63,9 @@ def extract_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Export Users and Groups from a live SCIM server into the data folder."""
+    from recon.extract.live import ExtractRequest, extract_system
+    from recon.extract.resume import ResumeJournal
+
     store = open_store(data_dir)
     settings = open_config(config)
     request = ExtractRequest(
@@ -133,6 +136,8 @@ def _report(result: ExtractResult, as_json: bool) -> None:
 def _warn_plain_http(base_url: str | None) -> None:
     if not base_url:
         return
+    import httpx
+
     url = httpx.URL(base_url)
     if url.scheme == "http" and url.host not in ("127.0.0.1", "localhost", "::1"):
         warn(f"{url.host} is reached over plain http: the bearer token travels unencrypted")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 import typer
 
 from recon.cli.common import DataDirOpt, JsonOpt, echo, emit_json, open_store
-from recon.history import SEVERITIES, HistorySummary, history
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from recon.history import HistorySummary
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +31,8 @@ def history_command(
 ) -> None:
     """Drift per cycle: findings per kind and severity, open-drift age, deprovisioning latency,
     delta filter completeness."""
+    from recon.history import history
+
     summary = history(open_store(data_dir), source=source, target=target)
     if as_json:
         emit_json(summary.to_json())
@@ -36,6 +41,8 @@ def history_command(
 
 
 def _pair(source: str, target: str) -> pl.Expr:
+    import polars as pl
+
     return (pl.col("source") == source) & (pl.col("target") == target)
 
 
@@ -48,6 +55,8 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 
 def _print(summary: HistorySummary) -> None:
+    from recon.history import SEVERITIES
+
     verdicts = summary.verdicts()
     for source, target in summary.pairs:
         echo(verdicts[(source, target)])

@@ -9,7 +9,6 @@ import typer
 
 from recon.cli.common import DataDirOpt, JsonOpt, echo, emit_json, open_store, warn
 from recon.errors import UsageError
-from recon.extract.files import import_files
 
 
 def register(app: typer.Typer) -> None:
@@ -35,6 +34,8 @@ def import_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Load SCIM data from files (ListResponse pages, a JSON array of resources, or NDJSON)."""
+    from recon.extract.files import import_files
+
     if kind not in ("full", "delta"):
         raise UsageError(f"--kind {kind!r}: use full or delta")
     store = open_store(data_dir)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store
-from recon.probe import ProbeSummary, probe
-from recon.scim.client import ScimClient
+
+if TYPE_CHECKING:
+    from recon.probe import ProbeSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +24,9 @@ def probe_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Send a battery of filters and paging requests; compare each answer with the latest full export."""
+    from recon.probe import probe
+    from recon.scim.client import ScimClient
+
     store = open_store(data_dir)
     system_config = open_config(config).system(system)
     with ScimClient.from_config(system_config) as client:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,7 +19,9 @@ from recon.cli.common import (
     warn,
     warn_schema_findings,
 )
-from recon.reconcile import KINDS, SEVERITIES, ReconcileSummary, reconcile
+
+if TYPE_CHECKING:
+    from recon.reconcile import ReconcileSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -43,6 +45,8 @@ def reconcile_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Source-vs-target mismatches for one cycle; exit 1 when a [thresholds] limit is exceeded."""
+    from recon.reconcile import reconcile
+
     store = open_store(data_dir)
     summary = reconcile(
         store,
@@ -66,6 +70,8 @@ def reconcile_command(
 
 def print_summary(summary: ReconcileSummary, *, examples: bool = True) -> None:
     """The console summary: counts per kind and severity, examples, thresholds, path."""
+    from recon.reconcile import KINDS, SEVERITIES
+
     echo(
         f"reconcile {summary.source} -> {summary.target}, cycle {summary.cycle}: "
         f"{summary.total} finding{'s' if summary.total != 1 else ''}"

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from recon.cli.common import DataDirOpt, JsonOpt, echo, emit_json, open_store
-from recon.history import history
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +24,7 @@ def report_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write a self-contained HTML report of drift over cycles (opens offline in a browser)."""
+    from recon.history import history
     from recon.report import write_report  # altair takes seconds to import: only when a report is made
 
     store = open_store(data_dir)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from recon.cli.common import JsonOpt, echo, emit_json
 from recon.errors import UsageError
-from recon.simulate import FORMATS, SimulationSummary, simulate
+
+if TYPE_CHECKING:
+    from recon.simulate import SimulationSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -67,6 +69,8 @@ def simulate_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate an IdP and downstream apps over sync cycles; write their exports and the exact truth."""
+    from recon.simulate import FORMATS, simulate
+
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: use {' or '.join(FORMATS)}")
     names = tuple(name.strip() for name in targets.split(",") if name.strip())

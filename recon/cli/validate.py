@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,8 +18,9 @@ from recon.cli.common import (
     open_store,
 )
 from recon.errors import UsageError
-from recon.validate import MappingSummary, ValidationSummary, validate_export, validate_mapping
-from recon.validate.rules import EXPORT_KINDS, MAPPING_KINDS, SEVERITIES
+
+if TYPE_CHECKING:
+    from recon.validate import MappingSummary, ValidationSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +46,8 @@ def validate_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Check exports against RFC 7643 and the declared schemas; exit 1 when a threshold is exceeded."""
+    from recon.validate import ValidationSummary, validate_export, validate_mapping
+
     if system is not None and (source is not None or target is not None):
         raise UsageError("give --system NAME, or --source A --target B, not both")
     store = open_store(data_dir)
@@ -68,6 +71,8 @@ def validate_command(
 
 def print_export_summary(summary: ValidationSummary, *, examples: bool = True) -> None:
     """Console summary of an export validation: counts per kind and severity, examples, path."""
+    from recon.validate.rules import EXPORT_KINDS
+
     users, groups = summary.resources.get("User", 0), summary.resources.get("Group", 0)
     echo(
         f"validate {summary.system}, cycle {summary.cycle}: {users} users, {groups} groups "
@@ -89,6 +94,8 @@ def print_export_summary(summary: ValidationSummary, *, examples: bool = True) -
 
 def print_mapping_summary(summary: MappingSummary, *, examples: bool = True) -> None:
     """Console summary of a mapping validation: the attributes checked, counts, examples, path."""
+    from recon.validate.rules import MAPPING_KINDS
+
     echo(
         f"validate mapping {summary.source} -> {summary.target}, cycle {summary.cycle}: "
         f"{len(summary.attributes)} attributes, {summary.total} finding{'s' if summary.total != 1 else ''}"
@@ -111,6 +118,8 @@ def print_mapping_summary(summary: MappingSummary, *, examples: bool = True) -> 
 
 
 def _counts(by_kind: Mapping[str, int], by_severity: Mapping[str, int], kinds: tuple[str, ...]) -> None:
+    from recon.validate.rules import SEVERITIES
+
     echo("  by severity: " + " · ".join(f"{s} {by_severity.get(s, 0)}" for s in SEVERITIES))
     width = max(len(kind) for kind in kinds)
     for kind in kinds:
