@@ -7,9 +7,16 @@
 -- and is not scanned. Unassigned ("" or null) is NULL; timestamps compare as instants. Two
 -- users get equal fingerprints when their normalised values are equal, the same rule as
 -- reconcile_user_attribute_values applies attribute by attribute.
-WITH normalised AS (
+-- Both sides are users.parquet: one union, one normalisation (the unread columns are still pruned
+-- through the union).
+WITH sides AS (
+    SELECT 'source' AS side, * FROM source_users
+    UNION ALL BY NAME
+    SELECT 'target' AS side, * FROM target_users
+),
+normalised AS (
     SELECT
-        'source' AS side,
+        side,
         id,
         CASE WHEN list_contains($columns, 'id') THEN id END AS c_id,
         CASE WHEN list_contains($columns, 'external_id') THEN
@@ -47,48 +54,7 @@ WITH normalised AS (
             ELSE nullif(version, '') END END AS c_version,
         CASE WHEN list_contains($columns, 'created') THEN created END AS c_created,
         CASE WHEN list_contains($columns, 'last_modified') THEN last_modified END AS c_last_modified
-    FROM source_users
-    UNION ALL
-    SELECT
-        'target' AS side,
-        id,
-        CASE WHEN list_contains($columns, 'id') THEN id END AS c_id,
-        CASE WHEN list_contains($columns, 'external_id') THEN
-            CASE WHEN list_contains($lower_columns, 'external_id') THEN lower(nullif(external_id, ''))
-            ELSE nullif(external_id, '') END END AS c_external_id,
-        CASE WHEN list_contains($columns, 'user_name') THEN
-            CASE WHEN list_contains($lower_columns, 'user_name') THEN lower(nullif(user_name, ''))
-            ELSE nullif(user_name, '') END END AS c_user_name,
-        CASE WHEN list_contains($columns, 'display_name') THEN
-            CASE WHEN list_contains($lower_columns, 'display_name') THEN lower(nullif(display_name, ''))
-            ELSE nullif(display_name, '') END END AS c_display_name,
-        CASE WHEN list_contains($columns, 'given_name') THEN
-            CASE WHEN list_contains($lower_columns, 'given_name') THEN lower(nullif(given_name, ''))
-            ELSE nullif(given_name, '') END END AS c_given_name,
-        CASE WHEN list_contains($columns, 'family_name') THEN
-            CASE WHEN list_contains($lower_columns, 'family_name') THEN lower(nullif(family_name, ''))
-            ELSE nullif(family_name, '') END END AS c_family_name,
-        CASE WHEN list_contains($columns, 'primary_email') THEN
-            CASE WHEN list_contains($lower_columns, 'primary_email') THEN lower(nullif(primary_email, ''))
-            ELSE nullif(primary_email, '') END END AS c_primary_email,
-        CASE WHEN list_contains($columns, 'employee_number') THEN
-            CASE WHEN list_contains($lower_columns, 'employee_number') THEN lower(nullif(employee_number, ''))
-            ELSE nullif(employee_number, '') END END AS c_employee_number,
-        CASE WHEN list_contains($columns, 'department') THEN
-            CASE WHEN list_contains($lower_columns, 'department') THEN lower(nullif(department, ''))
-            ELSE nullif(department, '') END END AS c_department,
-        CASE WHEN list_contains($columns, 'title') THEN
-            CASE WHEN list_contains($lower_columns, 'title') THEN lower(nullif(title, ''))
-            ELSE nullif(title, '') END END AS c_title,
-        CASE WHEN list_contains($columns, 'user_type') THEN
-            CASE WHEN list_contains($lower_columns, 'user_type') THEN lower(nullif(user_type, ''))
-            ELSE nullif(user_type, '') END END AS c_user_type,
-        CASE WHEN list_contains($columns, 'version') THEN
-            CASE WHEN list_contains($lower_columns, 'version') THEN lower(nullif(version, ''))
-            ELSE nullif(version, '') END END AS c_version,
-        CASE WHEN list_contains($columns, 'created') THEN created END AS c_created,
-        CASE WHEN list_contains($columns, 'last_modified') THEN last_modified END AS c_last_modified
-    FROM target_users
+    FROM sides
 )
 SELECT
     side,

@@ -29,9 +29,17 @@ WITH spec AS (
     ) AS items
     FROM compare_spec
 ),
+-- both sides are users.parquet: one union, one projection (unread columns are still pruned through it)
+sides AS (
+    SELECT 'source' AS side, * FROM source_users
+    WHERE NOT $only_pairs OR id IN (SELECT source_id FROM attribute_pairs)
+    UNION ALL BY NAME
+    SELECT 'target' AS side, * FROM target_users
+    WHERE NOT $only_pairs OR id IN (SELECT target_id FROM attribute_pairs)
+),
 narrow AS (
     SELECT
-        'source' AS side,
+        side,
         id,
         user_name,
         CASE WHEN list_contains($columns, 'external_id') THEN external_id END AS external_id,
@@ -49,30 +57,7 @@ narrow AS (
         CASE WHEN list_contains($columns, 'last_modified') THEN last_modified END AS last_modified,
         CASE WHEN list_contains($columns, 'version') THEN version END AS version,
         CASE WHEN $reads_raw THEN raw END AS raw
-    FROM source_users
-    WHERE NOT $only_pairs OR id IN (SELECT source_id FROM attribute_pairs)
-    UNION ALL
-    SELECT
-        'target' AS side,
-        id,
-        user_name,
-        CASE WHEN list_contains($columns, 'external_id') THEN external_id END AS external_id,
-        CASE WHEN list_contains($columns, 'display_name') THEN display_name END AS display_name,
-        CASE WHEN list_contains($columns, 'given_name') THEN given_name END AS given_name,
-        CASE WHEN list_contains($columns, 'family_name') THEN family_name END AS family_name,
-        CASE WHEN list_contains($columns, 'emails') THEN emails END AS emails,
-        CASE WHEN list_contains($columns, 'primary_email') THEN primary_email END AS primary_email,
-        CASE WHEN list_contains($columns, 'employee_number') THEN employee_number END AS employee_number,
-        CASE WHEN list_contains($columns, 'department') THEN department END AS department,
-        CASE WHEN list_contains($columns, 'title') THEN title END AS title,
-        CASE WHEN list_contains($columns, 'manager_id') THEN manager_id END AS manager_id,
-        CASE WHEN list_contains($columns, 'user_type') THEN user_type END AS user_type,
-        CASE WHEN list_contains($columns, 'created') THEN created END AS created,
-        CASE WHEN list_contains($columns, 'last_modified') THEN last_modified END AS last_modified,
-        CASE WHEN list_contains($columns, 'version') THEN version END AS version,
-        CASE WHEN $reads_raw THEN raw END AS raw
-    FROM target_users
-    WHERE NOT $only_pairs OR id IN (SELECT target_id FROM attribute_pairs)
+    FROM sides
 ),
 with_manager AS (
     SELECT
