@@ -41,14 +41,15 @@ found AS (
         *,
         CASE check_name
             WHEN 'canonical' THEN list_sort(list_distinct(
-                [t FOR t IN texts IF NOT list_contains(allowed, CASE WHEN case_exact THEN t ELSE lower(t) END)]
+                [t FOR t IN texts IF t <> '' AND NOT list_contains(allowed, CASE WHEN case_exact THEN t ELSE lower(t) END)]
             ))
             WHEN 'datetime' THEN list_sort(list_distinct(
-                [t FOR t IN texts IF NOT (
+                [t FOR t IN texts IF t <> '' AND NOT (
                     regexp_full_match(
-                        t, '-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?'
+                        t, '-?([1-9][0-9]{4,}|[0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?'
                     )
-                    AND (NOT regexp_matches(t, '^[0-9]{4}-[0-9]{2}-(29|30|31)T') OR TRY_CAST(substr(t, 1, 10) AS DATE) IS NOT NULL)
+                    AND (NOT regexp_matches(t, '^[0-9]{4,}-[0-9]{2}-(29|30|31)T')
+                        OR TRY_CAST(regexp_extract(t, '^([0-9]{4,}-[0-9]{2}-[0-9]{2})T', 1) AS DATE) IS NOT NULL)
                 )]
             ))
         END AS bad_texts

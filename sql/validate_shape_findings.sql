@@ -128,6 +128,10 @@ urns AS (
         coalesce(k.urn, l.urn) AS urn,
         l.key IS NOT NULL AS is_listed,
         coalesce(k.has_value, false) AS has_block,
+        -- the same URN may key several blocks spelled in different cases
+        bool_or(coalesce(k.has_value, false)) OVER (
+            PARTITION BY coalesce(l.shape_no, k.shape_no), coalesce(l.key, k.key)
+        ) AS any_block,
         k.observed AS block_observed,
         d.role
     FROM listed AS l
@@ -168,7 +172,7 @@ urn_findings AS (
         urn,
         urn || ' is listed in schemas but none of its attributes is present'
     FROM urns
-    WHERE is_listed AND role = 'extension' AND NOT has_block
+    WHERE is_listed AND role = 'extension' AND NOT any_block
     UNION ALL
     SELECT
         shape_no,
@@ -177,7 +181,7 @@ urn_findings AS (
         urn,
         urn || ' must be a JSON object holding the extension''s attributes but is a JSON ' || block_observed
     FROM urns
-    WHERE block_observed IS NOT NULL AND block_observed NOT IN ('object', 'empty_object', 'null')
+    WHERE has_block AND block_observed NOT IN ('object', 'empty_object')
     UNION ALL
     SELECT
         s.shape_no,

@@ -42,15 +42,15 @@ suspects AS (
             OR len([v FOR v IN list_select(e.vals, s.datetime) IF left(v, 1) = '"' AND v <> '""' AND (
                 NOT regexp_full_match(
                     v,
-                    '"-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"'
+                    '"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"'
                 )
                 OR substr(v, 10, 2) IN ('29', '30', '31')
             )]) > 0
-            OR len([v FOR v IN list_select(e.vals, s.canonical) IF left(v, 1) = '"']) > 0
+            OR len([v FOR v IN list_select(e.vals, s.canonical) IF left(v, 1) = '"' AND v <> '""']) > 0
             OR len([v FOR v IN list_select(e.vals, s.primary_one) IF v LIKE '%true%true%']) > 0
             OR len([v FOR v, k IN list_select(e.vals, s.element_type) IF v IS NOT NULL AND len(
                 [t FOR t IN json_extract_string(v, '$[*].type')
-                    IF NOT list_contains($allowed[(e.rt - 1) * len($paths) + s.element_type[k]], t)]
+                    IF t <> '' AND NOT list_contains($allowed[(e.rt - 1) * len($paths) + s.element_type[k]], t)]
             ) > 0]) > 0
             OR len([v FOR v IN list_select(e.vals, s.generic) IF v IS NOT NULL]) > 0 AS suspect
     FROM extracted AS e
@@ -84,12 +84,13 @@ facts AS (
                     AND NOT (
                         regexp_full_match(
                             s.v,
-                            '"-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?"'
+                            '"-?([1-9][0-9]{4,}|[0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"'
                         )
-                        AND (NOT regexp_matches(s.v, '^"[0-9]{4}-[0-9]{2}-(29|30|31)T') OR TRY_CAST(substr(s.v, 2, 10) AS DATE) IS NOT NULL)
+                        AND (NOT regexp_matches(s.v, '^"[0-9]{4,}-[0-9]{2}-(29|30|31)T')
+                            OR TRY_CAST(regexp_extract(s.v, '^"([0-9]{4,}-[0-9]{2}-[0-9]{2})T', 1) AS DATE) IS NOT NULL)
                     )],
             [{'check_name': 'canonical', 'idx': s.i - 1, 'vals': [s.v ->> '$']}
-                FOR s IN items IF s.c & 4 <> 0 AND left(s.v, 1) = '"'
+                FOR s IN items IF s.c & 4 <> 0 AND left(s.v, 1) = '"' AND s.v <> '""'
                     AND NOT list_contains(
                         $allowed[(rt - 1) * len($paths) + s.i],
                         CASE WHEN $case_exact[(rt - 1) * len($paths) + s.i] THEN s.v ->> '$' ELSE lower(s.v ->> '$') END
@@ -102,7 +103,7 @@ facts AS (
             [{'check_name': 'type', 'idx': m.i - 1 - $singles, 'vals': m.types}
                 FOR m IN [{'i': s.i, 'types': CASE WHEN s.c & 16 <> 0
                         THEN list_sort(list_distinct(
-                            [t FOR t IN json_extract_string(s.v, '$[*].type') IF NOT list_contains(
+                            [t FOR t IN json_extract_string(s.v, '$[*].type') IF t <> '' AND NOT list_contains(
                                 $allowed[(rt - 1) * len($paths) + s.i],
                                 CASE WHEN $case_exact[(rt - 1) * len($paths) + s.i] THEN t ELSE lower(t) END
                             )]))

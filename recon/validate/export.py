@@ -11,6 +11,10 @@ Steps (all set work in ``sql/validate_*.sql``):
    ``validate_fact_findings`` / ``validate_element_findings`` turn the value facts of each shape
    (dateTime format, canonical values, empty required values, primaries) into findings, and
    ``validate_user_name_collisions`` checks userName uniqueness.
+   Rare resources are read again and regrouped (``validate_recheck_shapes``, ``_recheck``): the
+   values of a name spelled in another case (``Emails``) from a copy spelled as declared
+   (:mod:`recon.validate.recase`), and the structure of a resource whose ``""`` or ``[{}]`` may
+   have caused a finding from a text where they are null (both are unassigned).
 3. ``validate_findings`` expands shape findings to the resources of each shape and writes
    ``schema_findings.parquet`` and ``summary.json`` under ``<data>/validation/``.
 
@@ -28,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
+import pyarrow as pa
 
 from recon import __version__
 from recon.capabilities import load_capabilities
@@ -38,6 +44,7 @@ from recon.extract.writer import write_table
 from recon.store import ExportRef, Store, atomic_write_json
 from recon.validate.declared import Declared, attributes_table, declared_for, schemas_table
 from recon.validate.layout import FINDINGS_FILE, SUMMARY_FILE, validation_dir
+from recon.validate.recase import declared_spelling
 from recon.validate.rules import EXPORT_KINDS, SCHEMA_FINDINGS, SEVERITIES, Threshold, thresholds_for
 from recon.validate.run import Run
 from recon.validate.shapes import observations_table
@@ -131,17 +138,25 @@ def validate_export(
         run = Run(con)
         relations = _inputs(ref)
         checks = value_checks(declared)
-        shapes = run.table("validate_shapes", checks.params(), relations)
-        structures = shapes.select("shape_no", "structure", "resource_type", "resources").fetchall()
-        observations = run.arrow(observations_table((int(n), str(s)) for n, s, _, _ in structures))
-        specs = run.arrow(checks.specs)
-        shape_inputs = {
-            "shapes": shapes,
-            "observations": observations,
+        declared_tables = {
             "declared_attributes": run.arrow(attributes_table(declared)),
             "declared_schemas": run.arrow(schemas_table(declared)),
         }
-        shape_findings = run.table("validate_shape_findings", None, shape_inputs)
+        shapes = run.table("validate_shapes", checks.params(), relations)
+        structures, observations, shape_findings = _structural(run, shapes, declared_tables)
+        census = _census(con, shapes, observations)
+        recheck = run_sql(
+            "validate_recheck_shapes",
+            None,
+            {"shape_findings": shape_findings, "observations": observations},
+            con=con,
+        ).fetchall()
+        if recheck:  # rare: see _recheck
+            recase = [int(n) for n, again, _ in recheck if again]
+            nulls = [int(n) for n, _, again in recheck if again]
+            shapes = _recheck(run, shapes, recase, nulls, relations, checks.params(), declared)
+            structures, observations, shape_findings = _structural(run, shapes, declared_tables)
+        specs = run.arrow(checks.specs)
         fact_findings = run.table("validate_fact_findings", None, {"shapes": shapes, "value_specs": specs})
         element_findings = run.table(
             "validate_element_findings", None, {"shapes": shapes, "value_specs": specs}
@@ -150,7 +165,6 @@ def validate_export(
         collisions = run.table(
             "validate_user_name_collisions", {"case_exact": case_exact}, {"users": relations["users"]}
         )
-        census = _census(con, shapes, observations)
         resources = {"User": 0, "Group": 0}
         for _, _, resource_type, count in structures:
             resources[str(resource_type)] += int(count)
@@ -201,6 +215,55 @@ def validate_export(
 
 def _inputs(ref: ExportRef) -> dict[str, Parquet]:
     return {"users": Parquet.of(ref.table("users")), "groups": Parquet.of(ref.table("groups"))}
+
+
+def _structural(
+    run: Run, shapes: duckdb.DuckDBPyRelation, declared_tables: Mapping[str, duckdb.DuckDBPyRelation]
+) -> tuple[list[tuple[Any, ...]], duckdb.DuckDBPyRelation, duckdb.DuckDBPyRelation]:
+    """Each shape's structure, its observation rows, and the structural findings of the shapes."""
+    structures = shapes.select("shape_no", "structure", "resource_type", "resources").fetchall()
+    observations = run.arrow(observations_table((int(n), str(s)) for n, s, _, _ in structures))
+    shape_findings = run.table(
+        "validate_shape_findings", None, {"shapes": shapes, "observations": observations, **declared_tables}
+    )
+    return structures, observations, shape_findings
+
+
+def _recheck(
+    run: Run,
+    shapes: duckdb.DuckDBPyRelation,
+    recase: list[int],
+    nulls: list[int],
+    relations: Mapping[str, Parquet],
+    params: Mapping[str, Any],
+    declared: Declared,
+) -> duckdb.DuckDBPyRelation:
+    """The shapes, with some resources read again and regrouped.
+
+    ``validate_shapes`` reads values at exact JSON paths, so the values of a name spelled in
+    another case (``Emails``) are read from a copy spelled as declared (the ``recase`` shapes);
+    ``json_structure`` sees ``""`` as a string and an array of ``{}`` as mixed types, so a
+    resource of the ``nulls`` shapes holding them gets its structure from a text where they are null.
+    """
+    again = run.table(
+        "validate_recheck_resources", {"recase": recase, "nulls": nulls}, {"shapes": shapes, **relations}
+    )
+    copies: dict[str, tuple[list[str], list[str]]] = {"User": ([], []), "Group": ([], [])}
+    for resource_type, rid, raw in again.filter("recase").select("resource_type", "id", "raw").fetchall():
+        ids, raws = copies[str(resource_type)]
+        ids.append(str(rid))
+        raws.append(orjson.dumps(declared_spelling(orjson.loads(raw), declared, str(resource_type))).decode())
+    value_shapes = run.table(
+        "validate_shapes",
+        params,
+        {
+            name: run.arrow(pa.table({"id": pa.array(ids, pa.string()), "raw": pa.array(raws, pa.string())}))
+            for name, (ids, raws) in (("users", copies["User"]), ("groups", copies["Group"]))
+        },
+    )
+    return run.table(
+        "validate_shapes_recheck", None, {"shapes": shapes, "again": again, "value_shapes": value_shapes}
+    )
 
 
 def _census(

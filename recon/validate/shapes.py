@@ -73,7 +73,8 @@ def observation_rows(shape_no: int, structure: str) -> Iterator[dict[str, Any]]:
     for key, node in root.items():
         if ":" in key:  # attribute names cannot hold ':' (RFC 7643 §2.1): a schema URN
             observed = _kind(node, False)
-            yield _row(shape_no, key, None, observed, None, False, True)
+            element = (_kind(node[0], True) if node else "null") if isinstance(node, list) else None
+            yield _row(shape_no, key, None, observed, element, False, True)
             if isinstance(node, dict):
                 for name, child in node.items():
                     yield from _visit(shape_no, child, f"{key}:{name}", key, False)
