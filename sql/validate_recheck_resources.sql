@@ -1,19 +1,19 @@
 -- name: validate_recheck_resources
--- purpose: the resources read again (see validate_recheck_shapes): every resource of the $recase shapes (recase: its raw text, to be respelled as declared), and those of the $nulls shapes whose text holds "" as a value or {} as an array element; with the structure of each, "" and {} read as null (unassigned: json_structure would see a string, or "mixed" types)
+-- purpose: the resources read again, with the shape each belongs to (see validate_recheck_shapes): every resource of the $recase shapes (recase: its raw text, to be respelled as declared), and those of the $nulls shapes whose text holds "" as a value or {} as an array element; with the structure of each, "" and {} read as null (unassigned: json_structure would see a string, or "mixed" types)
 -- inputs: shapes, users, groups
 -- params: $recase, $nulls
 WITH wanted AS (
-    SELECT resource_type, unnest(ids) AS id, list_contains($recase, shape_no) AS recase
+    SELECT shape_no, resource_type, unnest(ids) AS id, list_contains($recase, shape_no) AS recase
     FROM shapes
     WHERE list_contains($recase, shape_no) OR list_contains($nulls, shape_no)
 ),
 texts AS (
-    SELECT w.resource_type, w.id, w.recase, u.raw
+    SELECT w.shape_no, w.resource_type, w.id, w.recase, u.raw
     FROM wanted AS w
     JOIN users AS u ON u.id = w.id
     WHERE w.resource_type = 'User'
     UNION ALL
-    SELECT w.resource_type, w.id, w.recase, g.raw
+    SELECT w.shape_no, w.resource_type, w.id, w.recase, g.raw
     FROM wanted AS w
     JOIN groups AS g ON g.id = w.id
     WHERE w.resource_type = 'Group'
@@ -23,6 +23,7 @@ matched AS (
     FROM texts
 )
 SELECT
+    shape_no,
     resource_type,
     id,
     recase,

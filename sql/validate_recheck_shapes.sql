@@ -12,9 +12,5 @@ SELECT
 FROM shape_findings AS f
 LEFT JOIN observations AS o ON o.shape_no = f.shape_no AND o.path = f.attribute
 GROUP BY f.shape_no
-HAVING bool_or(f.kind = 'attribute_name_case')
-    OR bool_or(
-        f.kind IN ('undeclared_attribute', 'leaked_attribute', 'type_mismatch', 'undeclared_schema', 'schema_urn_missing')
-        AND (o.observed IN ('string', 'mixed') OR o.element = 'mixed')
-    )
+HAVING recase OR nulls
 ORDER BY f.shape_no

@@ -6,9 +6,7 @@ WITH refacted AS (
     SELECT v.resource_type, unnest(v.ids) AS id, v.facts FROM value_shapes AS v
 ),
 touched AS (
-    SELECT DISTINCT s.shape_no
-    FROM (SELECT shape_no, resource_type, unnest(ids) AS id FROM shapes) AS s
-    JOIN again AS a ON a.resource_type = s.resource_type AND a.id = s.id
+    SELECT DISTINCT shape_no FROM again
 ),
 kept AS (
     SELECT resource_type, structure, schemas, facts, resources, ids
