@@ -48,6 +48,7 @@ from recon.validate.recase import declared_spelling
 from recon.validate.rules import EXPORT_KINDS, SCHEMA_FINDINGS, SEVERITIES, Threshold, thresholds_for
 from recon.validate.run import Run
 from recon.validate.shapes import observations_table
+from recon.validate.signatures import Distinct, distinct_resources, signature_spec
 from recon.validate.specs import value_checks
 
 __all__ = ["ValidationSummary", "declared_model", "read_summary", "schema_findings_count", "validate_export"]
@@ -142,9 +143,15 @@ def validate_export(
             "declared_attributes": run.arrow(attributes_table(declared)),
             "declared_schemas": run.arrow(schemas_table(declared)),
         }
-        shapes = run.table("validate_shapes", checks.params(), relations)
+        distinct = _distinct(ref, checks.params())
+        represented = {
+            "users": run.arrow(distinct["User"].representatives),
+            "groups": run.arrow(distinct["Group"].representatives),
+        }
+        representatives = run.arrow(_by_type(distinct, "representatives", ["id", "weight"]))
+        shapes = run.table("validate_shapes", checks.params(), represented)
         structures, observations, shape_findings = _structural(run, shapes, declared_tables)
-        census = _census(con, shapes, observations)
+        census = _census(con, _weighed(run, shapes, representatives), observations)
         recheck = run_sql(
             "validate_recheck_shapes",
             None,
@@ -154,7 +161,7 @@ def validate_export(
         if recheck:  # rare: see _recheck
             recase = [int(n) for n, again, _ in recheck if again]
             nulls = [int(n) for n, _, again in recheck if again]
-            shapes = _recheck(run, shapes, recase, nulls, relations, checks.params(), declared)
+            shapes = _recheck(run, shapes, recase, nulls, represented, checks.params(), declared)
             structures, observations, shape_findings = _structural(run, shapes, declared_tables)
         specs = run.arrow(checks.specs)
         fact_findings = run.table("validate_fact_findings", None, {"shapes": shapes, "value_specs": specs})
@@ -166,7 +173,9 @@ def validate_export(
             "validate_user_name_collisions", {"case_exact": case_exact}, {"users": relations["users"]}
         )
         resources = {"User": 0, "Group": 0}
-        for _, _, resource_type, count in structures:
+        for resource_type, count in (
+            _weighed(run, shapes, representatives).aggregate("resource_type, sum(resources)").fetchall()
+        ):
             resources[str(resource_type)] += int(count)
         findings = run_sql(
             "validate_findings",
@@ -177,6 +186,7 @@ def validate_export(
                 "fact_findings": fact_findings,
                 "element_findings": element_findings,
                 "collisions": collisions,
+                "members": run.arrow(_by_type(distinct, "members", ["rep", "id"])),
             },
             con=con,
         )
@@ -217,6 +227,33 @@ def _inputs(ref: ExportRef) -> dict[str, Parquet]:
     return {"users": Parquet.of(ref.table("users")), "groups": Parquet.of(ref.table("groups"))}
 
 
+def _distinct(ref: ExportRef, params: Mapping[str, Any]) -> dict[str, Distinct]:
+    """Per resource type, one representative per signature and the resources each stands for."""
+    spec = signature_spec(params)
+    return {
+        resource_type: distinct_resources(
+            ref.table(table), resource_type[0], spec[resource_type] if spec is not None else None
+        )
+        for resource_type, table in (("User", "users"), ("Group", "groups"))
+    }
+
+
+def _by_type(distinct: Mapping[str, Distinct], part: str, columns: list[str]) -> pa.Table:
+    """One part of each resource type's :class:`Distinct`, with a resource_type column, in one table."""
+    tables = []
+    for resource_type, found in distinct.items():
+        table = getattr(found, part).select(columns)
+        tables.append(table.append_column("resource_type", pa.repeat(pa.scalar(resource_type), len(table))))
+    return pa.concat_tables(tables)
+
+
+def _weighed(
+    run: Run, shapes: duckdb.DuckDBPyRelation, representatives: duckdb.DuckDBPyRelation
+) -> duckdb.DuckDBPyRelation:
+    """The shapes with ``resources`` counting the resources their representatives stand for."""
+    return run.table("validate_shape_weights", None, {"shapes": shapes, "representatives": representatives})
+
+
 def _structural(
     run: Run, shapes: duckdb.DuckDBPyRelation, declared_tables: Mapping[str, duckdb.DuckDBPyRelation]
 ) -> tuple[list[tuple[Any, ...]], duckdb.DuckDBPyRelation, duckdb.DuckDBPyRelation]:
@@ -234,7 +271,7 @@ def _recheck(
     shapes: duckdb.DuckDBPyRelation,
     recase: list[int],
     nulls: list[int],
-    relations: Mapping[str, Parquet],
+    relations: Mapping[str, duckdb.DuckDBPyRelation],
     params: Mapping[str, Any],
     declared: Declared,
 ) -> duckdb.DuckDBPyRelation:

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pyarrow.parquet as pq
 import pytest
@@ -27,7 +28,7 @@ from hypothesis import strategies as st
 from recon.extract.files import import_files
 from recon.extract.normalize import Rejected, normalise
 from recon.store import Store
-from recon.validate import validate_export
+from recon.validate import signatures, validate_export
 from recon.validate.declared import declared_for
 from recon.validate.export import declared_model
 from recon.validate.recase import declared_spelling
@@ -42,6 +43,7 @@ Finding = tuple[str, str, str, str]
 # about 0.5 s an example on a 2-core machine: the whole file runs in under a minute
 MAX_EXAMPLES_RFC = 40
 MAX_EXAMPLES_SERVER = 30
+MAX_EXAMPLES_PURE = 10
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 # --- values ------------------------------------------------------------------------------------
@@ -405,7 +407,47 @@ def exports(draw: Draw, *, acme: bool = False) -> list[Resource]:
         for fault in draw(st.lists(st.sampled_from(GROUP_FAULTS), max_size=3)):
             fault(draw, g)
         resources.append(g)
+    # siblings: the same attributes and JSON types with other values where checks look (validate checks
+    # one resource per signature, so a signature that ignores such a value merges them wrongly)
+    for n, index in enumerate(draw(st.lists(st.integers(0, len(resources) - 1), max_size=4))):
+        resources.append(_sibling(draw, resources[index], f"s{n}"))
+    checked = [*VALUE_FAULTS, _acme, _acme_date] if acme else VALUE_FAULTS
+    for n in range(draw(st.integers(0, 3))):
+        base = user(f"b{n}", userName=f"b{n}@example.com")
+        for fault in draw(st.lists(st.sampled_from(checked), min_size=1, max_size=4)):
+            fault(draw, base)
+        resources.append(base)
+        resources += [_sibling(draw, base, f"b{n}s{k}") for k in range(draw(st.integers(1, 4)))]
     return [r for r in resources if _importable(r)]
+
+
+VALUE_FAULTS: list[Callable[[Draw, Resource], None]] = [_emails, _phones, _other_multi, _meta, _active]
+SIBLING_TEXTS = sorted({t for t in [*EMAIL_TYPES, *PHONE_TYPES, "Secret", "secret", "red", "Red", "a"] if t})
+ALL_DATES = {d for dates in DATES for d in dates}
+
+
+def _sibling(draw: Draw, resource: Resource, rid: str) -> Resource:
+    """A copy of ``resource`` under a new id whose booleans, dates and short texts are drawn again."""
+
+    def again(value: Any, key: str) -> Any:
+        if isinstance(value, dict):
+            return {k: again(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [again(v, key) for v in value]
+        if isinstance(value, bool):
+            return draw(st.booleans())
+        if isinstance(value, str) and key not in ("id", "userName", "displayName", "schemas"):
+            if value in ALL_DATES:
+                return _date(draw)
+            if value in SIBLING_TEXTS:
+                return _some(draw, SIBLING_TEXTS)
+        return value
+
+    copy: Resource = again(resource, "")
+    copy["id"] = rid
+    if "userName" in copy:
+        copy["userName"] = f"{rid}@example.com"
+    return copy
 
 
 def _importable(resource: Resource) -> bool:
@@ -552,6 +594,16 @@ def test_validate_equals_the_reference_with_server_schemas(
     resources: list[Resource], ndjson: bool, declared: Declarations
 ) -> None:
     _differential(resources, ndjson, declared)
+
+
+# validate without the compiled walker (no C compiler at install time): each distinct text its own signature
+@settings(_SETTINGS, max_examples=MAX_EXAMPLES_PURE)
+@given(exports(acme=True), st.booleans(), st.none() | declarations())
+def test_validate_equals_the_reference_without_the_compiled_walker(
+    resources: list[Resource], ndjson: bool, declared: Declarations | None
+) -> None:
+    with mock.patch.object(signatures, "_walker", None):
+        _differential(resources, ndjson, declared)
 
 
 # --- discrepancies the differential test found, minimal, with the findings now expected ----------

@@ -1,0 +1,185 @@
+"""The distinct resources of an export: one representative per signature, and who it stands for.
+
+Two resources with the same *signature* get the same schema findings, so validate checks one
+representative of each signature and gives its findings to every resource it stands for.
+A signature (computed by the compiled ``recon.validate._signatures``, see its header) keeps each
+key as spelled, each value's JSON type, ``""`` apart from other strings, and the text of every
+value a value check reads (canonical values, the URNs in ``schemas``, dateTimes that are not
+certainly valid, the arrays whose elements are checked one by one); anything unusual makes the
+whole text the signature. A million users of an export typically have a handful.
+
+Without the compiled module (no C compiler at install time) each distinct text is its own
+signature: validate is as exact, and slower.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from recon.validate.specs import CHECK_BITS
+
+_Walker = Callable[..., tuple[bytes, list[bytes], list[int]]]
+_walker: _Walker | None
+try:
+    from recon.validate._signatures import signatures as _walker
+except ImportError:  # the build compiles it wherever a C compiler exists
+    _walker = None
+
+__all__ = ["COMPILED", "Distinct", "distinct_resources", "signature_spec"]
+
+COMPILED = _walker is not None
+
+# modes of a checked path in the compiled walker
+_VERBATIM, _DATETIME, _COUNTED, _RAW = 1, 2, 3, 4
+_NAME = re.compile(r'\."([^"]*)"')
+_WORKERS = 2
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """One resource type's representatives and the resources each stands for.
+
+    ``representatives``: ``id`` (a key naming the signature, not a SCIM id), ``raw``, ``weight``
+    (how many resources it stands for); ``members``: ``rep`` (the number in that key) and ``id`` of
+    every resource.
+    """
+
+    representatives: pa.Table
+    members: pa.Table
+
+
+def signature_spec(params: Mapping[str, Any]) -> dict[str, list[tuple[bytes, int]]] | None:
+    """Per resource type, the checked paths and how the walker keeps their values.
+
+    ``params`` are :meth:`ValueChecks.params`. None when a path cannot be given to the walker
+    (a name holding the separator byte): every text is then its own signature.
+    """
+    paths: list[str] = params["paths"]
+    singles: int = params["singles"]
+    spec: dict[str, list[tuple[bytes, int]]] = {}
+    for resource_type, bits in zip(("User", "Group"), params["checks"], strict=True):
+        entries: list[tuple[bytes, int]] = [(b"schemas", _RAW)]
+        for i, path in enumerate(paths[1:], start=1):
+            names = [name.encode().lower() for name in _NAME.findall(path)]
+            if any(b"\x1f" in name for name in names):
+                return None
+            key = b"\x1f".join(names)
+            check = bits[i]
+            if i <= singles:
+                if check & CHECK_BITS["canonical"]:
+                    entries.append((key, _VERBATIM))
+                elif check & CHECK_BITS["datetime"]:
+                    entries.append((key, _DATETIME))
+                continue
+            if check & CHECK_BITS["generic"]:
+                entries.append((key, _RAW))
+                continue
+            if check & CHECK_BITS["primary"]:
+                entries.append((key, _COUNTED))
+            if check & CHECK_BITS["type"]:
+                entries.append((key + b"\x1ftype", _VERBATIM))
+        spec[resource_type] = entries
+    return spec
+
+
+def distinct_resources(path: Path, prefix: str, spec: list[tuple[bytes, int]] | None) -> Distinct:
+    """The representatives of the resources in the Parquet file at ``path`` (its ``id`` and ``raw``).
+
+    ``prefix`` starts every representative key (``U0``, ``U1``, …: one letter per resource type, so
+    keys never meet); ``members.rep`` is the number after it;
+    ``spec`` is this resource type's entry of :func:`signature_spec`.
+    """
+    numbers: dict[bytes, int] = {}
+    reps: list[pa.Array] = []
+    members_rep: list[pa.Array] = []
+    members_id: list[pa.Array] = []
+    for ids, raws, codes, sigs, firsts in _signed_row_groups(path, spec):
+        translate = []
+        new_rows = []
+        for sig, first in zip(sigs, firsts, strict=True):
+            number = numbers.get(sig)
+            if number is None:
+                number = numbers[sig] = len(numbers)
+                new_rows.append(first)
+            translate.append(number)
+        if new_rows:
+            reps.append(raws.take(pa.array(new_rows, pa.int64())))
+        members_rep.append(pa.array(translate, pa.int32()).take(codes))
+        members_id.append(ids)
+    weights = pc.value_counts(pa.chunked_array(members_rep, pa.int32())) if members_rep else None
+    count = len(numbers)
+    weight = [0] * count
+    if weights is not None:
+        for item in weights.to_pylist():
+            weight[item["values"]] = item["counts"]
+    representatives = pa.table(
+        {
+            "id": pa.array([f"{prefix}{n}" for n in range(count)], pa.string()),
+            "raw": pa.chunked_array(reps, pa.string()) if reps else pa.array([], pa.string()),
+            "weight": pa.array(weight, pa.int64()),
+        }
+    )
+    members = pa.table(
+        {
+            "rep": pa.chunked_array(members_rep, pa.int32()),
+            "id": pa.chunked_array(members_id, pa.string()),
+        }
+    )
+    return Distinct(representatives, members)
+
+
+def _signed_row_groups(
+    path: Path, spec: list[tuple[bytes, int]] | None
+) -> Iterator[tuple[pa.Array, pa.Array, pa.Array, list[bytes], list[int]]]:
+    """Each row group's ids, raw texts, signature numbers, and its distinct signatures and first rows."""
+    file = pq.ParquetFile(path)
+    groups = range(file.metadata.num_row_groups)
+
+    def sign(group: int) -> tuple[pa.Array, pa.Array, pa.Array, list[bytes], list[int]]:
+        table = pq.ParquetFile(path).read_row_group(group, columns=["id", "raw"], use_threads=False)
+        ids = pc.cast(table.column("id").combine_chunks(), pa.string())
+        raws = pc.cast(table.column("raw").combine_chunks(), pa.string())
+        codes, sigs, firsts = _sign(raws, spec)
+        return ids, raws, codes, sigs, firsts
+
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        yield from pool.map(sign, groups)
+
+
+def _sign(raws: pa.Array, spec: list[tuple[bytes, int]] | None) -> tuple[pa.Array, list[bytes], list[int]]:
+    if _walker is None or spec is None:
+        # each distinct text is its own signature
+        encoded = pc.dictionary_encode(raws, null_encoding="encode")
+        dictionary = encoded.dictionary
+        indices = pc.cast(encoded.indices, pa.int32())
+        firsts = _first_rows(indices, len(dictionary))
+        sigs = [b"!" + (s.as_buffer().to_pybytes() if s.is_valid else b"\x00null") for s in dictionary]
+        return indices, sigs, firsts
+    validity, offsets, data = raws.buffers()
+    codes, sigs, firsts = _walker(
+        data if data is not None else b"",
+        offsets,
+        validity if validity is not None else b"",
+        raws.offset,
+        len(raws),
+        False,
+        spec,
+    )
+    return pa.Array.from_buffers(pa.int32(), len(raws), [None, pa.py_buffer(codes)]), sigs, firsts
+
+
+def _first_rows(indices: pa.Array, count: int) -> list[int]:
+    firsts = [-1] * count
+    for row, index in enumerate(indices.to_pylist()):
+        if index is not None and firsts[index] < 0:
+            firsts[index] = row
+    return firsts
