@@ -10,22 +10,29 @@ WITH keyed AS (
     FROM users
     WHERE user_name IS NOT NULL AND user_name <> ''
 ),
--- the keys held more than once, found by counting alone; spellings are counted for those keys only
+-- the hashes of keys held more than once, found by counting 64-bit hashes alone (cheaper than the texts);
+-- the keys under those hashes are then counted exactly, so two keys that share a hash never collide
 repeated AS (
-    SELECT name_key
+    SELECT hash(name_key) AS name_hash
     FROM keyed
+    GROUP BY name_hash
+    HAVING count(*) > 1
+),
+candidates AS (
+    SELECT k.id, k.user_name, k.name_key
+    FROM keyed AS k
+    WHERE hash(k.name_key) IN (SELECT name_hash FROM repeated)
+),
+sets AS (
+    SELECT name_key, count(*) AS users, count(DISTINCT user_name) AS spellings, list(id ORDER BY id) AS ids
+    FROM candidates
     GROUP BY name_key
     HAVING count(*) > 1
 ),
 colliding AS (
-    SELECT k.id, k.user_name, k.name_key
-    FROM keyed AS k
-    JOIN repeated AS r ON r.name_key = k.name_key
-),
-sets AS (
-    SELECT name_key, count(*) AS users, count(DISTINCT user_name) AS spellings, list(id ORDER BY id) AS ids
-    FROM colliding
-    GROUP BY name_key
+    SELECT c.id, c.user_name, c.name_key
+    FROM candidates AS c
+    JOIN sets AS s ON s.name_key = c.name_key
 )
 SELECT
     'user_name_collision' AS kind,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,7 +144,12 @@ def validate_export(
             "declared_attributes": run.arrow(attributes_table(declared)),
             "declared_schemas": run.arrow(schemas_table(declared)),
         }
-        distinct = _distinct(ref, checks.params())
+        case_exact = declared.user_name_case_exact()
+        # userName collisions read other columns than the walker: DuckDB finds them meanwhile
+        with ThreadPoolExecutor(1) as meanwhile:
+            colliding = meanwhile.submit(_collisions, con.cursor(), relations["users"], case_exact)
+            distinct = _distinct(ref, checks.params())
+            collisions = run.arrow(colliding.result())
         represented = {
             "users": run.arrow(distinct["User"].representatives),
             "groups": run.arrow(distinct["Group"].representatives),
@@ -167,10 +173,6 @@ def validate_export(
         fact_findings = run.table("validate_fact_findings", None, {"shapes": shapes, "value_specs": specs})
         element_findings = run.table(
             "validate_element_findings", None, {"shapes": shapes, "value_specs": specs}
-        )
-        case_exact = declared.user_name_case_exact()
-        collisions = run.table(
-            "validate_user_name_collisions", {"case_exact": case_exact}, {"users": relations["users"]}
         )
         resources = {"User": 0, "Group": 0}
         for resource_type, count in (
@@ -227,15 +229,32 @@ def _inputs(ref: ExportRef) -> dict[str, Parquet]:
     return {"users": Parquet.of(ref.table("users")), "groups": Parquet.of(ref.table("groups"))}
 
 
+def _collisions(cursor: duckdb.DuckDBPyConnection, users: Parquet, case_exact: bool) -> pa.Table:
+    """userName collisions (``validate_user_name_collisions``), on a cursor of their own."""
+    try:
+        relation = run_sql(
+            "validate_user_name_collisions", {"case_exact": case_exact}, {"users": users}, con=cursor
+        )
+        return relation.to_arrow_table()
+    finally:
+        cursor.close()
+
+
 def _distinct(ref: ExportRef, params: Mapping[str, Any]) -> dict[str, Distinct]:
     """Per resource type, one representative per signature and the resources each stands for."""
     spec = signature_spec(params)
-    return {
-        resource_type: distinct_resources(
-            ref.table(table), resource_type[0], spec[resource_type] if spec is not None else None
-        )
-        for resource_type, table in (("User", "users"), ("Group", "groups"))
-    }
+    # both files at once, so neither waits for the other's last row group
+    with ThreadPoolExecutor(2) as both:
+        found = {
+            resource_type: both.submit(
+                distinct_resources,
+                ref.table(table),
+                resource_type[0],
+                spec[resource_type] if spec is not None else None,
+            )
+            for resource_type, table in (("User", "users"), ("Group", "groups"))
+        }
+        return {resource_type: future.result() for resource_type, future in found.items()}
 
 
 def _by_type(distinct: Mapping[str, Distinct], part: str, columns: list[str]) -> pa.Table:
