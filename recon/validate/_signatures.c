@@ -69,6 +69,21 @@ static inline void buf_put(Buf *b, const char *s, size_t n) {
     b->len += n;
 }
 
+/* buf_put for text inside [s, end): short texts (most keys) are copied as 16 bytes at once */
+static inline void buf_put_within(Buf *b, const char *s, size_t n, const unsigned char *end) {
+#ifdef __SSE2__
+    if (n <= 16 && (const unsigned char *)s + 16 <= end) {
+        if (!buf_reserve(b, 16)) return;
+        _mm_storeu_si128((__m128i *)(b->buf + b->len), _mm_loadu_si128((const __m128i *)s));
+        b->len += n;
+        return;
+    }
+#else
+    (void)end;
+#endif
+    buf_put(b, s, n);
+}
+
 static inline void buf_ch(Buf *b, char c) {
     if (!buf_reserve(b, 1)) return;
     b->buf[b->len++] = c;
@@ -152,15 +167,20 @@ typedef struct {
     const Trie *trie;
 } Walk;
 
+static unsigned char space_byte[256]; /* JSON whitespace */
+
 static inline void skip_ws(Walk *w) {
-    while (w->p < w->end && *w->p <= ' ' && (*w->p == ' ' || *w->p == '\t' || *w->p == '\n' || *w->p == '\r')) w->p++;
+    while (w->p < w->end && space_byte[*w->p]) w->p++;
 }
 
 /* bytes of a string's content that need no look: not '"', '\\', a control byte or non-ASCII */
 static unsigned char plain_byte[256];
 
-static void init_plain_bytes(void) {
-    for (int c = 0; c < 256; c++) plain_byte[c] = c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+static void init_byte_classes(void) {
+    for (int c = 0; c < 256; c++) {
+        plain_byte[c] = c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+        space_byte[c] = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    }
 }
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -181,7 +201,7 @@ static inline int is_hex(unsigned char c) {
 }
 
 /* Scan a string token at w->p (at its opening quote); sets *escaped, *ascii. 0 when malformed. */
-static int scan_string(Walk *w, const unsigned char **start, size_t *len, int *escaped, int *ascii) {
+static inline int scan_string(Walk *w, const unsigned char **start, size_t *len, int *escaped, int *ascii) {
     const unsigned char *s = w->p;
     const unsigned char *q = s + 1;
     *escaped = 0;
@@ -352,7 +372,7 @@ static void walk_object(Walk *w, int depth, int node) {
         return;
     }
     for (;;) {
-        skip_ws(w);
+        if (w->p < w->end && *w->p != '"') skip_ws(w);
         if (w->p >= w->end || *w->p != '"') {
             w->opaque = 1;
             return;
@@ -364,18 +384,38 @@ static void walk_object(Walk *w, int depth, int node) {
             w->opaque = 1;
             return;
         }
-        buf_put(w->out, (const char *)key, key_len);
+        buf_put_within(w->out, (const char *)key, key_len, w->end);
         buf_ch(w->out, ':');
         int child = trie_child(w->trie, node, key + 1, key_len - 2);
-        skip_ws(w);
-        if (w->p >= w->end || *w->p != ':') {
-            w->opaque = 1;
-            return;
+        if (w->p < w->end && *w->p == ':') { /* compact text: no whitespace to skip */
+            w->p++;
+        } else {
+            skip_ws(w);
+            if (w->p >= w->end || *w->p != ':') {
+                w->opaque = 1;
+                return;
+            }
+            w->p++;
         }
-        w->p++;
         skip_ws(w);
-        walk_value(w, depth + 1, child);
-        if (w->opaque) return;
+        if (child < 0 && w->p < w->end && *w->p == '"') { /* the common case: a string no check reads */
+            const unsigned char *s;
+            size_t n;
+            int escaped, ascii;
+            if (!scan_string(w, &s, &n, &escaped, &ascii)) {
+                w->opaque = 1;
+                return;
+            }
+            buf_ch(w->out, n == 2 ? 'E' : 'S');
+        } else {
+            walk_value(w, depth + 1, child);
+            if (w->opaque) return;
+        }
+        if (w->p < w->end && *w->p == ',') {
+            w->p++;
+            buf_ch(w->out, ',');
+            continue;
+        }
         skip_ws(w);
         if (w->p < w->end && *w->p == ',') {
             w->p++;
@@ -408,7 +448,7 @@ static void walk_array(Walk *w, int depth, int node, int mode) {
         return;
     }
     for (;;) {
-        skip_ws(w);
+        if (w->p < w->end && space_byte[*w->p]) skip_ws(w);
         size_t at = w->out->len;
         walk_value(w, depth + 1, node);
         if (w->opaque || w->out->failed) return;
@@ -432,6 +472,10 @@ static void walk_array(Walk *w, int depth, int node, int mode) {
             spans[distinct][1] = n;
             counts[distinct] = 1;
             distinct++;
+        }
+        if (w->p < w->end && *w->p == ',') {
+            w->p++;
+            continue;
         }
         skip_ws(w);
         if (w->p < w->end && *w->p == ',') {
@@ -809,6 +853,6 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__signatures(void) {
-    init_plain_bytes();
+    init_byte_classes();
     return PyModule_Create(&module);
 }
