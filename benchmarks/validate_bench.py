@@ -168,7 +168,7 @@ import json, resource, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from recon.validate.declared import declared_for
-from recon.validate.signatures import COMPILED, distinct_resources, signature_spec
+from recon.validate.signatures import compiled, distinct_resources, signature_spec
 from recon.validate.specs import value_checks
 spec = signature_spec(value_checks(declared_for(None)).params())
 cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
@@ -179,7 +179,7 @@ with ThreadPoolExecutor(2) as both:
     weights = [len(f.result().representatives) for f in found]
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps([time.perf_counter() - started, usage.ru_maxrss, cpu() - cpu_started,
-                  {"representatives": weights, "compiled": COMPILED}]))
+                  {"representatives": weights, "compiled": compiled()}]))
 """
 VALIDATE_CHILD = """
 import json, resource, sys, time

@@ -46,10 +46,10 @@ from recon.store import ExportRef, Store, atomic_write_json
 from recon.validate.declared import Declared, attributes_table, declared_for, schemas_table
 from recon.validate.layout import FINDINGS_FILE, SUMMARY_FILE, validation_dir
 from recon.validate.recase import declared_spelling
+from recon.validate.represent import represent
 from recon.validate.rules import EXPORT_KINDS, SCHEMA_FINDINGS, SEVERITIES, Threshold, thresholds_for
 from recon.validate.run import Run
 from recon.validate.shapes import observations_table
-from recon.validate.signatures import Distinct, distinct_resources, signature_spec
 from recon.validate.specs import value_checks
 
 __all__ = ["ValidationSummary", "declared_model", "read_summary", "schema_findings_count", "validate_export"]
@@ -148,14 +148,10 @@ def validate_export(
         # userName collisions read other columns than the walker: DuckDB finds them meanwhile
         with ThreadPoolExecutor(1) as meanwhile:
             colliding = meanwhile.submit(_collisions, con.cursor(), relations["users"], case_exact)
-            distinct = _distinct(ref, checks.params())
+            represented = represent(run, ref, checks.params())
             collisions = run.arrow(colliding.result())
-        represented = {
-            "users": run.arrow(distinct["User"].representatives),
-            "groups": run.arrow(distinct["Group"].representatives),
-        }
-        representatives = run.arrow(_by_type(distinct, "representatives", ["id", "weight"]))
-        shapes = run.table("validate_shapes", checks.params(), represented)
+        representatives = represented.representatives
+        shapes = run.table("validate_shapes", checks.params(), represented.inputs)
         structures, observations, shape_findings = _structural(run, shapes, declared_tables)
         census = _census(con, _weighed(run, shapes, representatives), observations)
         recheck = run_sql(
@@ -167,7 +163,7 @@ def validate_export(
         if recheck:  # rare: see _recheck
             recase = [int(n) for n, again, _ in recheck if again]
             nulls = [int(n) for n, _, again in recheck if again]
-            shapes = _recheck(run, shapes, recase, nulls, represented, checks.params(), declared)
+            shapes = _recheck(run, shapes, recase, nulls, represented.inputs, checks.params(), declared)
             structures, observations, shape_findings = _structural(run, shapes, declared_tables)
         specs = run.arrow(checks.specs)
         fact_findings = run.table("validate_fact_findings", None, {"shapes": shapes, "value_specs": specs})
@@ -188,7 +184,7 @@ def validate_export(
                 "fact_findings": fact_findings,
                 "element_findings": element_findings,
                 "collisions": collisions,
-                "members": run.arrow(_by_type(distinct, "members", ["rep", "id"])),
+                "members": represented.members,
             },
             con=con,
         )
@@ -238,32 +234,6 @@ def _collisions(cursor: duckdb.DuckDBPyConnection, users: Parquet, case_exact: b
         return relation.to_arrow_table()
     finally:
         cursor.close()
-
-
-def _distinct(ref: ExportRef, params: Mapping[str, Any]) -> dict[str, Distinct]:
-    """Per resource type, one representative per signature and the resources each stands for."""
-    spec = signature_spec(params)
-    # both files at once, so neither waits for the other's last row group
-    with ThreadPoolExecutor(2) as both:
-        found = {
-            resource_type: both.submit(
-                distinct_resources,
-                ref.table(table),
-                resource_type[0],
-                spec[resource_type] if spec is not None else None,
-            )
-            for resource_type, table in (("User", "users"), ("Group", "groups"))
-        }
-        return {resource_type: future.result() for resource_type, future in found.items()}
-
-
-def _by_type(distinct: Mapping[str, Distinct], part: str, columns: list[str]) -> pa.Table:
-    """One part of each resource type's :class:`Distinct`, with a resource_type column, in one table."""
-    tables = []
-    for resource_type, found in distinct.items():
-        table = getattr(found, part).select(columns)
-        tables.append(table.append_column("resource_type", pa.repeat(pa.scalar(resource_type), len(table))))
-    return pa.concat_tables(tables)
 
 
 def _weighed(

@@ -8,8 +8,8 @@ value a value check reads (canonical values, the URNs in ``schemas``, dateTimes 
 certainly valid, the arrays whose elements are checked one by one); anything unusual makes the
 whole text the signature. A million users of an export typically have a handful.
 
-Without the compiled module (no C compiler at install time) each distinct text is its own
-signature: validate is as exact, and slower.
+Without the compiled module (no C compiler at install time) validate checks every resource
+itself (:mod:`recon.validate.represent`): as exact, and slower.
 """
 
 from __future__ import annotations
@@ -34,14 +34,17 @@ try:
 except ImportError:  # the build compiles it wherever a C compiler exists
     _walker = None
 
-__all__ = ["COMPILED", "Distinct", "distinct_resources", "signature_spec"]
-
-COMPILED = _walker is not None
+__all__ = ["Distinct", "compiled", "distinct_resources", "signature_spec"]
 
 # modes of a checked path in the compiled walker
 _VERBATIM, _DATETIME, _COUNTED, _RAW = 1, 2, 3, 4
 _NAME = re.compile(r'\."([^"]*)"')
 _WORKERS = 2
+
+
+def compiled() -> bool:
+    """Whether the compiled walker is there (the install builds it wherever a C compiler is)."""
+    return _walker is not None
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def signature_spec(params: Mapping[str, Any]) -> dict[str, list[tuple[bytes, int
     return spec
 
 
-def distinct_resources(path: Path, prefix: str, spec: list[tuple[bytes, int]] | None) -> Distinct:
+def distinct_resources(path: Path, prefix: str, spec: list[tuple[bytes, int]]) -> Distinct:
     """The representatives of the resources in the Parquet file at ``path`` (its ``id`` and ``raw``).
 
     ``prefix`` starts every representative key (``U0``, ``U1``, …: one letter per resource type, so
@@ -138,7 +141,7 @@ def distinct_resources(path: Path, prefix: str, spec: list[tuple[bytes, int]] | 
 
 
 def _signed_row_groups(
-    path: Path, spec: list[tuple[bytes, int]] | None
+    path: Path, spec: list[tuple[bytes, int]]
 ) -> Iterator[tuple[pa.Array, pa.Array, pa.Array, list[bytes], list[int]]]:
     """Each row group's ids, raw texts, signature numbers, and its distinct signatures and first rows."""
     file = pq.ParquetFile(path)
@@ -155,15 +158,9 @@ def _signed_row_groups(
         yield from pool.map(sign, groups)
 
 
-def _sign(raws: pa.Array, spec: list[tuple[bytes, int]] | None) -> tuple[pa.Array, list[bytes], list[int]]:
-    if _walker is None or spec is None:
-        # each distinct text is its own signature
-        encoded = pc.dictionary_encode(raws, null_encoding="encode")
-        dictionary = encoded.dictionary
-        indices = pc.cast(encoded.indices, pa.int32())
-        firsts = _first_rows(indices, len(dictionary))
-        sigs = [b"!" + (s.as_buffer().to_pybytes() if s.is_valid else b"\x00null") for s in dictionary]
-        return indices, sigs, firsts
+def _sign(raws: pa.Array, spec: list[tuple[bytes, int]]) -> tuple[pa.Array, list[bytes], list[int]]:
+    if _walker is None:
+        raise RuntimeError("recon.validate._signatures is not compiled (see recon.validate.represent)")
     validity, offsets, data = raws.buffers()
     codes, sigs, firsts = _walker(
         data if data is not None else b"",
@@ -175,11 +172,3 @@ def _sign(raws: pa.Array, spec: list[tuple[bytes, int]] | None) -> tuple[pa.Arra
         spec,
     )
     return pa.Array.from_buffers(pa.int32(), len(raws), [None, pa.py_buffer(codes)]), sigs, firsts
-
-
-def _first_rows(indices: pa.Array, count: int) -> list[int]:
-    firsts = [-1] * count
-    for row, index in enumerate(indices.to_pylist()):
-        if index is not None and firsts[index] < 0:
-            firsts[index] = row
-    return firsts

@@ -22,14 +22,14 @@ from hypothesis import strategies as st
 
 from recon.validate import signatures
 from recon.validate.declared import declared_for
-from recon.validate.signatures import COMPILED, distinct_resources, signature_spec
+from recon.validate.signatures import compiled, distinct_resources, signature_spec
 from recon.validate.specs import value_checks
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SPEC = signature_spec(value_checks(declared_for(None)).params())
 assert SPEC is not None
 
-needs_walker = pytest.mark.skipif(not COMPILED, reason="recon/validate/_signatures.c was not compiled here")
+needs_walker = pytest.mark.skipif(not compiled(), reason="recon/validate/_signatures.c was not compiled here")
 
 
 def _compiler() -> str | None:
@@ -40,7 +40,7 @@ def test_the_walker_is_compiled_wherever_a_compiler_is() -> None:
     compiler = _compiler()
     if compiler is None:
         pytest.skip("no C compiler on PATH: validate takes its pure path here")
-    assert COMPILED, (
+    assert compiled(), (
         f"{compiler} is on PATH but recon.validate._signatures did not build (see hatch_build.py)"
     )
 
@@ -215,7 +215,7 @@ def test_a_group_of_many_members_is_walked_once_per_distinct_member(tmp_path: Pa
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200) | st.binary(max_size=200).map(lambda b: b.decode("utf-8", "replace")))
 def test_any_text_gets_a_signature_and_equal_texts_the_same(text: str) -> None:
-    if not COMPILED:
+    if not compiled():
         pytest.skip("recon/validate/_signatures.c was not compiled here")
     raws = pa.array([text, "{}", text], pa.string())
     codes, sigs, firsts = signatures._walker(  # type: ignore[misc]
