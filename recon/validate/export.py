@@ -2,23 +2,26 @@
 
 Steps (all set work in ``sql/validate_*.sql``):
 
-1. ``validate_shapes``: one pass over the users' and groups' ``raw`` JSON groups resources by
-   shape (``json_structure`` + the URNs in ``schemas`` + the value facts); a million users have
-   a few shapes. Each resource is parsed twice (its structure; the text of every checked path)
-   and its values go through cheap tests first, the exact checks only where a test fails.
-2. Each shape is walked once in Python into observation rows (:mod:`recon.validate.shapes`)
+1. :mod:`recon.validate.represent`: one representative per resource *signature* (the compiled
+   walker of :mod:`recon.validate.signatures` reads every ``raw`` once); resources with one
+   signature get the same findings. Meanwhile DuckDB checks userName uniqueness
+   (``validate_user_name_collisions``) over the ``user_name`` column.
+2. ``validate_shapes`` groups the representatives by shape (``json_structure`` + the URNs in
+   ``schemas`` + the value facts); their values go through cheap tests first, the exact checks
+   only where a test fails.
+3. Each shape is walked once in Python into observation rows (:mod:`recon.validate.shapes`)
    and ``validate_shape_findings`` compares them with the declared attributes and schemas;
    ``validate_fact_findings`` / ``validate_element_findings`` turn the value facts of each shape
-   (dateTime format, canonical values, empty required values, primaries) into findings, and
-   ``validate_user_name_collisions`` checks userName uniqueness.
-   Rare resources are read again and regrouped (``validate_recheck_shapes``, ``_recheck``): the
-   values of a name spelled in another case (``Emails``) from a copy spelled as declared
+   (dateTime format, canonical values, empty required values, primaries) into findings.
+   Rare representatives are read again and regrouped (``validate_recheck_shapes``, ``_recheck``):
+   the values of a name spelled in another case (``Emails``) from a copy spelled as declared
    (:mod:`recon.validate.recase`), and the structure of a resource whose ``""`` or ``[{}]`` may
    have caused a finding from a text where they are null (both are unassigned).
-3. ``validate_findings`` expands shape findings to the resources of each shape and writes
-   ``schema_findings.parquet`` and ``summary.json`` under ``<data>/validation/``.
+4. ``validate_findings`` expands shape findings to the representatives of each shape and from
+   them to the resources they stand for, and writes ``schema_findings.parquet`` and
+   ``summary.json`` under ``<data>/validation/``.
 
-``json_structure`` of every resource is most of the time (benchmarks/results/validate.md).
+The walker over every ``raw`` is most of the time (benchmarks/results/validate.md).
 """
 
 from __future__ import annotations
