@@ -698,6 +698,7 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
         return NULL;
     PyObject *result = NULL;
     Trie *trie = NULL;
+    char *names = NULL;
     int32_t *codes = NULL;
     Intern table = {0};
     Buf out = {0}, scratch = {0};
@@ -720,17 +721,34 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
     }
     trie->count = 1;
     trie->nodes[0] = (Node){"", 0, 0, -1, -1, 0};
+    /* the names are copied: the walk runs without the GIL, when spec_list could change */
+    size_t names_len = 0;
     for (Py_ssize_t i = 0; i < nspec; i++) {
         PyObject *item = PyList_GET_ITEM(spec_list, i);
         const char *path;
         Py_ssize_t path_len;
         int mode;
         if (!PyArg_ParseTuple(item, "y#i", &path, &path_len, &mode)) goto done;
-        /* names point into spec_list's bytes, which outlive the call */
-        if (!trie_add(trie, path, (size_t)path_len, mode)) {
+        names_len += (size_t)path_len;
+    }
+    names = malloc(names_len ? names_len : 1);
+    if (!names) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    size_t names_at = 0;
+    for (Py_ssize_t i = 0; i < nspec; i++) {
+        PyObject *item = PyList_GET_ITEM(spec_list, i);
+        const char *path;
+        Py_ssize_t path_len;
+        int mode;
+        if (!PyArg_ParseTuple(item, "y#i", &path, &path_len, &mode)) goto done;
+        memcpy(names + names_at, path, (size_t)path_len);
+        if (!trie_add(trie, names + names_at, (size_t)path_len, mode)) {
             PyErr_SetString(PyExc_ValueError, "signatures: too many checked paths");
             goto done;
         }
+        names_at += (size_t)path_len;
     }
     int failed = 0;
     int32_t recent[2] = {-1, -1};
@@ -833,6 +851,7 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
     result = Py_BuildValue("(NNN)", code_bytes, sigs, firsts);
 done:
     free(trie);
+    free(names);
     free(codes);
     free(out.buf);
     free(scratch.buf);
