@@ -362,15 +362,41 @@ static void put_number(Walk *w) {
     }
 }
 
-static void walk_object(Walk *w, int depth, int node) {
-    w->p++; /* { */
-    buf_ch(w->out, '{');
-    skip_ws(w);
-    if (w->p < w->end && *w->p == '}') {
-        w->p++;
-        buf_ch(w->out, '}');
+/* The string at w->p: E when "", its text where `mode` keeps it, D for a dateTime certainly valid, else S. */
+static inline void put_string(Walk *w, int mode) {
+    const unsigned char *s;
+    size_t n;
+    int escaped, ascii;
+    if (!scan_string(w, &s, &n, &escaped, &ascii)) {
+        w->opaque = 1;
         return;
     }
+    if (mode == MODE_VERBATIM) {
+        buf_put(w->out, (const char *)s, n);
+    } else if (n == 2) {
+        buf_ch(w->out, 'E');
+    } else if (mode == MODE_DATETIME && !(!escaped && certainly_datetime(s, n))) {
+        buf_put(w->out, (const char *)s, n);
+    } else {
+        buf_ch(w->out, mode == MODE_DATETIME ? 'D' : 'S');
+    }
+}
+
+/* Steps over the opening bracket at w->p; 1 when the container is empty (and stepped over whole). */
+static int open_container(Walk *w, char open, char close) {
+    w->p++;
+    buf_ch(w->out, open);
+    skip_ws(w);
+    if (w->p < w->end && *w->p == (unsigned char)close) {
+        w->p++;
+        buf_ch(w->out, close);
+        return 1;
+    }
+    return 0;
+}
+
+static void walk_object(Walk *w, int depth, int node) {
+    if (open_container(w, '{', '}')) return;
     for (;;) {
         if (w->p < w->end && *w->p != '"') skip_ws(w);
         if (w->p >= w->end || *w->p != '"') {
@@ -399,14 +425,8 @@ static void walk_object(Walk *w, int depth, int node) {
         }
         skip_ws(w);
         if (child < 0 && w->p < w->end && *w->p == '"') { /* the common case: a string no check reads */
-            const unsigned char *s;
-            size_t n;
-            int escaped, ascii;
-            if (!scan_string(w, &s, &n, &escaped, &ascii)) {
-                w->opaque = 1;
-                return;
-            }
-            buf_ch(w->out, n == 2 ? 'E' : 'S');
+            put_string(w, 0);
+            if (w->opaque) return;
         } else {
             walk_value(w, depth + 1, child);
             if (w->opaque) return;
@@ -435,18 +455,10 @@ static void walk_object(Walk *w, int depth, int node) {
 static void skip_value_text(Walk *w, int depth);
 
 static void walk_array(Walk *w, int depth, int node, int mode) {
-    w->p++; /* [ */
-    buf_ch(w->out, '[');
-    size_t first = w->out->len;
     size_t spans[MAX_DISTINCT][2];
     long counts[MAX_DISTINCT];
     int distinct = 0;
-    skip_ws(w);
-    if (w->p < w->end && *w->p == ']') {
-        w->p++;
-        buf_ch(w->out, ']');
-        return;
-    }
+    if (open_container(w, '[', ']')) return;
     for (;;) {
         if (w->p < w->end && space_byte[*w->p]) skip_ws(w);
         size_t at = w->out->len;
@@ -489,7 +501,6 @@ static void walk_array(Walk *w, int depth, int node, int mode) {
         w->opaque = 1;
         return;
     }
-    (void)first;
     char number[24];
     buf_ch(w->out, '|');
     for (int k = 0; k < distinct; k++) {
@@ -503,6 +514,15 @@ static void walk_array(Walk *w, int depth, int node, int mode) {
         buf_put(w->out, number + at, sizeof number - (size_t)at);
     }
     buf_ch(w->out, ']');
+}
+
+/* true, false or null at w->p: its one-letter tag; 0 when the text is something else */
+static inline int put_literal(Walk *w, const char *text, char tag) {
+    size_t n = strlen(text);
+    if ((size_t)(w->end - w->p) < n || memcmp(w->p, text, n) != 0) return 0;
+    w->p += n;
+    buf_ch(w->out, tag);
+    return 1;
 }
 
 static void walk_value(Walk *w, int depth, int node) {
@@ -527,48 +547,17 @@ static void walk_value(Walk *w, int depth, int node) {
         case '[':
             walk_array(w, depth, node, mode);
             return;
-        case '"': {
-            const unsigned char *s;
-            size_t n;
-            int escaped, ascii;
-            if (!scan_string(w, &s, &n, &escaped, &ascii)) {
-                w->opaque = 1;
-                return;
-            }
-            if (mode == MODE_VERBATIM) {
-                buf_put(w->out, (const char *)s, n);
-            } else if (n == 2) {
-                buf_ch(w->out, 'E');
-            } else if (mode == MODE_DATETIME) {
-                if (!escaped && certainly_datetime(s, n))
-                    buf_ch(w->out, 'D');
-                else
-                    buf_put(w->out, (const char *)s, n);
-            } else {
-                buf_ch(w->out, 'S');
-            }
+        case '"':
+            put_string(w, mode);
             return;
-        }
         case 't':
-            if (w->end - w->p >= 4 && memcmp(w->p, "true", 4) == 0) {
-                w->p += 4;
-                buf_ch(w->out, 't');
-                return;
-            }
+            if (put_literal(w, "true", 't')) return;
             break;
         case 'f':
-            if (w->end - w->p >= 5 && memcmp(w->p, "false", 5) == 0) {
-                w->p += 5;
-                buf_ch(w->out, 'f');
-                return;
-            }
+            if (put_literal(w, "false", 'f')) return;
             break;
         case 'n':
-            if (w->end - w->p >= 4 && memcmp(w->p, "null", 4) == 0) {
-                w->p += 4;
-                buf_ch(w->out, 'n');
-                return;
-            }
+            if (put_literal(w, "null", 'n')) return;
             break;
         default:
             if (c == '-' || is_digit(c)) {
@@ -688,6 +677,12 @@ static void intern_free(Intern *t) {
     free(t->firsts);
 }
 
+typedef struct {
+    const char *path; /* borrowed from spec_list while the GIL is held */
+    Py_ssize_t len;
+    int mode;
+} SpecItem;
+
 static PyObject *signatures(PyObject *self, PyObject *args) {
     Py_buffer data, offsets, validity;
     Py_ssize_t offset, length;
@@ -698,6 +693,7 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
         return NULL;
     PyObject *result = NULL;
     Trie *trie = NULL;
+    SpecItem *spec = NULL;
     char *names = NULL;
     int32_t *codes = NULL;
     Intern table = {0};
@@ -722,33 +718,28 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
     trie->count = 1;
     trie->nodes[0] = (Node){"", 0, 0, -1, -1, 0};
     /* the names are copied: the walk runs without the GIL, when spec_list could change */
+    spec = calloc((size_t)(nspec ? nspec : 1), sizeof(SpecItem));
+    if (!spec) {
+        PyErr_NoMemory();
+        goto done;
+    }
     size_t names_len = 0;
     for (Py_ssize_t i = 0; i < nspec; i++) {
-        PyObject *item = PyList_GET_ITEM(spec_list, i);
-        const char *path;
-        Py_ssize_t path_len;
-        int mode;
-        if (!PyArg_ParseTuple(item, "y#i", &path, &path_len, &mode)) goto done;
-        names_len += (size_t)path_len;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(spec_list, i), "y#i", &spec[i].path, &spec[i].len, &spec[i].mode))
+            goto done;
+        names_len += (size_t)spec[i].len;
     }
     names = malloc(names_len ? names_len : 1);
     if (!names) {
         PyErr_NoMemory();
         goto done;
     }
-    size_t names_at = 0;
-    for (Py_ssize_t i = 0; i < nspec; i++) {
-        PyObject *item = PyList_GET_ITEM(spec_list, i);
-        const char *path;
-        Py_ssize_t path_len;
-        int mode;
-        if (!PyArg_ParseTuple(item, "y#i", &path, &path_len, &mode)) goto done;
-        memcpy(names + names_at, path, (size_t)path_len);
-        if (!trie_add(trie, names + names_at, (size_t)path_len, mode)) {
+    for (Py_ssize_t i = 0, at = 0; i < nspec; at += spec[i].len, i++) {
+        memcpy(names + at, spec[i].path, (size_t)spec[i].len);
+        if (!trie_add(trie, names + at, (size_t)spec[i].len, spec[i].mode)) {
             PyErr_SetString(PyExc_ValueError, "signatures: too many checked paths");
             goto done;
         }
-        names_at += (size_t)path_len;
     }
     int failed = 0;
     int32_t recent[2] = {-1, -1};
@@ -851,6 +842,7 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
     result = Py_BuildValue("(NNN)", code_bytes, sigs, firsts);
 done:
     free(trie);
+    free(spec);
     free(names);
     free(codes);
     free(out.buf);
