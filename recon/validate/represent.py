@@ -38,7 +38,6 @@ class Represented:
     groups: duckdb.DuckDBPyRelation
     representatives: duckdb.DuckDBPyRelation
     members: duckdb.DuckDBPyRelation
-    by_signature: bool
 
     @property
     def inputs(self) -> dict[str, duckdb.DuckDBPyRelation]:
@@ -65,7 +64,6 @@ def represent(run: Run, ref: ExportRef, params: Mapping[str, Any]) -> Represente
         groups=run.arrow(distinct["Group"].representatives),
         representatives=run.arrow(_by_type(distinct, "representatives", ["id", "weight"])),
         members=run.arrow(_by_type(distinct, "members", ["rep", "id"])),
-        by_signature=True,
     )
 
 
@@ -103,5 +101,4 @@ def _every_resource(con: duckdb.DuckDBPyConnection, ref: ExportRef) -> Represent
         groups=keyed["Group"],
         representatives=representatives[0].union(representatives[1]),
         members=members[0].union(members[1]),
-        by_signature=False,
     )

@@ -65,7 +65,7 @@ def signature_spec(params: Mapping[str, Any]) -> dict[str, list[tuple[bytes, int
     """Per resource type, the checked paths and how the walker keeps their values.
 
     ``params`` are :meth:`ValueChecks.params`. None when a path cannot be given to the walker
-    (a name holding the separator byte): every text is then its own signature.
+    exactly (a name holding ``"`` or the separator byte): validate then checks every resource itself.
     """
     paths: list[str] = params["paths"]
     singles: int = params["singles"]
@@ -73,9 +73,10 @@ def signature_spec(params: Mapping[str, Any]) -> dict[str, list[tuple[bytes, int
     for resource_type, bits in zip(("User", "Group"), params["checks"], strict=True):
         entries: list[tuple[bytes, int]] = [(b"schemas", _RAW)]
         for i, path in enumerate(paths[1:], start=1):
-            names = [name.encode().lower() for name in _NAME.findall(path)]
-            if any(b"\x1f" in name for name in names):
+            found = _NAME.findall(path)
+            if "$" + "".join(f'."{name}"' for name in found) != path or any("\x1f" in name for name in found):
                 return None
+            names = [name.encode().lower() for name in found]
             key = b"\x1f".join(names)
             check = bits[i]
             if i <= singles:
@@ -106,7 +107,7 @@ def distinct_resources(path: Path, prefix: str, spec: list[tuple[bytes, int]]) -
     reps: list[pa.Array] = []
     members_rep: list[pa.Array] = []
     members_id: list[pa.Array] = []
-    for ids, codes, sigs, first_raws in _signed_row_groups(path, spec):
+    for ids, codes, sigs, first_raws in _signed_batches(path, spec):
         translate = []
         new_rows = []
         for k, sig in enumerate(sigs):
@@ -141,7 +142,7 @@ def distinct_resources(path: Path, prefix: str, spec: list[tuple[bytes, int]]) -
     return Distinct(representatives, members)
 
 
-def _signed_row_groups(
+def _signed_batches(
     path: Path, spec: list[tuple[bytes, int]]
 ) -> Iterator[tuple[pa.Array, pa.Array, list[bytes], pa.Array]]:
     """Each batch's ids, signature numbers, distinct signatures, and the text of each one's first row."""
