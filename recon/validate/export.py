@@ -143,6 +143,7 @@ def validate_export(
         run = Run(con)
         relations = _inputs(ref)
         checks = value_checks(declared)
+        params = checks.params()
         declared_tables = {
             "declared_attributes": run.arrow(attributes_table(declared)),
             "declared_schemas": run.arrow(schemas_table(declared)),
@@ -151,10 +152,10 @@ def validate_export(
         # userName collisions read other columns than the walker: DuckDB finds them meanwhile
         with ThreadPoolExecutor(1) as meanwhile:
             colliding = meanwhile.submit(_collisions, con.cursor(), relations["users"], case_exact)
-            represented = represent(run, ref, checks.params())
+            represented = represent(run, ref, params)
             collisions = run.arrow(colliding.result())
         representatives = represented.representatives
-        shapes = run.table("validate_shapes", checks.params(), represented.inputs)
+        shapes = run.table("validate_shapes", params, represented.inputs)
         structures, observations, shape_findings = _structural(run, shapes, declared_tables)
         census = _census(con, _weighed(run, shapes, representatives), observations)
         recheck = run_sql(
@@ -166,7 +167,7 @@ def validate_export(
         if recheck:  # rare: see _recheck
             recase = [int(n) for n, again, _ in recheck if again]
             nulls = [int(n) for n, _, again in recheck if again]
-            shapes = _recheck(run, shapes, recase, nulls, represented.inputs, checks.params(), declared)
+            shapes = _recheck(run, shapes, recase, nulls, represented.inputs, params, declared)
             structures, observations, shape_findings = _structural(run, shapes, declared_tables)
         specs = run.arrow(checks.specs)
         fact_findings = run.table("validate_fact_findings", None, {"shapes": shapes, "value_specs": specs})
