@@ -28,11 +28,6 @@ sets AS (
     FROM candidates
     GROUP BY name_key
     HAVING count(*) > 1
-),
-colliding AS (
-    SELECT c.id, c.user_name, c.name_key
-    FROM candidates AS c
-    JOIN sets AS s ON s.name_key = c.name_key
 )
 SELECT
     'user_name_collision' AS kind,
@@ -47,5 +42,5 @@ SELECT
             WHEN s.spellings > 1 THEN '): the values differ only by case and userName is not caseExact'
             ELSE '): the values are identical'
         END AS detail
-FROM colliding AS c
+FROM candidates AS c
 JOIN sets AS s ON s.name_key = c.name_key

@@ -174,10 +174,9 @@ def validate_export(
         element_findings = run.table(
             "validate_element_findings", None, {"shapes": shapes, "value_specs": specs}
         )
+        # regrouping moves resources between shapes, never in or out: the weights count them
         resources = {"User": 0, "Group": 0}
-        for resource_type, count in (
-            _weighed(run, shapes, representatives).aggregate("resource_type, sum(resources)").fetchall()
-        ):
+        for resource_type, count in representatives.aggregate("resource_type, sum(weight)").fetchall():
             resources[str(resource_type)] += int(count)
         findings = run_sql(
             "validate_findings",
@@ -251,8 +250,8 @@ def _structural(
     run: Run, shapes: duckdb.DuckDBPyRelation, declared_tables: Mapping[str, duckdb.DuckDBPyRelation]
 ) -> tuple[list[tuple[Any, ...]], duckdb.DuckDBPyRelation, duckdb.DuckDBPyRelation]:
     """Each shape's structure, its observation rows, and the structural findings of the shapes."""
-    structures = shapes.select("shape_no", "structure", "resource_type", "resources").fetchall()
-    observations = run.arrow(observations_table((int(n), str(s)) for n, s, _, _ in structures))
+    structures = shapes.select("shape_no", "structure").fetchall()
+    observations = run.arrow(observations_table((int(n), str(s)) for n, s in structures))
     shape_findings = run.table(
         "validate_shape_findings", None, {"shapes": shapes, "observations": observations, **declared_tables}
     )
