@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.core
 import typer.main
 
 from recon.cli import app, main
@@ -244,8 +245,9 @@ def test_every_registered_command_has_its_page() -> None:
         page = COMMANDS_DIR / f"{command}.md"
         assert page.is_file(), f"no page docs/commands/{command}.md for `recon {command}`"
         assert not is_stub(page), f"docs/commands/{command}.md is a stub but `recon {command}` exists"
-        title = page.read_text(encoding="utf-8").splitlines()[0]
-        assert title.startswith("# ") and f"recon {command}" in title
+        text = page.read_text(encoding="utf-8")
+        assert text.startswith("# "), f"{page.name} starts with its title"
+        assert f"recon {command}" in text, f"{page.name} never names `recon {command}`"
         assert f"(commands/{command}.md)" in index, f"docs/index.md does not link {page.name}"
 
 
@@ -253,6 +255,25 @@ def test_every_command_page_is_a_command() -> None:
     commands = registered_commands()
     for page in sorted(COMMANDS_DIR.glob("*.md")):
         assert page.stem in commands or is_stub(page), f"{page} documents no registered command"
+
+
+def leaf_commands() -> dict[str, Any]:
+    """Every runnable command by its full name (``bulk plan`` for a group's subcommand)."""
+    found: dict[str, Any] = {}
+    for name, command in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
+        if isinstance(command, typer.core.TyperGroup):
+            found.update({f"{name} {sub}": leaf for sub, leaf in command.commands.items()})
+        else:
+            found[name] = command
+    return found
+
+
+def test_common_options_are_where_the_readme_says() -> None:
+    assert "Every command takes `--json`" in _readme()
+    for name, command in leaf_commands().items():
+        options = {opt for param in command.params for opt in param.opts}
+        assert "--json" in options, f"`recon {name}` has no --json"
+        assert ("--data-dir" in options) == (name != "simulate"), f"`recon {name}`: --data-dir"
 
 
 def test_engine_option_is_documented_where_it_exists(capsys: pytest.CaptureFixture[str]) -> None:
