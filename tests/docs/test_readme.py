@@ -276,6 +276,16 @@ def test_common_options_are_where_the_readme_says() -> None:
         assert ("--data-dir" in options) == (name != "simulate"), f"`recon {name}`: --data-dir"
 
 
+def test_every_option_is_on_its_commands_page() -> None:
+    for name, command in leaf_commands().items():
+        page = COMMANDS_DIR / f"{name.split()[0]}.md"
+        text = page.read_text(encoding="utf-8")
+        for param in command.params:
+            for option in (*param.opts, *getattr(param, "secondary_opts", ())):
+                if option.startswith("--") and option != "--help":
+                    assert option in text, f"`recon {name} {option}` is not on {page.relative_to(ROOT)}"
+
+
 def test_engine_option_is_documented_where_it_exists(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--engine duckdb|spark" in _readme()
     if is_stub(DOCS / "spark.md"):
