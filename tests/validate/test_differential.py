@@ -650,7 +650,7 @@ REGRESSIONS: dict[str, tuple[list[Resource], Declarations | None, set[Finding]]]
         None,
         {("attribute_name_case", "User", "u", "UserName"), ("missing_required", "User", "u", "userName")},
     ),
-    # "" is unassigned (README "Not findings") but was a value: false positives
+    # "" is unassigned (docs/commands/validate.md "Not findings") but was a value: false positives
     "password empty": ([user("u", password="")], None, set()),
     "undeclared empty": ([user("u", foo="")], None, set()),
     "emails.type empty": ([user("u", emails=[{"value": "a@example.com", "type": ""}])], None, set()),
