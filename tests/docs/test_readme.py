@@ -286,6 +286,50 @@ def test_every_option_is_on_its_commands_page() -> None:
                     assert option in text, f"`recon {name} {option}` is not on {page.relative_to(ROOT)}"
 
 
+def command_lines(page: Path) -> list[str]:
+    """Every ``recon …`` invocation in the page's code blocks (``$ `` prompts and comments dropped)."""
+    found = []
+    for body in _FENCE.findall(page.read_text(encoding="utf-8")):
+        for line in body.splitlines()[1:]:
+            line = line.strip().removeprefix("$ ").split(" #")[0]
+            parts = (part.strip() for part in re.split(r"&&|\|\|", line))
+            found += [part for part in parts if part.startswith("recon ")]
+    return found
+
+
+@pytest.mark.parametrize("page", MARKDOWN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_command_lines_in_examples_use_real_commands_and_options(page: Path) -> None:
+    group = typer.main.get_command(app)
+    wrong = []
+    for line in command_lines(page):
+        words = line.split()
+        if len(words) < 2 or words[1].startswith("-"):
+            continue  # recon --help, recon --version
+        command = group.commands.get(words[1])  # type: ignore[attr-defined]
+        rest = words[2:]
+        if command is None:
+            if not is_stub(COMMANDS_DIR / f"{words[1]}.md"):
+                wrong.append(f"no command `recon {words[1]}`: {line}")
+            continue
+        if isinstance(command, typer.core.TyperGroup) and rest:
+            command, rest = command.commands.get(rest[0]), rest[1:]
+            if command is None:
+                wrong.append(f"no subcommand: {line}")
+                continue
+        known = {o for param in command.params for o in (*param.opts, *getattr(param, "secondary_opts", ()))}
+        for word in rest:
+            for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", word):
+                if option not in known:
+                    wrong.append(f"unknown option {option}: {line}")
+    assert not wrong, f"{page.relative_to(ROOT)}: {wrong}"
+
+
+def test_command_line_checker_sees_commands() -> None:
+    lines = command_lines(README)
+    assert "recon reconcile --data-dir sim --config sim/recon.toml --source idp --target slack" in lines
+    assert any(line.startswith("recon extract --system okta --cycle $C --since") for line in lines)
+
+
 def test_engine_option_is_documented_where_it_exists(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--engine duckdb|spark" in _readme()
     if is_stub(DOCS / "spark.md"):
