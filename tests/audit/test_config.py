@@ -86,3 +86,49 @@ def test_nothing_to_audit_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     config = _config(tmp_path, "[thresholds]\norphaned_in_target = 0\n")
     code, _, err = _run(capsys, "--data-dir", str(tmp_path / "data"), "--config", str(config))
     assert code == 2 and "nothing to audit" in err and err.count("\n") == 1
+
+
+def test_the_audit_tables_parse_with_their_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from recon.config import AuditConfig, MetricsConfig, NotifyConfig, load_config
+
+    empty = load_config(_config(tmp_path, "[reconcile.a.b]\n"))
+    assert (empty.audit, empty.metrics, empty.notify) == (AuditConfig(), MetricsConfig(), NotifyConfig())
+    assert empty.notify.webhook_url() is None
+    config = load_config(
+        _config(
+            tmp_path,
+            "[systems.okta]\nbase_url = 'https://idp.example.com/scim/v2'\n\n"
+            "[audit]\ndiscover_max_age_hours = 0\nincremental = ['okta']\n\n"
+            "[metrics]\ntextfile = 'out/recon.prom'\npush_url = 'http://gw:9091'\njob = 'nightly'\n"
+            "format = 'openmetrics'\ntimeout = 3\n\n"
+            "[notify]\nwebhook_url_env = 'RECON_HOOK'\ntimeout = 2.5\n",
+        )
+    )
+    assert config.audit == AuditConfig(discover_max_age_hours=0.0, incremental=("okta",))
+    assert config.metrics == MetricsConfig(
+        Path("out/recon.prom"), "http://gw:9091", "nightly", "openmetrics", 3.0
+    )
+    assert config.notify == NotifyConfig("RECON_HOOK", 2.5)
+    monkeypatch.setenv("RECON_HOOK", " https://hooks.example/x \n")
+    assert config.notify.webhook_url() == "https://hooks.example/x"
+
+
+def test_the_default_cycle_is_now_for_live_systems_else_the_latest_common_one(
+    sim_copy: Path, tmp_path: Path
+) -> None:
+    from recon.audit import plan_audit
+    from recon.config import load_config
+    from recon.store import Store
+
+    store = Store(sim_copy)
+    latest = store.cycles("idp")[-1]
+    files_only = load_config(sim_copy / "recon.toml")
+    assert plan_audit(store, files_only).cycle == latest
+    assert plan_audit(store, files_only).live == frozenset()
+    live = load_config(
+        _config(tmp_path, "[systems.idp]\nbase_url = 'http://127.0.0.1:9/v2'\n\n[reconcile.idp.slack]\n")
+    )
+    plan = plan_audit(store, live)
+    assert plan.live == {"idp"} and plan.cycle > latest and plan.systems == ("idp", "slack")
+    assert plan_audit(store, live, stages=("reconcile",)).cycle == latest, "nothing extracted: reuse a cycle"
+    assert plan_audit(store, live, cycle="C7").cycle == "C7"

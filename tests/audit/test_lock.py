@@ -88,3 +88,40 @@ def test_two_locks_in_one_process_and_a_foreign_host(tmp_path: Path) -> None:
     assert json.loads(path.read_text(encoding="utf-8"))["cycle"] == "c4"
     lock.release()
     assert not path.exists()
+
+
+_RACE = """
+import sys, time
+from pathlib import Path
+from recon.audit.lock import AuditLock, LockHeld
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.001)
+lock = AuditLock(Path(sys.argv[1]), "race")
+try:
+    lock.acquire()
+except LockHeld:
+    print("refused", flush=True)
+else:
+    print("won", flush=True)
+    time.sleep(3)
+    lock.release()
+"""
+
+
+def test_of_several_audits_taking_over_one_stale_lock_exactly_one_wins(tmp_path: Path) -> None:
+    import time
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    path = tmp_path / ".audit.lock"
+    stale = {"pid": gone.pid, "host": socket.gethostname(), "started": "x", "cycle": "old", "token": "t"}
+    path.write_text(json.dumps(stale), encoding="utf-8")
+    start = str(time.time() + 2.0)  # every contender starts at the same moment
+    contenders = [
+        subprocess.Popen([sys.executable, "-c", _RACE, str(path), start], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outcomes = sorted(process.communicate(timeout=60)[0].strip() for process in contenders)
+    assert outcomes == ["refused", "refused", "refused", "won"]
+    assert not path.exists()
