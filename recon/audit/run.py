@@ -28,6 +28,7 @@ for one system or pair is recorded (status ``failed``) and the others go on.
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,6 +96,7 @@ class AuditResult:
     record: Path
     seconds: float
     took_over: Holder | None = None
+    tracebacks: tuple[str, ...] = ()  # of the failed stages, for --debug (never in audit.json)
 
     @property
     def failed(self) -> tuple[StageRun, ...]:
@@ -156,7 +158,7 @@ def plan_audit(
     systems = tuple(dict.fromkeys([*config.systems, *(n for pair in config.reconcile for n in pair)]))
     if not systems:
         raise UsageError(f"nothing to audit: {where} configures no [systems] and no [reconcile.A.B] pairs")
-    live = frozenset(name for name in systems if name in config.systems and config.systems[name].base_url)
+    live = frozenset(name for name in systems if name in config.systems and is_live(config, name))
     for name in config.audit.incremental:
         if name not in live:
             raise ConfigError(
@@ -172,6 +174,12 @@ def plan_audit(
     else:
         cycle = _latest_common_cycle(store, systems) or cycle_id_now()
     return AuditPlan(cycle, systems, live, tuple(config.reconcile), tuple(stages))
+
+
+def is_live(config: Config, system: str) -> bool:
+    """A system recon reads over the network (discovered and extracted by the audit); the others are
+    fed by ``recon import`` / ``recon simulate``. Today: a SCIM system with a ``base_url``."""
+    return bool(config.systems[system].base_url)
 
 
 def _latest_common_cycle(store: Store, systems: Sequence[str]) -> str | None:
@@ -192,6 +200,7 @@ class _Audit:
     breaches: list[Breach] = field(default_factory=list)
     failed_systems: set[str] = field(default_factory=set)
     failed_exports: set[tuple[str, str]] = field(default_factory=set)
+    tracebacks: list[str] = field(default_factory=list)
 
     def record(self, stage: str, subject: str, status: str, seconds: float, headline: str) -> None:
         run = StageRun(stage, subject, status, seconds, headline)
@@ -204,8 +213,9 @@ class _Audit:
         started = time.perf_counter()
         try:
             status, headline = work()
-        except Exception as exc:
+        except Exception as exc:  # one system's failure must not stop the others
             status, headline = FAILED, _one_line(exc)
+            self.tracebacks.append(f"{stage} {subject}:\n{traceback.format_exc()}")
         self.record(stage, subject, status, time.perf_counter() - started, headline)
         return status not in (FAILED, NOT_AUDITED)
 
@@ -255,6 +265,7 @@ def run_audit(
             record=record,
             seconds=time.perf_counter() - started,
             took_over=lock.took_over,
+            tracebacks=tuple(audit.tracebacks),
         )
         atomic_write_json(record, result.to_json())
     return result
@@ -455,7 +466,7 @@ def _history(audit: _Audit) -> HistorySummary | None:
     else:  # report or metrics alone still need it, quietly
         try:
             work()
-        except Exception:
+        except Exception:  # reported by the stage that needs the history
             return None
     return found[0] if found else None
 

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store
+from recon.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    echo,
+    emit_json,
+    open_config,
+    open_store,
+    state,
+)
 
 if TYPE_CHECKING:
     from recon.audit import AuditResult, StageRun
@@ -53,6 +62,9 @@ def audit_command(
     plan = plan_audit(store, settings, cycle=cycle, stages=stages)
     progress = None if as_json or not sys.stderr.isatty() else _progress
     result = run_audit(store, settings, plan, on_run=progress)
+    if state.debug:
+        for text in result.tracebacks:
+            typer.echo(text, err=True)
     if as_json:
         emit_json(result.to_json())
     else:

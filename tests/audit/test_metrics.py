@@ -138,3 +138,25 @@ def test_every_metric_is_documented_and_named_by_convention() -> None:
             assert spec.name.endswith("_seconds")
         for label in spec.labels:
             assert f"`{label}`" in doc
+
+
+def test_a_refused_push_is_a_failed_stage_the_textfile_is_still_written(
+    sim_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from audit.receiver import receiver
+
+    with receiver() as gateway:
+        gateway.status = 500
+        config = _config(sim_copy, f'[metrics]\npush_url = "{gateway.url}/prefix"\n')
+        only = ["--only", "reconcile,history,metrics", "--json"]
+        code = main(["audit", "--data-dir", str(sim_copy), "--config", str(config), *only])
+        assert [(r.method, r.path) for r in gateway.requests] == [("PUT", "/prefix/metrics/job/recon")]
+    result = json.loads(capsys.readouterr().out)
+    assert code == 1
+    runs = {(run["stage"], run["subject"]): run for run in result["stages"]}
+    assert runs[("metrics", "textfile")]["status"] == "ok"
+    assert runs[("metrics", "pushgateway")]["status"] == "failed"
+    assert runs[("metrics", "pushgateway")]["headline"] == (
+        "pushing metrics to the Pushgateway at 127.0.0.1 failed (500)"
+    )
+    assert Store(sim_copy).metrics_path.is_file()
