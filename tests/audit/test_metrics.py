@@ -160,3 +160,46 @@ def test_a_refused_push_is_a_failed_stage_the_textfile_is_still_written(
         "pushing metrics to the Pushgateway at 127.0.0.1 failed (500)"
     )
     assert Store(sim_copy).metrics_path.is_file()
+
+
+def test_probe_deviations_and_a_partial_export(sim_copy: Path) -> None:
+    from recon.audit.metrics import collect, render
+    from recon.store import atomic_write_json
+
+    store = Store(sim_copy)
+    statuses = ["exact", "exact", "missing", "extra", "rejected", "exact"]
+    probes = pl.DataFrame(
+        {
+            "probe": [f"p{i}" for i in range(len(statuses))],
+            "filter": ['userName eq "x"'] * len(statuses),
+            "status": statuses,
+            "detail": [None] * len(statuses),
+        },
+        schema={"probe": pl.String, "filter": pl.String, "status": pl.String, "detail": pl.String},
+    )
+    store.capabilities_dir("slack").mkdir(parents=True)
+    probes.write_parquet(store.capabilities_dir("slack") / "probe.parquet")
+    latest = store.export("github", store.cycles("github")[-1])
+    manifest = latest.manifest()
+    manifest.status = "partial"
+    atomic_write_json(latest.manifest_path, manifest.to_json())
+
+    samples = _samples(render(collect(store, None, thresholds={}, breaches=[])).decode("utf-8"))
+    probe_counts = {labels["status"]: value for labels, value in samples["recon_filter_probes"]}
+    assert probe_counts == {
+        "exact": 3.0,
+        "missing": 1.0,
+        "extra": 1.0,
+        "missing_and_extra": 0.0,
+        "ignored": 0.0,
+        "rejected": 1.0,
+        "error": 0.0,
+    }
+    assert samples["recon_filter_probe_deviations"] == [({"system": "slack"}, 3.0)]
+    github = {
+        labels["status"]: value
+        for labels, value in samples["recon_export_status"]
+        if labels["system"] == "github" and labels["kind"] == "full"
+    }
+    assert github == {"complete": 0.0, "partial": 1.0, "failed": 0.0}
+    assert "recon_findings" not in samples, "no history given: no findings metrics"
