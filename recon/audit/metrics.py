@@ -58,8 +58,8 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "recon_pair_audited",
         _PAIR,
-        "recon audit only: 1 when this audit reconciled the pair, 0 when it could not (not audited: "
-        "its findings metrics are those of an earlier cycle, never a clean result).",
+        "recon audit only (when it runs reconcile): 1 when this audit reconciled the pair, 0 when it "
+        "could not (not audited: its findings metrics are those of an earlier cycle, never clean).",
     ),
     MetricSpec(
         "recon_leavers_still_active",

@@ -242,16 +242,17 @@ def run_audit(
         if "validate" in stages:
             for system in plan.systems:
                 _validate(audit, system)
-        pairs: dict[tuple[str, str], bool] = {}
-        for source, target in plan.pairs:
-            pairs[(source, target)] = "reconcile" in stages and _reconcile(audit, source, target)
+        pairs: dict[tuple[str, str], bool] = {}  # audited? (only known when reconcile runs)
+        if "reconcile" in stages:
+            for source, target in plan.pairs:
+                pairs[(source, target)] = _reconcile(audit, source, target)
         if "deltas" in stages:
             for system in plan.systems:
                 _deltas(audit, system)
         summary = _history(audit) if stages & {"history", "report", "metrics"} else None
         report = _report(audit, summary) if "report" in stages else None
         record = store.audit_dir(plan.cycle) / "audit.json"
-        metrics = _metrics(audit, summary, pairs, started) if "metrics" in stages else None
+        metrics = _metrics(audit, summary, pairs) if "metrics" in stages else None
         if "notify" in stages:
             _notify(audit, report, pairs)
         result = AuditResult(
@@ -259,7 +260,7 @@ def run_audit(
             data_dir=store.root,
             runs=tuple(audit.runs),
             breaches=tuple(audit.breaches),
-            pairs=pairs if "reconcile" in stages else {},
+            pairs=pairs,
             report=report,
             metrics=metrics,
             record=record,
@@ -487,7 +488,7 @@ def _report(audit: _Audit, summary: HistorySummary | None) -> Path | None:
 
 
 def _metrics(
-    audit: _Audit, summary: HistorySummary | None, pairs: Mapping[tuple[str, str], bool], started: float
+    audit: _Audit, summary: HistorySummary | None, pairs: Mapping[tuple[str, str], bool]
 ) -> Path | None:
     from recon.audit.metrics import AuditOutcome, collect, push, write_textfile
 
