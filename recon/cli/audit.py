@@ -60,8 +60,15 @@ def audit_command(
     store = open_store(data_dir)
     settings = open_config(config)
     plan = plan_audit(store, settings, cycle=cycle, stages=stages)
+    from recon.cli.extract import _terminate_as_interrupt  # SIGTERM unwinds like ^C: the lock is released
+
     progress = None if as_json or not sys.stderr.isatty() else _progress
-    result = run_audit(store, settings, plan, on_run=progress)
+    try:
+        with _terminate_as_interrupt():
+            result = run_audit(store, settings, plan, on_run=progress)
+    except KeyboardInterrupt:
+        typer.echo(f"recon: interrupted; audit of cycle {plan.cycle} stopped, its lock released", err=True)
+        raise typer.Exit(130) from None
     if state.debug:
         for text in result.tracebacks:
             typer.echo(text, err=True)

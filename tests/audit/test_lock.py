@@ -125,3 +125,33 @@ def test_of_several_audits_taking_over_one_stale_lock_exactly_one_wins(tmp_path:
     outcomes = sorted(process.communicate(timeout=60)[0].strip() for process in contenders)
     assert outcomes == ["refused", "refused", "refused", "won"]
     assert not path.exists()
+
+
+def test_a_terminated_audit_exits_130_and_releases_its_lock(sim_copy: Path) -> None:
+    import time
+
+    store = Store(sim_copy)
+    args = [
+        "--data-dir",
+        str(sim_copy),
+        "--config",
+        str(sim_copy / "recon.toml"),
+        "--only",
+        "validate,reconcile",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recon", "audit", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not store.audit_lock_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.audit_lock_path.exists(), "the audit never took its lock"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("recon: interrupted; audit of cycle ")
+    assert "Traceback" not in err
+    assert not store.audit_lock_path.exists()
