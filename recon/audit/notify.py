@@ -43,7 +43,7 @@ def post(url: str, text: str, *, timeout: float, env_name: str) -> int:
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             response = client.post(url, json={"text": text})
-    except httpx.HTTPError as exc:  # its message holds the URL: only its type is shown
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # messages hold the URL: type only
         raise ReconError(f"the webhook in ${env_name} could not be reached ({type(exc).__name__})") from None
     if not 200 <= response.status_code < 300:
         raise ReconError(f"the webhook in ${env_name} answered HTTP {response.status_code}")

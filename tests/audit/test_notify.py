@@ -52,3 +52,11 @@ def test_the_message_lists_at_most_ten_breaches_and_the_report() -> None:
     assert "- and 2 more" in lines
     assert "not audited (not clean): idp -> github" in lines
     assert lines[-1] == "report: /data/report.html"
+
+
+@pytest.mark.parametrize("url", ["hooks.example/s3cr3t", "ftp://hooks.example/s3cr3t", "http://[s3cr3t"])
+def test_a_malformed_webhook_url_is_reported_without_repeating_it(url: str) -> None:
+    with pytest.raises(ReconError) as caught:
+        post(url, "x", timeout=2, env_name="HOOK")
+    assert str(caught.value).startswith("the webhook in $HOOK could not be reached (")
+    assert "s3cr3t" not in str(caught.value)
