@@ -9,6 +9,7 @@ is refused.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,10 @@ __all__ = [
     "DEFAULT_COMPARE",
     "DEFAULT_GROUP_MATCH",
     "DEFAULT_MATCH",
+    "AuditConfig",
     "Config",
+    "MetricsConfig",
+    "NotifyConfig",
     "ReconcileConfig",
     "SystemConfig",
     "load_config",
@@ -104,6 +108,44 @@ class ReconcileConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """``[audit]``: how ``recon audit`` decides what to run (see docs/commands/audit.md)."""
+
+    discover_max_age_hours: float = 24.0  # capabilities.json older than this is discovered again
+    incremental: tuple[str, ...] = ()  # systems that also get a delta export (and its check) per audit
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """``[metrics]``: where ``recon audit`` writes its metrics (see docs/metrics.md)."""
+
+    textfile: Path | None = None  # default: the store's recon.prom
+    push_url: str | None = None  # a Pushgateway, optional
+    job: str = "recon"  # the Pushgateway job name
+    format: str = "prometheus"  # or "openmetrics" (node_exporter's textfile collector reads prometheus)
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """``[notify]``: a webhook told about threshold breaches; its URL is a secret in the environment."""
+
+    webhook_url_env: str | None = None
+    timeout: float = 10.0
+
+    def webhook_url(self) -> str | None:
+        """The webhook URL from the environment (never printed), or None when not configured."""
+        if not self.webhook_url_env:
+            return None
+        value = os.environ.get(self.webhook_url_env, "").strip()
+        if not value:
+            raise ConfigError(
+                f"notify.webhook_url_env: environment variable {self.webhook_url_env} is not set"
+            )
+        return value
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole of recon.toml (empty when there is no file)."""
 
@@ -111,6 +153,9 @@ class Config:
     reconcile: dict[tuple[str, str], ReconcileConfig] = field(default_factory=dict)
     thresholds: dict[str, int] = field(default_factory=dict)
     path: Path | None = None
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
     def system(self, name: str) -> SystemConfig:
         """The named system; raises :class:`ConfigError` listing the known ones."""
@@ -195,7 +240,93 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
             raise ConfigError(f"{where}: thresholds.{kind} must be a whole number >= 0")
         thresholds[kind] = limit
-    return Config(systems, reconcile, thresholds, path)
+    audit, metrics, notify = parse_audit_tables(data, where)
+    return Config(systems, reconcile, thresholds, path, audit, metrics, notify)
+
+
+# -- [audit], [metrics], [notify] (recon audit) ------------------------------------------------
+
+_AUDIT_KEYS = {"discover_max_age_hours", "incremental"}
+_METRICS_KEYS = {"textfile", "push_url", "job", "format", "timeout"}
+_NOTIFY_KEYS = {"webhook_url_env", "timeout"}
+_NOTIFY_SECRET_KEYS = frozenset({"webhook_url", "url", "webhook"})
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def parse_audit_tables(data: dict[str, Any], where: str) -> tuple[AuditConfig, MetricsConfig, NotifyConfig]:
+    """``[audit]``, ``[metrics]`` and ``[notify]``, each with a strict set of keys.
+
+    A webhook URL written in the file is refused (it is a secret: name the environment variable
+    holding it in ``webhook_url_env``); the message never repeats the value.
+    """
+    raw_audit = _strict(data, "audit", _AUDIT_KEYS, where)
+    raw_metrics = _strict(data, "metrics", _METRICS_KEYS, where)
+    raw_notify = _strict(data, "notify", _NOTIFY_KEYS, where, secret_keys=_NOTIFY_SECRET_KEYS)
+    age = _opt(raw_audit, "discover_max_age_hours", (int, float), f"{where}: audit")
+    if age is not None and age < 0:
+        raise ConfigError(f"{where}: audit.discover_max_age_hours must be >= 0")
+    incremental = _strings(raw_audit.get("incremental"), f"{where}: audit.incremental")
+    for name in incremental:
+        check_name(name, "system name")
+    audit = AuditConfig(
+        discover_max_age_hours=float(age) if age is not None else AuditConfig.discover_max_age_hours,
+        incremental=incremental,
+    )
+    fmt = _opt(raw_metrics, "format", str, f"{where}: metrics") or "prometheus"
+    if fmt not in ("prometheus", "openmetrics"):
+        raise ConfigError(f"{where}: metrics.format must be prometheus or openmetrics, not {fmt!r}")
+    push_url = _opt(raw_metrics, "push_url", str, f"{where}: metrics")
+    if push_url is not None and not re.match(r"https?://[^/@\s]+(/\S*)?$", push_url):
+        raise ConfigError(
+            f"{where}: metrics.push_url must be an http(s) URL without credentials in it "
+            "(e.g. http://pushgateway:9091)"
+        )
+    job = _opt(raw_metrics, "job", str, f"{where}: metrics") or "recon"
+    check_name(job, "metrics job name")
+    metrics = MetricsConfig(
+        textfile=_path(_opt(raw_metrics, "textfile", str, f"{where}: metrics")),
+        push_url=push_url,
+        job=job,
+        format=fmt,
+        timeout=_timeout(raw_metrics, f"{where}: metrics"),
+    )
+    env = _opt(raw_notify, "webhook_url_env", str, f"{where}: notify")
+    if env is not None and not _ENV_NAME.fullmatch(env):
+        looks_like_url = "://" in env or env.lower().startswith(("http", "www."))
+        reason = (
+            "holds a URL: the webhook URL is a secret and does not belong in the config file; "
+            "put it in an environment variable and name that variable here"
+            if looks_like_url
+            else "must name an environment variable (letters, digits, _)"
+        )
+        raise ConfigError(f"{where}: notify.webhook_url_env {reason}")
+    notify = NotifyConfig(webhook_url_env=env, timeout=_timeout(raw_notify, f"{where}: notify"))
+    return audit, metrics, notify
+
+
+def _strict(
+    data: dict[str, Any], key: str, keys: set[str], where: str, *, secret_keys: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    raw = _table(data, key, where)
+    secret = sorted(set(raw) & secret_keys)
+    if secret:
+        raise ConfigError(
+            f"{where}: {key}.{secret[0]}: the webhook URL is a secret and does not belong in the config "
+            "file; put it in an environment variable named by webhook_url_env"
+        )
+    unknown = sorted(set(raw) - keys)
+    if unknown:
+        raise ConfigError(f"{where}: [{key}]: unknown key {unknown[0]!r} (known: {', '.join(sorted(keys))})")
+    return raw
+
+
+def _timeout(raw: dict[str, Any], where: str) -> float:
+    value = _opt(raw, "timeout", (int, float), where)
+    if value is None:
+        return 10.0
+    if not 0 < value <= 300:
+        raise ConfigError(f"{where}.timeout must be between 0 and 300 seconds")
+    return float(value)
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -4,7 +4,9 @@ The demo simulates an IdP and two downstream apps over several sync cycles (the 
 fault profile), then runs each stage of CONTRACT §1 on the result — validate, a live extract
 over HTTP on 127.0.0.1, reconcile per target and cycle, delta correctness per cycle, a
 remediation plan (dry run), history and the HTML report — and compares reconcile and deltas
-with the simulator's ground truth, so the first thing a user sees is recon being exact.
+with the simulator's ground truth, so the first thing a user sees is recon being exact. Last,
+``recon audit`` runs over the simulated systems as a scheduled job would, and writes the metrics
+file a Prometheus textfile collector reads.
 
 Nothing leaves the machine and no config is needed. The demo writes only into an empty
 folder or one holding a previous demo (never over real exports).
@@ -102,6 +104,7 @@ def run_demo(
     done(_plan(store, config))
     stage, report = _report(store)
     done(stage)
+    done(_audit(store, config))
     return DemoResult(root, tuple(stages), report, time.perf_counter() - started, checks)
 
 
@@ -116,8 +119,8 @@ def _prepare(root: Path) -> None:
             f"--data-dir {root}: not empty and not a previous demo; recon demo writes only into an empty "
             "folder (or one it wrote before), never over real exports"
         )
-    for name in _STAGE_OUTPUTS:
-        path = root / name
+    store = Store(root)
+    for path in [*(root / name for name in _STAGE_OUTPUTS), store.audit_dir("x").parent, store.metrics_path]:
         if path.is_dir():
             shutil.rmtree(path)
         else:
@@ -277,6 +280,24 @@ def _report(store: Store) -> tuple[Stage, Path]:
         return [*summary.verdicts().values(), f"report: {path}"], True
 
     return _timed("history + report", work), path
+
+
+def _audit(store: Store, config: Config) -> Stage:
+    from recon.audit import plan_audit, run_audit
+
+    def work() -> tuple[list[str], bool]:
+        result = run_audit(store, config, plan_audit(store, config))
+        plan = result.plan
+        failed = len(result.failed)
+        lines = [
+            f"recon audit, cycle {plan.cycle}: {len(result.runs)} stage runs over {len(plan.systems)} "
+            f"systems and {len(plan.pairs)} pairs; {failed} failed, "
+            f"{_count(len(result.breaches), 'threshold')} exceeded -> {result.record}",
+            f"metrics for Prometheus: {result.metrics}",
+        ]
+        return lines, not result.failed and result.metrics is not None
+
+    return _timed("audit", work)
 
 
 def _common_cycles(store: Store, source: str, target: str) -> list[str]:

@@ -7,6 +7,7 @@
     <data>/findings/source=<a>/target=<b>/cycle=<id>/findings.parquet, summary.json
     <data>/deltas/system=<name>/head=<id>/delta_findings.parquet, summary.json
     <data>/capabilities/system=<name>/capabilities.json, probe.parquet
+    <data>/audits/cycle=<id>/audit.json, <data>/recon.prom, <data>/.audit.lock   (recon audit)
 
 Files appear only when complete: single files are written to a temporary name and
 renamed; an export partition is written into a staging folder under ``<data>/.staging``
@@ -234,6 +235,26 @@ class Store:
         """Folder of ``capabilities.json`` + ``probe.parquet`` for a system."""
         check_name(system, "system name")
         return self.capabilities_root / f"system={system}"
+
+    def audit_dir(self, cycle: str) -> Path:
+        """Folder of ``audit.json`` (what each stage of ``recon audit`` did) for one audit cycle."""
+        check_name(cycle, "cycle id")
+        return self.root / "audits" / f"cycle={cycle}"
+
+    @property
+    def audit_lock_path(self) -> Path:
+        """The lock that keeps two ``recon audit`` runs off the same data folder."""
+        return self.root / ".audit.lock"
+
+    @property
+    def metrics_path(self) -> Path:
+        """Default metrics textfile (``[metrics] textfile`` overrides it)."""
+        return self.root / "recon.prom"
+
+    @property
+    def report_path(self) -> Path:
+        """Default HTML report."""
+        return self.root / "report.html"
 
     # -- listing -------------------------------------------------------------------------
     def systems(self) -> list[str]:

@@ -12,7 +12,7 @@ from conftest import DemoRun
 from recon.cli import main
 from recon.store import Store
 
-STAGES = ["simulate", "validate", "extract", "reconcile", "deltas", "bulk plan", "history + report"]
+STAGES = ["simulate", "validate", "extract", "reconcile", "deltas", "bulk plan", "history + report", "audit"]
 
 
 def test_demo_exits_0_and_prints_every_stage_in_order(demo_run: DemoRun) -> None:
@@ -87,3 +87,18 @@ def test_demo_json_is_machine_readable(tmp_path: Path, capsys: object) -> None:
     assert [s["name"] for s in out["stages"]] == STAGES
     assert out["truth_checks"]["reconcile"] == {"equal": 6, "runs": 6}
     assert out["truth_checks"]["deltas"] == {"equal": 2, "runs": 2}
+
+
+def test_demo_ends_with_an_audit_that_writes_the_metrics_file(demo_run: DemoRun) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    store = Store(demo_run.data_dir)
+    last = store.cycles("idp", "full")[-1]
+    assert f"recon audit, cycle {last}: " in demo_run.stdout and "; 0 failed, " in demo_run.stdout
+    assert f"metrics for Prometheus: {store.metrics_path}" in demo_run.stdout
+    families = {f.name: f for f in text_string_to_metric_families(store.metrics_path.read_text("utf-8"))}
+    samples = families["recon_pair_audited"].samples
+    audited = {(s.labels["source"], s.labels["target"]): s.value for s in samples}
+    assert audited == {("idp", "slack"): 1.0, ("idp", "github"): 1.0}
+    record = json.loads((store.audit_dir(last) / "audit.json").read_text(encoding="utf-8"))
+    assert record["exit_code"] == 0 and record["not_audited"] == []
