@@ -53,6 +53,7 @@ import polars as pl
 
 from recon.engine import Parquet, connect, run_sql
 from recon.errors import DataNotFound, InputError
+from recon.findings import DELTA_KINDS, SEVERITIES
 from recon.recorded import (
     FINDING_KINDS,
     capabilities_overview,
@@ -79,16 +80,6 @@ __all__ = [
     "history",
     "probe_results",
 ]
-
-SEVERITIES = ("critical", "high", "medium", "low")
-DELTA_KINDS = (
-    "missed_change",
-    "missed_creation",
-    "unreported_deletion",
-    "unchanged_returned",
-    "stale_last_modified",
-    "outside_filter",
-)
 
 _TIME = pl.Datetime("us", "UTC")
 _CYCLES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {

@@ -15,6 +15,7 @@ import polars as pl
 
 from recon.capabilities import load_capabilities
 from recon.errors import DataNotFound, InputError
+from recon.findings import FINDING_KINDS
 from recon.store import Store, check_name
 
 __all__ = [
@@ -28,19 +29,6 @@ __all__ = [
     "probe_results",
     "read_json",
 ]
-
-FINDING_KINDS = (
-    "missing_in_target",
-    "orphaned_in_target",
-    "ambiguous_match",
-    "delayed_deactivation",
-    "delayed_activation",
-    "attribute_mismatch",
-    "group_missing_in_target",
-    "group_orphaned_in_target",
-    "membership_missing",
-    "membership_excess",
-)
 
 
 def partition_values(folder: Path, key: str) -> list[str]:

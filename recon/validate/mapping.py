@@ -27,6 +27,7 @@ from recon.config import Config, ReconcileConfig
 from recon.engine import Parquet, connect, run_sql
 from recon.errors import ConfigError
 from recon.extract.writer import write_table
+from recon.findings import Thresholded
 from recon.store import Store, atomic_write_json
 from recon.validate.declared import Declared, attributes_table
 from recon.validate.export import ValidationSummary, declared_model, read_summary, validate_export
@@ -64,7 +65,7 @@ _MULTI_VALUED = {
 
 
 @dataclass(frozen=True)
-class MappingSummary:
+class MappingSummary(Thresholded):
     """What validating one reconcile mapping found (also written as ``summary.json``)."""
 
     source: str
@@ -83,11 +84,6 @@ class MappingSummary:
     seconds: float = 0.0
     tool_version: str = __version__
 
-    @property
-    def exceeded(self) -> tuple[Threshold, ...]:
-        """The thresholds whose limit was exceeded (the CLI exits 1 when any)."""
-        return tuple(t for t in self.thresholds if t.exceeded)
-
     def to_json(self) -> dict[str, Any]:
         """The summary as written to ``summary.json`` and printed by ``--json``."""
         return {
@@ -98,13 +94,7 @@ class MappingSummary:
             "attributes": [dict(a) for a in self.attributes],
             "declared": dict(self.declared_from),
             "schema_findings": dict(self.exports_validated),
-            "total": self.total,
-            "counts": {"by_kind": dict(self.by_kind), "by_severity": dict(self.by_severity)},
-            "thresholds": [
-                {"kind": t.kind, "limit": t.limit, "count": t.count, "exceeded": t.exceeded}
-                for t in self.thresholds
-            ],
-            "exceeded": [t.kind for t in self.exceeded],
+            **self.verdict_json(),
             "examples": {kind: [dict(row) for row in rows] for kind, rows in self.examples.items()},
             "seconds": round(self.seconds, 3),
             "validated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
