@@ -28,6 +28,7 @@ from recon.engine import Parquet, connect, run_sql
 from recon.errors import ConfigError
 from recon.extract.writer import write_table
 from recon.findings import Thresholded
+from recon.scim_columns import ENTERPRISE_ATTRIBUTES, is_multi_valued
 from recon.store import Store, atomic_write_json
 from recon.validate.declared import Declared, attributes_table
 from recon.validate.export import ValidationSummary, declared_model, read_summary, validate_export
@@ -50,18 +51,7 @@ _MAPPED = pa.schema(
 _CENSUS = pa.schema([("resource_type", pa.string()), ("path", pa.string()), ("resources", pa.int64())])
 _NAME = r"\$?[A-Za-z][A-Za-z0-9_-]*"
 _PATH = re.compile(rf"(?P<attr>{_NAME})(?:\.(?P<sub>{_NAME}))?(?:\[[^\]]*\](?:\.(?P<after>{_NAME}))?)?")
-_ENTERPRISE_NAMES = {"employeenumber", "costcenter", "organization", "division", "department", "manager"}
-_MULTI_VALUED = {
-    "emails",
-    "phonenumbers",
-    "ims",
-    "photos",
-    "addresses",
-    "entitlements",
-    "roles",
-    "x509certificates",
-    "groups",
-}
+_ENTERPRISE_NAMES = {name.lower() for name in ENTERPRISE_ATTRIBUTES}
 
 
 @dataclass(frozen=True)
@@ -127,7 +117,7 @@ def attribute_path(path: str, where: str = "compare") -> str:
     if urn is None and low in _ENTERPRISE_NAMES:
         urn = ENTERPRISE_USER
     filtered = "[" in rest
-    if low in _MULTI_VALUED and (filtered or sub is not None):
+    if is_multi_valued("User", low) and (filtered or sub is not None):
         sub = after or sub or "value"
     elif urn is not None and urn.lower() == ENTERPRISE_USER.lower() and low == "manager" and sub is None:
         sub = "value"
