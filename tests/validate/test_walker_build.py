@@ -1,9 +1,13 @@
-"""The constants Python shares with the C walker and with SQL agree."""
+"""The constants Python shares with the C walker and with SQL agree, and a walker compiled from
+another _signatures.c than the one in the tree fails loudly, naming the build hook."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
+
+import pytest
 
 from recon.engine import load_sql
 from recon.validate import signatures
@@ -41,3 +45,23 @@ def test_the_check_bits_in_sql_are_the_ones_python_sets() -> None:
     assert {int(bit): _SLOTS[name] for bit, name in slots.items()} == {v: k for k, v in CHECK_BITS.items()}
     used = {int(bit) for bit in re.findall(r"\bc & (\d+) <> 0", query)}
     assert used == set(CHECK_BITS.values())
+
+
+def test_the_compiled_walker_was_built_from_this_source() -> None:
+    if not signatures.compiled():
+        pytest.skip("the compiled walker is not built here (no C compiler at install time)")
+    from recon.validate import _signatures
+
+    assert hashlib.sha256(_SOURCE.read_bytes()).hexdigest() == _signatures.SOURCE_SHA256
+
+
+def test_a_walker_from_another_source_fails_naming_the_build_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not signatures.compiled():
+        pytest.skip("the compiled walker is not built here (no C compiler at install time)")
+    edited = tmp_path / "_signatures.c"
+    edited.write_bytes(_SOURCE.read_bytes() + b"/* an edit not rebuilt */\n")
+    monkeypatch.setattr(signatures, "_SOURCE", edited)
+    with pytest.raises(signatures.StaleWalker, match=r"recon/validate/build_hook\.py"):
+        signatures.check_walker_build()
