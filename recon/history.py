@@ -57,7 +57,6 @@ from recon.findings import DELTA_KINDS, SEVERITIES
 from recon.recorded import (
     FINDING_KINDS,
     capabilities_overview,
-    demo_data_dir,
     findings_cycles,
     findings_summary_counts,
     has_findings,
@@ -74,7 +73,6 @@ __all__ = [
     "HistorySummary",
     "capabilities_overview",
     "cycle_time",
-    "demo_data_dir",
     "findings_summary_counts",
     "has_findings",
     "history",
