@@ -75,3 +75,50 @@ def test_recheck_resources_read_every_recase_resource_and_the_ones_holding_empty
     assert got["u1"] == (1, "User", "u1", True, '{"UserName":"a"}', structure('{"UserName":"a"}'))
     assert got["u2"] == (2, "User", "u2", False, None, structure('{"title": null, "emails":[null]}'))
     assert got["g1"] == (3, "Group", "g1", False, None, structure('{"displayName":null,"members":[]}'))
+
+
+_FACTS = pa.list_(pa.struct([("check_name", _S), ("idx", pa.int64())]))
+
+
+def test_shapes_recheck_regroups_the_resources_read_again_and_keeps_the_others() -> None:
+    shapes = parse(
+        """
+        shape_no | resource_type | structure | schemas  | facts                                                                  | resources | ids
+        1        | User          | S         | ["core"] | [{"check_name": "nonempty", "idx": 1}, {"check_name": "canonical", "idx": 2}] | 3 | ["U1", "U2", "U3"]
+        2        | Group         | G         | ["core"] | []                                                                     | 1         | ["G1"]
+        """,  # noqa: E501
+        pa.schema(
+            [
+                ("shape_no", pa.int64()),
+                ("resource_type", _S),
+                ("structure", _S),
+                ("schemas", pa.list_(_S)),
+                ("facts", _FACTS),
+                ("resources", pa.int64()),
+                ("ids", pa.list_(_S)),
+            ]
+        ),
+    )
+    again = parse(
+        """
+        shape_no | resource_type | id | structure
+        1        | User          | U2 | S-with-nulls
+        1        | User          | U3 | S
+        """,
+        pa.schema([("shape_no", pa.int64()), ("resource_type", _S), ("id", _S), ("structure", _S)]),
+    )
+    value_shapes = parse(  # U3 was respelled as declared: its value facts come from that copy
+        """
+        resource_type | ids    | facts
+        User          | ["U3"] | [{"check_name": "type", "idx": 5}]
+        """,
+        pa.schema([("resource_type", _S), ("ids", pa.list_(_S)), ("facts", _FACTS)]),
+    )
+    out = run("validate_shapes_recheck", shapes=shapes, again=again, value_shapes=value_shapes)
+    got = out.select("shape_no, resource_type, structure, [f.check_name FOR f IN facts], resources, ids")
+    assert got.fetchall() == [
+        (1, "Group", "G", [], 1, ["G1"]),  # not read again: kept as it was
+        (2, "User", "S", ["nonempty", "canonical"], 1, ["U1"]),
+        (3, "User", "S-with-nulls", ["canonical"], 1, ["U2"]),  # a "" read as null is no nonempty fact
+        (4, "User", "S", ["type"], 1, ["U3"]),
+    ]
