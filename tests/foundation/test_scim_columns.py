@@ -3,6 +3,7 @@ every reader of paths resolves against; multi-valued attributes follow RFC 7643 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,3 +115,15 @@ def test_extension_attributes_resolve_by_bare_name() -> None:
     assert (spec.extraction, spec.column_name) == ("column", "department")
     assert user_attribute(f"{ENTERPRISE_USER}:employeeNumber").column_name == "employee_number"
     assert user_attribute("manager").column_name == "manager_id"
+
+
+def test_bulk_outcomes_compares_every_column_an_operation_can_set() -> None:
+    # sql/bulk_outcomes.sql unpivots the target's columns to compare them with bulk/expect's checks
+    from recon.bulk.expect import _GROUP_COLUMNS, _USER_COLUMNS
+    from recon.engine import load_sql
+
+    query = load_sql("bulk_outcomes").query
+    block = query[query.index("target_values AS") : query.index("target_ids AS")]
+    compared = set(re.findall(r"'(User|Group)'(?: AS resource_type)?, id, '(\w+)'", block))
+    expected = {("User", c) for c in _USER_COLUMNS.values()} | {("Group", c) for c in _GROUP_COLUMNS.values()}
+    assert compared == expected
