@@ -119,3 +119,72 @@ def test_new_memberships_resolve_each_side_to_a_new_or_matched_resource() -> Non
         ("sg2", True, None, None, "s1", "User", False, "t1"),
         ("sg2", True, None, None, "sg1", "Group", False, "tg1"),
     ]
+
+
+_OPS = pa.schema(
+    [("seq", pa.int64()), ("label", pa.string()), ("op_index", pa.int32()), ("bulk_id", pa.string()),
+     ("method", pa.string()), ("path", pa.string()), ("resource_type", pa.string()),
+     ("resource_id", pa.string()), ("lookup_attribute", pa.string()), ("lookup_value", pa.string()),
+     ("lookup_case_exact", pa.bool_()), ("version", pa.string()), ("reported", pa.string()),
+     ("status", pa.int32()), ("location", pa.string()), ("response_version", pa.string()),
+     ("scim_type", pa.string()), ("detail", pa.string()), ("note", pa.string())]
+)  # fmt: skip
+_CHECKS = pa.schema(
+    [("seq", pa.int64()), ("check_no", pa.int32()), ("check_kind", pa.string()), ("attribute", pa.string()),
+     ("expected", pa.string()), ("case_exact", pa.bool_()), ("member_id", pa.string())]
+)  # fmt: skip
+
+
+def test_outcomes_judge_each_operation_by_what_the_export_shows() -> None:
+    ops = parse(
+        """
+        seq | method | resource_type | resource_id | lookup_attribute | lookup_value | lookup_case_exact | reported
+        1   | PATCH  | User          | t1          | null             | null         | null              | ok
+        2   | POST   | User          | null        | user_name        | BOB          | false             | ok
+        3   | DELETE | User          | t9          | null             | null         | null              | error
+        4   | PATCH  | Group         | tg1         | null             | null         | null              | ok
+        5   | PATCH  | User          | t2          | null             | null         | null              | ok
+        6   | POST   | User          | null        | user_name        | zed          | true              | not_attempted
+        """,  # noqa: E501
+        _OPS,
+    )
+    checks = parse(
+        """
+        seq | check_no | check_kind | attribute | expected | case_exact | member_id
+        1   | 1        | exists     | null      | null     | true       | null
+        1   | 2        | value      | active    | false    | true       | null
+        2   | 1        | exists     | null      | null     | true       | null
+        2   | 2        | value      | user_name | bob      | false      | null
+        3   | 1        | absent     | null      | null     | true       | null
+        4   | 1        | exists     | null      | null     | true       | null
+        4   | 2        | member     | null      | null     | true       | t1
+        4   | 3        | not_member | null      | null     | true       | t2
+        6   | 1        | exists     | null      | null     | true       | null
+        """,
+        _CHECKS,
+    )
+    users = parse(
+        """
+        id | user_name | active
+        t1 | ann       | true
+        t2 | Bob       | false
+        """,
+        USERS,
+    )
+    memberships = parse("group_id | member_id | member_type\ntg1 | t1 | User", MEMBERSHIPS)
+    out = run(
+        "bulk_outcomes",
+        bulk_ops=ops,
+        bulk_expectations=checks,
+        target_users=users,
+        target_groups=TARGET_GROUPS,
+        target_memberships=memberships,
+    )
+    assert out.select("seq, resource_id, outcome, visible, checks, checks_met, unmet").fetchall() == [
+        (1, "t1", "reported_ok_not_applied", False, 2, 1, "active is 'true', expected 'false'"),
+        (2, "t2", "applied", True, 2, 2, None),  # located by its userName, case-insensitively
+        (3, "t9", "failed_but_applied", True, 1, 1, None),
+        (4, "tg1", "applied", True, 3, 3, None),
+        (5, "t2", "unverified", None, 0, 0, None),  # nothing checkable
+        (6, None, "not_attempted", False, 1, 0, "not in the export"),
+    ]
