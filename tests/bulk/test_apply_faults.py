@@ -130,6 +130,7 @@ def test_lost_and_garbled_answers_then_rate_limits_never_apply_twice(runs_for: A
     assert remediated(findings(runs.store, f"c{runs.cycle}")) == []
 
 
+@pytest.mark.slow
 def test_malformed_bulk_responses_are_clear_errors_and_a_replay_completes(runs_for: Any) -> None:
     small = copy.deepcopy(RICH_SPC) | {
         "bulk": {"supported": True, "maxOperations": 1000, "maxPayloadSize": 1500}
