@@ -37,6 +37,7 @@ from recon.capabilities import load_capabilities
 from recon.engine import Parquet, connect, run_sql
 from recon.errors import DataNotFound, UsageError
 from recon.extract.writer import write_table
+from recon.findings import DELTA_KINDS
 from recon.local_filter import ExportTables, matching_ids
 from recon.schemas import DELTA_FINDINGS
 from recon.scim.filter import DEFAULT_CATALOG, And, Catalog, Compare, Filter, parse, parse_datetime
@@ -44,14 +45,7 @@ from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_nam
 
 __all__ = ["DELTA_FINDINGS", "KINDS", "DeltaSummary", "Watermark", "deltas", "pick_cycles", "watermark_of"]
 
-KINDS = (
-    "missed_change",
-    "missed_creation",
-    "unreported_deletion",
-    "unchanged_returned",
-    "stale_last_modified",
-    "outside_filter",
-)
+KINDS = DELTA_KINDS
 _TS = pa.timestamp("us", tz="UTC")
 
 

@@ -14,7 +14,9 @@ folder or one holding a previous demo (never over real exports).
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,10 +25,11 @@ from pathlib import Path
 import polars as pl
 
 from recon.config import Config, load_config
-from recon.errors import UsageError
+from recon.errors import DataNotFound, UsageError
+from recon.recorded import has_findings
 from recon.store import Store
 
-__all__ = ["DEMO_MARKER", "DemoResult", "Stage", "run_demo"]
+__all__ = ["DEMO_MARKER", "DemoResult", "Stage", "demo_data_dir", "run_demo"]
 
 DEMO_MARKER = "demo.json"
 SOURCE = "idp"
@@ -206,11 +209,9 @@ def _reconcile(store: Store, config: Config) -> tuple[Stage, tuple[int, int]]:
             last = None
             for cycle in _common_cycles(store, SOURCE, target):
                 last = reconcile(store, SOURCE, target, cycle, config)
-                truth = store.root / "truth" / "findings" / f"source={SOURCE}" / f"target={target}"
+                truth = store.truth_findings_dir(SOURCE, target, cycle)
                 runs += 1
-                equal += _same_rows(
-                    last.findings_path, truth / f"cycle={cycle}" / "findings.parquet", _FINDING_KEY
-                )
+                equal += _same_rows(last.findings_path, truth / "findings.parquet", _FINDING_KEY)
             if last is not None:
                 lines.append(
                     f"{target} at {last.cycle}: {_count(last.total, 'finding')}" + _kinds(last.by_severity)
@@ -234,7 +235,7 @@ def _deltas(store: Store) -> tuple[Stage, tuple[int, int]]:
         for head in store.cycles(SOURCE, "delta"):
             summary = deltas(store, SOURCE, head=head)
             per_cycle.append(f"{head[:8]} {summary.completeness:.1%}")
-            truth = store.root / "truth" / "deltas" / f"system={SOURCE}" / f"head={head}"
+            truth = store.truth_deltas_dir(SOURCE, head)
             runs += 1
             equal += _same_rows(summary.findings_path, truth / "delta_findings.parquet", _DELTA_KEY)
             if worst is None or summary.completeness < worst.completeness:
@@ -321,3 +322,26 @@ def _count(n: int, noun: str) -> str:
 def _kinds(counts: Mapping[str, int]) -> str:
     shown = [f"{kind} {count:,}" for kind, count in sorted(counts.items()) if count]
     return f" ({' · '.join(shown)})" if shown else ""
+
+
+def demo_data_dir(default: Path | str | None = None) -> Path:
+    """A data folder with findings for notebooks: ``default``, else ``$RECON_DATA_DIR``, else
+    ``./data``, ``./data/demo`` or the same under ``..`` (a notebook runs in ``notebooks/``) when one
+    holds findings;
+    otherwise ``recon demo`` is run into a new temporary folder, whose path is returned.
+    """
+    if default is not None:
+        candidates = [Path(default)]
+    elif os.environ.get("RECON_DATA_DIR"):
+        candidates = [Path(os.environ["RECON_DATA_DIR"])]
+    else:
+        # ./data/demo is where `recon demo` writes by default; a notebook runs in notebooks/.
+        candidates = [Path("data"), Path("data") / "demo", Path("..") / "data", Path("..") / "data" / "demo"]
+    for candidate in candidates:
+        if has_findings(candidate):
+            return candidate.resolve()
+    fresh = Path(tempfile.mkdtemp(prefix="recon-demo-")) / "data"
+    run_demo(fresh)
+    if not has_findings(fresh):
+        raise DataNotFound(f"recon demo wrote no findings under {fresh}")
+    return fresh

@@ -26,12 +26,17 @@ from typing import Any
 import duckdb
 
 from recon.errors import SqlFileError
+from recon.findings import SEVERITY_RANKS, severity_ranks
 
 __all__ = ["Parquet", "SqlFile", "connect", "load_sql", "memory_limit_bytes", "run_sql", "sql_dir"]
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _STRING_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.S)
+
+
+# inputs recon provides itself: a file that declares one reads it without its caller binding it
+_STANDING_INPUTS = {SEVERITY_RANKS: severity_ranks}
 
 
 def sql_dir() -> Path:
@@ -192,7 +197,8 @@ def run_sql(
     """Run ``sql/<name>.sql`` over ``relations`` with ``params``; returns a lazy relation.
 
     ``relations`` must name exactly the file's declared inputs and ``params`` exactly
-    its declared parameters (without the ``$``).
+    its declared parameters (without the ``$``); an input recon provides itself
+    (``severity_ranks``, :func:`recon.findings.severity_ranks`) may be left out.
     """
     sql = load_sql(name)
     given = dict(params or {})
@@ -204,6 +210,8 @@ def run_sql(
             + (f"; missing {', '.join('$' + p for p in missing)}" if missing else "")
             + (f"; not declared {', '.join('$' + p for p in extra)}" if extra else "")
         )
+    standing = {r: _STANDING_INPUTS[r]() for r in sql.inputs if r in _STANDING_INPUTS and r not in relations}
+    relations = {**relations, **standing}
     missing_inputs = [r for r in sql.inputs if r not in relations]
     extra_inputs = [r for r in relations if r not in sql.inputs]
     if missing_inputs or extra_inputs:

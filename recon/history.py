@@ -53,10 +53,10 @@ import polars as pl
 
 from recon.engine import Parquet, connect, run_sql
 from recon.errors import DataNotFound, InputError
+from recon.findings import DELTA_KINDS, SEVERITIES
 from recon.recorded import (
     FINDING_KINDS,
     capabilities_overview,
-    demo_data_dir,
     findings_cycles,
     findings_summary_counts,
     has_findings,
@@ -73,22 +73,11 @@ __all__ = [
     "HistorySummary",
     "capabilities_overview",
     "cycle_time",
-    "demo_data_dir",
     "findings_summary_counts",
     "has_findings",
     "history",
     "probe_results",
 ]
-
-SEVERITIES = ("critical", "high", "medium", "low")
-DELTA_KINDS = (
-    "missed_change",
-    "missed_creation",
-    "unreported_deletion",
-    "unchanged_returned",
-    "stale_last_modified",
-    "outside_filter",
-)
 
 _TIME = pl.Datetime("us", "UTC")
 _CYCLES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {

@@ -38,6 +38,7 @@ from recon.correlation import SqlRun, correlate, correlation, rule_stats, rules_
 from recon.engine import Parquet, connect, load_sql, memory_limit_bytes, run_sql
 from recon.errors import ConfigError, DataNotFound, UsageError
 from recon.extract.writer import write_table
+from recon.findings import FINDING_KINDS, SEVERITIES, Threshold, Thresholded
 from recon.schemas import FINDINGS
 from recon.store import ExportRef, Store, atomic_write_json, check_name
 
@@ -52,19 +53,8 @@ __all__ = [
     "reconcile",
 ]
 
-KINDS = (
-    "missing_in_target",
-    "orphaned_in_target",
-    "ambiguous_match",
-    "delayed_deactivation",
-    "delayed_activation",
-    "attribute_mismatch",
-    "group_missing_in_target",
-    "group_orphaned_in_target",
-    "membership_missing",
-    "membership_excess",
-)
-SEVERITIES = ("critical", "high", "medium", "low")
+KINDS = FINDING_KINDS
+ThresholdResult = Threshold  # the name reconcile has always exported
 _NAMES = pa.schema([("display_name", pa.string())])
 _MANAGER_MAP = pa.schema([("id", pa.string()), ("mapped", pa.string())])
 _USER_IDS = pa.schema([("user_id", pa.string())])
@@ -72,20 +62,7 @@ _PAIRS = pa.schema([("source_id", pa.string()), ("target_id", pa.string())])
 
 
 @dataclass(frozen=True)
-class ThresholdResult:
-    """A ``[thresholds]`` limit applied to one kind."""
-
-    kind: str
-    limit: int
-    count: int
-
-    @property
-    def exceeded(self) -> bool:
-        return self.count > self.limit
-
-
-@dataclass(frozen=True)
-class ReconcileSummary:
+class ReconcileSummary(Thresholded):
     """What one reconcile found (also written as ``summary.json``)."""
 
     source: str
@@ -105,11 +82,6 @@ class ReconcileSummary:
     warnings: tuple[str, ...] = ()
     tool_version: str = __version__
 
-    @property
-    def exceeded(self) -> tuple[ThresholdResult, ...]:
-        """The thresholds whose limit was exceeded (the CLI exits 1 when any)."""
-        return tuple(t for t in self.thresholds if t.exceeded)
-
     def to_json(self) -> dict[str, Any]:
         """The summary as written to ``summary.json`` and printed by ``--json``."""
         return {
@@ -117,13 +89,7 @@ class ReconcileSummary:
             "target": self.target,
             "cycle": self.cycle,
             "findings": str(self.findings_path),
-            "total": self.total,
-            "counts": {"by_kind": dict(self.by_kind), "by_severity": dict(self.by_severity)},
-            "thresholds": [
-                {"kind": t.kind, "limit": t.limit, "count": t.count, "exceeded": t.exceeded}
-                for t in self.thresholds
-            ],
-            "exceeded": [t.kind for t in self.exceeded],
+            **self.verdict_json(),
             "inputs": dict(self.inputs),
             "allow_partial": self.allow_partial,
             "partial_inputs": list(self.partial_inputs),

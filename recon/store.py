@@ -42,6 +42,7 @@ __all__ = [
     "check_name",
     "cycle_id_now",
     "default_data_dir",
+    "partition_values",
 ]
 
 EXPORT_TABLES = ("users", "groups", "memberships")
@@ -220,10 +221,14 @@ class Store:
 
     def findings_dir(self, source: str, target: str, cycle: str) -> Path:
         """Folder of ``findings.parquet`` + ``summary.json`` for a source/target pair and cycle."""
+        check_name(cycle, "cycle id")
+        return self.findings_pair_dir(source, target) / f"cycle={cycle}"
+
+    def findings_pair_dir(self, source: str, target: str) -> Path:
+        """Folder of every findings cycle of a source/target pair."""
         check_name(source, "system name")
         check_name(target, "system name")
-        check_name(cycle, "cycle id")
-        return self.findings_root / f"source={source}" / f"target={target}" / f"cycle={cycle}"
+        return self.findings_root / f"source={source}" / f"target={target}"
 
     def deltas_dir(self, system: str, head: str) -> Path:
         """Folder of ``delta_findings.parquet`` + ``summary.json`` for a system and head cycle."""
@@ -256,6 +261,90 @@ class Store:
         """Default HTML report."""
         return self.root / "report.html"
 
+    # -- paths of validate, bulk, the simulator and extract's resume journals -----------------
+    @property
+    def validation_root(self) -> Path:
+        """Validation results, beside (never inside) the exports they describe."""
+        return self.root / "validation"
+
+    def validation_dir(self, system: str, cycle: str) -> Path:
+        """Folder of the schema findings of one system's export at one cycle."""
+        check_name(system, "system name")
+        check_name(cycle, "cycle id")
+        return self.validation_root / f"system={system}" / f"cycle={cycle}"
+
+    def mapping_dir(self, source: str, target: str) -> Path:
+        """Folder of the mapping findings of a source/target pair (the latest run)."""
+        check_name(source, "system name")
+        check_name(target, "system name")
+        return self.validation_root / f"source={source}" / f"target={target}"
+
+    @property
+    def bulk_root(self) -> Path:
+        return self.root / "bulk"
+
+    def bulk_system_dir(self, system: str) -> Path:
+        """Folder holding every bulk run against ``system``."""
+        return self.bulk_root / f"system={check_name(system, 'system name')}"
+
+    def bulk_run_dir(self, system: str, run_id: str) -> Path:
+        """Folder of one bulk run (an apply, or an analyze of files)."""
+        return self.bulk_system_dir(system) / f"run={check_name(run_id, 'run id')}"
+
+    @property
+    def plans_root(self) -> Path:
+        return self.root / "plans"
+
+    def plan_dir(self, source: str, target: str, cycle: str) -> Path:
+        """Default folder of the plan remediating ``target`` against ``source`` at ``cycle``."""
+        check_name(source, "system name")
+        check_name(target, "system name")
+        check_name(cycle, "cycle id")
+        return self.plans_root / f"source={source}" / f"target={target}" / f"cycle={cycle}"
+
+    @property
+    def resume_root(self) -> Path:
+        """The resume journals of interrupted ``recon extract`` runs (kept in ``.staging``)."""
+        return self.staging_root / "extract-resume"
+
+    def resume_system_dir(self, system: str) -> Path:
+        """Folder of the resume journals of ``system``, one folder ``<cycle>.<kind>`` each."""
+        return self.resume_root / check_name(system, "system name")
+
+    def resume_dir(self, system: str, cycle: str, kind: str) -> Path:
+        """Where the resume journal of ``system``/``cycle``/``kind`` lives."""
+        return self.resume_system_dir(system) / f"{check_name(cycle, 'cycle id')}.{kind}"
+
+    @property
+    def truth_root(self) -> Path:
+        """What the simulator knows it planted (``recon simulate``), read by the demo and tests."""
+        return self.root / "truth"
+
+    def truth_findings_dir(self, source: str, target: str, cycle: str) -> Path:
+        """The expected ``findings.parquet`` of a pair and cycle (laid out as ``findings/``)."""
+        return self.truth_root / self.findings_dir(source, target, cycle).relative_to(self.root)
+
+    def truth_deltas_dir(self, system: str, head: str) -> Path:
+        """The expected ``delta_findings.parquet`` of a system and head (laid out as ``deltas/``)."""
+        return self.truth_root / self.deltas_dir(system, head).relative_to(self.root)
+
+    def truth_schema_dir(self, system: str, cycle: str) -> Path:
+        """The expected ``schema_findings.parquet`` of a system's export at a cycle."""
+        check_name(system, "system name")
+        check_name(cycle, "cycle id")
+        return self.truth_root / "schema" / f"system={system}" / f"cycle={cycle}"
+
+    @property
+    def scim_root(self) -> Path:
+        """The simulator's exports as SCIM JSON pages (what ``recon import`` reads)."""
+        return self.root / "scim"
+
+    def scim_dir(self, system: str, cycle: str, kind: str) -> Path:
+        """Folder of one simulated export's SCIM JSON pages."""
+        check_name(system, "system name")
+        check_name(cycle, "cycle id")
+        return self.scim_root / f"system={system}" / f"cycle={cycle}" / f"kind={kind}"
+
     # -- listing -------------------------------------------------------------------------
     def systems(self) -> list[str]:
         """Systems that have at least one export folder, sorted."""
@@ -274,6 +363,21 @@ class Store:
                     ref = self.export(name, cycle, export_kind)
                     if ref.manifest_path.is_file():
                         found.append(ref)
+        return found
+
+    def findings_cycles(
+        self, source: str | None = None, target: str | None = None
+    ) -> list[tuple[str, str, str]]:
+        """(source, target, cycle) of every findings partition that has its findings.parquet, sorted."""
+        found = []
+        sources = [source] if source is not None else partition_values(self.findings_root, "source")
+        for src in sources:
+            source_dir = self.findings_root / f"source={check_name(src, 'system name')}"
+            targets = [target] if target is not None else partition_values(source_dir, "target")
+            for tgt in targets:
+                for cycle in partition_values(self.findings_pair_dir(src, tgt), "cycle"):
+                    if (self.findings_dir(src, tgt, cycle) / "findings.parquet").is_file():
+                        found.append((src, tgt, cycle))
         return found
 
     def cycles(self, system: str, kind: ExportKind = "full", *, complete_only: bool = True) -> list[str]:
@@ -309,6 +413,11 @@ class Store:
         return ref
 
     # -- writing -------------------------------------------------------------------------
+    @property
+    def staging_root(self) -> Path:
+        """Where exports and findings are written before they are published (``<data>/.staging``)."""
+        return self.root / ".staging"
+
     @contextlib.contextmanager
     def publishing(self, final_dir: Path) -> Iterator[Path]:
         """Yield an empty staging folder; on success it replaces ``final_dir`` in one rename.
@@ -343,3 +452,8 @@ def _partition_values(folder: Path, key: str) -> list[str]:
         for child in folder.iterdir()
         if child.is_dir() and child.name.startswith(prefix)
     ]
+
+
+def partition_values(folder: Path, key: str) -> list[str]:
+    """The values of the Hive partition folders ``<key>=<value>`` directly under ``folder``, sorted."""
+    return sorted(_partition_values(folder, key))

@@ -35,7 +35,7 @@ from recon.bulk.remedies import PlannedOp, RemedyBuilder
 from recon.config import Config, ReconcileConfig
 from recon.engine import Parquet, connect, run_sql
 from recon.errors import DataNotFound
-from recon.store import ExportRef, Store, atomic_write_bytes, check_name
+from recon.store import ExportRef, Store, atomic_write_bytes
 
 __all__ = ["PLAN_FILE", "PlanSummary", "latest_findings_cycle", "plan"]
 
@@ -95,16 +95,8 @@ class PlanSummary:
 
 def latest_findings_cycle(store: Store, source: str, target: str) -> str:
     """The newest cycle with a findings.parquet for ``source`` -> ``target``."""
-    folder = (
-        store.findings_root
-        / f"source={check_name(source, 'system name')}"
-        / f"target={check_name(target, 'system name')}"
-    )
-    cycles = sorted(
-        child.name.removeprefix("cycle=")
-        for child in (folder.iterdir() if folder.is_dir() else [])
-        if child.name.startswith("cycle=") and (child / "findings.parquet").is_file()
-    )
+    folder = store.findings_pair_dir(source, target)
+    cycles = [cycle for _, _, cycle in store.findings_cycles(source, target)]
     if not cycles:
         raise DataNotFound(
             f"no findings for source {source!r} and target {target!r} under {folder}: "

@@ -25,6 +25,10 @@ from typing import Any
 
 import orjson
 
+from recon.scim_columns import CORE_GROUP as GROUP_SCHEMA
+from recon.scim_columns import CORE_USER as USER_SCHEMA
+from recon.scim_columns import ENTERPRISE_USER
+
 __all__ = [
     "ENTERPRISE_USER",
     "GROUP_SCHEMA",
@@ -35,9 +39,6 @@ __all__ = [
     "parse_scim_datetime",
 ]
 
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 _BOOL_STRINGS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _REF_TYPE = re.compile(r"/(Users|Groups)/[^/]+/?$")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from recon.scim.pages import PageRequest
-from recon.store import Store, atomic_write_json, check_name
+from recon.store import Store, atomic_write_json
 
 __all__ = ["ResumeJournal"]
 
@@ -47,9 +47,7 @@ class ResumeJournal:
     @staticmethod
     def folder(store: Store, system: str, cycle: str, kind: str) -> Path:
         """Where the journal of ``system``/``cycle``/``kind`` lives."""
-        check_name(system, "system name")
-        check_name(cycle, "cycle id")
-        return store.root / ".staging" / "extract-resume" / system / f"{cycle}.{kind}"
+        return store.resume_dir(system, cycle, kind)
 
     @classmethod
     def create(
@@ -67,7 +65,7 @@ class ResumeJournal:
     @classmethod
     def find(cls, store: Store, system: str, cycle: str | None = None) -> ResumeJournal | None:
         """The newest journal of ``system`` (or the one of ``cycle``), None when there is none."""
-        base = store.root / ".staging" / "extract-resume" / check_name(system, "system name")
+        base = store.resume_system_dir(system)
         if not base.is_dir():
             return None
         candidates = sorted(
@@ -85,7 +83,7 @@ class ResumeJournal:
     @classmethod
     def pending(cls, store: Store, system: str) -> list[str]:
         """Names (``cycle.kind``) of journals left by interrupted extracts of ``system``."""
-        base = store.root / ".staging" / "extract-resume" / check_name(system, "system name")
+        base = store.resume_system_dir(system)
         if not base.is_dir():
             return []
         return sorted(p.name for p in base.iterdir() if (p / "state.json").is_file())

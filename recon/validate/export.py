@@ -45,6 +45,7 @@ from recon.config import Config
 from recon.engine import Parquet, connect, run_sql
 from recon.errors import InputError
 from recon.extract.writer import write_table
+from recon.findings import Thresholded
 from recon.store import ExportRef, Store, atomic_write_json
 from recon.validate.declared import Declared, attributes_table, declared_for, schemas_table
 from recon.validate.layout import FINDINGS_FILE, SUMMARY_FILE, validation_dir
@@ -59,7 +60,7 @@ __all__ = ["ValidationSummary", "declared_model", "read_summary", "schema_findin
 
 
 @dataclass(frozen=True)
-class ValidationSummary:
+class ValidationSummary(Thresholded):
     """What validating one export found (also written as ``summary.json``)."""
 
     system: str
@@ -82,11 +83,6 @@ class ValidationSummary:
     seconds: float = 0.0
     tool_version: str = __version__
 
-    @property
-    def exceeded(self) -> tuple[Threshold, ...]:
-        """The thresholds whose limit was exceeded (the CLI exits 1 when any)."""
-        return tuple(t for t in self.thresholds if t.exceeded)
-
     def to_json(self) -> dict[str, Any]:
         """The summary as written to ``summary.json`` and printed by ``--json``."""
         return {
@@ -102,13 +98,7 @@ class ValidationSummary:
                 "schemas": {k: list(v) for k, v in self.declared_schemas.items()},
                 "user_name_case_exact": self.user_name_case_exact,
             },
-            "total": self.total,
-            "counts": {"by_kind": dict(self.by_kind), "by_severity": dict(self.by_severity)},
-            "thresholds": [
-                {"kind": t.kind, "limit": t.limit, "count": t.count, "exceeded": t.exceeded}
-                for t in self.thresholds
-            ],
-            "exceeded": [t.kind for t in self.exceeded],
+            **self.verdict_json(),
             "examples": {kind: [dict(row) for row in rows] for kind, rows in self.examples.items()},
             "census": {k: dict(v) for k, v in self.census.items()},
             "seconds": round(self.seconds, 3),

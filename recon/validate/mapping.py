@@ -27,6 +27,8 @@ from recon.config import Config, ReconcileConfig
 from recon.engine import Parquet, connect, run_sql
 from recon.errors import ConfigError
 from recon.extract.writer import write_table
+from recon.findings import Thresholded
+from recon.scim_columns import ENTERPRISE_ATTRIBUTES, is_multi_valued
 from recon.store import Store, atomic_write_json
 from recon.validate.declared import Declared, attributes_table
 from recon.validate.export import ValidationSummary, declared_model, read_summary, validate_export
@@ -49,22 +51,11 @@ _MAPPED = pa.schema(
 _CENSUS = pa.schema([("resource_type", pa.string()), ("path", pa.string()), ("resources", pa.int64())])
 _NAME = r"\$?[A-Za-z][A-Za-z0-9_-]*"
 _PATH = re.compile(rf"(?P<attr>{_NAME})(?:\.(?P<sub>{_NAME}))?(?:\[[^\]]*\](?:\.(?P<after>{_NAME}))?)?")
-_ENTERPRISE_NAMES = {"employeenumber", "costcenter", "organization", "division", "department", "manager"}
-_MULTI_VALUED = {
-    "emails",
-    "phonenumbers",
-    "ims",
-    "photos",
-    "addresses",
-    "entitlements",
-    "roles",
-    "x509certificates",
-    "groups",
-}
+_ENTERPRISE_NAMES = {name.lower() for name in ENTERPRISE_ATTRIBUTES}
 
 
 @dataclass(frozen=True)
-class MappingSummary:
+class MappingSummary(Thresholded):
     """What validating one reconcile mapping found (also written as ``summary.json``)."""
 
     source: str
@@ -83,11 +74,6 @@ class MappingSummary:
     seconds: float = 0.0
     tool_version: str = __version__
 
-    @property
-    def exceeded(self) -> tuple[Threshold, ...]:
-        """The thresholds whose limit was exceeded (the CLI exits 1 when any)."""
-        return tuple(t for t in self.thresholds if t.exceeded)
-
     def to_json(self) -> dict[str, Any]:
         """The summary as written to ``summary.json`` and printed by ``--json``."""
         return {
@@ -98,13 +84,7 @@ class MappingSummary:
             "attributes": [dict(a) for a in self.attributes],
             "declared": dict(self.declared_from),
             "schema_findings": dict(self.exports_validated),
-            "total": self.total,
-            "counts": {"by_kind": dict(self.by_kind), "by_severity": dict(self.by_severity)},
-            "thresholds": [
-                {"kind": t.kind, "limit": t.limit, "count": t.count, "exceeded": t.exceeded}
-                for t in self.thresholds
-            ],
-            "exceeded": [t.kind for t in self.exceeded],
+            **self.verdict_json(),
             "examples": {kind: [dict(row) for row in rows] for kind, rows in self.examples.items()},
             "seconds": round(self.seconds, 3),
             "validated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -137,7 +117,7 @@ def attribute_path(path: str, where: str = "compare") -> str:
     if urn is None and low in _ENTERPRISE_NAMES:
         urn = ENTERPRISE_USER
     filtered = "[" in rest
-    if low in _MULTI_VALUED and (filtered or sub is not None):
+    if is_multi_valued("User", low) and (filtered or sub is not None):
         sub = after or sub or "value"
     elif urn is not None and urn.lower() == ENTERPRISE_USER.lower() and low == "manager" and sub is None:
         sub = "value"

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from recon.engine import connect, run_sql
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
+from tests.tables import values
 
 W = datetime(2026, 1, 5, 2, tzinfo=UTC)
 
@@ -34,18 +35,18 @@ CLASSIFIED = pa.schema(
 
 
 def classified(text: str) -> pa.Table:
-    """Rows as 'id | base_lm | head_lm | in_base in_head changed returned in_filter' (flags as 0/1)."""
+    """Rows as 'id | base_lm | head_lm | in_base in_head changed returned in_filter' (flags as 0/1;
+    tests/tables.py reads the cells)."""
     rows = []
-    for line in text.strip().splitlines():
-        rid, base, head, flags = (part.strip() for part in line.split("|"))
+    for rid, base, head, flags in values(text):
         b, h, c, r, f = (flag == "1" for flag in flags.split())
         rows.append(
             {
                 "resource_type": "User",
                 "id": rid,
                 "name": rid.upper(),
-                "base_last_modified": ts(base or None),
-                "head_last_modified": ts(head or None),
+                "base_last_modified": ts(base),
+                "head_last_modified": ts(head),
                 "in_base": b,
                 "in_head": h,
                 "changed": c,
@@ -61,9 +62,9 @@ GIVEN = classified(
     changed_returned   | 2026-01-01 | 2026-01-05T03:00 | 1 1 1 1 1
     changed_missed     | 2026-01-01 | 2026-01-05T04:00 | 1 1 1 0 0
     changed_stale      | 2026-01-01 | 2026-01-01       | 1 1 1 0 0
-    created_missed_w   |            | 2026-01-05T02:00 | 0 1 0 0 0
-    created_no_time    |            |                  | 0 1 0 1 0
-    deleted            | 2026-01-01 |                  | 1 0 0 0 0
+    created_missed_w   | null       | 2026-01-05T02:00 | 0 1 0 0 0
+    created_no_time    | null       | null             | 0 1 0 1 0
+    deleted            | 2026-01-01 | null             | 1 0 0 0 0
     touched            | 2026-01-01 | 2026-01-05T03:00 | 1 1 0 1 1
     outside            | 2026-01-01 | 2026-01-01       | 1 1 0 1 0
     boundary_10s       | 2026-01-01 | 2026-01-05T01:59:50 | 1 1 1 0 0
