@@ -161,11 +161,20 @@ class Parquet:
     paths: Sequence[str | Path]
     hive_partitioning: bool = False
     hive_types: Mapping[str, str] = field(default_factory=dict)
+    row_numbers: bool = False
+    """Add ``file_row_number`` (BIGINT): each row's position in its file, from 0."""
 
     @classmethod
-    def of(cls, *paths: str | Path, hive_types: Mapping[str, str] | None = None) -> Parquet:
+    def of(
+        cls, *paths: str | Path, hive_types: Mapping[str, str] | None = None, row_numbers: bool = False
+    ) -> Parquet:
         """Shorthand: ``Parquet.of(path)``; with ``hive_types`` the partition columns are read too."""
-        return cls(tuple(paths), hive_partitioning=hive_types is not None, hive_types=hive_types or {})
+        return cls(
+            tuple(paths),
+            hive_partitioning=hive_types is not None,
+            hive_types=hive_types or {},
+            row_numbers=row_numbers,
+        )
 
 
 class Table(ABC):
@@ -255,6 +264,18 @@ class Session(ABC):
         The same rows in the same order give the same bytes (fixed row groups, zstd), whatever the
         engine's parallelism; the caller publishes ``path`` (it is written inside a staging folder).
         """
+
+    @abstractmethod
+    def worker(self) -> Session:
+        """A session for another thread on the same engine (its settings, not its tables): a
+        statement that reads only files can run there while this session runs another.
+        Closing it does not close this session."""
+
+    @property
+    @abstractmethod
+    def errors(self) -> tuple[type[Exception], ...]:
+        """The exceptions the engine raises when a statement fails on its data (a truncated or
+        foreign Parquet file, ...), for a stage that turns them into one line naming its input."""
 
     @abstractmethod
     def memory_limit_bytes(self) -> float:

@@ -24,6 +24,7 @@ from recon.engine import FINGERPRINT, FINGERPRINT_ARITY, Input, Parquet, Session
 
 __all__ = ["DuckDBSession", "DuckDBTable", "connect", "memory_limit_bytes"]
 
+_NAMES = itertools.count(1)
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
 _WITH = re.compile(r"WITH(?:\s+RECURSIVE)?\b", re.I)
 
@@ -100,10 +101,10 @@ def _parquet_scan(files: Parquet) -> str:
     every value is quoted, and the paths come from the store, not from user SQL.
     """
     paths = "[" + ", ".join(_quote(str(p)) for p in files.paths) + "]"
-    options = ""
+    options = ", file_row_number = true" if files.row_numbers else ""
     if files.hive_partitioning:
         types = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in files.hive_types.items())
-        options = ", hive_partitioning = true, hive_types_autocast = false, union_by_name = true"
+        options += ", hive_partitioning = true, hive_types_autocast = false, union_by_name = true"
         if types:
             options += f", hive_types = {{{types}}}"
     return f"SELECT * FROM read_parquet({paths}{options})"
@@ -132,9 +133,10 @@ class DuckDBSession(Session):
         temp_dir: Path | None = None,
         memory_limit: str | None = None,
         threads: int | None = None,
+        con: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
-        self.con = connect(temp_dir=temp_dir, memory_limit=memory_limit, threads=threads)
-        self._counter = itertools.count(1)
+        self.con = con or connect(temp_dir=temp_dir, memory_limit=memory_limit, threads=threads)
+        self._counter = _NAMES  # one count for every session: a worker's cursor shares the catalog
 
     def _own(self, table: Table) -> duckdb.DuckDBPyRelation:
         if not isinstance(table, DuckDBTable) or table.session is not self:
@@ -222,6 +224,13 @@ class DuckDBSession(Session):
         from recon.extract.writer import ROW_GROUP_ROWS, write_batches  # the exports' row-group writer
 
         return write_batches(self.batches(table, ROW_GROUP_ROWS), path, schema)
+
+    def worker(self) -> Session:
+        return DuckDBSession(con=self.con.cursor())  # a cursor: the same database and settings
+
+    @property
+    def errors(self) -> tuple[type[Exception], ...]:
+        return (duckdb.Error,)
 
     def memory_limit_bytes(self) -> float:
         return memory_limit_bytes(self.con)

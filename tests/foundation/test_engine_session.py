@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -204,3 +205,33 @@ def test_memory_limit_is_set_and_readable(tmp_path: Path) -> None:
 )
 def test_inputs_are_read_through_a_prefix_of_ctes(text: str, expected: str) -> None:
     assert with_inputs(text, {"t": "v"}) == expected
+
+
+def test_row_numbers_count_each_file_from_zero(session: Session, tmp_path: Path) -> None:
+    path = _ledger(tmp_path / "l.parquet", [("Users", "a"), ("Users", "b")])
+    out = session.query("SELECT id, file_row_number FROM f", None, {"f": Parquet.of(path, row_numbers=True)})
+    assert sorted(session.tuples(out)) == [("a", 0), ("b", 1)]
+
+
+def test_a_worker_runs_on_another_thread_and_closes_alone(session: Session, tmp_path: Path) -> None:
+    path = _ledger(tmp_path / "l.parquet", [("Users", "1"), ("Users", "1")])
+    mine = session.run("extract_fetched_ids", inputs={"fetched_ids": Parquet.of(path)})
+    with ThreadPoolExecutor(1) as pool:
+
+        def on_worker() -> list[tuple[object, ...]]:
+            with session.worker() as worker:
+                return worker.tuples(
+                    worker.run("extract_fetched_ids", inputs={"fetched_ids": Parquet.of(path)})
+                )
+
+        theirs = pool.submit(on_worker)
+        assert session.tuples(mine) == [("Users", 2, 1)]
+        assert theirs.result() == [("Users", 2, 1)]
+    assert session.tuples(mine) == [("Users", 2, 1)]  # the session outlives its worker
+
+
+def test_engine_errors_are_named_by_the_session(session: Session, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    with pytest.raises(session.errors):
+        session.tuples(session.run("extract_fetched_ids", inputs={"fetched_ids": Parquet.of(broken)}))
