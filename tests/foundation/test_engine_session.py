@@ -222,6 +222,10 @@ def test_a_worker_runs_on_another_thread_and_closes_alone(session: Session, tmp_
 
         def on_worker() -> list[tuple[object, ...]]:
             with session.worker() as worker:
+                zone = worker.query(
+                    "SELECT current_setting('TimeZone') FROM t", None, {"t": Parquet.of(path)}
+                )
+                assert set(worker.tuples(zone)) == {("UTC",)}
                 return worker.tuples(
                     worker.run("extract_fetched_ids", inputs={"fetched_ids": Parquet.of(path)})
                 )
