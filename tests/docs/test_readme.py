@@ -294,7 +294,9 @@ def command_lines(page: Path) -> list[str]:
             line = line.strip().removeprefix("$ ").split(" #")[0]
             parts = (part.strip() for part in re.split(r"&&|\|\|", line))
             # a crontab line or a venv path still runs recon: `cd /srv && .venv/bin/recon audit`
-            found += [re.sub(r"^\S*/recon ", "recon ", part) for part in parts if re.match(r"(\S*/)?recon ", part)]
+            found += [
+                re.sub(r"^\S*/recon ", "recon ", part) for part in parts if re.match(r"(\S*/)?recon ", part)
+            ]
     return found
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from recon.engine import load_sql, run_sql, sql_dir
+from recon.engine import load_sql, sql_dir
 from recon.findings import (
     FINDING_KINDS,
     SEVERITIES,
@@ -19,6 +19,7 @@ from recon.findings import (
     severity_ranks,
     thresholds_for,
 )
+from tests.tables import run
 
 _SEVERITY_CASE = re.compile(r"WHEN\s+'(critical|high|medium|low)'\s+THEN\s+\d", re.I)
 
@@ -53,11 +54,8 @@ def test_files_that_rank_severities_declare_the_input_and_the_engine_binds_it() 
         " NULL::VARCHAR AS source_value,"
         " NULL::VARCHAR AS target_value, NULL::VARCHAR AS detail FROM attribute"
     )
-    result = run_sql(
-        "validate_mapping_all",
-        None,
-        {"attribute_findings": rows, "collision_findings": rows.filter("false")},
-        con=con,
+    result = run(
+        "validate_mapping_all", None, con, attribute_findings=rows, collision_findings=rows.filter("false")
     ).fetchall()
     assert [(r[1], r[2]) for r in result] == [("critical", "b"), ("high", "c"), ("low", "a")]
 

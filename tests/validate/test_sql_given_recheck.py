@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from recon.engine import connect, run_sql
+from recon.engine.duckdb import connect
 from tests.tables import parse, run
 
 _S = pa.string()
@@ -57,11 +57,13 @@ def test_recheck_resources_read_every_recase_resource_and_the_ones_holding_empty
     )
     groups = pa.table({"id": ["g1"], "raw": ['{"displayName":"","members":[]}']})
     con = connect()
-    out = run_sql(
+    out = run(
         "validate_recheck_resources",
         {"recase": [1], "nulls": [2, 3]},
-        {"shapes": shapes, "users": users, "groups": groups},
-        con=con,
+        con,
+        shapes=shapes,
+        users=users,
+        groups=groups,
     )
     got = {
         row[2]: row
