@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from recon.errors import SqlFileError
+from recon.errors import ConfigError, SqlFileError
 
 __all__ = ["Parquet", "SqlFile", "connect", "load_sql", "memory_limit_bytes", "run_sql", "sql_dir"]
 
@@ -130,9 +130,15 @@ def connect(
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
         con.execute("SET temp_directory = ?", [str(temp_dir)])
-    limit = memory_limit or os.environ.get("RECON_MEMORY_LIMIT")
+    from_env = os.environ.get("RECON_MEMORY_LIMIT")
+    limit = memory_limit or from_env
     if limit:
-        con.execute("SET memory_limit = ?", [limit])
+        try:
+            con.execute("SET memory_limit = ?", [limit])
+        except duckdb.Error as exc:
+            con.close()
+            where = "RECON_MEMORY_LIMIT" if limit == from_env else "memory limit"
+            raise ConfigError(f"{where}={limit!r} is not a memory size (use e.g. 2GB or 512MB)") from exc
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
