@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from recon.config import Config, load_config
+from recon.safe_text import one_line
 from recon.store import Store
 
 __all__ = [
@@ -75,7 +76,7 @@ def echo(text: str = "") -> None:
 
 def warn(text: str) -> None:
     """Print a warning line on stderr (so ``--json`` stdout stays parseable)."""
-    typer.echo(f"recon: warning: {text}", err=True)
+    typer.echo(f"recon: warning: {one_line(text)}", err=True)
 
 
 def emit_json(obj: Any) -> None:

@@ -107,7 +107,8 @@ def extract_command(
 def _report(result: ExtractResult, as_json: bool) -> None:
     manifest = result.manifest
     if as_json:
-        emit_json({"export": str(result.export_path), "manifest": manifest.to_json()})
+        held = str(result.held) if result.held else None
+        emit_json({"export": str(result.export_path), "manifest": manifest.to_json(), "held": held})
         return
     rows = manifest.rows
     echo(
@@ -129,7 +130,12 @@ def _report(result: ExtractResult, as_json: bool) -> None:
         examples = anomaly.get("examples") or []
         sample = f" (e.g. {examples[0]})" if examples else ""
         echo(f"  {mark} {anomaly['kind']} x{anomaly.get('count', 1)}: {anomaly['detail']}{sample}")
-    if not result.complete:
+    if result.held is not None:
+        warn(
+            f"this run is partial and cycle {manifest.cycle} already has a complete export, which stays at "
+            f"{result.export_path}; this run was kept at {result.held}"
+        )
+    elif not result.complete:
         warn("the export is partial: records may be missing (see the anomalies marked !); exit code 1")
 
 

@@ -449,10 +449,12 @@ def import_files(
     since: str | None = None,
     filter_expr: str | None = None,
     lenient: bool = False,
+    force: bool = False,
 ) -> ImportResult:
     """Load SCIM files into ``exports/system=…/cycle=…/kind=…`` and return the manifest.
 
-    For a delta export the filter it was taken with (``--since`` → ``meta.lastModified
+    An export already at ``cycle`` is replaced only with ``force``. For a delta export the
+    filter it was taken with (``--since`` → ``meta.lastModified
     gt "TS"``, or ``--filter``) and its watermark are recorded in the manifest.
     """
     check_name(system, "system name")
@@ -471,6 +473,11 @@ def import_files(
     manifest.started = _now()
     manifest.origin = {"method": "import", "files": [str(f) for f in files]}
     ref = store.export(system, cycle, kind)
+    if ref.path.exists() and not force:
+        raise UsageError(
+            f"system {system!r} already has a {kind} export for cycle {cycle} ({ref.path}); "
+            "give --force to replace it, or another --cycle"
+        )
     # Ordering a large export by id is the memory peak: cap DuckDB so it spills instead of growing.
     con = connect(temp_dir=store.temp_dir, memory_limit=os.environ.get("RECON_MEMORY_LIMIT") or "768MB")
     with store.publishing(ref.path) as staging:
