@@ -26,6 +26,7 @@ __all__ = [
     "open_store",
     "state",
     "warn",
+    "warn_plain_http",
     "warn_schema_findings",
 ]
 
@@ -82,6 +83,20 @@ def warn(text: str) -> None:
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as JSON on stdout."""
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str, ensure_ascii=False) + "\n")
+
+
+def warn_plain_http(base_url: str | None) -> None:
+    """Warn when the bearer token would travel unencrypted (plain http to a host not this one)."""
+    if not base_url:
+        return
+    import httpx
+
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL:
+        return  # the client refuses it with its own message
+    if url.scheme == "http" and url.host not in ("127.0.0.1", "localhost", "::1"):
+        warn(f"{url.host} is reached over plain http: the bearer token travels unencrypted")
 
 
 def warn_schema_findings(store: Store, exports: list[tuple[str, str]]) -> None:
