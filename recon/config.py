@@ -81,7 +81,27 @@ RECONCILE_KEYS: dict[str, Key] = {
     "compare": Key((list,), items=str),
     "privileged_groups": Key((list,), items=str),
 }
-TOP_LEVEL_TABLES = {"systems", "reconcile", "thresholds"}
+# every top-level table of recon.toml (CONTRACT §2); the tables other modules read check their own keys
+TOP_LEVEL_TABLES = {"systems", "reconcile", "thresholds", "engine", "metrics", "notify"}
+# The modules owning the finding kinds a [thresholds] key may name ("module:attribute"): loaded only
+# when [thresholds] is given (they import the engines). A stage with findings of its own adds a line.
+THRESHOLD_KIND_SOURCES = (
+    "recon.reconcile:KINDS",
+    "recon.deltas:KINDS",
+    "recon.validate.rules:EXPORT_KINDS",
+    "recon.validate.rules:MAPPING_KINDS",
+)
+
+
+def threshold_kinds() -> tuple[str, ...]:
+    """Every finding kind a ``[thresholds]`` key may name, from :data:`THRESHOLD_KIND_SOURCES`."""
+    import importlib
+
+    kinds: dict[str, None] = {}
+    for source in THRESHOLD_KIND_SOURCES:
+        module, _, attribute = source.partition(":")
+        kinds.update(dict.fromkeys(getattr(importlib.import_module(module), attribute)))
+    return tuple(kinds)
 
 
 def check_table(raw: Any, spec: dict[str, Key], where: str) -> dict[str, Any]:
@@ -99,8 +119,7 @@ def check_table(raw: Any, spec: dict[str, Key], where: str) -> dict[str, Any]:
 def check_value(value: Any, rule: Key, where: str) -> None:
     """Raise :class:`ConfigError` unless ``value`` has a type, range and items ``rule`` allows."""
     if (isinstance(value, bool) and bool not in rule.types) or not isinstance(value, rule.types):
-        wanted = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in rule.types)
-        raise ConfigError(f"{where} must be {wanted}, not {_type_name(value)}")
+        raise ConfigError(f"{where} must be {_wanted(rule.types)}, not {_type_name(value)}")
     if isinstance(value, int | float) and not isinstance(value, bool) and not _in_range(value, rule):
         bounds = [
             f"> {rule.above:g}" if rule.above is not None else "",
@@ -108,7 +127,7 @@ def check_value(value: Any, rule: Key, where: str) -> None:
             f"<= {rule.high:g}" if rule.high is not None else "",
         ]
         wanted = " and ".join(b for b in bounds if b)
-        raise ConfigError(f"{where} = {value!r} is out of range (give a value {wanted})")
+        raise ConfigError(f"{where} must be {_wanted(rule.types)} {wanted}, not {value!r}")
     if rule.choices is not None and value not in rule.choices:
         raise ConfigError(f"{where} = {value!r}: use one of {', '.join(rule.choices)}")
     if rule.items is not None and isinstance(value, list):
@@ -118,6 +137,12 @@ def check_value(value: Any, rule: Key, where: str) -> None:
                     f"{where}[{index}] must be {_TYPE_NAMES.get(rule.items, rule.items.__name__)}, "
                     f"not {_type_name(item)}"
                 )
+
+
+def _wanted(types: tuple[type, ...]) -> str:
+    if set(types) == {int, float}:
+        return "a number"
+    return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
 
 
 def _in_range(value: float, rule: Key) -> bool:
@@ -257,6 +282,11 @@ def load_config(path: Path | None) -> Config:
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     """Validate a parsed recon.toml."""
     where = str(path or "recon.toml")
+    unknown = sorted(set(data) - TOP_LEVEL_TABLES)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown table or key {unknown[0]!r}{_did_you_mean(unknown[0], TOP_LEVEL_TABLES)}"
+        )
     systems = {}
     for name, raw in _table(data, "systems", where).items():
         check_name(name, "system name")
@@ -305,9 +335,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     thresholds = {}
     table = _table(data, "thresholds", where)
     if table:
-        from recon.reconcile import KINDS  # the finding kinds a threshold can count (loaded only when used)
-
-        check_table(table, dict.fromkeys(KINDS, Key((int,), low=0)), f"{where}: [thresholds]")
+        kinds = threshold_kinds()
+        check_table(table, dict.fromkeys(kinds, Key((int,), low=0)), f"{where}: thresholds")
         thresholds = dict(table)
     return Config(systems, reconcile, thresholds, path)
 
