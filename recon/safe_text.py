@@ -13,8 +13,9 @@ from recon.errors import ConfigError
 
 __all__ = ["check_token", "one_line"]
 
-# C0 controls, DEL, C1 controls, and the Unicode format characters that reorder or hide text
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# C0 controls, DEL, C1 controls, line/paragraph separators and the bidi marks, embeddings, overrides
+# and isolates that reorder text (zero-width joiners stay: scripts such as Persian need them)
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -71,8 +71,8 @@ def open_config(path: Path | None) -> Config:
 
 
 def echo(text: str = "") -> None:
-    """Print a line for people (stdout)."""
-    typer.echo(text)
+    """Print a line for people (stdout); control characters from data (ANSI escapes, ``\\r``) are escaped."""
+    typer.echo("\n".join(one_line(line, 100_000) for line in text.split("\n")))
 
 
 def warn(text: str) -> None:

@@ -81,3 +81,11 @@ def test_probe_quotes_control_characters_as_escapes(name: str) -> None:
     assert literal.isprintable()
     filt = parse(f"userName eq {literal}")  # recon's own parser reads it back exactly
     assert filt.root.value == name  # type: ignore[union-attr]
+
+
+def test_one_line_escapes_what_could_move_the_cursor_or_reorder_text() -> None:
+    from recon.safe_text import one_line
+
+    assert one_line("a\nb\x1b[31mc\u202ed\rz\x85") == "a\\nb\\x1b[31mc\\u202ed\\rz\\x85"
+    assert one_line("Zahra\u200cKarimi") == "Zahra\u200cKarimi"  # a joiner some scripts need stays
+    assert one_line("x" * 50, 10) == "x" * 9 + "…"
