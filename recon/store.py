@@ -330,10 +330,11 @@ class Store:
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         record = root / f"{ident}.json"
         retired = root / f"{ident}.old"
-        atomic_write_json(record, {"final": str(final_dir), "retired": str(retired)})
         moved = False
         try:
             if final_dir.exists():
+                # for recover() after a kill; a process's death keeps the page cache, so no fsync
+                _write_record(record, {"final": str(final_dir), "retired": str(retired)})
                 _rename(final_dir, retired)
                 moved = True
             _rename(staging, final_dir)
@@ -404,6 +405,12 @@ class Store:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, target)
         return target
+
+
+def _write_record(path: Path, data: dict[str, str]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _rename(source: Path, target: Path) -> None:

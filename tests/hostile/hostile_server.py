@@ -17,6 +17,7 @@ Every request is recorded (method, path, headers) in ``requests``.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -59,10 +60,11 @@ def _page(resources: list[dict[str, Any]]) -> bytes:
     ).encode()
 
 
+@functools.lru_cache(maxsize=2)
 def _bomb(size: int) -> bytes:
     """gzip of a page padded with ``size`` bytes of spaces (compresses about 1000:1)."""
     head = b'{"schemas": ["' + LIST.encode() + b'"], "Resources": [], "pad": "'
-    out = zlib.compressobj(9, zlib.DEFLATED, 31)
+    out = zlib.compressobj(6, zlib.DEFLATED, 31)
     parts = [out.compress(head)]
     block = b" " * 2**20
     for _ in range(size // len(block)):
