@@ -327,9 +327,8 @@ def _iter_json(
             if not count:
                 yield from _object_without_resources(name, path, notes)
             return
-        scanner.item_depth = 2  # [ {a resource or a whole page} ]
-        scanner.item_limit = max(bounds.max_resource_bytes, bounds.max_response_bytes)
-        scanner.item_what, scanner.item_env = "one array item", "RECON_MAX_RESPONSE_BYTES"
+        scanner.item_depth = 2  # [ {a resource or a whole page} ]: ijson builds each item whole
+        scanner.item_what = "one array item (a resource or a page)"
         said_empty = False
         items = ijson.items(scanned, "item", use_float=True, buf_size=_IJSON_BUFFER)
         for item_index, item in enumerate(items, start=1):
