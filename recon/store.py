@@ -418,29 +418,158 @@ class Store:
         """Where exports and findings are written before they are published (``<data>/.staging``)."""
         return self.root / ".staging"
 
+    @property
+    def held_root(self) -> Path:
+        """Where a partial export is kept when a complete one of the same cycle stays published."""
+        return self.root / ".held"
+
     @contextlib.contextmanager
     def publishing(self, final_dir: Path) -> Iterator[Path]:
         """Yield an empty staging folder; on success it replaces ``final_dir`` in one rename.
 
-        On any exception the staging folder is removed and ``final_dir`` is left as it was.
+        On any exception (an interrupt too) the staging folder is removed and ``final_dir`` is
+        left as it was: the folder it replaces is moved aside first and moved back if the final
+        rename fails. A process killed in between leaves a record in ``.staging`` that the next
+        run's :meth:`recover` follows. A caller that moved the staging folder away
+        (:meth:`hold`) publishes nothing.
         """
-        staging_root = self.root / ".staging"
-        staging_root.mkdir(parents=True, exist_ok=True)
-        staging = staging_root / uuid.uuid4().hex
-        staging.mkdir()
+        self.recover()
+        root = self.staging_root
+        root.mkdir(parents=True, exist_ok=True)
+        ident = uuid.uuid4().hex
+        lock = _Lock(root / f"{ident}.lock")  # held while this run owns the staging folder
+        staging = root / ident
         try:
+            staging.mkdir()
             yield staging
-            final_dir.parent.mkdir(parents=True, exist_ok=True)
-            retired: Path | None = None
-            if final_dir.exists():
-                retired = staging_root / f"{uuid.uuid4().hex}.old"
-                os.replace(final_dir, retired)
-            os.replace(staging, final_dir)
-            if retired is not None:
-                shutil.rmtree(retired, ignore_errors=True)
+            if staging.exists():
+                self._replace(final_dir, staging, ident)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
+            lock.release()
+
+    def _replace(self, final_dir: Path, staging: Path, ident: str) -> None:
+        """``staging`` becomes ``final_dir``; what was there is restored unless that succeeded."""
+        root = self.staging_root
+        final_dir.parent.mkdir(parents=True, exist_ok=True)
+        record = root / f"{ident}.json"
+        retired = root / f"{ident}.old"
+        moved = False
+        try:
+            if final_dir.exists():
+                # for recover() after a kill; a process's death keeps the page cache, so no fsync
+                _write_record(record, {"final": str(final_dir), "retired": str(retired)})
+                _rename(final_dir, retired)
+                moved = True
+            _rename(staging, final_dir)
+        except BaseException:
+            if moved and not final_dir.exists():
+                _rename(retired, final_dir)  # if this fails too, the record stays for recover()
+            record.unlink(missing_ok=True)
+            raise
+        record.unlink(missing_ok=True)
+        if moved:
+            shutil.rmtree(retired, ignore_errors=True)
+
+    def recover(self) -> list[str]:
+        """Finish what interrupted runs left in ``.staging``; returns what was done, one line each.
+
+        A folder moved aside by a publish that did not end is moved back when nothing replaced it
+        (else removed), and staging folders no running process holds are removed. The resume
+        journals of ``recon extract`` (``extract-resume``) are left alone.
+        """
+        root = self.staging_root
+        if not root.is_dir():
+            return []
+        done: list[str] = []
+        for record in sorted(root.glob("*.json")):
+            ident = record.name[: -len(".json")]
+            lock = _Lock.try_take(root / f"{ident}.lock")
+            if lock is None:
+                continue  # its run is still going
+            try:
+                data = json.loads(record.read_text(encoding="utf-8"))
+                final, retired = Path(data["final"]), Path(data["retired"])
+            except (OSError, ValueError, KeyError, TypeError):
+                final = retired = None  # type: ignore[assignment]
+            if retired is not None and retired.exists():
+                if final is not None and not final.exists():
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(retired, final)
+                    done.append(f"restored {final} that an interrupted publish had moved aside")
+                else:
+                    shutil.rmtree(retired, ignore_errors=True)
+            record.unlink(missing_ok=True)
+            lock.release(remove=True)
+        for entry in sorted(root.iterdir()):
+            if entry.name == "extract-resume" or not entry.is_dir():
+                continue
+            ident = entry.name.split(".", 1)[0]
+            lock = _Lock.try_take(root / f"{ident}.lock")
+            if lock is None:
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            lock.release(remove=True)
+            done.append(f"removed {entry.name} left in {root} by an interrupted run")
+        for stale in root.glob("*.lock"):
+            lock = _Lock.try_take(stale)
+            if lock is not None and not (root / stale.stem).exists():
+                lock.release(remove=True)
+        return done
+
+    def hold(self, staging: Path, ref: ExportRef) -> Path:
+        """Move a staged export to ``.held`` instead of publishing it; returns where it is.
+
+        Used when a run ended partial for a cycle whose export is complete: the complete export
+        stays, the partial one is kept for inspection (it never looks like an export: it is
+        not under ``exports/``).
+        """
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = self.held_root / f"system={ref.system}" / f"cycle={ref.cycle}" / f"kind={ref.kind}.{stamp}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, target)
+        return target
+
+
+def _write_record(path: Path, data: dict[str, str]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _rename(source: Path, target: Path) -> None:
+    """``os.replace`` (one place, so tests can make a given rename fail)."""
+    os.replace(source, target)
+
+
+class _Lock:
+    """An exclusive ``flock`` on a file: released by the kernel when its process dies."""
+
+    def __init__(self, path: Path, *, wait: bool = True) -> None:
+        import fcntl
+
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    @classmethod
+    def try_take(cls, path: Path) -> _Lock | None:
+        """The lock if no process holds it (taken now), else None."""
+        try:
+            return cls(path, wait=False)
+        except BlockingIOError:
+            return None
+
+    def release(self, *, remove: bool = True) -> None:
+        if remove:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+        os.close(self._fd)
 
 
 def _partition_values(folder: Path, key: str) -> list[str]:

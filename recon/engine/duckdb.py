@@ -31,6 +31,7 @@ from recon.engine import (
     load_sql,
     with_standing_inputs,
 )
+from recon.errors import ConfigError
 
 __all__ = ["DuckDBSession", "DuckDBTable", "connect", "memory_limit_bytes"]
 
@@ -57,9 +58,15 @@ def connect(
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
         con.execute("SET temp_directory = ?", [str(temp_dir)])
-    limit = memory_limit or os.environ.get("RECON_MEMORY_LIMIT")
+    from_env = os.environ.get("RECON_MEMORY_LIMIT")
+    limit = memory_limit or from_env
     if limit:
-        con.execute("SET memory_limit = ?", [limit])
+        try:
+            con.execute("SET memory_limit = ?", [limit])
+        except duckdb.Error as exc:
+            con.close()
+            where = "RECON_MEMORY_LIMIT" if limit == from_env else "memory limit"
+            raise ConfigError(f"{where}={limit!r} is not a memory size (use e.g. 2GB or 512MB)") from exc
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     # in the database, not the temp schema: cursors (other connections to it) see it too

@@ -47,7 +47,7 @@ from recon.extract.resume import ResumeJournal
 from recon.extract.writer import ExportWriter
 from recon.scim.client import ScimClient, redact_url
 from recon.scim.discovery import discover
-from recon.store import Manifest, Store, atomic_write_json, check_name, cycle_id_now
+from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_name, cycle_id_now
 
 __all__ = [
     "RESOURCES",
@@ -73,6 +73,7 @@ class ExtractResult:
     manifest: Manifest
     resumed: bool
     plan: dict[str, Any]
+    held: Path | None = None  # where this partial run was kept, the complete export staying published
 
     @property
     def complete(self) -> bool:
@@ -239,6 +240,7 @@ def extract_live(
     # Connected only if rows must be sorted at the end (ids out of order, groups): capped, so
     # memory stays flat (DuckDB spills beyond).
     con = _LazyConnection(store)
+    held: Path | None = None
     try:
         with store.publishing(ref.path) as staging, _interpreter_for_pages():
             writer = ExportWriter(staging, batch_rows=_BATCH_ROWS)
@@ -264,6 +266,8 @@ def extract_live(
             writer.finish(con, manifest)
             manifest.items_received = {r: x.fetched for r, x in run.runs.items()}
             atomic_write_json(staging / "manifest.json", manifest.to_json())
+            if manifest.status != "complete" and _is_complete(ref):
+                held = store.hold(staging, ref)  # a partial run never replaces a complete export
     except ReconError:
         if not run.received_any:
             journal.discard()  # nothing was read: nothing to resume
@@ -275,7 +279,15 @@ def extract_live(
     _record_observations(store, request.system, run)
     if not run.gave_up:
         journal.discard()
-    return ExtractResult(ref.path, manifest, request.resume, plan)
+    return ExtractResult(ref.path, manifest, request.resume, plan, held)
+
+
+def _is_complete(ref: ExportRef) -> bool:
+    """True when ``ref`` holds a published export whose manifest says complete."""
+    try:
+        return ref.manifest_path.is_file() and ref.manifest().status == "complete"
+    except ReconError:
+        return False
 
 
 class _LazyConnection:
