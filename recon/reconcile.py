@@ -69,6 +69,14 @@ _NAMES = pa.schema([("display_name", pa.string())])
 _MANAGER_MAP = pa.schema([("id", pa.string()), ("mapped", pa.string())])
 _USER_IDS = pa.schema([("user_id", pa.string())])
 _PAIRS = pa.schema([("source_id", pa.string()), ("target_id", pa.string())])
+RAW_VALUES = pa.schema(  # reconcile_user_raw_values: none when no compared attribute reads raw
+    [
+        ("side", pa.string()),
+        ("id", pa.string()),
+        ("raw_originals", pa.list_(pa.list_(pa.string()))),
+        ("raw_vals", pa.list_(pa.list_(pa.string()))),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -385,7 +393,7 @@ def _attribute_findings(run: SqlRun, compare: Sequence[AttributeSpec], inputs: M
         else run.arrow(_MANAGER_MAP.empty_table())
     )
     columns = columns_read(compare)
-    params = {"columns": columns, "reads_raw": any(s.reads_raw for s in compare)}
+    reads_raw = any(s.reads_raw for s in compare)
 
     def values(pairs: Any | None) -> duckdb.DuckDBPyRelation:
         """Compared values of every user, or with ``pairs`` of the users in those pairs only."""
@@ -393,11 +401,21 @@ def _attribute_findings(run: SqlRun, compare: Sequence[AttributeSpec], inputs: M
             "source_users": inputs["source_users"],
             "target_users": inputs["target_users"],
             "compare_spec": spec,
-            "manager_map": manager_map,
             "attribute_pairs": pairs if pairs is not None else run.arrow(_PAIRS.empty_table()),
         }
-        only = {**params, "only_pairs": pairs is not None}
-        return run_sql("reconcile_user_attribute_values", only, relations, con=run.con)
+        only = {"only_pairs": pairs is not None}
+        # attributes read from the raw JSON are extracted by a statement of their own (DuckDB only)
+        raw = (
+            run_sql("reconcile_user_raw_values", only, relations, con=run.con)
+            if reads_raw
+            else run.arrow(RAW_VALUES.empty_table())
+        )
+        return run_sql(
+            "reconcile_user_attribute_values",
+            {"columns": columns, **only},
+            {**relations, "manager_map": manager_map, "raw_values": raw},
+            con=run.con,
+        )
 
     if all(s.extraction == "column" for s in compare):
         lower = sorted({s.column_name for s in compare if s.column_name and not s.case_exact})
