@@ -34,7 +34,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recon.engine import connect
+from recon.engine import open_session
 from recon.errors import ImportRejected, InputError, UsageError
 from recon.extract.columns import Done, UsersColumns, is_user_object
 from recon.extract.normalize import Rejected, normalise, parse_scim_datetime
@@ -258,7 +258,7 @@ def import_files(
     manifest.origin = {"method": "import", "files": [str(f) for f in files]}
     ref = store.export(system, cycle, kind)
     # Ordering a large export by id is the memory peak: cap DuckDB so it spills instead of growing.
-    con = connect(temp_dir=store.temp_dir, memory_limit=os.environ.get("RECON_MEMORY_LIMIT") or "768MB")
+    con = open_session(temp_dir=store.temp_dir, memory_limit=os.environ.get("RECON_MEMORY_LIMIT") or "768MB")
     with store.publishing(ref.path) as staging:
         writer = ExportWriter(staging)
         intake = _Intake(writer)

@@ -28,11 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from recon.capabilities import Capabilities, load_capabilities, save_capabilities
 from recon.config import Config, SystemConfig
-from recon.engine import connect
+from recon.engine import Session, open_session
 from recon.errors import ReconError, UsageError
 from recon.extract.crawl import (
     RESOURCES,
@@ -281,22 +279,22 @@ def extract_live(
 
 
 class _LazyConnection:
-    """A DuckDB connection made on first use."""
+    """An engine session opened on first use."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._con: duckdb.DuckDBPyConnection | None = None
+        self._session: Session | None = None
 
-    def __call__(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
+    def __call__(self) -> Session:
+        if self._session is None:
             limit = os.environ.get("RECON_MEMORY_LIMIT") or _MEMORY_LIMIT
-            self._con = connect(temp_dir=self._store.temp_dir, memory_limit=limit)
-        return self._con
+            self._session = open_session(temp_dir=self._store.temp_dir, memory_limit=limit)
+        return self._session
 
     def close(self) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
 
 @contextlib.contextmanager
