@@ -115,6 +115,17 @@ def _not_null_filtered(agg: exp.Expression) -> bool:
     )
 
 
+def _sums_fingerprints(node: exp.Sum) -> bool:
+    """Whether a sum adds fp64() values without widening them first."""
+    argument = node.this
+    if isinstance(argument, exp.Cast) and argument.to.this in (
+        exp.DataType.Type.INT128,
+        exp.DataType.Type.DECIMAL,
+    ):
+        return False
+    return any(f.name.lower() == "fp64" for f in argument.find_all(exp.Anonymous))
+
+
 def _never_null(node: exp.Expression) -> bool:
     return isinstance(node, exp.Struct | exp.Literal)
 
@@ -153,6 +164,10 @@ def portability_problems(text: str) -> list[str]:
                     "array_agg()/list() keep NULLs in DuckDB and drop them in Spark: "
                     "add FILTER (WHERE x IS NOT NULL)"
                 )
+        elif isinstance(node, exp.Sum) and _sums_fingerprints(node):
+            problems.append(
+                "sum() of 64-bit fingerprints overflows BIGINT on Spark: sum(CAST(fp64(x) AS HUGEINT))"
+            )
         elif isinstance(node, exp.GroupConcat) and node.find(exp.Order):
             problems.append("string_agg(x ORDER BY ...): the order is not kept on Spark")
         elif isinstance(node, exp.RegexpReplace):

@@ -73,6 +73,7 @@ def test_duckdb_only_files_are_exempt_for_a_reason_that_still_holds() -> None:
         ("COPY users TO 'out.parquet'", "not a query"),
         ("CREATE MACRO twice(a) AS a * 2", "not a query"),
         ("SELECT FROM WHERE", "does not parse"),
+        ("SELECT sum(fp64(id)) AS s FROM users", "overflows"),
     ],
 )
 def test_the_lint_finds_what_spark_would_run_differently(statement: str, problem: str) -> None:
@@ -88,6 +89,7 @@ def test_the_lint_finds_what_spark_would_run_differently(statement: str, problem
         "SELECT list({'value': member_id, 'type': member_type}) AS m FROM memberships",
         "SELECT regexp_replace(user_name, 'a', 'b', 'g') AS u FROM users",
         "SELECT fp64(id, user_name) AS k FROM users",
+        "SELECT sum(CAST(fp64(id) AS HUGEINT)) AS s, bit_xor(fp64(id)) AS x FROM users",
     ],
 )
 def test_portable_idioms_pass(statement: str) -> None:
