@@ -10,7 +10,8 @@ module then corrects what sqlglot translates without an error but with another m
   are 1-based, Spark's ``[]`` is 0-based, and sqlglot shifts constant indexes only;
 * ``HUGEINT`` becomes ``DECIMAL(38, 0)`` (Spark has no 128-bit integer);
 * ``epoch(t)`` becomes microseconds / 10^6 as a double: sqlglot writes ``unix_timestamp(t)``,
-  which drops the fraction of a second that DuckDB's ``epoch`` keeps.
+  which drops the fraction of a second that DuckDB's ``epoch`` keeps;
+* ``a / b`` divides as DOUBLE, as DuckDB does (Spark keeps ``x / 3600.0`` a DECIMAL).
 
 Parameters stay bound, never spliced: sqlglot writes DuckDB's ``$name`` as Spark's named
 parameter marker ``:name``, which ``spark.sql(text, args={...})`` binds.
@@ -232,6 +233,10 @@ def _spark_tree(tree: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.TimeToUnix):
             micros = exp.Anonymous(this="unix_micros", expressions=[node.this])
             return exp.Div(this=exp.cast(micros, "DOUBLE"), expression=exp.Literal.number(1000000))
+        if isinstance(node, exp.Div) and not isinstance(node.this, exp.Cast):
+            # DuckDB's / divides as DOUBLE whatever the operands; Spark's keeps DECIMAL operands
+            # (x / 3600.0) as DECIMAL
+            return exp.Div(this=exp.cast(node.this, "DOUBLE"), expression=exp.cast(node.expression, "DOUBLE"))
         return node
 
     return tree.transform(fix)
