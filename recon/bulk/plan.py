@@ -33,7 +33,7 @@ from recon.bulk.matches import Matches, reconcile_matches
 from recon.bulk.paths import plan_dir
 from recon.bulk.remedies import PlannedOp, RemedyBuilder
 from recon.config import Config, ReconcileConfig
-from recon.engine import Parquet, connect, run_sql
+from recon.engine import Parquet, open_session
 from recon.errors import DataNotFound
 from recon.store import ExportRef, Store, atomic_write_bytes, check_name
 
@@ -152,8 +152,7 @@ def plan(
         store, target, max_operations=max_operations, max_payload_size=max_payload_size, etag=etag
     )
     pairs = matches(store, source_ref, target_ref, pair)
-    con = connect(temp_dir=store.temp_dir)
-    try:
+    with open_session(temp_dir=store.temp_dir) as session:
         id_budget = _id_budget(target_ref)
         builder = RemedyBuilder(
             match_rules=pair.match,
@@ -171,9 +170,9 @@ def plan(
             "target_users": Parquet.of(target_ref.table("users")),
             "target_groups": Parquet.of(target_ref.table("groups")),
         }
-        for row in _rows(run_sql("bulk_plan_findings", None, inputs, con=con).pl()):
+        for row in _rows(session.polars(session.run("bulk_plan_findings", None, inputs))):
             builder.add_finding(row)
-        memberships = run_sql(
+        new_memberships = session.run(
             "bulk_plan_new_memberships",
             None,
             {
@@ -185,12 +184,9 @@ def plan(
                 "group_matches": pairs.groups,
                 "target_groups": inputs["target_groups"],
             },
-            con=con,
-        ).pl()
-        for row in _rows(memberships):
+        )
+        for row in _rows(session.polars(new_memberships)):
             builder.add_new_membership(row)
-    finally:
-        con.close()
     planned = builder.operations()
     chunks = chunk_operations(
         [p.operation for p in planned],

@@ -308,11 +308,3 @@ def open_session(
     from recon.engine.duckdb import DuckDBSession
 
     return DuckDBSession(temp_dir=temp_dir, memory_limit=memory_limit, threads=threads)
-
-
-# The old functions, until every call site has moved to Session (removed after).
-from recon.engine._legacy import Relation as Relation  # noqa: E402
-from recon.engine._legacy import bind as bind  # noqa: E402
-from recon.engine._legacy import connect as connect  # noqa: E402
-from recon.engine._legacy import memory_limit_bytes as memory_limit_bytes  # noqa: E402
-from recon.engine._legacy import run_sql as run_sql  # noqa: E402

@@ -226,7 +226,9 @@ class DuckDBSession(Session):
         return write_batches(self.batches(table, ROW_GROUP_ROWS), path, schema)
 
     def worker(self) -> Session:
-        return DuckDBSession(con=self.con.cursor())  # a cursor: the same database and settings
+        cursor = self.con.cursor()  # the same database, so its memory limit, spill folder and threads
+        cursor.execute("SET TimeZone='UTC'")  # a client setting: a cursor starts from the machine's zone
+        return DuckDBSession(con=cursor)
 
     @property
     def errors(self) -> tuple[type[Exception], ...]:

@@ -174,11 +174,6 @@ def write_batches(batches: Iterable[pa.RecordBatch], path: Path, schema: pa.Sche
     return out.close()
 
 
-def write_table(relation: Any, path: Path, schema: pa.Schema) -> int:
-    """Write a DuckDB relation (only until every stage writes through its engine session)."""
-    return write_batches(relation.to_arrow_reader(batch_size=ROW_GROUP_ROWS), path, schema)
-
-
 class _UsersSink:
     """The users of one export: straight to ``users.parquet`` while ids increase, else to ``_received``."""
 

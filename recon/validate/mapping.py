@@ -24,16 +24,14 @@ import pyarrow as pa
 from recon import __version__
 from recon.attributes import user_attribute
 from recon.config import Config, ReconcileConfig
-from recon.engine import Parquet, connect, run_sql
+from recon.engine import Parquet, Session, open_session
 from recon.errors import ConfigError
-from recon.extract.writer import write_table
 from recon.store import Store, atomic_write_json
 from recon.validate.declared import Declared, attributes_table
 from recon.validate.export import ValidationSummary, declared_model, read_summary, validate_export
 from recon.validate.layout import MAPPING_FILE, SUMMARY_FILE, mapping_dir
 from recon.validate.rfc7643 import ENTERPRISE_USER
 from recon.validate.rules import MAPPING_FINDINGS, MAPPING_KINDS, SEVERITIES, Threshold, thresholds_for
-from recon.validate.run import Run
 
 __all__ = ["MappingSummary", "attribute_path", "validate_mapping"]
 
@@ -218,21 +216,20 @@ def validate_mapping(
     schema_findings: dict[str, int] = {}
     for system in (source, target):
         census[system], schema_findings[system] = _census(store, system, chosen, config)
-    con = connect(temp_dir=store.temp_dir)
-    try:
-        run = Run(con)
-        attribute_findings = run.table(
+    with open_session(temp_dir=store.temp_dir) as session:
+        attribute_findings = session.run(
             "validate_mapping_findings",
             None,
             {
-                "mapped": run.arrow(mapped),
-                "source_declared": run.arrow(attributes_table(declared[source])),
-                "target_declared": run.arrow(attributes_table(declared[target])),
-                "source_census": run.arrow(census[source]),
-                "target_census": run.arrow(census[target]),
+                "mapped": session.bind(mapped),
+                "source_declared": session.bind(attributes_table(declared[source])),
+                "target_declared": session.bind(attributes_table(declared[target])),
+                "source_census": session.bind(census[source]),
+                "target_census": session.bind(census[target]),
             },
+            keep=True,
         )
-        collisions = run.table(
+        collisions = session.run(
             "validate_mapping_case_collisions",
             {
                 "user_name_case_exact": _case_exact(declared[source], "userName")
@@ -244,17 +241,17 @@ def validate_mapping(
                 "source_users": Parquet.of(source_ref.table("users")),
                 "target_users": Parquet.of(target_ref.table("users")),
             },
+            keep=True,
         )
-        findings = run_sql(
+        findings = session.run(
             "validate_mapping_all",
             None,
             {"attribute_findings": attribute_findings, "collision_findings": collisions},
-            con=con,
         )
         final_dir = mapping_dir(store, source, target)
         with store.publishing(final_dir) as staging:
-            write_table(findings, staging / MAPPING_FILE, MAPPING_FINDINGS)
-            by_kind, by_severity, examples = _counts(con, staging / MAPPING_FILE)
+            session.write_parquet(findings, staging / MAPPING_FILE, MAPPING_FINDINGS)
+            by_kind, by_severity, examples = _counts(session, staging / MAPPING_FILE)
             summary = MappingSummary(
                 source=source,
                 target=target,
@@ -274,8 +271,6 @@ def validate_mapping(
                 seconds=time.perf_counter() - started,
             )
             atomic_write_json(staging / SUMMARY_FILE, summary.to_json())
-    finally:
-        con.close()
     return summary
 
 
@@ -310,15 +305,15 @@ def _attribute_rows(
 
 
 def _counts(
-    con: Any, findings_path: Path
+    session: Session, findings_path: Path
 ) -> tuple[dict[str, int], dict[str, int], dict[str, tuple[dict[str, str | None], ...]]]:
     by_kind: dict[str, int] = {}
     by_severity: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     examples: dict[str, list[dict[str, str | None]]] = {}
     seen: set[tuple[str, str]] = set()
-    rows = run_sql(
-        "validate_mapping_counts", None, {"findings": Parquet.of(findings_path)}, con=con
-    ).fetchall()
+    rows = session.tuples(
+        session.run("validate_mapping_counts", None, {"findings": Parquet.of(findings_path)})
+    )
     for kind, severity, count, attribute, source_id, target_id, detail in rows:
         if (kind, severity) not in seen:
             seen.add((kind, severity))

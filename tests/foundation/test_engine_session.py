@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import recon
 from recon import engine
 from recon.engine import Parquet, Session, open_session
 from recon.engine.duckdb import with_inputs
@@ -220,6 +222,10 @@ def test_a_worker_runs_on_another_thread_and_closes_alone(session: Session, tmp_
 
         def on_worker() -> list[tuple[object, ...]]:
             with session.worker() as worker:
+                zone = worker.query(
+                    "SELECT current_setting('TimeZone') FROM t", None, {"t": Parquet.of(path)}
+                )
+                assert set(worker.tuples(zone)) == {("UTC",)}
                 return worker.tuples(
                     worker.run("extract_fetched_ids", inputs={"fetched_ids": Parquet.of(path)})
                 )
@@ -235,3 +241,19 @@ def test_engine_errors_are_named_by_the_session(session: Session, tmp_path: Path
     broken.write_bytes(b"PAR1 not really")
     with pytest.raises(session.errors):
         session.tuples(session.run("extract_fetched_ids", inputs={"fetched_ids": Parquet.of(broken)}))
+
+
+def test_only_the_engine_imports_an_engine() -> None:
+    # stages run SQL through a Session: duckdb (or pyspark) is imported in recon/engine/ alone
+    root = Path(recon.__file__).parent
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        if path.parent.name == "engine":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n.split(".")[0] in ("duckdb", "pyspark") for n in names):
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from history.tables import table
-from recon.engine import connect, run_sql
+from recon.engine import open_session
 
 FINDING_COLUMNS = (
     "kind",
@@ -62,11 +62,8 @@ def cycles(pairs: dict[tuple[str, str], list[str]], hours: int = 24) -> pl.DataF
 
 
 def run(name: str, **relations: Any) -> pl.DataFrame:
-    con = connect()
-    try:
-        return run_sql(name, None, relations, con=con).pl()
-    finally:
-        con.close()
+    with open_session() as session:
+        return session.polars(session.run(name, None, relations))
 
 
 def test_drift_age_counts_consecutive_cycles_and_restarts_after_a_gap() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from recon.engine import connect, run_sql
+from recon.engine.duckdb import DuckDBSession, DuckDBTable, connect
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
 
 __all__ = ["CORRELATION", "GROUPS", "KEYS", "MEMBERSHIPS", "NAMES", "USERS", "parse", "run"]
@@ -60,13 +60,16 @@ def run(
     con: duckdb.DuckDBPyConnection | None = None,
     **tables: pa.Table | duckdb.DuckDBPyRelation,
 ) -> duckdb.DuckDBPyRelation:
-    """Run ``sql/<name>.sql`` over the given tables (bound under their keyword names)."""
-    con = con or connect()
-    relations = {
-        key: value if isinstance(value, duckdb.DuckDBPyRelation) else con.from_arrow(value)
+    """Run ``sql/<name>.sql`` over the given tables (bound under their keyword names) on a DuckDB
+    session over ``con``; returns the result's relation (DuckDB's API reads it in the tests)."""
+    session = DuckDBSession(con=con or connect())
+    inputs = {
+        key: DuckDBTable(session, value) if isinstance(value, duckdb.DuckDBPyRelation) else value
         for key, value in tables.items()
     }
-    return run_sql(name, params, relations, con=con)
+    result = session.run(name, params, inputs)
+    assert isinstance(result, DuckDBTable)
+    return result.relation
 
 
 def rows(relation: duckdb.DuckDBPyRelation, *columns: str) -> list[tuple[Any, ...]]:

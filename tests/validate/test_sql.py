@@ -7,7 +7,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from recon.engine import connect, run_sql
+from recon.engine import open_session
 from recon.validate.declared import DECLARED_ATTRIBUTES, DECLARED_SCHEMAS, declared_for
 from recon.validate.shapes import OBSERVATIONS
 from recon.validate.specs import VALUE_SPECS, value_checks
@@ -21,9 +21,8 @@ def table(schema: pa.Schema, rows: list[tuple[Any, ...]]) -> pa.Table:
 
 
 def run(name: str, params: dict[str, Any] | None, **tables: pa.Table) -> list[tuple[Any, ...]]:
-    con = connect()
-    relations = {key: con.from_arrow(value) for key, value in tables.items()}
-    return run_sql(name, params, relations, con=con).fetchall()
+    with open_session() as session:
+        return session.tuples(session.run(name, params, tables))
 
 
 USERS = pa.schema([("id", pa.string()), ("user_name", pa.string()), ("primary_email", pa.string())])
