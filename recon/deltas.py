@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from recon import __version__
 from recon.capabilities import load_capabilities
+from recon.config import EngineConfig
 from recon.engine import Input, Parquet, Session, open_session
 from recon.errors import DataNotFound, UsageError
 from recon.local_filter import ExportTables, matching_ids
@@ -198,6 +199,7 @@ def deltas(
     catalog: Catalog | None = None,
     memory_limit: str | None = None,
     threads: int | None = None,
+    engine: EngineConfig | None = None,
 ) -> DeltaSummary:
     """Check the delta export of ``head`` against the full exports of ``base`` and ``head``.
 
@@ -224,7 +226,8 @@ def deltas(
             "no watermark in the delta manifest or its filter: stale_last_modified and lag not decided"
         )
 
-    with open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads) as session:
+    opened = open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads, engine=engine)
+    with opened as session:
         b, h, d = _tables(base_ref), _tables(head_ref), _tables(delta_ref)
         users = session.run(
             "deltas_users_classify",

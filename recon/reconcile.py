@@ -32,7 +32,7 @@ from recon.attributes import (
     match_rules,
     user_attribute,
 )
-from recon.config import Config, ReconcileConfig
+from recon.config import Config, EngineConfig, ReconcileConfig
 from recon.correlation import correlate, correlation, rule_stats, rules_table
 from recon.engine import Input, Parquet, Session, Table, load_sql, open_session
 from recon.errors import ConfigError, DataNotFound, UsageError
@@ -208,12 +208,14 @@ def reconcile(
     threads: int | None = None,
     examples_per_kind: int = 5,
     users_in_memory: bool | None = None,
+    engine: EngineConfig | None = None,
 ) -> ReconcileSummary:
     """Reconcile ``target`` against ``source`` for ``cycle`` and publish findings + summary.
 
     The users' columns are copied into memory once when they take at most a quarter of
     DuckDB's memory limit, else every step reads them from the exports (``users_in_memory``
-    forces either way; the findings are the same).
+    forces either way; the findings are the same). ``engine`` picks the engine (default: DuckDB;
+    ``[engine]`` of recon.toml when the command line passes ``config.engine``).
 
     Raises :class:`DataNotFound` when the exports are missing (or partial without
     ``allow_partial``) and :class:`ConfigError` for a bad ``[reconcile.<source>.<target>]``.
@@ -227,7 +229,8 @@ def reconcile(
     chosen, source_ref, target_ref = pick_exports(store, source, target, cycle, allow_partial=allow_partial)
     partial = tuple(str(ref.path) for ref in (source_ref, target_ref) if ref.manifest().status != "complete")
 
-    with open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads) as session:
+    opened = open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads, engine=engine)
+    with opened as session:
         inputs: dict[str, Input] = {}
         account_columns = {"columns": _account_columns(user_rules, compare)}
         if users_in_memory is None:

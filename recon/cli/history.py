@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from recon.cli.common import DataDirOpt, JsonOpt, echo, emit_json, open_store
+from recon.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    EngineOpt,
+    JsonOpt,
+    echo,
+    emit_json,
+    open_config,
+    open_store,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -27,13 +36,16 @@ def history_command(
         str | None, typer.Option("--target", help="Only pairs with this target system.")
     ] = None,
     data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Drift per cycle: findings per kind and severity, open-drift age, deprovisioning latency,
     delta filter completeness."""
     from recon.history import history
 
-    summary = history(open_store(data_dir), source=source, target=target)
+    engine_config = open_config(config).engine.named(engine)
+    summary = history(open_store(data_dir), source=source, target=target, engine=engine_config)
     if as_json:
         emit_json(summary.to_json())
         return

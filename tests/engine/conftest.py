@@ -20,7 +20,7 @@ SPARK_TEST_ENGINE = EngineConfig(
     name="spark",
     master="local[2]",
     # the machine is shared: a small driver (local mode runs the executors inside it)
-    conf={"spark.driver.memory": "2g", "spark.sql.shuffle.partitions": "4"},
+    conf={"spark.driver.memory": "2g", "spark.sql.shuffle.partitions": "2"},
 )
 
 
