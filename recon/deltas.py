@@ -35,7 +35,7 @@ from recon.capabilities import load_capabilities
 from recon.config import EngineConfig
 from recon.engine import Input, Parquet, Session, open_session
 from recon.errors import DataNotFound, UsageError
-from recon.local_filter import ExportTables, matching_ids
+from recon.local_filter import ExportTables, matching
 from recon.schemas import DELTA_FINDINGS
 from recon.scim.filter import DEFAULT_CATALOG, And, Catalog, Compare, Filter, parse, parse_datetime
 from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_name
@@ -187,7 +187,7 @@ def _matching(
     """Ids of the delta records that satisfy the filter sent (all of them when none was sent)."""
     if flt is None:
         return tables.users if resource_type == "User" else tables.groups
-    return matching_ids(session, flt, resource_type, tables, catalog)
+    return matching(session, flt, resource_type, tables, catalog)
 
 
 def deltas(
