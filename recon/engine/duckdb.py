@@ -39,12 +39,11 @@ def connect(
 
     Time zone is UTC (so timestamps come back labelled UTC); spill files go to
     ``temp_dir`` (recon passes ``<data>/.tmp``); ``memory_limit`` defaults to
-    ``$RECON_MEMORY_LIMIT`` when set, else DuckDB's own default; no progress bar; the
-    fingerprint function ``fp64`` is registered (``hash``: 64-bit).
+    ``$RECON_MEMORY_LIMIT`` when set, else DuckDB's own default; the fingerprint
+    function ``fp64`` is registered (``hash``: 64-bit).
     """
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
-    con.execute("SET enable_progress_bar = false")  # stages do not print; the CLI shows progress
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
         con.execute("SET temp_directory = ?", [str(temp_dir)])
