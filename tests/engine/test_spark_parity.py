@@ -23,6 +23,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+from recon.cli import main
 from recon.config import EngineConfig, load_config
 from recon.deltas import deltas
 from recon.history import HistorySummary, history
@@ -101,7 +102,9 @@ def profile(
     cycle = duck.cycles(TARGETS[0])[-1]
     for target in TARGETS:
         reconcile(sparky, "idp", target, cycle, config, engine=SPARK_TEST_ENGINE)
-    deltas(sparky, "idp", head=heads[-1], engine=SPARK_TEST_ENGINE)
+    # through the command line: --engine spark (joining the test run's SparkSession)
+    argv = ["deltas", "--system", "idp", "--head", heads[-1], "--data-dir", str(sparky.root)]
+    assert main([*argv, "--config", str(sparky.root / "recon.toml"), "--engine", "spark", "--json"]) in (0, 1)
     return Profile(
         name,
         duck,
