@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from recon.errors import ConfigError
+from recon.errors import ConfigError, UsageError
 from recon.safe_text import check_token
 from recon.store import check_name
 
@@ -23,8 +23,10 @@ __all__ = [
     "DEFAULT_COMPARE",
     "DEFAULT_GROUP_MATCH",
     "DEFAULT_MATCH",
+    "ENGINES",
     "AuditConfig",
     "Config",
+    "EngineConfig",
     "MetricsConfig",
     "NotifyConfig",
     "ReconcileConfig",
@@ -229,6 +231,33 @@ class ReconcileConfig:
     privileged_groups: tuple[str, ...] = ()
 
 
+ENGINES = ("duckdb", "spark")
+_ENGINE_KEYS = {"name", "master", "remote", "conf"}
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """``[engine]``: which engine runs reconcile, deltas and history (CONTRACT §2).
+
+    ``master`` (a Spark master URL such as ``local[4]``, ``spark://host:7077``, ``yarn``) and
+    ``remote`` (Spark Connect, ``sc://host:15002``) exclude each other; ``conf`` pairs are
+    passed to Spark as they are. DuckDB ignores all three.
+    """
+
+    name: str = "duckdb"
+    master: str | None = None
+    remote: str | None = None
+    conf: dict[str, str] = field(default_factory=dict)
+
+    def named(self, name: str | None) -> EngineConfig:
+        """These settings with the engine chosen on the command line (``--engine``), if any."""
+        if name is None:
+            return self
+        if name not in ENGINES:
+            raise UsageError(f"--engine {name!r}: use one of {', '.join(ENGINES)}")
+        return replace(self, name=name)
+
+
 @dataclass(frozen=True)
 class AuditConfig:
     """``[audit]``: how ``recon audit`` decides what to run (see docs/commands/audit.md)."""
@@ -278,6 +307,7 @@ class Config:
     audit: AuditConfig = field(default_factory=AuditConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     def system(self, name: str) -> SystemConfig:
         """The named system; raises :class:`ConfigError` listing the known ones."""
@@ -374,7 +404,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         check_table(table, dict.fromkeys(kinds, Key((int,), low=0)), f"{where}: thresholds")
         thresholds = dict(table)
     audit, metrics, notify = parse_audit_tables(data, where)
-    return Config(systems, reconcile, thresholds, path, audit, metrics, notify)
+    engine = _engine(_table(data, "engine", where), where)
+    return Config(systems, reconcile, thresholds, path, audit, metrics, notify, engine)
 
 
 # -- [audit], [metrics], [notify] (recon audit) ------------------------------------------------
@@ -460,6 +491,29 @@ def _timeout(raw: dict[str, Any], where: str) -> float:
     if not 0 < value <= 300:
         raise ConfigError(f"{where}.timeout must be between 0 and 300 seconds")
     return float(value)
+
+
+def _engine(raw: dict[str, Any], where: str) -> EngineConfig:
+    """``[engine]`` checked: a known name, text master/remote (not both), text conf values."""
+    unknown = sorted(set(raw) - _ENGINE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: engine: unknown key {unknown[0]!r} (known: {', '.join(sorted(_ENGINE_KEYS))})"
+        )
+    name = _opt(raw, "name", str, f"{where}: engine") or "duckdb"
+    if name not in ENGINES:
+        raise ConfigError(f"{where}: engine.name {name!r}: use one of {', '.join(ENGINES)}")
+    master = _opt(raw, "master", str, f"{where}: engine")
+    remote = _opt(raw, "remote", str, f"{where}: engine")
+    if master and remote:
+        raise ConfigError(f"{where}: engine: give master or remote (Spark Connect), not both")
+    if remote is not None and not remote.startswith("sc://"):
+        raise ConfigError(f"{where}: engine.remote {remote!r}: a Spark Connect URL starts with sc://")
+    conf = raw.get("conf", {})
+    if not isinstance(conf, dict) or not all(isinstance(v, str | int | float | bool) for v in conf.values()):
+        raise ConfigError(f"{where}: engine.conf must be a table of Spark settings (text or numbers)")
+    values = {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in conf.items()}
+    return EngineConfig(name=name, master=master, remote=remote, conf=values)
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:

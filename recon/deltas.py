@@ -32,10 +32,11 @@ import pyarrow as pa
 
 from recon import __version__
 from recon.capabilities import load_capabilities
+from recon.config import EngineConfig
 from recon.engine import Input, Parquet, Session, open_session
 from recon.errors import DataNotFound, UsageError
 from recon.findings import DELTA_KINDS
-from recon.local_filter import ExportTables, matching_ids
+from recon.local_filter import ExportTables, matching
 from recon.schemas import DELTA_FINDINGS
 from recon.scim.filter import DEFAULT_CATALOG, And, Catalog, Compare, Filter, parse, parse_datetime
 from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_name
@@ -180,7 +181,7 @@ def _matching(
     """Ids of the delta records that satisfy the filter sent (all of them when none was sent)."""
     if flt is None:
         return tables.users if resource_type == "User" else tables.groups
-    return matching_ids(session, flt, resource_type, tables, catalog)
+    return matching(session, flt, resource_type, tables, catalog)
 
 
 def deltas(
@@ -192,6 +193,7 @@ def deltas(
     catalog: Catalog | None = None,
     memory_limit: str | None = None,
     threads: int | None = None,
+    engine: EngineConfig | None = None,
 ) -> DeltaSummary:
     """Check the delta export of ``head`` against the full exports of ``base`` and ``head``.
 
@@ -218,7 +220,8 @@ def deltas(
             "no watermark in the delta manifest or its filter: stale_last_modified and lag not decided"
         )
 
-    with open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads) as session:
+    opened = open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads, engine=engine)
+    with opened as session:
         b, h, d = _tables(base_ref), _tables(head_ref), _tables(delta_ref)
         users = session.run(
             "deltas_users_classify",

@@ -50,6 +50,7 @@ from typing import Any
 
 import polars as pl
 
+from recon.config import EngineConfig
 from recon.engine import Parquet, Session, open_session
 from recon.errors import DataNotFound, InputError
 from recon.findings import DELTA_KINDS, SEVERITIES
@@ -206,7 +207,13 @@ def _cycles_frame(keys: Iterable[tuple[str, str, str]]) -> pl.DataFrame:
 # -- the history -------------------------------------------------------------------------
 
 
-def history(store: Store, source: str | None = None, target: str | None = None) -> HistorySummary:
+def history(
+    store: Store,
+    source: str | None = None,
+    target: str | None = None,
+    *,
+    engine: EngineConfig | None = None,
+) -> HistorySummary:
     """Drift per cycle and system pair from all findings (and delta findings) under ``store``.
 
     ``source``/``target`` restrict the pairs (and the delta systems to those two). Raises
@@ -226,7 +233,7 @@ def history(store: Store, source: str | None = None, target: str | None = None) 
     findings = Parquet.of(
         *(store.findings_dir(*key) / "findings.parquet" for key in keys), hive_types=_FINDINGS_HIVE
     )
-    with open_session(temp_dir=store.temp_dir) as session:
+    with open_session(temp_dir=store.temp_dir, engine=engine) as session:
         try:
             aged = session.run("history_drift_age", None, {"findings": findings, "cycles": cycles}, keep=True)
             cycle_rows = session.polars(

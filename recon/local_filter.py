@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from recon.engine import Input, Session
+from recon.engine import Input, Session, Table
 from recon.scim.filter import Catalog, Filter, compile_filter
 
-__all__ = ["ExportTables", "matching_ids"]
+__all__ = ["ExportTables", "matching", "matching_ids"]
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,22 @@ def matching_ids(
 
     Raises :class:`recon.errors.FilterSyntaxError` when the filter is invalid for the type.
     """
+    return session.arrow(matching(session, flt, resource_type, tables, catalog))
+
+
+def matching(
+    session: Session,
+    flt: Filter,
+    resource_type: str,
+    tables: ExportTables,
+    catalog: Catalog | None = None,
+) -> Table:
+    """As :func:`matching_ids`, kept in the engine (no rows come back to Python: an export's ids
+    can be many)."""
     compiled = compile_filter(flt, resource_type, catalog)
     rows: Input = tables.users
     if resource_type == "Group":
         rows = session.run(
             "filter_groups_with_members", None, {"groups": tables.groups, "memberships": tables.memberships}
         )
-    result = session.query(compiled.select_ids_sql(), compiled.params or None, {compiled.relation: rows})
-    return session.arrow(result)
+    return session.query(compiled.select_ids_sql(), compiled.params or None, {compiled.relation: rows})

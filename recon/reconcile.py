@@ -32,7 +32,7 @@ from recon.attributes import (
     match_rules,
     user_attribute,
 )
-from recon.config import Config, ReconcileConfig
+from recon.config import Config, EngineConfig, ReconcileConfig
 from recon.correlation import correlate, correlation, rule_stats, rules_table
 from recon.engine import Input, Parquet, Session, Table, load_sql, open_session
 from recon.errors import ConfigError, DataNotFound, UsageError
@@ -57,6 +57,14 @@ _NAMES = pa.schema([("display_name", pa.string())])
 _MANAGER_MAP = pa.schema([("id", pa.string()), ("mapped", pa.string())])
 _USER_IDS = pa.schema([("user_id", pa.string())])
 _PAIRS = pa.schema([("source_id", pa.string()), ("target_id", pa.string())])
+RAW_VALUES = pa.schema(  # reconcile_user_raw_values: none when no compared attribute reads raw
+    [
+        ("side", pa.string()),
+        ("id", pa.string()),
+        ("raw_originals", pa.list_(pa.list_(pa.string()))),
+        ("raw_vals", pa.list_(pa.list_(pa.string()))),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -166,12 +174,14 @@ def reconcile(
     threads: int | None = None,
     examples_per_kind: int = 5,
     users_in_memory: bool | None = None,
+    engine: EngineConfig | None = None,
 ) -> ReconcileSummary:
     """Reconcile ``target`` against ``source`` for ``cycle`` and publish findings + summary.
 
     The users' columns are copied into memory once when they take at most a quarter of
     DuckDB's memory limit, else every step reads them from the exports (``users_in_memory``
-    forces either way; the findings are the same).
+    forces either way; the findings are the same). ``engine`` picks the engine (default: DuckDB;
+    ``[engine]`` of recon.toml when the command line passes ``config.engine``).
 
     Raises :class:`DataNotFound` when the exports are missing (or partial without
     ``allow_partial``) and :class:`ConfigError` for a bad ``[reconcile.<source>.<target>]``.
@@ -185,7 +195,8 @@ def reconcile(
     chosen, source_ref, target_ref = pick_exports(store, source, target, cycle, allow_partial=allow_partial)
     partial = tuple(str(ref.path) for ref in (source_ref, target_ref) if ref.manifest().status != "complete")
 
-    with open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads) as session:
+    opened = open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads, engine=engine)
+    with opened as session:
         inputs: dict[str, Input] = {}
         account_columns = {"columns": _account_columns(user_rules, compare)}
         if users_in_memory is None:
@@ -359,19 +370,28 @@ def _attribute_findings(
         else session.bind(_MANAGER_MAP.empty_table())
     )
     columns = columns_read(compare)
-    params = {"columns": columns, "reads_raw": any(s.reads_raw for s in compare)}
+    reads_raw = any(s.reads_raw for s in compare)
 
     def values(pairs: Table | None) -> Table:
         """Compared values of every user, or with ``pairs`` of the users in those pairs only."""
-        relations = {
+        relations: dict[str, Input] = {
             "source_users": inputs["source_users"],
             "target_users": inputs["target_users"],
             "compare_spec": spec,
-            "manager_map": manager_map,
             "attribute_pairs": pairs if pairs is not None else session.bind(_PAIRS.empty_table()),
         }
-        only = {**params, "only_pairs": pairs is not None}
-        return session.run("reconcile_user_attribute_values", only, relations)
+        only = {"only_pairs": pairs is not None}
+        # attributes read from the raw JSON are extracted by a statement of their own (DuckDB only)
+        raw = (
+            session.run("reconcile_user_raw_values", only, relations)
+            if reads_raw
+            else session.bind(RAW_VALUES.empty_table())
+        )
+        return session.run(
+            "reconcile_user_attribute_values",
+            {"columns": columns, **only},
+            {**relations, "manager_map": manager_map, "raw_values": raw},
+        )
 
     if all(s.extraction == "column" for s in compare):
         lower = sorted({s.column_name for s in compare if s.column_name and not s.case_exact})

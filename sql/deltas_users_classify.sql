@@ -25,8 +25,9 @@ WITH compared AS (
             OR b.user_type IS DISTINCT FROM h.user_type
             OR CASE
                 WHEN b.emails IS NOT DISTINCT FROM h.emails THEN false
-                ELSE list_sort(list_distinct(coalesce(b.emails, []))) IS DISTINCT FROM
-                    list_sort(list_distinct(coalesce(h.emails, [])))
+                ELSE list_sort(list_distinct(list_filter(coalesce(b.emails, []), lambda e: e IS NOT NULL)))
+                    IS DISTINCT FROM
+                    list_sort(list_distinct(list_filter(coalesce(h.emails, []), lambda e: e IS NOT NULL)))
             END
         ) AS changed
     FROM base_users AS b

@@ -3,7 +3,8 @@
 -- inputs: groups, memberships
 -- params: none
 WITH members AS (
-    SELECT group_id, list({'value': member_id, 'type': member_type} ORDER BY member_id) AS members
+    -- sorted by (value, type) after aggregating: an aggregate's ORDER BY is lost on Spark
+    SELECT group_id, list_sort(list({'value': member_id, 'type': member_type})) AS members
     FROM memberships
     GROUP BY group_id
 )

@@ -8,11 +8,15 @@
 -- users get equal fingerprints when their normalised values are equal, the same rule as
 -- reconcile_user_attribute_values applies attribute by attribute.
 -- Both sides are users.parquet: one union, one normalisation (the unread columns are still pruned
--- through the union).
+-- through the union; the columns are named, as Spark has no UNION BY NAME).
 WITH sides AS (
-    SELECT 'source' AS side, * FROM source_users
-    UNION ALL BY NAME
-    SELECT 'target' AS side, * FROM target_users
+    SELECT 'source' AS side, id, external_id, user_name, active, display_name, given_name, family_name, emails, primary_email,
+        employee_number, department, title, manager_id, user_type, created, last_modified, version, raw
+    FROM source_users
+    UNION ALL
+    SELECT 'target' AS side, id, external_id, user_name, active, display_name, given_name, family_name, emails, primary_email,
+        employee_number, department, title, manager_id, user_type, created, last_modified, version, raw
+    FROM target_users
 ),
 normalised AS (
     SELECT

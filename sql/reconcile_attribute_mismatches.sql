@@ -28,7 +28,7 @@ positions AS (
         target_vals,
         source_originals,
         target_originals,
-        unnest(range(1, len(source_vals) + 1)) AS position
+        unnest(range(1, array_length(source_vals) + 1)) AS position
     FROM differing_pairs
 ),
 differing AS (
@@ -51,13 +51,13 @@ shown AS (
         user_name,
         attribute,
         CASE
-            WHEN len(source_read) = 0 THEN NULL
-            WHEN multi_valued THEN CAST(to_json(list_sort(list_distinct(source_read))) AS VARCHAR)
+            WHEN array_length(source_read) = 0 THEN NULL
+            WHEN multi_valued THEN CAST(to_json(list_sort(list_distinct(list_filter(source_read, lambda v: v IS NOT NULL)))) AS VARCHAR)
             ELSE source_read[1]
         END AS source_value,
         CASE
-            WHEN len(target_read) = 0 THEN NULL
-            WHEN multi_valued THEN CAST(to_json(list_sort(list_distinct(target_read))) AS VARCHAR)
+            WHEN array_length(target_read) = 0 THEN NULL
+            WHEN multi_valued THEN CAST(to_json(list_sort(list_distinct(list_filter(target_read, lambda v: v IS NOT NULL)))) AS VARCHAR)
             ELSE target_read[1]
         END AS target_value
     FROM differing

@@ -23,8 +23,10 @@ per_value AS (
         value,
         count(*) FILTER (WHERE side = 'source') AS sources,
         count(*) FILTER (WHERE side = 'target') AS targets,
-        any_value(record_id) FILTER (WHERE side = 'source') AS source_id,
-        any_value(record_id) FILTER (WHERE side = 'target') AS target_id
+        -- min, not any_value: the same id where a side has one record (the only rows used), and
+        -- Spark has no any_value that skips NULLs under a FILTER
+        min(record_id) FILTER (WHERE side = 'source') AS source_id,
+        min(record_id) FILTER (WHERE side = 'target') AS target_id
     FROM open_keys
     GROUP BY value
 ),

@@ -24,7 +24,7 @@ user_keys AS (
 ),
 source_prints AS (
     SELECT fp64(m.member_id) AS member_key, count(*) AS n, bit_xor(fp64(m.group_id)) AS x,
-        sum(fp64(m.group_id)) AS s
+        sum(CAST(fp64(m.group_id) AS HUGEINT)) AS s
     FROM source_memberships AS m
     SEMI JOIN group_map AS g ON g.source_id = m.group_id
     WHERE m.member_type = 'User' OR m.member_type IS NULL
@@ -32,7 +32,7 @@ source_prints AS (
 ),
 target_prints AS (
     SELECT fp64(m.member_id) AS member_key, count(*) AS n, bit_xor(fp64(g.source_id)) AS x,
-        sum(fp64(g.source_id)) AS s
+        sum(CAST(fp64(g.source_id) AS HUGEINT)) AS s
     FROM target_memberships AS m
     JOIN group_map AS g ON g.target_id = m.group_id
     WHERE m.member_type = 'User' OR m.member_type IS NULL

@@ -1,21 +1,27 @@
 -- name: reconcile_user_attribute_values
 -- purpose: per source and target user, every compared attribute as a normalised value set (for equality) and as the values read (for display)
--- inputs: source_users, target_users, compare_spec, manager_map, attribute_pairs
--- params: $columns, $reads_raw, $only_pairs
--- compare_spec: one row per compared attribute (position, extraction, column_name, json_path,
+-- inputs: source_users, target_users, compare_spec, manager_map, attribute_pairs, raw_values
+-- params: $columns, $only_pairs
+-- compare_spec: one row per compared attribute (position 1..n, extraction, column_name, json_path,
 -- filter_attr, filter_path, filter_value, value_path, case_exact, multi_valued), built by
 -- recon.attributes from the config: paths are data here, never SQL text.
--- $columns: flattened columns the spec reads and $reads_raw whether it reads raw; DuckDB folds
--- these constants, so unread columns are not scanned.
+-- $columns: flattened columns the spec reads; DuckDB folds these constants, so unread columns are
+-- not scanned.
 -- manager_map: (id, mapped) source user id -> matched target user id: a source manager
 -- reference is compared as the target id of the matched manager.
+-- raw_values: (side, id, raw_originals, raw_vals) from reconcile_user_raw_values: per compare_spec
+-- position, the values read from raw JSON and their normalised values (NULL at the positions of
+-- attributes that are not read from raw; no rows when no attribute is).
 -- With $only_pairs, only the users of attribute_pairs (source_id, target_id) are read.
 -- Normalisation (CONTRACT §4): null, "" and [] are unassigned (an empty set); values are
--- lower-cased unless case_exact; multi-valued attributes are sets (distinct, sorted); a
--- dateTime read from raw is rewritten in UTC; timestamp columns are written in UTC.
+-- lower-cased unless case_exact; multi-valued attributes are sets (distinct, sorted); timestamp
+-- columns are written in UTC (the session's time zone on every engine).
+-- Portable to Spark: the spec list is sorted after aggregating (an aggregate's ORDER BY is lost
+-- there), items are addressed by their position, not a lambda index (0-based on Spark).
 WITH spec AS (
-    SELECT list(
+    SELECT list_sort(list(
         {
+            'position': position,
             'extraction': extraction,
             'column_name': column_name,
             'json_path': json_path,
@@ -25,16 +31,19 @@ WITH spec AS (
             'value_path': value_path,
             'case_exact': case_exact
         }
-        ORDER BY position
-    ) AS items
+    )) AS items
     FROM compare_spec
 ),
 -- both sides are users.parquet: one union, one projection (unread columns are still pruned through it)
 sides AS (
-    SELECT 'source' AS side, * FROM source_users
+    SELECT 'source' AS side, id, user_name, external_id, display_name, given_name, family_name, emails, primary_email,
+        employee_number, department, title, manager_id, user_type, created, last_modified, version
+    FROM source_users
     WHERE NOT $only_pairs OR id IN (SELECT source_id FROM attribute_pairs)
-    UNION ALL BY NAME
-    SELECT 'target' AS side, * FROM target_users
+    UNION ALL
+    SELECT 'target' AS side, id, user_name, external_id, display_name, given_name, family_name, emails, primary_email,
+        employee_number, department, title, manager_id, user_type, created, last_modified, version
+    FROM target_users
     WHERE NOT $only_pairs OR id IN (SELECT target_id FROM attribute_pairs)
 ),
 narrow AS (
@@ -55,15 +64,14 @@ narrow AS (
         CASE WHEN list_contains($columns, 'user_type') THEN user_type END AS user_type,
         CASE WHEN list_contains($columns, 'created') THEN created END AS created,
         CASE WHEN list_contains($columns, 'last_modified') THEN last_modified END AS last_modified,
-        CASE WHEN list_contains($columns, 'version') THEN version END AS version,
-        CASE WHEN $reads_raw THEN raw END AS raw
+        CASE WHEN list_contains($columns, 'version') THEN version END AS version
     FROM sides
 ),
 with_manager AS (
     SELECT
         n.side, n.id, n.user_name, n.external_id, n.display_name, n.given_name, n.family_name, n.emails,
         n.primary_email, n.employee_number, n.department, n.title, n.manager_id, n.user_type, n.created,
-        n.last_modified, n.version, n.raw,
+        n.last_modified, n.version, r.raw_originals, r.raw_vals,
         CASE
             WHEN n.manager_id IS NULL OR n.manager_id = '' THEN NULL
             WHEN n.side = 'target' THEN n.manager_id
@@ -72,6 +80,7 @@ with_manager AS (
         END AS manager_key
     FROM narrow AS n
     LEFT JOIN manager_map AS m ON n.side = 'source' AND m.id = n.manager_id
+    LEFT JOIN raw_values AS r ON r.side = n.side AND r.id = n.id
 ),
 picked AS (
     SELECT
@@ -79,6 +88,7 @@ picked AS (
         u.id,
         u.user_name,
         u.manager_key,
+        u.raw_vals,
         spec.items,
         list_transform(
             spec.items,
@@ -96,8 +106,8 @@ picked AS (
                     WHEN 'title' THEN u.title
                     WHEN 'user_type' THEN u.user_type
                     WHEN 'version' THEN u.version
-                    WHEN 'created' THEN strftime(timezone('UTC', u.created), '%Y-%m-%dT%H:%M:%S.%fZ')
-                    WHEN 'last_modified' THEN strftime(timezone('UTC', u.last_modified), '%Y-%m-%dT%H:%M:%S.%fZ')
+                    WHEN 'created' THEN strftime(u.created, '%Y-%m-%dT%H:%M:%S.%fZ')
+                    WHEN 'last_modified' THEN strftime(u.last_modified, '%Y-%m-%dT%H:%M:%S.%fZ')
                 END]
                 WHEN 'emails' THEN list_transform(
                     list_filter(
@@ -111,18 +121,7 @@ picked AS (
                     lambda e: e.value
                 )
                 WHEN 'manager' THEN [u.manager_id]
-                WHEN 'json_value' THEN [json_extract_string(u.raw, a.json_path)]
-                WHEN 'json_multi' THEN CASE
-                    WHEN json_type(json_extract(u.raw, a.json_path)) = 'ARRAY' THEN list_transform(
-                        list_filter(
-                            CAST(json_extract(u.raw, a.json_path) AS JSON[]),
-                            lambda e: a.filter_path IS NULL
-                                OR lower(json_extract_string(e, a.filter_path)) = lower(a.filter_value)
-                        ),
-                        lambda e: json_extract_string(e, a.value_path)
-                    )
-                    ELSE []
-                END
+                ELSE u.raw_originals[a.position]
             END
         ) AS originals
     FROM with_manager AS u
@@ -134,19 +133,20 @@ SELECT
     user_name,
     list_transform(
         items,
-        lambda a, i: list_sort(list_distinct(list_transform(
-            CASE WHEN a.extraction = 'manager' THEN [manager_key] ELSE originals[i] END,
-            lambda v: CASE
-                WHEN v IS NULL OR v = '' THEN NULL
-                WHEN a.extraction = 'manager' THEN v
-                WHEN a.extraction IN ('json_value', 'json_multi')
-                    AND regexp_full_match(v, '\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?')
-                    THEN coalesce(
-                        strftime(timezone('UTC', try_cast(upper(v) AS TIMESTAMPTZ)), '%Y-%m-%dT%H:%M:%S.%fZ'), v
-                    )
-                WHEN a.case_exact THEN v
-                ELSE lower(v)
-            END
+        lambda a: list_sort(list_distinct(list_filter(
+            CASE
+                WHEN a.extraction = 'manager' THEN [manager_key]
+                WHEN a.extraction IN ('json_value', 'json_multi') THEN raw_vals[a.position]
+                ELSE list_transform(
+                    originals[a.position],
+                    lambda v: CASE
+                        WHEN v IS NULL OR v = '' THEN NULL
+                        WHEN a.case_exact THEN v
+                        ELSE lower(v)
+                    END
+                )
+            END,
+            lambda v: v IS NOT NULL
         )))
     ) AS vals,
     originals

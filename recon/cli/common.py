@@ -18,6 +18,7 @@ from recon.store import Store
 __all__ = [
     "ConfigOpt",
     "DataDirOpt",
+    "EngineOpt",
     "JsonOpt",
     "MemoryLimitOpt",
     "echo",
@@ -54,6 +55,14 @@ ConfigOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="duckdb (embedded) or spark ([engine] in recon.toml says where); default [engine], else duckdb.",
+        show_default=False,
+    ),
+]
 MemoryLimitOpt = Annotated[
     str | None,
     typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 4GB (spills beyond it)."),

@@ -9,6 +9,7 @@ import typer
 from recon.cli.common import (
     ConfigOpt,
     DataDirOpt,
+    EngineOpt,
     JsonOpt,
     MemoryLimitOpt,
     echo,
@@ -41,15 +42,17 @@ def deltas_command(
     memory_limit: MemoryLimitOpt = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Was the delta export of HEAD exactly what changed since BASE? Exit 1 when a [thresholds] limit
     on a delta kind (e.g. missed_change = 0) is exceeded."""
     from recon.deltas import KINDS, deltas
 
-    thresholds = open_config(config).thresholds
+    loaded = open_config(config)
+    thresholds = loaded.thresholds
     store = open_store(data_dir)
-    summary = deltas(store, system, base, head, memory_limit=memory_limit)
+    summary = deltas(store, system, base, head, memory_limit=memory_limit, engine=loaded.engine.named(engine))
     exceeded = [
         (k, summary.counts[k], limit)
         for k, limit in thresholds.items()

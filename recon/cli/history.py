@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store
+from recon.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    EngineOpt,
+    JsonOpt,
+    echo,
+    emit_json,
+    open_config,
+    open_store,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -39,16 +48,18 @@ def history_command(
     ] = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Drift per cycle: findings per kind and severity, open-drift age, deprovisioning latency,
     delta filter completeness."""
     from recon.history import history
 
+    settings = open_config(config)
     store = open_store(data_dir)
-    summary = history(store, source=source, target=target)
+    summary = history(store, source=source, target=target, engine=settings.engine.named(engine))
     if metrics is not None:
-        _write_metrics(store, summary, metrics, open_config(config))
+        _write_metrics(store, summary, metrics, settings)
     if as_json:
         emit_json(summary.to_json())
         return

@@ -10,6 +10,7 @@ import typer
 from recon.cli.common import (
     ConfigOpt,
     DataDirOpt,
+    EngineOpt,
     JsonOpt,
     MemoryLimitOpt,
     echo,
@@ -42,20 +43,23 @@ def reconcile_command(
     memory_limit: MemoryLimitOpt = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
+    engine: EngineOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Source-vs-target mismatches for one cycle; exit 1 when a [thresholds] limit is exceeded."""
     from recon.reconcile import reconcile
 
     store = open_store(data_dir)
+    loaded = open_config(config)
     summary = reconcile(
         store,
         source,
         target,
         cycle,
-        open_config(config),
+        loaded,
         allow_partial=allow_partial,
         memory_limit=memory_limit,
+        engine=loaded.engine.named(engine),
     )
     if as_json:
         emit_json(summary.to_json())

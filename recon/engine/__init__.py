@@ -33,13 +33,16 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
 import pyarrow as pa
 
 from recon.errors import SqlFileError
 from recon.findings import SEVERITY_RANKS, severity_ranks
+
+if TYPE_CHECKING:
+    from recon.config import EngineConfig
 
 __all__ = [
     "FINGERPRINT",
@@ -309,12 +312,19 @@ def open_session(
     temp_dir: Path | None = None,
     memory_limit: str | None = None,
     threads: int | None = None,
+    engine: EngineConfig | None = None,
 ) -> Session:
     """A session of the default engine (DuckDB), set up the way recon needs it.
 
     Spill files go to ``temp_dir`` (recon passes ``<data>/.tmp``); ``memory_limit`` defaults to
     ``$RECON_MEMORY_LIMIT`` when set, else the engine's own default; ``threads`` to the cores.
+    With ``engine`` named ``spark`` (``[engine]``, ``--engine``), a Spark session instead
+    (:mod:`recon.engine.spark`; the three DuckDB settings do not apply to it).
     """
+    if engine is not None and engine.name == "spark":
+        from recon.engine.spark import SparkEngineSession
+
+        return SparkEngineSession(engine=engine)
     from recon.engine.duckdb import DuckDBSession
 
     return DuckDBSession(temp_dir=temp_dir, memory_limit=memory_limit, threads=threads)

@@ -10,6 +10,7 @@ import pyarrow as pa
 from recon.attributes import compare_spec_table, user_attribute
 from recon.engine.duckdb import connect
 from recon.extract.normalize import ENTERPRISE_USER
+from recon.reconcile import RAW_VALUES
 from tests.reconcile.tables import USERS, parse, rows, run
 
 MANAGER_MAP = pa.schema([("id", pa.string()), ("mapped", pa.string())])
@@ -32,17 +33,30 @@ def mismatches(
         | ({"emails"} if any(s.extraction == "emails" for s in specs) else set())
         | ({"manager_id"} if any(s.extraction == "manager" for s in specs) else set())
     )
-    params = {"columns": columns, "reads_raw": any(s.reads_raw for s in specs), "only_pairs": False}
+    only = {"only_pairs": False}
+    sides = {"source_users": parse(source, USERS), "target_users": parse(target, USERS)}
+    raw = (
+        run(
+            "reconcile_user_raw_values",
+            only,
+            con=con,
+            compare_spec=spec,
+            attribute_pairs=PAIRS.empty_table(),
+            **sides,
+        ).to_arrow_table()
+        if any(s.reads_raw for s in specs)
+        else RAW_VALUES.empty_table()
+    )
     mapping = pa.Table.from_pylist([{"id": a, "mapped": b} for a, b in manager_map], schema=MANAGER_MAP)
     values = run(
         "reconcile_user_attribute_values",
-        params,
+        {"columns": columns, **only},
         con=con,
-        source_users=parse(source, USERS),
-        target_users=parse(target, USERS),
         compare_spec=spec,
         manager_map=mapping,
         attribute_pairs=PAIRS.empty_table(),
+        raw_values=raw,
+        **sides,
     ).to_arrow_table()
     out = run(
         "reconcile_attribute_mismatches",

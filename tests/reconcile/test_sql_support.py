@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from recon.attributes import compare_spec_table, user_attribute
 from recon.engine.duckdb import connect, memory_limit_bytes
-from recon.reconcile import accounts_bytes
+from recon.reconcile import RAW_VALUES, accounts_bytes
 from tests.reconcile.tables import CORRELATION, USERS, parse, rows, run
 
 FINDING_COLUMNS = [
@@ -60,11 +60,12 @@ def differing(paths: list[str], source: str, target: str) -> list[tuple[str, str
     )
     values = run(
         "reconcile_user_attribute_values",
-        {"columns": columns, "reads_raw": False, "only_pairs": False},
+        {"columns": columns, "only_pairs": False},
         con=con,
         compare_spec=compare_spec_table(specs),
         manager_map=pa.table({"id": pa.array([], pa.string()), "mapped": pa.array([], pa.string())}),
         attribute_pairs=PAIRS.empty_table(),
+        raw_values=RAW_VALUES.empty_table(),
         **users,
     )
     generic = run("reconcile_attribute_value_fingerprints", None, con=con, attribute_values=values)

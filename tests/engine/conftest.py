@@ -1,0 +1,38 @@
+"""One SparkSession (local[2], driver memory capped) for every Spark test of the run.
+
+Spark tests fail, never skip, when Spark cannot start: the parity of the two engines is part of
+the default suite, and CI installs Java 17 (.ci/run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from recon.config import EngineConfig
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+SPARK_TEST_ENGINE = EngineConfig(
+    name="spark",
+    master="local[2]",
+    # the machine is shared: a small driver (local mode runs the executors inside it)
+    conf={"spark.driver.memory": "2g", "spark.sql.shuffle.partitions": "2"},
+)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """The test run's SparkSession; recon's Spark sessions join it instead of starting their own."""
+    from recon.engine.spark import spark_session
+
+    try:
+        session, started = spark_session(SPARK_TEST_ENGINE)
+    except Exception as exc:  # Java missing, pyspark missing, no free port...
+        pytest.fail(f"Spark did not start (needs Java 17 and pyspark; .ci/run installs both): {exc}")
+    yield session
+    if started:
+        session.stop()
