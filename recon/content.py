@@ -29,7 +29,7 @@ changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -64,12 +64,10 @@ class _Node:
     """What is declared about one attribute name at one place (None: undeclared)."""
 
     attribute: Attribute | None
-    subs: Mapping[str, Attribute]  # lower-case sub-attribute name -> definition
-
-    @property
-    def case_exact(self) -> bool:
-        a = self.attribute
-        return a is not None and (a.case_exact or a.type == "binary")
+    subs: Mapping[str, _Node]  # lower-case sub-attribute name -> its node
+    case_exact: bool = False
+    date_time: bool = False
+    singular_complex: bool = True  # a JSON object here is split into sub-attribute paths
 
 
 _UNDECLARED = _Node(None, {})
@@ -93,7 +91,13 @@ class ContentRules:
 
 
 def _node(attribute: Attribute) -> _Node:
-    return _Node(attribute, {s.name.lower(): s for s in attribute.sub_attributes})
+    return _Node(
+        attribute,
+        {s.name.lower(): _node(s) for s in attribute.sub_attributes},
+        case_exact=attribute.case_exact or attribute.type == "binary",
+        date_time=attribute.type == "dateTime",
+        singular_complex=attribute.type == "complex" and not attribute.multi_valued,
+    )
 
 
 def content_rules(declared: Declared | Capabilities | None = None) -> ContentRules:
@@ -138,8 +142,7 @@ def _scalar(value: Any, node: _Node) -> Canon | None:
     if isinstance(value, str):
         if value == "":
             return None
-        a = node.attribute
-        if a is not None and a.type == "dateTime":
+        if node.date_time:
             instant = _instant(value)
             if instant is not None:
                 return ("t", instant)
@@ -186,13 +189,12 @@ def _element(value: Any, node: _Node, depth: int) -> Canon | None:
     return _scalar(value, node)
 
 
-def _object(value: Mapping[str, Any], subs: Mapping[str, Attribute], depth: int) -> dict[str, Canon]:
+def _object(value: Mapping[str, Any], subs: Mapping[str, _Node], depth: int) -> dict[str, Canon]:
     """The assigned fields of a complex value, names in lower case."""
     fields: dict[str, Canon] = {}
     for key, sub in value.items():
         name = key.lower()
-        declared = subs.get(name)
-        canon = _value(sub, _node(declared) if declared is not None else _UNDECLARED, depth)
+        canon = _value(sub, subs.get(name, _UNDECLARED), depth)
         if canon is not None:
             fields[name] = canon
     return fields
@@ -224,36 +226,49 @@ def canonical_content(
     multi-valued ones are one path. Extension attributes are keyed ``<urn>:<name>``. A
     group's ``members`` are left out (their set is compared through the memberships).
     """
-    core = rules.core.get(resource_type, {})
-    extensions = rules.extensions.get(resource_type, {})
-    listed = resource.get("schemas")
-    urns = {s.lower() for s in listed if isinstance(s, str)} if isinstance(listed, list) else set()
     out: dict[str, Canon] = {}
-    for key, value in resource.items():
-        name = key.lower()
-        if name in _SKIPPED or (resource_type == "Group" and name == GROUP_MEMBERS):
-            continue
-        if name == _SCHEMAS:
-            canon = _schemas(value)
-            if canon is not None:
-                out[name] = canon
-            continue
-        if isinstance(value, dict) and (name in extensions or name in urns or name.startswith("urn:")):
-            declared = extensions.get(name, {})
-            for sub_key, sub in value.items():
-                _put(out, f"{name}:{sub_key.lower()}", sub, declared.get(sub_key.lower(), _UNDECLARED))
-            continue
-        _put(out, name, value, core.get(name, _UNDECLARED))
+    urns = _urns(resource)
+    for name, value in _top_level(resource, resource_type).items():
+        _attribute_content(out, name, value, resource_type, rules, urns)
     return out
 
 
+def _urns(resource: Mapping[str, Any]) -> set[str]:
+    listed = resource.get("schemas")
+    return {s.lower() for s in listed if isinstance(s, str)} if isinstance(listed, list) else set()
+
+
+def _top_level(resource: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
+    """Lower-case top-level name -> value, without what is not content."""
+    return {
+        name: value
+        for name, value in ((key.lower(), value) for key, value in resource.items())
+        if name not in _SKIPPED and not (resource_type == "Group" and name == GROUP_MEMBERS)
+    }
+
+
+def _attribute_content(
+    out: dict[str, Canon], name: str, value: Any, resource_type: str, rules: ContentRules, urns: set[str]
+) -> None:
+    """Add the canonical content of one top-level attribute (or extension object) to ``out``."""
+    if name == _SCHEMAS:
+        canon = _schemas(value)
+        if canon is not None:
+            out[name] = canon
+        return
+    extensions = rules.extensions.get(resource_type, {})
+    if isinstance(value, dict) and (name in extensions or name in urns or name.startswith("urn:")):
+        declared = extensions.get(name, {})
+        for sub_key, sub in value.items():
+            _put(out, f"{name}:{sub_key.lower()}", sub, declared.get(sub_key.lower(), _UNDECLARED))
+        return
+    _put(out, name, value, rules.core.get(resource_type, {}).get(name, _UNDECLARED))
+
+
 def _put(out: dict[str, Canon], path: str, value: Any, node: _Node) -> None:
-    a = node.attribute
-    singular_complex = isinstance(value, dict) and (a is None or (a.type == "complex" and not a.multi_valued))
-    if singular_complex:
+    if isinstance(value, dict) and node.singular_complex:
         for key, sub in value.items():
-            declared = node.subs.get(key.lower())
-            canon = _value(sub, _node(declared) if declared is not None else _UNDECLARED, 1)
+            canon = _value(sub, node.subs.get(key.lower(), _UNDECLARED), 1)
             if canon is not None:
                 out[f"{path}.{key.lower()}"] = canon
         return
@@ -290,13 +305,34 @@ def changed_paths(
     b, h = _parse(base), _parse(head)
     if b is None or h is None:
         return [] if b is None and h is None and base == head else [NOT_JSON]
-    before = canonical_content(b, resource_type, rules)
-    after = canonical_content(h, resource_type, rules)
+    # attributes serialised identically have the same content: canonicalise only the others
+    b_top, h_top = _top_level(b, resource_type), _top_level(h, resource_type)
+    b_urns, h_urns = _urns(b), _urns(h)
+    before: dict[str, Canon] = {}
+    after: dict[str, Canon] = {}
+    for name in b_top.keys() | h_top.keys():
+        b_value, h_value = b_top.get(name), h_top.get(name)
+        if b_value is not None and h_value is not None and _same_text(b_value, h_value):
+            continue
+        if b_value is not None:
+            _attribute_content(before, name, b_value, resource_type, rules, b_urns)
+        if h_value is not None:
+            _attribute_content(after, name, h_value, resource_type, rules, h_urns)
     differing = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     if not differing:
         return []
+    declared = [rules.spelling.get(p) for p in differing]
+    if all(declared):
+        return sorted(declared)  # type: ignore[arg-type]
     names = _spellings(h, b)
     return sorted(rules.spelling.get(p) or names.get(p, p) for p in differing)
+
+
+def _same_text(a: Any, b: Any) -> bool:
+    """Whether two JSON values serialise identically (``True`` and ``1`` do not)."""
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    return type(a) is type(b) and orjson.dumps(a) == orjson.dumps(b)
 
 
 def _spellings(*resources: Mapping[str, Any]) -> dict[str, str]:
@@ -310,10 +346,3 @@ def _spellings(*resources: Mapping[str, Any]) -> dict[str, str]:
                 for sub in value:
                     names.setdefault(f"{key}{sep}{sub}".lower(), f"{key}{sep}{sub}")
     return names
-
-
-def changed_paths_many(
-    pairs: Iterable[tuple[str | bytes | None, str | bytes | None]], resource_type: str, rules: ContentRules
-) -> list[list[str]]:
-    """:func:`changed_paths` for many (base, head) pairs of one resource type."""
-    return [changed_paths(b, h, resource_type, rules) for b, h in pairs]
