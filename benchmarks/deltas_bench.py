@@ -287,7 +287,23 @@ def measure(code: str) -> tuple[float, float, dict[str, object]]:
     return float(data["seconds"]), float(rss_kb) / 1024, data
 
 
-OLD_USER_COLUMNS = ["id", "external_id", "user_name", "active", "display_name", "given_name", "family_name", "emails", "primary_email", "employee_number", "department", "title", "manager_id", "user_type", "last_modified"]
+OLD_USER_COLUMNS = [
+    "id",
+    "external_id",
+    "user_name",
+    "active",
+    "display_name",
+    "given_name",
+    "family_name",
+    "emails",
+    "primary_email",
+    "employee_number",
+    "department",
+    "title",
+    "manager_id",
+    "user_type",
+    "last_modified",
+]
 
 
 def reads_of(store: Store, new: bool) -> list[tuple[str, list[str]]]:
