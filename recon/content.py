@@ -227,9 +227,8 @@ def canonical_content(
     group's ``members`` are left out (their set is compared through the memberships).
     """
     out: dict[str, Canon] = {}
-    urns = _urns(resource)
     for name, value in _top_level(resource, resource_type).items():
-        _attribute_content(out, name, value, resource_type, rules, urns)
+        _attribute_content(out, name, value, resource_type, rules, resource)
     return out
 
 
@@ -248,16 +247,25 @@ def _top_level(resource: Mapping[str, Any], resource_type: str) -> dict[str, Any
 
 
 def _attribute_content(
-    out: dict[str, Canon], name: str, value: Any, resource_type: str, rules: ContentRules, urns: set[str]
+    out: dict[str, Canon],
+    name: str,
+    value: Any,
+    resource_type: str,
+    rules: ContentRules,
+    resource: Mapping[str, Any],
 ) -> None:
-    """Add the canonical content of one top-level attribute (or extension object) to ``out``."""
+    """Add the canonical content of one top-level attribute (or extension object) to ``out``.
+
+    An object is an extension's block when its name is a declared extension, starts with
+    ``urn:`` or is listed in the resource's ``schemas``.
+    """
     if name == _SCHEMAS:
         canon = _schemas(value)
         if canon is not None:
             out[name] = canon
         return
     extensions = rules.extensions.get(resource_type, {})
-    if isinstance(value, dict) and (name in extensions or name in urns or name.startswith("urn:")):
+    if isinstance(value, dict) and (name in extensions or name.startswith("urn:") or name in _urns(resource)):
         declared = extensions.get(name, {})
         for sub_key, sub in value.items():
             _put(out, f"{name}:{sub_key.lower()}", sub, declared.get(sub_key.lower(), _UNDECLARED))
@@ -306,8 +314,12 @@ def changed_paths(
     if b is None or h is None:
         return [] if b is None and h is None and base == head else [NOT_JSON]
     # attributes serialised identically have the same content: canonicalise only the others
-    b_top, h_top = _top_level(b, resource_type), _top_level(h, resource_type)
-    b_urns, h_urns = _urns(b), _urns(h)
+    if list(b) == list(h):  # the usual case: the same names in the same order
+        names = [k for k in b if k not in _SKIPPED and not _same_text(b[k], h[k])]
+        b_top = _top_level({k: b[k] for k in names}, resource_type)
+        h_top = _top_level({k: h[k] for k in names}, resource_type)
+    else:
+        b_top, h_top = _top_level(b, resource_type), _top_level(h, resource_type)
     before: dict[str, Canon] = {}
     after: dict[str, Canon] = {}
     for name in b_top.keys() | h_top.keys():
@@ -315,9 +327,9 @@ def changed_paths(
         if b_value is not None and h_value is not None and _same_text(b_value, h_value):
             continue
         if b_value is not None:
-            _attribute_content(before, name, b_value, resource_type, rules, b_urns)
+            _attribute_content(before, name, b_value, resource_type, rules, b)
         if h_value is not None:
-            _attribute_content(after, name, h_value, resource_type, rules, h_urns)
+            _attribute_content(after, name, h_value, resource_type, rules, h)
     differing = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     if not differing:
         return []
@@ -330,9 +342,12 @@ def changed_paths(
 
 def _same_text(a: Any, b: Any) -> bool:
     """Whether two JSON values serialise identically (``True`` and ``1`` do not)."""
-    if isinstance(a, str) and isinstance(b, str):
-        return a == b
-    return type(a) is type(b) and orjson.dumps(a) == orjson.dumps(b)
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict or kind is list:
+        return a == b and orjson.dumps(a) == orjson.dumps(b)  # == alone takes True for 1
+    return bool(a == b)
 
 
 def _spellings(*resources: Mapping[str, Any]) -> dict[str, str]:
