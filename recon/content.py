@@ -315,9 +315,9 @@ def changed_paths(
         return [] if b is None and h is None and base == head else [NOT_JSON]
     # attributes serialised identically have the same content: canonicalise only the others
     if list(b) == list(h):  # the usual case: the same names in the same order
-        names = [k for k in b if k not in _SKIPPED and not _same_text(b[k], h[k])]
-        b_top = _top_level({k: b[k] for k in names}, resource_type)
-        h_top = _top_level({k: h[k] for k in names}, resource_type)
+        differ = [k for k in b if k not in _SKIPPED and not _same_text(b[k], h[k])]
+        b_top = _top_level({k: b[k] for k in differ}, resource_type)
+        h_top = _top_level({k: h[k] for k in differ}, resource_type)
     else:
         b_top, h_top = _top_level(b, resource_type), _top_level(h, resource_type)
     before: dict[str, Canon] = {}
@@ -336,8 +336,8 @@ def changed_paths(
     declared = [rules.spelling.get(p) for p in differing]
     if all(declared):
         return sorted(declared)  # type: ignore[arg-type]
-    names = _spellings(h, b)
-    return sorted(rules.spelling.get(p) or names.get(p, p) for p in differing)
+    spelled = _spellings(h, b)
+    return sorted(rules.spelling.get(p) or spelled.get(p, p) for p in differing)
 
 
 def _same_text(a: Any, b: Any) -> bool:
