@@ -38,7 +38,7 @@ import orjson
 
 from recon.capabilities import Capabilities
 from recon.validate.declared import Declared, declared_for
-from recon.validate.rfc7643 import Attribute
+from recon.validate.rfc7643 import BUILTIN_SCHEMAS, Attribute
 
 __all__ = [
     "GROUP_MEMBERS",
@@ -81,13 +81,19 @@ class ContentRules:
     core: Mapping[str, Mapping[str, _Node]]  # resource type -> lower name -> node
     extensions: Mapping[str, Mapping[str, Mapping[str, _Node]]]  # type -> lower URN -> lower name -> node
     spelling: Mapping[str, str]  # lower path -> declared spelling
+    served: tuple[str, ...] = ()  # the schema URNs the server's /Schemas declared
 
     @property
     def described(self) -> str:
         """Which schema source decided caseExact, in words."""
         if self.source == "rfc7643":
-            return "RFC 7643 core and enterprise definitions (no /Schemas stored by recon discover)"
-        return self.source
+            return (
+                "RFC 7643 core and enterprise definitions (no /Schemas stored by recon discover); "
+                "caseExact=false where undeclared"
+            )
+        builtin = [urn for urn in BUILTIN_SCHEMAS if urn not in self.served]
+        rest = f"; RFC 7643 for {', '.join(builtin)}" if builtin else ""
+        return f"{self.source} for {', '.join(self.served)}{rest}; caseExact=false where undeclared"
 
 
 def _node(attribute: Attribute) -> _Node:
@@ -126,7 +132,7 @@ def content_rules(declared: Declared | Capabilities | None = None) -> ContentRul
             spelling.setdefault(urn.lower(), urn)
         core[resource_type] = nodes
         extensions[resource_type] = exts
-    return ContentRules(declared.source, core, extensions, spelling)
+    return ContentRules(declared.source, core, extensions, spelling, declared.served_schemas)
 
 
 # -- canonical values ---------------------------------------------------------------------
