@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -196,16 +197,21 @@ def _tables(ref: ExportRef) -> ExportTables:
 class _Run:
     """A connection plus materialisation of intermediate results under unique names."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, prefix: str = "") -> None:
         self.con = con
+        self._prefix = prefix
         self._counter = itertools.count(1)
+
+    def table_name(self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]) -> str:
+        """Run ``sql/<name>.sql`` into a table of the database; returns the table's name."""
+        table_name = f"_{self._prefix}{name}_{next(self._counter)}"
+        run_sql(name, params, relations, con=self.con).to_table(table_name)
+        return table_name
 
     def table(
         self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]
     ) -> duckdb.DuckDBPyRelation:
-        table_name = f"_{name}_{next(self._counter)}"
-        run_sql(name, params, relations, con=self.con).to_table(table_name)
-        return self.con.table(table_name)
+        return self.con.table(self.table_name(name, params, relations))
 
     def rows(
         self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]
@@ -222,6 +228,27 @@ def _matching(
     if flt is None:
         return tables.users if resource_type == "User" else tables.groups
     return run.con.from_arrow(matching_ids(run.con, flt, resource_type, tables, catalog))
+
+
+def _compare_groups(
+    run: _Run, flt: Filter | None, b: ExportTables, h: ExportTables, d: ExportTables, catalog: Catalog
+) -> str:
+    """The groups' compare table (its name), on ``run``'s own connection (closed afterwards)."""
+    try:
+        return run.table_name(
+            "deltas_groups_compare",
+            None,
+            {
+                "base_groups": b.groups,
+                "head_groups": h.groups,
+                "base_memberships": b.memberships,
+                "head_memberships": h.memberships,
+                "delta_groups": d.groups,
+                "delta_groups_matching": _matching(run, flt, "Group", d, catalog),
+            },
+        )
+    finally:
+        run.con.close()
 
 
 def deltas(
@@ -274,22 +301,19 @@ def deltas(
                 "delta_users_matching": _matching(run, flt, "User", d, catalog),
             },
         )
-        groups = run.table(
-            "deltas_groups_compare",
-            None,
-            {
-                "base_groups": b.groups,
-                "head_groups": h.groups,
-                "base_memberships": b.memberships,
-                "head_memberships": h.memberships,
-                "delta_groups": d.groups,
-                "delta_groups_matching": _matching(run, flt, "Group", d, catalog),
-            },
+        # the groups' SQL runs on a cursor of its own while Python compares the users' contents
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(_compare_groups, _Run(con.cursor(), "g"), flt, b, h, d, catalog)
+            user_changes = content_changes(
+                run_sql("deltas_candidates", None, {"compared": users}, con=con), rules
+            )
+            groups = con.table(pending.result())
+        group_changes = content_changes(
+            run_sql("deltas_candidates", None, {"compared": groups}, con=con), rules
         )
         compared = users.union(groups)
-        changes, paths = content_changes(
-            run_sql("deltas_candidates", None, {"compared": compared}, con=con), rules
-        )
+        changes = pa.concat_tables([user_changes[0], group_changes[0]])
+        paths = pa.concat_tables([user_changes[1], group_changes[1]])
         classified = run.table("deltas_classify", None, {"compared": compared, "content_changes": changes})
         inputs = {"classified": classified}
         final_dir = store.deltas_dir(system, head)
