@@ -207,8 +207,15 @@ def _object(value: Mapping[str, Any], subs: Mapping[str, _Node], depth: int) -> 
 
 
 def _opaque(value: Any) -> Canon:
-    """Nesting deeper than any schema declares: the JSON text with sorted keys, exactly."""
-    return ("j", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+    """Nesting deeper than any schema declares: the JSON text with sorted keys, exactly.
+
+    Deeper than orjson writes (255 levels), a value is never equal to anything: reporting a
+    change that might not be one is safer than hiding one.
+    """
+    try:
+        return ("j", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+    except orjson.JSONEncodeError:
+        return ("deep", object())
 
 
 def _schemas(value: Any) -> Canon | None:
@@ -352,7 +359,10 @@ def _same_text(a: Any, b: Any) -> bool:
     if kind is not type(b):
         return False
     if kind is dict or kind is list:
-        return a == b and orjson.dumps(a) == orjson.dumps(b)  # == alone takes True for 1
+        try:
+            return a == b and orjson.dumps(a) == orjson.dumps(b)  # == alone takes True for 1
+        except (orjson.JSONEncodeError, RecursionError):
+            return False  # too deep to tell here: compared (and reported) attribute by attribute
     return bool(a == b)
 
 
