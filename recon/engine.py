@@ -27,7 +27,16 @@ import duckdb
 
 from recon.errors import SqlFileError
 
-__all__ = ["Parquet", "SqlFile", "connect", "load_sql", "memory_limit_bytes", "run_sql", "sql_dir"]
+__all__ = [
+    "Parquet",
+    "SqlFile",
+    "connect",
+    "cursor",
+    "load_sql",
+    "memory_limit_bytes",
+    "run_sql",
+    "sql_dir",
+]
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -136,6 +145,14 @@ def connect(
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second connection to ``con``'s database (for a query on another thread), set up like
+    :func:`connect` (the time zone is per connection; memory and spill settings are shared)."""
+    other = con.cursor()
+    other.execute("SET TimeZone='UTC'")
+    return other
 
 
 _SIZE_UNITS = {"byte": 1, "bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}

@@ -34,8 +34,8 @@ compared AS (
         h.last_modified AS head_last_modified,
         b.id IS NOT NULL AND h.id IS NOT NULL AND b.raw IS DISTINCT FROM h.raw AS raw_differs,
         b.id IS NOT NULL AND h.id IS NOT NULL AND mc.group_id IS NOT NULL AS members_changed,
-        b.raw AS base_raw,
-        h.raw AS head_raw
+        CASE WHEN b.raw IS DISTINCT FROM h.raw THEN b.raw END AS base_raw,
+        CASE WHEN b.raw IS DISTINCT FROM h.raw THEN h.raw END AS head_raw
     FROM base_groups AS b
     FULL OUTER JOIN head_groups AS h ON h.id = b.id
     LEFT JOIN member_changes AS mc ON mc.group_id = coalesce(h.id, b.id)

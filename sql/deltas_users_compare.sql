@@ -13,8 +13,8 @@ WITH compared AS (
         b.last_modified AS base_last_modified,
         h.last_modified AS head_last_modified,
         b.id IS NOT NULL AND h.id IS NOT NULL AND b.raw IS DISTINCT FROM h.raw AS raw_differs,
-        b.raw AS base_raw,
-        h.raw AS head_raw
+        CASE WHEN b.raw IS DISTINCT FROM h.raw THEN b.raw END AS base_raw,
+        CASE WHEN b.raw IS DISTINCT FROM h.raw THEN h.raw END AS head_raw
     FROM base_users AS b
     FULL OUTER JOIN head_users AS h ON h.id = b.id
 ),
