@@ -197,13 +197,14 @@ def _tables(ref: ExportRef) -> ExportTables:
 class _Run:
     """A connection plus materialisation of intermediate results under unique names."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, prefix: str = "") -> None:
         self.con = con
+        self._prefix = prefix
         self._counter = itertools.count(1)
 
     def table_name(self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]) -> str:
         """Run ``sql/<name>.sql`` into a table of the database; returns the table's name."""
-        table_name = f"_{name}_{next(self._counter)}"
+        table_name = f"_{self._prefix}{name}_{next(self._counter)}"
         run_sql(name, params, relations, con=self.con).to_table(table_name)
         return table_name
 
@@ -230,17 +231,11 @@ def _matching(
 
 
 def _compare_groups(
-    run: _Run,
-    flt: Filter | None,
-    b: ExportTables,
-    h: ExportTables,
-    d: ExportTables,
-    catalog: Catalog,
-    rules: ContentRules,
-) -> Compared:
-    """The groups compared, on ``run``'s own connection (closed afterwards)."""
+    run: _Run, flt: Filter | None, b: ExportTables, h: ExportTables, d: ExportTables, catalog: Catalog
+) -> str:
+    """The groups' compare table (its name), on ``run``'s own connection (closed afterwards)."""
     try:
-        relation = run_sql(
+        return run.table_name(
             "deltas_groups_compare",
             None,
             {
@@ -251,9 +246,7 @@ def _compare_groups(
                 "delta_groups": d.groups,
                 "delta_groups_matching": _matching(run, flt, "Group", d, catalog),
             },
-            con=run.con,
         )
-        return compare_contents(relation.to_arrow_reader(_BATCH), rules)
     finally:
         run.con.close()
 
@@ -298,26 +291,29 @@ def deltas(
     try:
         run = _Run(con)
         b, h, d = _tables(base_ref), _tables(head_ref), _tables(delta_ref)
-        # the groups on a connection of their own, while this one does the users: DuckDB works
-        # on one while Python compares the other's contents
+        users = run.table(
+            "deltas_users_compare",
+            None,
+            {
+                "base_users": b.users,
+                "head_users": h.users,
+                "delta_users": d.users,
+                "delta_users_matching": _matching(run, flt, "User", d, catalog),
+            },
+        )
+        # the groups' SQL runs on a cursor of its own while Python compares the users' contents
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(_compare_groups, _Run(cursor(con)), flt, b, h, d, catalog, rules)
-            relation = run_sql(
-                "deltas_users_compare",
-                None,
-                {
-                    "base_users": b.users,
-                    "head_users": h.users,
-                    "delta_users": d.users,
-                    "delta_users_matching": _matching(run, flt, "User", d, catalog),
-                },
-                con=con,
+            pending = pool.submit(_compare_groups, _Run(cursor(con), "g"), flt, b, h, d, catalog)
+            user_changes = content_changes(
+                run_sql("deltas_candidates", None, {"compared": users}, con=con), rules
             )
-            users = compare_contents(relation.to_arrow_reader(_BATCH), rules)
-            groups = pending.result()
-        compared = pa.concat_tables([users.compared, groups.compared], promote_options="permissive")
-        changes = pa.concat_tables([users.changes, groups.changes])
-        paths = pa.concat_tables([users.paths, groups.paths])
+            groups = con.table(pending.result())
+        group_changes = content_changes(
+            run_sql("deltas_candidates", None, {"compared": groups}, con=con), rules
+        )
+        compared = users.union(groups)
+        changes = pa.concat_tables([user_changes[0], group_changes[0]])
+        paths = pa.concat_tables([user_changes[1], group_changes[1]])
         classified = run.table("deltas_classify", None, {"compared": compared, "content_changes": changes})
         inputs = {"classified": classified}
         final_dir = store.deltas_dir(system, head)
@@ -373,43 +369,26 @@ _PATHS = pa.schema([("resource_type", pa.string()), ("id", pa.string()), ("path"
 _BATCH = 4096
 
 
-@dataclass(frozen=True)
-class Compared:
-    """The compared resources of one type, and which of them changed in content."""
+def content_changes(candidates: duckdb.DuckDBPyRelation, rules: ContentRules) -> tuple[pa.Table, pa.Table]:
+    """Which candidates' content changed, and the attribute paths that did.
 
-    compared: pa.Table  # the compare query's rows without the raw texts
-    changes: pa.Table  # (resource_type, id, changed_paths) per changed resource
-    paths: pa.Table  # (resource_type, id, path) per changed attribute path
-
-
-_RAW = ("base_raw", "head_raw")
-
-
-def compare_contents(batches: pa.RecordBatchReader, rules: ContentRules) -> Compared:
-    """Stream the rows of ``sql/deltas_*_compare.sql``; compare the candidates' contents.
-
-    A candidate (its raw texts or members differ) changed when :func:`recon.content.changed_paths`
-    names a path, or its member set changed (``members``). The raw texts are dropped as the
-    batches pass, so only the rows' narrow columns are kept.
+    ``candidates`` has columns resource_type, id, members_changed, base_raw, head_raw (the raw
+    texts where they differ). Returns ``(changes, paths)``: one row (resource_type, id,
+    changed_paths) per changed resource, the paths joined with ", ", and one row
+    (resource_type, id, path) per changed path. Streams the candidates in batches.
     """
-    kept: list[pa.RecordBatch] = []
     changes: dict[str, list[str]] = {"resource_type": [], "id": [], "changed_paths": []}
     paths: dict[str, list[str]] = {"resource_type": [], "id": [], "path": []}
-    narrow = [name for name in batches.schema.names if name not in _RAW]
-    for batch in batches:
-        kept.append(batch.select(narrow))
-        columns = batch.select(["resource_type", "id", "candidate", "members_changed", *_RAW]).to_pydict()
-        for resource_type, rid, candidate, members, base_raw, head_raw in zip(
+    for batch in candidates.to_arrow_reader(_BATCH):
+        columns = batch.to_pydict()
+        for resource_type, rid, members, base_raw, head_raw in zip(
             columns["resource_type"],
             columns["id"],
-            columns["candidate"],
             columns["members_changed"],
             columns["base_raw"],
             columns["head_raw"],
             strict=True,
         ):
-            if not candidate:
-                continue
             found = changed_paths(base_raw, head_raw, resource_type, rules) if base_raw != head_raw else []
             if members:
                 found = sorted([*found, GROUP_MEMBERS])
@@ -422,12 +401,7 @@ def compare_contents(batches: pa.RecordBatchReader, rules: ContentRules) -> Comp
                 paths["resource_type"].append(resource_type)
                 paths["id"].append(rid)
                 paths["path"].append(path)
-    schema = pa.schema([batches.schema.field(name) for name in narrow])
-    return Compared(
-        pa.Table.from_batches(kept, schema=schema),
-        pa.Table.from_pydict(changes, schema=_CHANGES),
-        pa.Table.from_pydict(paths, schema=_PATHS),
-    )
+    return pa.Table.from_pydict(changes, schema=_CHANGES), pa.Table.from_pydict(paths, schema=_PATHS)
 
 
 def _path_counts(
