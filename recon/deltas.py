@@ -27,23 +27,22 @@ misses after the watermark are the server's own omissions; both are counted apar
 
 from __future__ import annotations
 
-import itertools
 import math
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from recon import __version__
 from recon.capabilities import load_capabilities
 from recon.content import GROUP_MEMBERS, ContentRules, changed_paths, content_rules
-from recon.engine import Parquet, connect, cursor, run_sql
+from recon.engine import Input, Parquet, Session, Table, open_session
 from recon.errors import DataNotFound, UsageError
-from recon.extract.writer import write_table
+from recon.findings import DELTA_KINDS
 from recon.local_filter import ExportTables, matching_ids
 from recon.schemas import DELTA_FINDINGS
 from recon.scim.filter import DEFAULT_CATALOG, And, Catalog, Compare, Filter, parse, parse_datetime
@@ -51,14 +50,7 @@ from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_nam
 
 __all__ = ["DELTA_FINDINGS", "KINDS", "DeltaSummary", "Watermark", "deltas", "pick_cycles", "watermark_of"]
 
-KINDS = (
-    "missed_change",
-    "missed_creation",
-    "unreported_deletion",
-    "unchanged_returned",
-    "stale_last_modified",
-    "outside_filter",
-)
+KINDS = DELTA_KINDS
 _TS = pa.timestamp("us", tz="UTC")
 
 
@@ -194,48 +186,27 @@ def _tables(ref: ExportRef) -> ExportTables:
     )
 
 
-class _Run:
-    """A connection plus materialisation of intermediate results under unique names."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, prefix: str = "") -> None:
-        self.con = con
-        self._prefix = prefix
-        self._counter = itertools.count(1)
-
-    def table_name(self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]) -> str:
-        """Run ``sql/<name>.sql`` into a table of the database; returns the table's name."""
-        table_name = f"_{self._prefix}{name}_{next(self._counter)}"
-        run_sql(name, params, relations, con=self.con).to_table(table_name)
-        return table_name
-
-    def table(
-        self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]
-    ) -> duckdb.DuckDBPyRelation:
-        return self.con.table(self.table_name(name, params, relations))
-
-    def rows(
-        self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        relation = run_sql(name, params, relations, con=self.con)
-        columns = relation.columns
-        return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
-
-
 def _matching(
-    run: _Run, flt: Filter | None, resource_type: str, tables: ExportTables, catalog: Catalog
-) -> Any:
+    session: Session, flt: Filter | None, resource_type: str, tables: ExportTables, catalog: Catalog
+) -> Input:
     """Ids of the delta records that satisfy the filter sent (all of them when none was sent)."""
     if flt is None:
         return tables.users if resource_type == "User" else tables.groups
-    return run.con.from_arrow(matching_ids(run.con, flt, resource_type, tables, catalog))
+    return matching_ids(session, flt, resource_type, tables, catalog)
 
 
 def _compare_groups(
-    run: _Run, flt: Filter | None, b: ExportTables, h: ExportTables, d: ExportTables, catalog: Catalog
-) -> str:
-    """The groups' compare table (its name), on ``run``'s own connection (closed afterwards)."""
+    worker: Session,
+    path: Path,
+    flt: Filter | None,
+    b: ExportTables,
+    h: ExportTables,
+    d: ExportTables,
+    catalog: Catalog,
+) -> Path:
+    """The groups' compare rows written to ``path`` by ``worker`` (closed afterwards); returns ``path``."""
     try:
-        return run.table_name(
+        compared = worker.run(
             "deltas_groups_compare",
             None,
             {
@@ -244,11 +215,13 @@ def _compare_groups(
                 "base_memberships": b.memberships,
                 "head_memberships": h.memberships,
                 "delta_groups": d.groups,
-                "delta_groups_matching": _matching(run, flt, "Group", d, catalog),
+                "delta_groups_matching": _matching(worker, flt, "Group", d, catalog),
             },
         )
+        worker.write_parquet(compared, path, _COMPARED)
+        return path
     finally:
-        run.con.close()
+        worker.close()
 
 
 def deltas(
@@ -287,54 +260,59 @@ def deltas(
             "no watermark in the delta manifest or its filter: stale_last_modified and lag not decided"
         )
 
-    con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads)
-    try:
-        run = _Run(con)
+    with open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads) as session:
         b, h, d = _tables(base_ref), _tables(head_ref), _tables(delta_ref)
-        users = run.table(
+        users = session.run(
             "deltas_users_compare",
             None,
             {
                 "base_users": b.users,
                 "head_users": h.users,
                 "delta_users": d.users,
-                "delta_users_matching": _matching(run, flt, "User", d, catalog),
+                "delta_users_matching": _matching(session, flt, "User", d, catalog),
             },
+            keep=True,
         )
-        # the groups' SQL runs on a cursor of its own while Python compares the users' contents
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(_compare_groups, _Run(cursor(con), "g"), flt, b, h, d, catalog)
-            user_changes = content_changes(
-                run_sql("deltas_candidates", None, {"compared": users}, con=con), rules
-            )
-            groups = con.table(pending.result())
+        # the groups' SQL runs on a worker session while Python compares the users' contents; a
+        # worker's tables are its own, so its result comes back as a Parquet file in the spill folder
+        with tempfile.TemporaryDirectory(dir=store.temp_dir) as scratch:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pending = pool.submit(
+                    _compare_groups, session.worker(), Path(scratch) / "groups.parquet", flt, b, h, d, catalog
+                )
+                user_changes = content_changes(
+                    session, session.run("deltas_candidates", None, {"compared": users}), rules
+                )
+                groups = session.bind(Parquet.of(pending.result()))
+            groups = session.keep(groups)  # read before the scratch folder goes
         group_changes = content_changes(
-            run_sql("deltas_candidates", None, {"compared": groups}, con=con), rules
+            session, session.run("deltas_candidates", None, {"compared": groups}), rules
         )
-        compared = users.union(groups)
+        compared = session.union_all(users, groups)
         changes = pa.concat_tables([user_changes[0], group_changes[0]])
         paths = pa.concat_tables([user_changes[1], group_changes[1]])
-        classified = run.table("deltas_classify", None, {"compared": compared, "content_changes": changes})
+        classified = session.run(
+            "deltas_classify", None, {"compared": compared, "content_changes": changes}, keep=True
+        )
         inputs = {"classified": classified}
         final_dir = store.deltas_dir(system, head)
         with store.publishing(final_dir) as staging:
-            findings = run_sql(
-                "deltas_findings",
-                {"watermark": watermark.time, "inclusive": watermark.inclusive},
-                inputs,
-                con=con,
+            findings = session.run(
+                "deltas_findings", {"watermark": watermark.time, "inclusive": watermark.inclusive}, inputs
             )
-            write_table(findings, staging / "delta_findings.parquet", DELTA_FINDINGS)
-            counts = _kind_counts(con, staging / "delta_findings.parquet")
+            session.write_parquet(findings, staging / "delta_findings.parquet", DELTA_FINDINGS)
+            counts = _kind_counts(session, staging / "delta_findings.parquet")
             by_type = {
                 row.pop("resource_type"): {k: int(v) for k, v in row.items()}
-                for row in run.rows("deltas_counts", None, inputs)
+                for row in session.rows(session.run("deltas_counts", None, inputs))
             }
             by_type = {t: by_type.get(t, dict.fromkeys(_COUNT_KEYS, 0)) for t in ("User", "Group")}
-            lag = run.rows(
-                "deltas_watermark_lag",
-                {"watermark": watermark.time, "inclusive": watermark.inclusive},
-                inputs,
+            lag = session.rows(
+                session.run(
+                    "deltas_watermark_lag",
+                    {"watermark": watermark.time, "inclusive": watermark.inclusive},
+                    inputs,
+                )
             )[0]
             moved = sum(t["changed"] + t["created"] for t in by_type.values())
             caught = sum(t["returned_of_moved"] for t in by_type.values())
@@ -355,31 +333,47 @@ def deltas(
                 after_watermark_misses=int(lag["after_watermark"]) if watermark.time else 0,
                 findings_path=final_dir / "delta_findings.parquet",
                 notes=tuple(notes),
-                by_path=_path_counts(run, classified, paths, watermark),
+                by_path=_path_counts(session, classified, paths, watermark),
                 content_schema=rules.described,
             )
             atomic_write_json(staging / "summary.json", summary.to_json())
-    finally:
-        con.close()
     return summary
 
 
+_COMPARED = pa.schema(
+    [
+        ("resource_type", pa.string()),
+        ("id", pa.string()),
+        ("name", pa.string()),
+        ("base_last_modified", _TS),
+        ("head_last_modified", _TS),
+        ("in_base", pa.bool_()),
+        ("in_head", pa.bool_()),
+        ("candidate", pa.bool_()),
+        ("members_changed", pa.bool_()),
+        ("base_raw", pa.string()),
+        ("head_raw", pa.string()),
+        ("returned", pa.bool_()),
+        ("in_filter", pa.bool_()),
+    ]
+)
+"""The columns of deltas_users_compare and deltas_groups_compare (the groups' pass through a file)."""
 _CHANGES = pa.schema([("resource_type", pa.string()), ("id", pa.string()), ("changed_paths", pa.string())])
 _PATHS = pa.schema([("resource_type", pa.string()), ("id", pa.string()), ("path", pa.string())])
 _BATCH = 4096
 
 
-def content_changes(candidates: duckdb.DuckDBPyRelation, rules: ContentRules) -> tuple[pa.Table, pa.Table]:
+def content_changes(session: Session, candidates: Table, rules: ContentRules) -> tuple[pa.Table, pa.Table]:
     """Which candidates' content changed, and the attribute paths that did.
 
-    ``candidates`` has columns resource_type, id, members_changed, base_raw, head_raw (the raw
-    texts where they differ). Returns ``(changes, paths)``: one row (resource_type, id,
-    changed_paths) per changed resource, the paths joined with ", ", and one row
-    (resource_type, id, path) per changed path. Streams the candidates in batches.
+    ``candidates`` (a table of ``session``) has columns resource_type, id, members_changed,
+    base_raw, head_raw (the raw texts where they differ). Returns ``(changes, paths)``: one row
+    (resource_type, id, changed_paths) per changed resource, the paths joined with ", ", and one
+    row (resource_type, id, path) per changed path. Streams the candidates in batches.
     """
     changes: dict[str, list[str]] = {"resource_type": [], "id": [], "changed_paths": []}
     paths: dict[str, list[str]] = {"resource_type": [], "id": [], "path": []}
-    for batch in candidates.to_arrow_reader(_BATCH):
+    for batch in session.batches(candidates, _BATCH):
         columns = batch.to_pydict()
         for resource_type, rid, members, base_raw, head_raw in zip(
             columns["resource_type"],
@@ -405,14 +399,16 @@ def content_changes(candidates: duckdb.DuckDBPyRelation, rules: ContentRules) ->
 
 
 def _path_counts(
-    run: _Run, classified: duckdb.DuckDBPyRelation, paths: pa.Table, watermark: Watermark
+    session: Session, classified: Table, paths: pa.Table, watermark: Watermark
 ) -> dict[str, dict[str, dict[str, int]]]:
     """Resource type -> changed attribute path -> changed / returned / missed / stale counts."""
     counted: dict[str, dict[str, dict[str, int]]] = {"User": {}, "Group": {}}
-    rows = run.rows(
-        "deltas_path_counts",
-        {"watermark": watermark.time, "inclusive": watermark.inclusive},
-        {"classified": classified, "content_paths": paths},
+    rows = session.rows(
+        session.run(
+            "deltas_path_counts",
+            {"watermark": watermark.time, "inclusive": watermark.inclusive},
+            {"classified": classified, "content_paths": paths},
+        )
     )
     for row in rows:
         resource_type, path = row.pop("resource_type"), row.pop("path")
@@ -420,9 +416,8 @@ def _path_counts(
     return counted
 
 
-def _kind_counts(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
-    table = Parquet.of(path)
-    rows = run_sql("deltas_kind_counts", None, {"delta_findings": table}, con=con).fetchall()
+def _kind_counts(session: Session, path: Path) -> dict[str, int]:
+    rows = session.tuples(session.run("deltas_kind_counts", None, {"delta_findings": Parquet.of(path)}))
     found = {str(kind): int(count) for kind, count in rows}
     return {kind: found.get(kind, 0) for kind in KINDS}
 

@@ -7,14 +7,14 @@
 -- Equal sets always give equal fingerprints; a changed set is missed only if all three collide.
 -- The other attributes are compared by recon.content on the raw texts that differ.
 WITH base_prints AS (
-    SELECT group_id, count(*) AS n, bit_xor(hash(member_id, member_type)) AS x,
-        sum(CAST(hash(member_id, member_type) AS HUGEINT)) AS s
+    SELECT group_id, count(*) AS n, bit_xor(fp64(member_id, member_type)) AS x,
+        sum(CAST(fp64(member_id, member_type) AS HUGEINT)) AS s
     FROM base_memberships
     GROUP BY group_id
 ),
 head_prints AS (
-    SELECT group_id, count(*) AS n, bit_xor(hash(member_id, member_type)) AS x,
-        sum(CAST(hash(member_id, member_type) AS HUGEINT)) AS s
+    SELECT group_id, count(*) AS n, bit_xor(fp64(member_id, member_type)) AS x,
+        sum(CAST(fp64(member_id, member_type) AS HUGEINT)) AS s
     FROM head_memberships
     GROUP BY group_id
 ),

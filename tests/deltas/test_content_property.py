@@ -220,7 +220,12 @@ def _import(
     store: Store, tmp: Path, name: str, resources: list[dict[str, Any]], cycle: str, **kw: Any
 ) -> None:
     path = tmp / f"{name}.json"
-    path.write_text(json.dumps(resources))
+    page = {  # a ListResponse: an empty export says "totalResults": 0 (a bare [] is refused)
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": len(resources),
+        "Resources": resources,
+    }
+    path.write_text(json.dumps(page))
     import_files(store, [path], system="idp", cycle=cycle, **kw)
 
 

@@ -8,10 +8,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from recon.engine import connect, run_sql
+from recon.engine import Input, open_session
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
+from tests.tables import values
 
 W = datetime(2026, 1, 5, 2, tzinfo=UTC)
+
+
+def rows_of(name: str, params: dict[str, Any] | None, inputs: dict[str, Input]) -> list[tuple[Any, ...]]:
+    """The rows of ``sql/<name>.sql`` over ``inputs``, on a session of the default engine."""
+    with open_session() as session:
+        return session.tuples(session.run(name, params, inputs))
 
 
 def ts(text: str | None) -> datetime | None:
@@ -36,18 +43,18 @@ CLASSIFIED = pa.schema(
 
 
 def classified(text: str) -> pa.Table:
-    """Rows as 'id | base_lm | head_lm | in_base in_head changed returned in_filter' (flags as 0/1)."""
+    """Rows as 'id | base_lm | head_lm | in_base in_head changed returned in_filter' (flags as 0/1;
+    tests/tables.py reads the cells)."""
     rows = []
-    for line in text.strip().splitlines():
-        rid, base, head, flags = (part.strip() for part in line.split("|"))
+    for rid, base, head, flags in values(text):
         b, h, c, r, f = (flag == "1" for flag in flags.split())
         rows.append(
             {
                 "resource_type": "User",
                 "id": rid,
                 "name": rid.upper(),
-                "base_last_modified": ts(base or None),
-                "head_last_modified": ts(head or None),
+                "base_last_modified": ts(base),
+                "head_last_modified": ts(head),
                 "in_base": b,
                 "in_head": h,
                 "changed": c,
@@ -64,9 +71,9 @@ GIVEN = classified(
     changed_returned   | 2026-01-01 | 2026-01-05T03:00 | 1 1 1 1 1
     changed_missed     | 2026-01-01 | 2026-01-05T04:00 | 1 1 1 0 0
     changed_stale      | 2026-01-01 | 2026-01-01       | 1 1 1 0 0
-    created_missed_w   |            | 2026-01-05T02:00 | 0 1 0 0 0
-    created_no_time    |            |                  | 0 1 0 1 0
-    deleted            | 2026-01-01 |                  | 1 0 0 0 0
+    created_missed_w   | null       | 2026-01-05T02:00 | 0 1 0 0 0
+    created_no_time    | null       | null             | 0 1 0 1 0
+    deleted            | 2026-01-01 | null             | 1 0 0 0 0
     touched            | 2026-01-01 | 2026-01-05T03:00 | 1 1 0 1 1
     outside            | 2026-01-01 | 2026-01-01       | 1 1 0 1 0
     boundary_10s       | 2026-01-01 | 2026-01-05T01:59:50 | 1 1 1 0 0
@@ -75,9 +82,8 @@ GIVEN = classified(
 
 
 def test_findings_per_kind() -> None:
-    con = connect()
-    found = run_sql("deltas_findings", {"watermark": W, "inclusive": False}, {"classified": GIVEN}, con=con)
-    assert sorted((r[0], r[2]) for r in found.fetchall()) == sorted(
+    found = rows_of("deltas_findings", {"watermark": W, "inclusive": False}, {"classified": GIVEN})
+    assert sorted((r[0], r[2]) for r in found) == sorted(
         [
             ("missed_change", "changed_missed"),
             ("missed_change", "changed_stale"),
@@ -97,27 +103,19 @@ def test_findings_per_kind() -> None:
 
 
 def test_no_watermark_means_no_stale_rows() -> None:
-    con = connect()
-    found = run_sql(
-        "deltas_findings", {"watermark": None, "inclusive": False}, {"classified": GIVEN}, con=con
-    )
-    assert "stale_last_modified" not in {r[0] for r in found.fetchall()}
+    found = rows_of("deltas_findings", {"watermark": None, "inclusive": False}, {"classified": GIVEN})
+    assert "stale_last_modified" not in {r[0] for r in found}
 
 
 def test_counts_and_lag() -> None:
-    con = connect()
-    counts = run_sql("deltas_counts", None, {"classified": GIVEN}, con=con).fetchall()
+    counts = rows_of("deltas_counts", None, {"classified": GIVEN})
     # changed 4, created 2, deleted 1, returned 4, returned of changed-or-created 2
     assert counts == [("User", 4, 2, 1, 4, 2)]
-    lag = run_sql(
-        "deltas_watermark_lag", {"watermark": W, "inclusive": False}, {"classified": GIVEN}, con=con
-    )
+    lag = rows_of("deltas_watermark_lag", {"watermark": W, "inclusive": False}, {"classified": GIVEN})
     # boundary: created_missed_w (0 s) and boundary_10s; changed_stale never advanced; changed_missed after W
-    assert lag.fetchall() == [(2, 10.0, 1, 1)]
-    inclusive = run_sql(
-        "deltas_watermark_lag", {"watermark": W, "inclusive": True}, {"classified": GIVEN}, con=con
-    )
-    assert inclusive.fetchall() == [(1, 10.0, 1, 2)]
+    assert lag == [(2, 10.0, 1, 1)]
+    inclusive = rows_of("deltas_watermark_lag", {"watermark": W, "inclusive": True}, {"classified": GIVEN})
+    assert inclusive == [(1, 10.0, 1, 2)]
 
 
 def user(uid: str, raw: dict[str, Any] | None = None, **values: Any) -> dict[str, Any]:
@@ -127,10 +125,9 @@ def user(uid: str, raw: dict[str, Any] | None = None, **values: Any) -> dict[str
 
 
 def compare_users(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
-    con = connect()
     table = lambda rows: pa.Table.from_pylist(rows, schema=USERS)  # noqa: E731
     empty = table([])
-    out = run_sql(
+    out = rows_of(
         "deltas_users_compare",
         None,
         {
@@ -139,9 +136,8 @@ def compare_users(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> dic
             "delta_users": empty,
             "delta_users_matching": empty,
         },
-        con=con,
     )
-    return {row[1]: tuple(row) for row in out.fetchall()}
+    return {row[1]: tuple(row) for row in out}
 
 
 def test_users_are_candidates_only_where_their_raw_text_differs() -> None:
@@ -179,9 +175,8 @@ def test_group_content_members_and_names() -> None:
         ]
         return pa.Table.from_pylist(rows, schema=MEMBERSHIPS)
 
-    con = connect()
     empty = groups()
-    out = run_sql(
+    out = rows_of(
         "deltas_groups_compare",
         None,
         {
@@ -197,8 +192,7 @@ def test_group_content_members_and_names() -> None:
             "delta_groups": empty,
             "delta_groups_matching": empty,
         },
-        con=con,
-    ).fetchall()
+    )
     # members_changed (column 8) marks exactly the groups whose member set changed
     assert sorted(r[1] for r in out if r[8]) == ["added", "emptied", "removed", "retyped"]
     assert all(r[7] == r[8] for r in out)  # identical raw texts: members are the only candidates

@@ -50,7 +50,12 @@ def run(tmp_path: Path, base: list[dict[str, Any]], head: list[dict[str, Any]], 
         ("delta", [r for r in head if r["id"] in returned], "c2", "delta"),
     ):
         path = tmp_path / f"{name}.ndjson"
-        path.write_text(json.dumps(resources))  # a JSON array of resources (may be empty)
+        page = {  # one ListResponse page; an empty export says "totalResults": 0 (a bare [] is refused)
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": len(resources),
+            "Resources": resources,
+        }
+        path.write_text(json.dumps(page))
         extra = {"since": W} if kind == "delta" else {}
         import_files(store, [path], system="idp", cycle=cycle, kind=kind, **extra)  # type: ignore[arg-type]
     return deltas(store, "idp")
