@@ -6,10 +6,15 @@ export of ``head``, whose manifest records the filter it was taken with (``recon
 ``deltas/system=<s>/head=<c>/delta_findings.parquet`` (CONTRACT §5) and ``summary.json``,
 published together.
 
-Meaning (the shared delta semantics): content is the flattened columns of a user (emails
-as a set) or a group (members as a set of (member, type)); ``meta`` and ``raw`` are not
-content. ``outside_filter`` is decided by evaluating the manifest's filter on the delta
-records (:mod:`recon.local_filter`), whatever filter it is. The watermark is the
+Meaning (the shared delta semantics): content is the whole resource (its ``raw`` JSON)
+without ``meta``, compared as RFC 7643 says by :mod:`recon.content` (caseExact from the
+system's stored /Schemas, else RFC 7643; unassigned values equal; multi-valued attributes
+and ``schemas`` as sets; dateTimes as instants); a group's members compare as a set of
+(member, type) through the memberships. SQL hands over only the resources whose raw text or
+members differ; each finding's ``detail`` names the attribute paths that changed, and the
+summary counts changes per path (``changed_paths``). ``outside_filter`` is decided by
+evaluating the manifest's filter on the delta records (:mod:`recon.local_filter`), whatever
+filter it is. The watermark is the
 manifest's ``watermark``, else the time of a top-level ``meta.lastModified gt|ge "T"``
 term of its filter; without one, ``stale_last_modified`` and the lag are not decided.
 
@@ -23,7 +28,9 @@ misses after the watermark are the server's own omissions; both are counted apar
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +40,8 @@ import pyarrow as pa
 from recon import __version__
 from recon.capabilities import load_capabilities
 from recon.config import EngineConfig
-from recon.engine import Input, Parquet, Session, open_session
+from recon.content import GROUP_MEMBERS, ContentRules, changed_paths, content_rules
+from recon.engine import Input, Parquet, Session, Table, open_session
 from recon.errors import DataNotFound, UsageError
 from recon.findings import DELTA_KINDS
 from recon.local_filter import ExportTables, matching
@@ -83,6 +91,8 @@ class DeltaSummary:
     after_watermark_misses: int
     findings_path: Path
     notes: tuple[str, ...] = ()
+    by_path: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    content_schema: str = ""
     tool_version: str = __version__
 
     def to_json(self) -> dict[str, Any]:
@@ -107,6 +117,8 @@ class DeltaSummary:
             "boundary_misses": self.boundary_misses,
             "not_catchable_misses": self.not_catchable_misses,
             "after_watermark_misses": self.after_watermark_misses,
+            "changed_paths": self.by_path,
+            "content_schema": self.content_schema,
             "notes": list(self.notes),
             "tool_version": self.tool_version,
         }
@@ -184,6 +196,35 @@ def _matching(
     return matching(session, flt, resource_type, tables, catalog)
 
 
+def _compare_groups(
+    worker: Session,
+    path: Path,
+    flt: Filter | None,
+    b: ExportTables,
+    h: ExportTables,
+    d: ExportTables,
+    catalog: Catalog,
+) -> Path:
+    """The groups' compare rows written to ``path`` by ``worker`` (closed afterwards); returns ``path``."""
+    try:
+        compared = worker.run(
+            "deltas_groups_compare",
+            None,
+            {
+                "base_groups": b.groups,
+                "head_groups": h.groups,
+                "base_memberships": b.memberships,
+                "head_memberships": h.memberships,
+                "delta_groups": d.groups,
+                "delta_groups_matching": _matching(worker, flt, "Group", d, catalog),
+            },
+        )
+        worker.write_parquet(compared, path, _COMPARED)
+        return path
+    finally:
+        worker.close()
+
+
 def deltas(
     store: Store,
     system: str,
@@ -208,10 +249,11 @@ def deltas(
     delta_ref = store.complete_export(system, head, "delta")
     watermark = watermark_of(delta_ref.manifest())
     flt = parse(watermark.filter) if watermark.filter else None
+    capabilities = load_capabilities(store, system)
     if catalog is None:
-        capabilities = load_capabilities(store, system)
         advertised = (capabilities.advertised.get("attributes") if capabilities else None) or None
         catalog = DEFAULT_CATALOG.with_advertised(advertised)
+    rules = content_rules(capabilities)
     notes: list[str] = []
     if flt is None:
         notes.append("the delta manifest records no filter: outside_filter is not decided")
@@ -224,7 +266,7 @@ def deltas(
     with opened as session:
         b, h, d = _tables(base_ref), _tables(head_ref), _tables(delta_ref)
         users = session.run(
-            "deltas_users_classify",
+            "deltas_users_compare",
             None,
             {
                 "base_users": b.users,
@@ -234,20 +276,28 @@ def deltas(
             },
             keep=True,
         )
-        groups = session.run(
-            "deltas_groups_classify",
-            None,
-            {
-                "base_groups": b.groups,
-                "head_groups": h.groups,
-                "base_memberships": b.memberships,
-                "head_memberships": h.memberships,
-                "delta_groups": d.groups,
-                "delta_groups_matching": _matching(session, flt, "Group", d, catalog),
-            },
-            keep=True,
+        # the groups' SQL runs on a worker session while Python compares the users' contents; a
+        # worker's tables are its own, so its result comes back as a Parquet file in the spill folder
+        with tempfile.TemporaryDirectory(dir=store.temp_dir) as scratch:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pending = pool.submit(
+                    _compare_groups, session.worker(), Path(scratch) / "groups.parquet", flt, b, h, d, catalog
+                )
+                user_changes = content_changes(
+                    session, session.run("deltas_candidates", None, {"compared": users}), rules
+                )
+                groups = session.bind(Parquet.of(pending.result()))
+            groups = session.keep(groups)  # read before the scratch folder goes
+        group_changes = content_changes(
+            session, session.run("deltas_candidates", None, {"compared": groups}), rules
         )
-        inputs = {"classified": session.union_all(users, groups)}
+        compared = session.union_all(users, groups)
+        changes = pa.concat_tables([user_changes[0], group_changes[0]])
+        paths = pa.concat_tables([user_changes[1], group_changes[1]])
+        classified = session.run(
+            "deltas_classify", None, {"compared": compared, "content_changes": changes}, keep=True
+        )
+        inputs = {"classified": classified}
         final_dir = store.deltas_dir(system, head)
         with store.publishing(final_dir) as staging:
             findings = session.run(
@@ -286,9 +336,87 @@ def deltas(
                 after_watermark_misses=int(lag["after_watermark"]) if watermark.time else 0,
                 findings_path=final_dir / "delta_findings.parquet",
                 notes=tuple(notes),
+                by_path=_path_counts(session, classified, paths, watermark),
+                content_schema=rules.described,
             )
             atomic_write_json(staging / "summary.json", summary.to_json())
     return summary
+
+
+_COMPARED = pa.schema(
+    [
+        ("resource_type", pa.string()),
+        ("id", pa.string()),
+        ("name", pa.string()),
+        ("base_last_modified", _TS),
+        ("head_last_modified", _TS),
+        ("in_base", pa.bool_()),
+        ("in_head", pa.bool_()),
+        ("candidate", pa.bool_()),
+        ("members_changed", pa.bool_()),
+        ("base_raw", pa.string()),
+        ("head_raw", pa.string()),
+        ("returned", pa.bool_()),
+        ("in_filter", pa.bool_()),
+    ]
+)
+"""The columns of deltas_users_compare and deltas_groups_compare (the groups' pass through a file)."""
+_CHANGES = pa.schema([("resource_type", pa.string()), ("id", pa.string()), ("changed_paths", pa.string())])
+_PATHS = pa.schema([("resource_type", pa.string()), ("id", pa.string()), ("path", pa.string())])
+_BATCH = 4096
+
+
+def content_changes(session: Session, candidates: Table, rules: ContentRules) -> tuple[pa.Table, pa.Table]:
+    """Which candidates' content changed, and the attribute paths that did.
+
+    ``candidates`` (a table of ``session``) has columns resource_type, id, members_changed,
+    base_raw, head_raw (the raw texts where they differ). Returns ``(changes, paths)``: one row
+    (resource_type, id, changed_paths) per changed resource, the paths joined with ", ", and one
+    row (resource_type, id, path) per changed path. Streams the candidates in batches.
+    """
+    changes: dict[str, list[str]] = {"resource_type": [], "id": [], "changed_paths": []}
+    paths: dict[str, list[str]] = {"resource_type": [], "id": [], "path": []}
+    for batch in session.batches(candidates, _BATCH):
+        columns = batch.to_pydict()
+        for resource_type, rid, members, base_raw, head_raw in zip(
+            columns["resource_type"],
+            columns["id"],
+            columns["members_changed"],
+            columns["base_raw"],
+            columns["head_raw"],
+            strict=True,
+        ):
+            found = changed_paths(base_raw, head_raw, resource_type, rules) if base_raw != head_raw else []
+            if members:
+                found = sorted([*found, GROUP_MEMBERS])
+            if not found:
+                continue
+            changes["resource_type"].append(resource_type)
+            changes["id"].append(rid)
+            changes["changed_paths"].append(", ".join(found))
+            for path in found:
+                paths["resource_type"].append(resource_type)
+                paths["id"].append(rid)
+                paths["path"].append(path)
+    return pa.Table.from_pydict(changes, schema=_CHANGES), pa.Table.from_pydict(paths, schema=_PATHS)
+
+
+def _path_counts(
+    session: Session, classified: Table, paths: pa.Table, watermark: Watermark
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Resource type -> changed attribute path -> changed / returned / missed / stale counts."""
+    counted: dict[str, dict[str, dict[str, int]]] = {"User": {}, "Group": {}}
+    rows = session.rows(
+        session.run(
+            "deltas_path_counts",
+            {"watermark": watermark.time, "inclusive": watermark.inclusive},
+            {"classified": classified, "content_paths": paths},
+        )
+    )
+    for row in rows:
+        resource_type, path = row.pop("resource_type"), row.pop("path")
+        counted.setdefault(resource_type, {})[path] = {k: int(v) for k, v in row.items()}
+    return counted
 
 
 def _kind_counts(session: Session, path: Path) -> dict[str, int]:

@@ -2,13 +2,15 @@
 -- purpose: delta_findings.parquet rows (CONTRACT §5) from the classified users and groups
 -- inputs: classified
 -- params: $watermark, $inclusive
+-- classified.changed_paths names the attribute paths whose content changed (recon.content); the
+-- details of missed_change and stale_last_modified end with them.
 WITH moved AS (
     SELECT *, in_head AND (changed OR NOT in_base) AS moved
     FROM classified
 ),
 rows AS (
     SELECT 'missed_change' AS kind, resource_type, id, name, base_last_modified, head_last_modified,
-        'changed since the base but not in the delta export' AS detail
+        'changed since the base but not in the delta export: ' || changed_paths AS detail
     FROM moved WHERE changed AND NOT returned
     UNION ALL
     SELECT 'missed_creation', resource_type, id, name, base_last_modified, head_last_modified,
@@ -20,7 +22,7 @@ rows AS (
     FROM moved WHERE in_base AND NOT in_head
     UNION ALL
     SELECT 'unchanged_returned', resource_type, id, name, base_last_modified, head_last_modified,
-        'returned by the delta although its content did not change'
+        'returned by the delta although its content did not change: no attribute changed'
     FROM moved WHERE returned AND in_base AND in_head AND NOT changed
     UNION ALL
     SELECT 'stale_last_modified', resource_type, id, name, base_last_modified, head_last_modified,
@@ -29,6 +31,7 @@ rows AS (
             WHEN head_last_modified IS NULL THEN ' but has no meta.lastModified'
             ELSE ' but meta.lastModified is not after the watermark'
         END
+        || CASE WHEN in_base THEN ': ' || changed_paths ELSE '' END
     FROM moved
     WHERE moved AND CAST($watermark AS TIMESTAMPTZ) IS NOT NULL AND (
         head_last_modified IS NULL

@@ -306,11 +306,14 @@ def start_scim_server(
     groups: int = 0,
     token: str = "test-token-5f1c",
     startup_timeout: float = 20.0,
+    schemas: list[dict[str, Any]] | None = None,
+    resource_types: list[dict[str, Any]] | None = None,
 ) -> ScimServer:
     """Start scim2-server on a free 127.0.0.1 port, wait until it answers, seed it, return it.
 
-    ``profile`` is ``"rich"``, ``"limited"`` or a ServiceProviderConfig dict. The caller
-    must call :meth:`ScimServer.stop` (the fixtures do).
+    ``profile`` is ``"rich"``, ``"limited"`` or a ServiceProviderConfig dict. ``schemas`` /
+    ``resource_types`` replace the RFC 7643 ones it serves (``--schema`` / ``--resource-type``).
+    The caller must call :meth:`ScimServer.stop` (the fixtures do).
     """
     if isinstance(profile, str):
         config, name = copy.deepcopy(PROFILES[profile]), profile
@@ -319,6 +322,12 @@ def start_scim_server(
     workdir = Path(tempfile.mkdtemp(prefix="scim2-server-"))
     spc = workdir / "spc.json"
     spc.write_text(json.dumps(config), encoding="utf-8")
+    served: list[str] = []
+    for option, listed in (("--schema", schemas), ("--resource-type", resource_types)):
+        if listed is not None:
+            path = workdir / f"{option.strip('-')}.json"
+            path.write_text(json.dumps(listed), encoding="utf-8")
+            served += [option, str(path)]
     last_error = "not started"
     for _attempt in range(3):
         port = _free_port()
@@ -334,6 +343,7 @@ def start_scim_server(
                 str(spc),
                 "--bearer-token",
                 token,
+                *served,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -379,8 +389,17 @@ class ScimServerFactory:
         users: int = 0,
         groups: int = 0,
         token: str | None = None,
+        schemas: list[dict[str, Any]] | None = None,
+        resource_types: list[dict[str, Any]] | None = None,
     ) -> ScimServer:
-        server = start_scim_server(profile, users=users, groups=groups, **({"token": token} if token else {}))
+        server = start_scim_server(
+            profile,
+            users=users,
+            groups=groups,
+            schemas=schemas,
+            resource_types=resource_types,
+            **({"token": token} if token else {}),
+        )
         self._servers.append(server)
         return server
 

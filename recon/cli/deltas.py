@@ -96,7 +96,26 @@ def print_summary(summary: DeltaSummary) -> None:
             f"not catchable by any lag: {summary.not_catchable_misses} (lastModified not advanced); "
             f"missed although after the watermark: {summary.after_watermark_misses}"
         )
+    print_paths(summary)
     echo(f"  findings: {summary.findings_path}")
+
+
+def print_paths(summary: DeltaSummary) -> None:
+    """Changes per attribute path (most changed first), and which schemas decided caseExact."""
+    if summary.content_schema:
+        echo(f"  content compared as RFC 7643 says; caseExact from {summary.content_schema}")
+    for resource_type, paths in summary.by_path.items():
+        ranked = sorted(paths.items(), key=lambda item: (-item[1]["changed"], item[0]))
+        for path, n in ranked[:_PATHS_SHOWN]:
+            echo(
+                f"  {resource_type} {path}: changed {n['changed']}, missed {n['missed']}, "
+                f"lastModified not advanced {n['stale_last_modified']}"
+            )
+        if len(ranked) > _PATHS_SHOWN:
+            echo(f"  {resource_type}: {len(ranked) - _PATHS_SHOWN} more attribute paths in summary.json")
+
+
+_PATHS_SHOWN = 12
 
 
 def _plural(count: int) -> str:

@@ -7,8 +7,12 @@ with ``meta.lastModified`` — except where the profile's :class:`DeltaQuirks` s
 (not bumped, stamped with the previous export's second, membership changes that leave the
 group's stamp, missing stamps, stamps bumped without a change).
 
-The IdP's own representation carries no equivalence trap that could look like a change to
-a delta: only its timestamps are sometimes written with an offset.
+Beyond the compared columns, each user has a :class:`~recon.simulate.model.Profile` only the
+IdP holds (phone number, address, roles, enterprise costCenter, a custom extension's badge);
+a few users a cycle change one of those (stamped, or not, by the same quirks), and a few
+others are only re-serialised (letter case, order, "" for unassigned: equivalences that
+are not changes). Both draw from a random stream of their own, so the rest of the
+simulation is the same with or without them.
 """
 
 from __future__ import annotations
@@ -16,8 +20,19 @@ from __future__ import annotations
 import random
 
 from recon.simulate.ids import CYCLE_SECONDS, START, IdMaker, cycle_id
-from recon.simulate.model import TS_OFFSET, Content, Event, Group, Ledger, User
-from recon.simulate.names import DEPARTMENTS, FAMILY_NAMES, GIVEN_NAMES, PRIVILEGED_GROUPS, TEAM_WORDS, TITLES
+from recon.simulate.model import TS_OFFSET, Content, Event, Group, Ledger, Profile, User
+from recon.simulate.names import (
+    BADGES,
+    COST_CENTERS,
+    DEPARTMENTS,
+    FAMILY_NAMES,
+    GIVEN_NAMES,
+    PRIVILEGED_GROUPS,
+    ROLES,
+    SITES,
+    TEAM_WORDS,
+    TITLES,
+)
 from recon.simulate.profiles import DeltaQuirks, Traps
 
 __all__ = ["Directory", "stochastic_round"]
@@ -28,6 +43,9 @@ _INITIALLY_INACTIVE = 0.03
 _DELETE_AFTER, _DELETE_CHANCE = 2, 0.4  # leavers are hard-deleted from 2 cycles after leaving
 _CONTRACTOR = 0.12
 _QUIRKS = "delta_quirks"
+_PROFILE_CHANGE, _RESERIALISE = 0.03, 0.02  # per cycle, share of users not otherwise changed
+PROFILE_ATTRIBUTES = ("phoneNumbers", "addresses", "roles", "costCenter", "badge")
+FORMS = 3  # serialisations of the same content (see recon.simulate.render)
 
 
 def stochastic_round(rng: random.Random, value: float) -> int:
@@ -47,6 +65,8 @@ class Directory:
         self, *, seed: int, users: int, groups: int, quirks: DeltaQuirks, traps: Traps, ledger: Ledger
     ) -> None:
         self.rng = random.Random(f"{seed}:idp")
+        self.prng = random.Random(f"{seed}:idp-profile")  # profiles: a stream of their own
+        self._phones = 0
         self.ids = IdMaker(seed, "idp", "okta")
         self.quirks = quirks
         self.traps = traps
@@ -78,9 +98,9 @@ class Directory:
         """The time of a cycle (whole seconds, UTC)."""
         return START + cycle * CYCLE_SECONDS
 
-    def _when(self, cycle: int) -> int:
+    def _when(self, cycle: int, rng: random.Random | None = None) -> int:
         """A time inside the cycle's window (after the previous export, up to this cycle's time)."""
-        return self.rng.randint(self.time_of(cycle - 1) + 1, self.time_of(cycle))
+        return (rng or self.rng).randint(self.time_of(cycle - 1) + 1, self.time_of(cycle))
 
     # -- cycle 0 --------------------------------------------------------------------------
     def build(self) -> list[Event]:
@@ -176,10 +196,24 @@ class Directory:
             home_first=home is not None and rng.random() < 0.3,
         )
         flags = TS_OFFSET if rng.random() < self.traps.idp_timestamp_offset else 0
-        user = User(num, content, created, self._initial_groups(department), flags)
+        user = User(num, content, created, self._initial_groups(department), flags, self._new_profile())
         self.users.append(user)
         self._user_ids.append(self.ids.user(num))
         return user
+
+    def _new_phone(self) -> int:
+        self._phones += 1
+        return self._phones
+
+    def _new_profile(self) -> Profile:
+        rng = self.prng
+        return Profile(
+            phone=self._new_phone(),
+            site=rng.randrange(len(SITES)),
+            roles=tuple(sorted(rng.sample(ROLES, rng.choice((0, 1, 1, 2))))),
+            cost_center=rng.choice(COST_CENTERS) if rng.random() < 0.8 else None,
+            badge=rng.choice(BADGES),
+        )
 
     def _initial_groups(self, dept: str | None) -> tuple[int, ...]:
         rng = self.rng
@@ -245,7 +279,8 @@ class Directory:
                 regrouped[gnum] = None
             events.append(Event("join", user.num))
             self.ledger.note("events", "joiners")
-        self._touch(cycle, changed, regrouped)
+        touched = self._touch(cycle, changed, regrouped)
+        self._profiles(cycle, changed | touched)
         for gnum in regrouped:
             self._stamp(self.groups[gnum], "Group")
         return events
@@ -347,16 +382,17 @@ class Directory:
         example = {"cycle": cycle_id(self.time_of(self._cycle)), "resource_type": resource_type, "id": rid}
         self.ledger.note(_QUIRKS, name, example)
 
-    def _stamp(self, record: User | Group, resource_type: str) -> None:
+    def _stamp(self, record: User | Group, resource_type: str, rng: random.Random | None = None) -> None:
         """Stamp a changed record, or not, as the IdP's quirks say."""
         q = self.quirks
+        rng = rng or self.rng
         rid = self.user_id(record.num) if isinstance(record, User) else self.group_id(record.gnum)
-        roll = self.rng.random()
+        roll = rng.random()
         if isinstance(record, Group) and roll < q.membership_no_bump:
             self._quirk("membership_no_bump", resource_type, rid)
             return
         if isinstance(record, Group):
-            roll = self.rng.random()
+            roll = rng.random()
         if roll < q.last_modified_not_bumped:
             self._quirk("last_modified_not_bumped", resource_type, rid)
             return
@@ -365,7 +401,7 @@ class Directory:
             record.last_modified = self.time_of(self._cycle - 1)
             self._quirk("same_second", resource_type, rid)
         else:
-            record.last_modified = self._when(self._cycle)
+            record.last_modified = self._when(self._cycle, rng)
 
     def _stamp_joiner(self, user: User) -> None:
         rid = self.user_id(user.num)
@@ -377,15 +413,15 @@ class Directory:
             user.created = user.last_modified = self.time_of(self._cycle - 1)
             self._quirk("same_second", "User", rid)
 
-    def _touch(self, cycle: int, changed: set[int], regrouped: dict[int, None]) -> None:
-        """Bump lastModified without a change (a login, a no-op write) on a few records."""
+    def _touch(self, cycle: int, changed: set[int], regrouped: dict[int, None]) -> set[int]:
+        """Bump lastModified without a change (a login, a no-op write) on a few records; returns
+        the users touched."""
         rate = self.quirks.touched
         if rate <= 0:
-            return
+            return set()
         present = [u.num for u in self.users if u is not None and u.num not in changed]
-        for num in self.rng.sample(
-            present, min(len(present), stochastic_round(self.rng, rate * len(present)))
-        ):
+        touched = self.rng.sample(present, min(len(present), stochastic_round(self.rng, rate * len(present))))
+        for num in touched:
             user = self._user(num)
             user.last_modified, user.version = self._when(cycle), user.version + 1
             self._quirk("touched", "User", self.user_id(num))
@@ -396,6 +432,49 @@ class Directory:
             group = self.groups[gnum]
             group.last_modified, group.version = self._when(cycle), group.version + 1
             self._quirk("touched", "Group", self.group_id(gnum))
+        return set(touched)
+
+    def _profiles(self, cycle: int, busy: set[int]) -> None:
+        """Change one profile attribute of a few users (stamped as the quirks say), and re-serialise
+        a few others without a change; ``busy`` users (changed or touched) are left alone."""
+        rng = self.prng
+        present = [u.num for u in self.users if u is not None and u.num not in busy]
+        picked = rng.sample(present, min(len(present), stochastic_round(rng, _PROFILE_CHANGE * len(present))))
+        for num in picked:
+            user = self._user(num)
+            attribute = rng.choice(PROFILE_ATTRIBUTES)
+            p = user.p
+            if attribute == "phoneNumbers":
+                user.p = p._replace(phone=self._new_phone())
+            elif attribute == "addresses":
+                user.p = p._replace(site=rng.choice([s for s in range(len(SITES)) if s != p.site]))
+            elif attribute == "roles":
+                role = rng.choice(ROLES)
+                roles = set(p.roles) ^ {role}  # granted, or revoked when held
+                user.p = p._replace(roles=tuple(sorted(roles)))
+            elif attribute == "costCenter":
+                user.p = p._replace(cost_center=rng.choice([c for c in COST_CENTERS if c != p.cost_center]))
+            else:
+                user.p = p._replace(badge=rng.choice([b for b in BADGES if b.lower() != p.badge.lower()]))
+            self._stamp(user, "User", rng)
+            self.ledger.note(
+                "events",
+                f"profile_{attribute}",
+                {"cycle": cycle_id(self.time_of(cycle)), "id": self.user_id(num)},
+            )
+        changed = set(picked)
+        quiet = [num for num in present if num not in changed]
+        for num in rng.sample(quiet, min(len(quiet), stochastic_round(rng, _RESERIALISE * len(quiet)))):
+            user = self._user(num)
+            user.form = (user.form + 1 + rng.randrange(FORMS - 1)) % FORMS
+            example = {
+                "system": "idp",
+                "cycle": cycle_id(self.time_of(cycle)),
+                "previous": cycle_id(self.time_of(cycle - 1)),
+                "id": self.user_id(num),
+                "form": user.form,
+            }
+            self.ledger.note("traps", "idp_reserialised", example)
 
     def outside_filter(self, cycle: int) -> tuple[set[int], set[int]]:
         """Users and groups the IdP returns in the delta although not modified after the watermark."""

@@ -24,6 +24,7 @@ __all__ = [
     "Event",
     "Group",
     "Ledger",
+    "Profile",
     "TGroup",
     "User",
 ]
@@ -56,14 +57,34 @@ class Content(NamedTuple):
     home_first: bool  # the home email is listed first (the work one stays primary)
 
 
+class Profile(NamedTuple):
+    """What only the IdP holds about a person, outside the compared columns (targets never see it):
+    the attributes downstream apps provision from and a delta must not drop."""
+
+    phone: int  # serial of the work phone number
+    site: int  # index of the work address's locality (SITES)
+    roles: tuple[str, ...]  # role values, sorted
+    cost_center: str | None  # enterprise costCenter
+    badge: str  # the custom extension's attribute (caseExact false)
+
+
 class User:
-    """A user of the IdP, numbered from 0 in order of creation."""
+    """A user of the IdP, numbered from 0 in order of creation.
 
-    __slots__ = ("c", "created", "flags", "groups", "last_modified", "num", "version")
+    ``form`` picks one of the IdP's equivalent serialisations of the same content (letter case
+    of caseExact=false values, order of multi-valued attributes, "" for unassigned): it changes
+    the JSON text, never the content.
+    """
 
-    def __init__(self, num: int, c: Content, created: int, groups: tuple[int, ...], flags: int) -> None:
+    __slots__ = ("c", "created", "flags", "form", "groups", "last_modified", "num", "p", "version")
+
+    def __init__(
+        self, num: int, c: Content, created: int, groups: tuple[int, ...], flags: int, p: Profile
+    ) -> None:
         self.num = num
         self.c = c
+        self.p = p
+        self.form = 0
         self.created = created
         self.last_modified: int | None = created
         self.version = 1

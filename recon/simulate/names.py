@@ -9,11 +9,15 @@ engines.
 from __future__ import annotations
 
 __all__ = [
+    "BADGES",
+    "COST_CENTERS",
     "DEPARTMENTS",
     "FAMILY_NAMES",
     "GIVEN_NAMES",
     "ORPHAN_WORDS",
     "PRIVILEGED_GROUPS",
+    "ROLES",
+    "SITES",
     "TEAM_WORDS",
     "TITLES",
 ]
@@ -214,3 +218,9 @@ ORPHAN_WORDS: tuple[str, ...] = (
     "audit",
     "intern",
 )
+
+# attributes only the IdP holds (phone numbers are made from a serial)
+SITES: tuple[str, ...] = ("Berlin", "Boston", "Lisbon", "Osaka", "Pune", "São Paulo", "Toronto", "Zürich")
+ROLES: tuple[str, ...] = ("approver", "auditor", "billing-viewer", "deployer", "on-call", "reviewer")
+COST_CENTERS: tuple[str, ...] = tuple(f"CC-{n:03d}" for n in (110, 120, 210, 310, 420, 510, 620, 730))
+BADGES: tuple[str, ...] = ("Blue", "Green", "Red", "Silver", "Gold", "Visitor")

@@ -1,6 +1,11 @@
 """SCIM resources (RFC 7643 JSON objects) of the simulated systems, traps applied.
 
-The IdP writes its users and groups plainly (only some timestamps carry an offset). A target
+The IdP writes its users and groups plainly (only some timestamps carry an offset), each user
+in one of its equivalent forms (:data:`recon.simulate.model.User.form`): 0 plain; 1 emails and
+roles in reverse order, the phone's type and the badge in other letter case; 2 role values
+upper-cased, the address's country in lower case, and ``""`` for an unassigned costCenter. A
+form change alters the JSON text, never the content (RFC 7643: caseExact=false values,
+multi-valued attributes as sets, ``""`` is unassigned). A target
 writes its own ids, ``externalId`` = the IdP id (or none, or ``""``), and renders the traps of
 each record: userName and email values in other letter case, emails in another order, ``""``
 where the IdP has no title or department, timestamps with an offset, group names in other
@@ -31,11 +36,12 @@ from recon.simulate.model import (
     TGroup,
     User,
 )
+from recon.simulate.names import SITES
 from recon.simulate.schema import SchemaFaults
 from recon.simulate.sync import Target
-from recon.simulate.views import ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA
+from recon.simulate.views import CUSTOM, ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA
 
-__all__ = ["Rendered", "idp_resources", "target_resources"]
+__all__ = ["CUSTOM_SCHEMA", "Rendered", "idp_resources", "phone_number", "target_resources"]
 
 _TRAPS = "traps"
 
@@ -63,6 +69,11 @@ def _emails(c: Content, *, upper: bool = False, reverse: bool = False) -> list[d
     return emails[::-1] if reverse else emails
 
 
+def phone_number(serial: int) -> str:
+    """The work phone number with this serial (E.164)."""
+    return f"+1555{serial:07d}"
+
+
 def employee_number(num: int, c: Content) -> str:
     """The enterprise employeeNumber of IdP user ``num`` (contractors have their own series)."""
     return f"C{num:07d}" if c.user_type == "Contractor" else str(100000 + num)
@@ -81,29 +92,64 @@ def _meta(
 
 # -- the IdP --------------------------------------------------------------------------------
 IDP_BASE = "https://idp.example.com/scim/v2"
+# The IdP's own extension, as its /Schemas serves it (recon discover would store it).
+CUSTOM_SCHEMA: dict[str, Any] = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+    "id": CUSTOM,
+    "name": "AcmeUser",
+    "description": "Acme's own user attributes",
+    "attributes": [
+        {
+            "name": "badge",
+            "type": "string",
+            "multiValued": False,
+            "required": False,
+            "caseExact": False,
+            "mutability": "readWrite",
+            "returned": "default",
+            "uniqueness": "none",
+        }
+    ],
+}
 
 
 def _idp_user(d: Directory, user: User, cycle: str, ledger: Ledger) -> dict[str, Any]:
     c, rid = user.c, d.user_id(user.num)
     offset = OFFSETS[user.num % len(OFFSETS)] if user.flags & TS_OFFSET else 0
+    p, form = user.p, user.form
     resource: dict[str, Any] = {
-        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "schemas": [USER_SCHEMA, ENTERPRISE, CUSTOM],
         "id": rid,
         "userName": c.user_name,
         "name": {"givenName": c.given, "familyName": c.family, "formatted": f"{c.given} {c.family}"},
         "displayName": f"{c.given} {c.family}",
-        "emails": _emails(c),
+        "emails": _emails(c, reverse=form == 1),
+        "phoneNumbers": [{"value": phone_number(p.phone), "type": "WORK" if form == 1 else "work"}],
+        "addresses": [
+            {
+                "locality": SITES[p.site],
+                "country": "us" if form == 2 else "US",
+                "type": "work",
+                "primary": True,
+            }
+        ],
         "active": c.active,
         "userType": c.user_type,
     }
+    if p.roles:
+        roles = [{"value": r.upper() if form == 2 else r} for r in p.roles]
+        resource["roles"] = roles[::-1] if form == 1 else roles
     if c.title is not None:
         resource["title"] = c.title
     enterprise: dict[str, Any] = {"employeeNumber": employee_number(user.num, c)}
+    if p.cost_center is not None or form == 2:
+        enterprise["costCenter"] = p.cost_center or ""
     if c.department is not None:
         enterprise["department"] = c.department
     if c.manager >= 0:
         enterprise["manager"] = {"value": d.user_id(c.manager)}
     resource[ENTERPRISE] = enterprise
+    resource[CUSTOM] = {"badge": p.badge.swapcase() if form == 1 else p.badge}
     resource["meta"] = _meta(
         "User", user.created, user.last_modified, user.version, offset, f"{IDP_BASE}/Users/{rid}"
     )
@@ -171,7 +217,7 @@ def idp_resources(
 
     def generate() -> Iterator[Doc]:
         for user in users:
-            state = (user.c, user.created, user.last_modified, user.version, user.flags)
+            state = (user.c, user.p, user.form, user.created, user.last_modified, user.version, user.flags)
             doc = memo.get(user.num, state, partial(_idp_user, d, user, cycle, ledger))
             if schema_faults is None:
                 yield doc

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from recon import __version__
+from recon.capabilities import Capabilities, save_capabilities
 from recon.errors import UsageError
 from recon.extract.files import since_filter
+from recon.scim.discovery import flatten_attributes
 from recon.simulate.directory import Directory
-from recon.simulate.ids import cycle_id, iso, snapshot_iso, snapshot_time
+from recon.simulate.ids import START, cycle_id, iso, snapshot_iso, snapshot_time
 from recon.simulate.memo import MEMO_LIMIT, Memo, RenderMemo
 from recon.simulate.model import Ledger
 from recon.simulate.output import (
@@ -36,7 +38,7 @@ from recon.simulate.output import (
     write_rows,
 )
 from recon.simulate.profiles import Profile, get_profile
-from recon.simulate.render import Rendered, idp_resources, target_resources
+from recon.simulate.render import CUSTOM_SCHEMA, Rendered, idp_resources, target_resources
 from recon.simulate.schema import SchemaFaults
 from recon.simulate.sync import CAPABILITIES, TARGET_STYLES, Target
 from recon.simulate.truth import delta_findings, findings, leavers
@@ -241,6 +243,7 @@ def simulate(
     chosen = get_profile(profile, rates)
     out = Path(out)
     _prepare(out, force)
+    _idp_capabilities(Store(out))
     ledger = Ledger()
     directory = Directory(
         seed=seed, users=users, groups=group_count, quirks=chosen.delta, traps=chosen.traps, ledger=ledger
@@ -260,6 +263,14 @@ def simulate(
         writer.close()
     run.finish(seed, chosen, fmt)
     return run.summary(seed, chosen.name, fmt, time.perf_counter() - started)
+
+
+def _idp_capabilities(store: Store) -> None:
+    """The IdP's /Schemas as ``recon discover`` would store them: its own extension (the RFC 7643
+    schemas it also serves need not be repeated: recon falls back to them)."""
+    schemas = [CUSTOM_SCHEMA]
+    advertised = {"schemas": schemas, "attributes": flatten_attributes(schemas)}
+    save_capabilities(store, Capabilities(system=SOURCE, discovered_at=iso(START), advertised=advertised))
 
 
 class _Run:

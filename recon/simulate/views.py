@@ -22,6 +22,7 @@ from recon.scim_columns import ENTERPRISE_USER as ENTERPRISE
 from recon.simulate.memo import Doc, Memo
 
 __all__ = [
+    "CUSTOM",
     "ENTERPRISE",
     "GROUP_SCHEMA",
     "USER_SCHEMA",
@@ -38,6 +39,8 @@ __all__ = [
     "primary_email",
     "user_row",
 ]
+
+CUSTOM = "urn:example:params:scim:schemas:extension:acme:2.0:User"  # the IdP's own extension
 
 
 class UserRow(NamedTuple):
@@ -186,7 +189,9 @@ class ContentIndex:
 
     User content: externalId, userName, active, displayName, name.givenName/familyName, the
     set of (email value, type, primary), the primary email, employeeNumber, department, title,
-    manager.value, userType. Group content: externalId, displayName and the set of (member
+    manager.value, userType, and what only the IdP holds (phone numbers, address localities,
+    roles, costCenter, the custom extension's badge) with its re-serialisations undone.
+    Group content: externalId, displayName and the set of (member
     value, type). ``meta`` is not content. The fingerprint is a 128-bit BLAKE2b of the
     canonical JSON of those values.
     """
@@ -232,6 +237,12 @@ def content(resource: dict[str, Any]) -> Indexed:
         resource.get("title"),
         (enterprise.get("manager") or {}).get("value"),
         resource.get("userType"),
+        # what only the IdP holds, undoing its re-serialisations (letter case, order, "")
+        sorted({(p.get("value"), str(p.get("type")).lower()) for p in resource.get("phoneNumbers") or []}),
+        sorted({(a.get("locality"), str(a.get("country")).upper()) for a in resource.get("addresses") or []}),
+        sorted({str(r.get("value")).lower() for r in resource.get("roles") or []}),
+        enterprise.get("costCenter") or None,
+        str((resource.get(CUSTOM) or {}).get("badge")).lower(),
     ]
     return Indexed.of(str(resource["id"]), _digest(key), resource.get("userName"), last_modified)
 

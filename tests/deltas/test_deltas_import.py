@@ -43,20 +43,22 @@ BASE = [
     u("u3", "carol"),
     u("u4", "dave"),
     u("u5", "erin", emails=EMAILS),
-    u("u6", "frank"),
+    u("u6", "frank", phoneNumbers=[{"value": "+1 555 0100", "type": "work"}]),
     u("u9", "ivan", title="Eng"),
     u("u10", "judy"),
     u("u12", "lena", active=True),
     g("g1", "Staff", ["u1", "u2"]),
     g("g2", "Admins", ["u1"]),
     g("g3", "Empty", []),
+    g("g4", "Ops", ["u1"]),
 ]
 HEAD = [
     u("u1", "alice", title="Eng"),  # unchanged, not returned
     u("u2", "bob", "2026-01-05T03:00:00Z", title="Manager"),  # changed and returned
     u("u4", "dave", "2026-01-05T04:00:00Z"),  # lastModified bumped, nothing changed
     u("u5", "erin", "2026-01-05T07:00:00+02:00", emails=EMAILS[::-1]),  # emails reordered only
-    u("u6", "Frank"),  # a case change is a change; lastModified not bumped
+    # a phone number changed (and userName re-cased, not a change: caseExact=false); not bumped
+    u("u6", "Frank", phoneNumbers=[{"value": "+1 555 0199", "type": "work"}]),
     u("u7", "kim", "2026-01-05T06:00:00Z"),  # created and returned
     u("u8", "liam", W),  # created in the watermark's second: not after it
     u("u9", "ivan", "2026-01-05T01:59:30Z", title="Lead"),  # changed 30 s before the watermark
@@ -64,8 +66,9 @@ HEAD = [
     u("u11", "mia", None),  # created without meta.lastModified
     u("u12", "lena", "2026-01-05T08:00:00Z", active=False),  # changed after the watermark, not returned
     g("g1", "Staff", ["u1", "u2", "u4"]),  # membership-only change, lastModified not bumped
-    g("g2", "admins", ["u1"], "2026-01-05T03:00:00Z"),  # displayName case change, returned
+    g("g2", "Administrators", ["u1"], "2026-01-05T03:00:00Z"),  # renamed, returned
     g("g3", "Empty", []),
+    g("g4", "OPS", ["u1"]),  # displayName re-cased only: not a change (caseExact=false)
 ]
 RETURNED = {"u2", "u4", "u5", "u7", "u10", "g2"}
 EXPECTED = {
@@ -164,7 +167,7 @@ def test_inclusive_filter_changes_the_boundary(tmp_path: Path, store: Store) -> 
 
 
 def test_arbitrary_filter_decides_outside_filter_without_a_watermark(tmp_path: Path, store: Store) -> None:
-    load(tmp_path, store, filter_expr='userName sw "d" or displayName eq "ADMINS"')
+    load(tmp_path, store, filter_expr='userName sw "d" or displayName eq "ADMINISTRATORS"')
     summary = deltas(store, "idp")
     found = rows(summary.findings_path)
     # returned but not matching the filter: bob, erin, kim, judy; dave and the group match it

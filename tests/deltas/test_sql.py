@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ CLASSIFIED = pa.schema(
         ("changed", pa.bool_()),
         ("returned", pa.bool_()),
         ("in_filter", pa.bool_()),
+        ("changed_paths", pa.string()),
     ]
 )
 
@@ -58,6 +60,7 @@ def classified(text: str) -> pa.Table:
                 "changed": c,
                 "returned": r,
                 "in_filter": f,
+                "changed_paths": "title" if c else None,
             }
         )
     return pa.Table.from_pylist(rows, schema=CLASSIFIED)
@@ -115,37 +118,17 @@ def test_counts_and_lag() -> None:
     assert inclusive == [(1, 10.0, 1, 2)]
 
 
-def user(uid: str, **values: Any) -> dict[str, Any]:
+def user(uid: str, raw: dict[str, Any] | None = None, **values: Any) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(USERS.names)
-    row.update({"id": uid, "emails": [], "raw": "{}", **values})
+    row.update({"id": uid, "emails": [], "raw": json.dumps(raw or {"id": uid}), **values})
     return row
 
 
-def test_user_content_emails_as_a_set_and_meta_ignored() -> None:
-    e1 = {"value": "a@x", "type": "work", "primary": True}
-    e2 = {"value": "b@x", "type": "home", "primary": None}
-    base = [
-        user("same", user_name="a", emails=[e1, e2], last_modified=ts("2026-01-01")),
-        user("reordered", emails=[e1, e2]),
-        user("duplicated", emails=[e1]),
-        user("case", user_name="Bob"),
-        user("blank", title=None),
-        user("type", emails=[e1]),
-        user("gone"),
-    ]
-    head = [
-        user("same", user_name="a", emails=[e1, e2], last_modified=ts("2026-01-05"), version='W/"9"'),
-        user("reordered", emails=[e2, e1]),
-        user("duplicated", emails=[e1, e1]),
-        user("case", user_name="bob"),
-        user("blank", title=""),
-        user("type", emails=[{**e1, "type": "home"}]),
-        user("new"),
-    ]
+def compare_users(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
     table = lambda rows: pa.Table.from_pylist(rows, schema=USERS)  # noqa: E731
     empty = table([])
     out = rows_of(
-        "deltas_users_classify",
+        "deltas_users_compare",
         None,
         {
             "base_users": table(base),
@@ -154,19 +137,36 @@ def test_user_content_emails_as_a_set_and_meta_ignored() -> None:
             "delta_users_matching": empty,
         },
     )
-    flags = {r[1]: (r[5], r[6], r[7]) for r in out}  # in_base, in_head, changed
-    assert flags == {
-        "case": (True, True, True),
-        "blank": (True, True, True),  # "" is not null: the IdP's content changed
-        "type": (True, True, True),
-        "gone": (True, False, False),
-        "new": (False, True, False),
-    }
+    return {row[1]: tuple(row) for row in out}
+
+
+def test_users_are_candidates_only_where_their_raw_text_differs() -> None:
+    base = [
+        user("same", {"id": "same", "title": "a"}, user_name="a"),
+        user("differs", {"id": "differs", "title": "a"}),
+        user("columns_only", {"id": "columns_only"}, title="x"),
+        user("gone"),
+    ]
+    head = [
+        user("same", {"id": "same", "title": "a"}, user_name="a", last_modified=ts("2026-01-05")),
+        user("differs", {"id": "differs", "title": "A"}),
+        user("columns_only", {"id": "columns_only"}, title="y"),
+        user("new"),
+    ]
+    out = compare_users(base, head)
+    # type, id, name, base_lm, head_lm, in_base, in_head, candidate, members_changed, base_raw, head_raw
+    flags = {rid: (r[5], r[6], r[7]) for rid, r in out.items()}
+    assert flags == {"differs": (True, True, True), "gone": (True, False, False), "new": (False, True, False)}
+    assert json.loads(out["differs"][9]) == {"id": "differs", "title": "a"}
+    assert json.loads(out["differs"][10]) == {"id": "differs", "title": "A"}
+    assert out["gone"][9] is None and out["new"][10] is None
 
 
 def test_group_content_members_and_names() -> None:
     def groups(*ids: str) -> pa.Table:
-        return pa.Table.from_pylist([{"id": i, "display_name": i, "raw": "{}"} for i in ids], schema=GROUPS)
+        return pa.Table.from_pylist(
+            [{"id": i, "display_name": i, "raw": json.dumps({"id": i})} for i in ids], schema=GROUPS
+        )
 
     def members(text: str) -> pa.Table:
         rows = [
@@ -177,7 +177,7 @@ def test_group_content_members_and_names() -> None:
 
     empty = groups()
     out = rows_of(
-        "deltas_groups_classify",
+        "deltas_groups_compare",
         None,
         {
             "base_groups": groups("same", "added", "removed", "retyped", "emptied"),
@@ -193,4 +193,6 @@ def test_group_content_members_and_names() -> None:
             "delta_groups_matching": empty,
         },
     )
-    assert sorted(r[1] for r in out if r[7]) == ["added", "emptied", "removed", "retyped"]
+    # members_changed (column 8) marks exactly the groups whose member set changed
+    assert sorted(r[1] for r in out if r[8]) == ["added", "emptied", "removed", "retyped"]
+    assert all(r[7] == r[8] for r in out)  # identical raw texts: members are the only candidates

@@ -86,11 +86,22 @@ def test_views_read_from_raw_agree_with_the_normalised_columns(sims: dict[str, S
 
 
 def _content(frame: pl.DataFrame) -> dict[str, tuple[Any, ...]]:
-    """User content from the normalised columns only (emails as a set)."""
+    """User content from the normalised columns (emails as a set), plus the attributes only the IdP
+    holds read from ``raw`` with its re-serialisations undone by hand."""
     out = {}
     for row in frame.iter_rows(named=True):
         emails = frozenset((e["value"], e["type"], e["primary"]) for e in row["emails"] or [])
-        out[row["id"]] = (*(row[c] for c in CONTENT), emails)
+        raw = json.loads(row["raw"])
+        enterprise = raw.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User") or {}
+        custom = raw.get("urn:example:params:scim:schemas:extension:acme:2.0:User") or {}
+        held = (
+            frozenset((x["value"], x["type"].lower()) for x in raw.get("phoneNumbers", [])),
+            frozenset((x["locality"], x["country"].upper()) for x in raw.get("addresses", [])),
+            frozenset(x["value"].lower() for x in raw.get("roles", [])),
+            enterprise.get("costCenter") or None,
+            str(custom.get("badge")).lower(),
+        )
+        out[row["id"]] = (*(row[c] for c in CONTENT), emails, held)
     return out
 
 

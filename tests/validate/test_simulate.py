@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from recon.capabilities import load_capabilities, save_capabilities
 from recon.extract.files import import_files
 from recon.simulate import simulate
 from recon.store import Store
@@ -35,6 +37,10 @@ def test_schema_faults_on_a_simulated_idp(tmp_path: Path) -> None:
     faulty = tmp_path / "faulty.json"
     faulty.write_text(json.dumps(resources), encoding="utf-8")
     import_files(store, [faulty], system="idpfaulty", cycle=ref.cycle)
+    # the same server: its /Schemas (the IdP's own extension) as recon discover stored them
+    served = load_capabilities(store, "idp")
+    assert served is not None
+    save_capabilities(store, replace(served, system="idpfaulty"))
 
     summary = validate_export(store, "idpfaulty", ref.cycle)
     assert found(summary.findings_path) == {(f.kind, f.resource_type, f.id, f.attribute) for f in faults}

@@ -1,10 +1,11 @@
--- name: deltas_groups_classify
--- purpose: every group that changed (attributes or members), was created or deleted between the base and head full exports, or that the delta export returned
+-- name: deltas_groups_compare
+-- purpose: every group that was created or deleted between the base and head full exports, whose members or raw JSON differ between them, or that the delta export returned; both raw texts where they differ, for recon.content to decide whether its other attributes changed
 -- inputs: base_groups, head_groups, base_memberships, head_memberships, delta_groups, delta_groups_matching
 -- params: none
 -- Member sets are compared by a fingerprint per group: the count, and the bit_xor and the sum of
 -- the 64-bit hashes of (member_id, member_type) (memberships are unique per group and member).
 -- Equal sets always give equal fingerprints; a changed set is missed only if all three collide.
+-- The other attributes are compared by recon.content on the raw texts that differ.
 WITH base_prints AS (
     SELECT group_id, count(*) AS n, bit_xor(fp64(member_id, member_type)) AS x,
         sum(CAST(fp64(member_id, member_type) AS HUGEINT)) AS s
@@ -31,11 +32,10 @@ compared AS (
         coalesce(h.display_name, b.display_name) AS name,
         b.last_modified AS base_last_modified,
         h.last_modified AS head_last_modified,
-        b.id IS NOT NULL AND h.id IS NOT NULL AND (
-            b.external_id IS DISTINCT FROM h.external_id
-            OR b.display_name IS DISTINCT FROM h.display_name
-            OR mc.group_id IS NOT NULL
-        ) AS changed
+        b.id IS NOT NULL AND h.id IS NOT NULL AND b.raw IS DISTINCT FROM h.raw AS raw_differs,
+        b.id IS NOT NULL AND h.id IS NOT NULL AND mc.group_id IS NOT NULL AS members_changed,
+        CASE WHEN b.raw IS DISTINCT FROM h.raw THEN b.raw END AS base_raw,
+        CASE WHEN b.raw IS DISTINCT FROM h.raw THEN h.raw END AS head_raw
     FROM base_groups AS b
     FULL OUTER JOIN head_groups AS h ON h.id = b.id
     LEFT JOIN member_changes AS mc ON mc.group_id = coalesce(h.id, b.id)
@@ -53,9 +53,12 @@ SELECT
     c.head_last_modified,
     coalesce(c.in_base, false) AS in_base,
     coalesce(c.in_head, false) AS in_head,
-    coalesce(c.changed, false) AS changed,
+    coalesce(c.raw_differs OR c.members_changed, false) AS candidate,
+    coalesce(c.members_changed, false) AS members_changed,
+    CASE WHEN c.raw_differs THEN c.base_raw END AS base_raw,
+    CASE WHEN c.raw_differs THEN c.head_raw END AS head_raw,
     r.id IS NOT NULL AS returned,
     coalesce(r.in_filter, false) AS in_filter
 FROM compared AS c
 FULL OUTER JOIN returned AS r ON r.id = c.id
-WHERE r.id IS NOT NULL OR c.changed OR NOT c.in_base OR NOT c.in_head
+WHERE r.id IS NOT NULL OR c.raw_differs OR c.members_changed OR NOT c.in_base OR NOT c.in_head
