@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from recon.errors import ConfigError
+from recon.sources.settings import SourceSettings, parse_source
 from recon.store import check_name
 
 __all__ = [
@@ -70,6 +71,8 @@ class SystemConfig:
     timeout: float = 30.0
     concurrency: int = 1
     max_retries: int = 6
+    kind: str = "scim"  # or "entra" / "okta" (CONTRACT §2 "System kinds")
+    source: SourceSettings | None = None  # the provider's own keys (recon.sources.settings)
 
     def token(self) -> str | None:
         """The bearer token from the environment or the token file (never logged)."""
@@ -157,7 +160,11 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
                 f"{where}: systems.{name}.{secret[0]}: secrets do not belong in the config file; "
                 "use token_env (an environment variable) or token_file"
             )
-        unknown = sorted(set(raw) - _SYSTEM_KEYS)
+        kind = raw.get("kind", "scim")
+        if kind != "scim":
+            systems[name] = _source_system(name, kind, raw, f"{where}: systems.{name}")
+            continue
+        unknown = sorted(set(raw) - _SYSTEM_KEYS - {"kind"})
         if unknown:
             raise ConfigError(f"{where}: systems.{name}: unknown key {unknown[0]!r}")
         systems[name] = SystemConfig(
@@ -196,6 +203,23 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
             raise ConfigError(f"{where}: thresholds.{kind} must be a whole number >= 0")
         thresholds[kind] = limit
     return Config(systems, reconcile, thresholds, path)
+
+
+def _source_system(name: str, kind: Any, raw: dict[str, Any], where: str) -> SystemConfig:
+    """A system of a provider kind: its own keys parsed by :mod:`recon.sources.settings`."""
+    source = parse_source(str(kind), raw, where)
+    return SystemConfig(
+        name=name,
+        base_url=source.base_url,
+        page_size=_opt(raw, "page_size", int, where) or (999 if source.kind == "entra" else 200),
+        role=_opt(raw, "role", str, where),
+        ca_bundle=_path(raw.get("ca_bundle")),
+        rate_limit=_opt(raw, "rate_limit", (int, float), where),
+        timeout=float(_opt(raw, "timeout", (int, float), where) or 30.0),
+        max_retries=_opt(raw, "max_retries", int, where) or 6,
+        kind=source.kind,
+        source=source,
+    )
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -1,0 +1,184 @@
+"""The provider HTTP client: recon's SCIM client plus provider tokens and rate headers.
+
+Retries, 429 with ``Retry-After``, 5xx, timeouts, truncated bodies and redaction are the SCIM
+client's (:class:`recon.scim.client.ScimClient`), so every system kind behaves the same.
+Added here:
+
+- the ``Authorization`` header comes from a :class:`~recon.sources.auth.TokenSource`; a 401
+  renews the token and tries again (once per rejection, at most ``max_renewals`` times in a
+  crawl); a token that cannot be renewed (Okta SSWS) or keeps being refused ends the crawl;
+- Okta's rate-limit headers (``X-Rate-Limit-Limit/-Remaining/-Reset``, the reset an epoch
+  second): a 429 without ``Retry-After`` waits until ``X-Rate-Limit-Reset``, and when
+  ``X-Rate-Limit-Remaining`` reaches 0 the next request waits for the reset instead of
+  drawing a 429.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from recon.errors import ScimError
+from recon.scim.client import RetryPolicy, ScimClient
+from recon.sources.auth import TokenSource, ssl_context
+
+__all__ = ["ProviderClient", "RateHeaders"]
+
+
+class RateHeaders(httpx.BaseTransport):
+    """Gives a 429 that only carries ``X-Rate-Limit-Reset`` the equivalent ``Retry-After``."""
+
+    def __init__(self, inner: httpx.BaseTransport, clock: Callable[[], float] = time.time) -> None:
+        self._inner = inner
+        self._clock = clock
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            reset = _int(response.headers.get("X-Rate-Limit-Reset"))
+            if reset is not None:
+                response.headers["Retry-After"] = str(max(0, reset - int(self._clock())) + 1)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class ProviderClient:
+    """GET JSON pages from Graph or the Okta API with a provider token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: TokenSource,
+        *,
+        ca_bundle: Path | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 6,
+        rate_limit: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        max_renewals: int = 20,
+    ) -> None:
+        inner = transport or httpx.HTTPTransport(verify=ssl_context(ca_bundle), retries=0)
+        self.auth = auth
+        self._sleep = sleep
+        self._clock = clock
+        self.max_renewals = max_renewals
+        self.rate_waits = 0
+        self.scim = ScimClient(
+            base_url,
+            None,
+            transport=RateHeaders(inner, clock),
+            timeout=timeout,
+            policy=RetryPolicy(max_retries=max_retries),
+            rate_limit=rate_limit,
+            sleep=sleep,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self.scim.base_url
+
+    def close(self) -> None:
+        self.scim.close()
+
+    def redact(self, text: str) -> str:
+        """``text`` without any secret the token source holds."""
+        for secret in self.auth.secrets():
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "***")
+        return text
+
+    def get(self, url: str, params: dict[str, Any] | None = None) -> tuple[httpx.Response, Any]:
+        """GET ``url`` (absolute, or relative to the base URL); (response, JSON body) on 200.
+
+        Raises :class:`ScimError` (secrets redacted) on any other final status.
+        """
+        response = self._authorised_get(url, params)
+        self._respect_remaining(response)
+        response, body = self.scim.read_json(response, "GET", url, params=params)
+        if response.status_code != 200:
+            raise self._rewrap(self.scim.status_error(response))
+        return response, body
+
+    def _authorised_get(self, url: str, params: dict[str, Any] | None) -> httpx.Response:
+        """GET with the current token; a 401 renews it and tries again (within ``max_renewals``)."""
+        while True:
+            try:
+                header = self.auth.header()
+            except ScimError as exc:
+                raise self._rewrap(exc) from None
+            try:
+                return self.scim.request("GET", url, params=params, headers={"Authorization": header})
+            except ScimError as exc:
+                if exc.status == 401 and self.auth.refreshes < self.max_renewals and self.auth.renew():
+                    continue
+                raise self._rewrap(exc) from None
+
+    def _rewrap(self, exc: ScimError) -> ScimError:
+        """The same error with every provider secret redacted (the URL is in the message)."""
+        error = ScimError(self.redact(str(exc)), status=exc.status, scim_type=exc.scim_type)
+        error.url = self.redact(exc.url) if exc.url else None
+        return error
+
+    def _respect_remaining(self, response: httpx.Response) -> None:
+        remaining = _int(response.headers.get("X-Rate-Limit-Remaining"))
+        reset = _int(response.headers.get("X-Rate-Limit-Reset"))
+        if remaining == 0 and reset is not None:
+            wait = min(max(0.0, reset - self._clock()) + 0.05, self.scim.policy.max_retry_after)
+            if wait > 0:
+                self.rate_waits += 1
+                self.scim.stats.waited_seconds += wait
+                self._sleep(wait)
+
+    def stats(self) -> dict[str, Any]:
+        """What the client did (for the manifest's origin)."""
+        return {
+            **self.scim.stats.to_json(),
+            "token_renewals": self.auth.refreshes,
+            "rate_limit_waits": self.rate_waits,
+        }
+
+    def pages(
+        self,
+        url: str,
+        params: dict[str, Any] | None,
+        next_of: Callable[[httpx.Response, Any], str | None],
+        max_pages: int = 1_000_000,
+    ) -> Iterator[tuple[httpx.Response, Any]]:
+        """Follow a provider's paging from ``url``: each (response, body) until ``next_of`` gives None.
+
+        A next link seen before (a loop) or more than ``max_pages`` pages raise :class:`ScimError`.
+        """
+        seen: set[str] = set()
+        count = 0
+        next_url: str | None = url
+        next_params = params
+        while next_url is not None:
+            response, body = self.get(next_url, next_params)
+            count += 1
+            yield response, body
+            link = next_of(response, body)
+            if link is not None:
+                if link in seen:
+                    raise ScimError(
+                        self.redact(f"paging loop: the next link repeats after {count} pages"),
+                        url=self.redact(link),
+                    )
+                if count >= max_pages:
+                    raise ScimError(f"stopped after {count} pages (limit)", url=self.redact(link))
+                seen.add(link)
+            next_url, next_params = link, None
