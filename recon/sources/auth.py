@@ -307,5 +307,9 @@ class OktaServiceToken:
         self.refreshes += 1
         return True
 
+    def close(self) -> None:
+        """Close the token endpoint's HTTP client."""
+        self._http.close()
+
     def secrets(self) -> list[str]:
         return [self._key, *([self._token] if self._token else [])]

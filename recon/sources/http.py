@@ -93,7 +93,11 @@ class ProviderClient:
         return self.scim.base_url
 
     def close(self) -> None:
+        """Close the HTTP clients (the token source's too, when it has one)."""
         self.scim.close()
+        closer = getattr(self.auth, "close", None)
+        if callable(closer):
+            closer()
 
     def redact(self, text: str) -> str:
         """``text`` without any secret the token source holds."""
