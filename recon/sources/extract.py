@@ -39,15 +39,17 @@ import orjson
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from recon.capabilities import Capabilities, load_capabilities, save_capabilities
 from recon.config import SystemConfig
 from recon.engine import connect
 from recon.errors import DataNotFound, ScimError, UsageError
 from recon.extract.crawl import ExtractRequest
 from recon.extract.files import since_filter
 from recon.extract.live import ExtractResult
-from recon.extract.normalize import Rejected, normalise
+from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA, Rejected, normalise
 from recon.extract.writer import ExportWriter
 from recon.sources.auth import EntraToken, OktaServiceToken, OktaSsws, TokenSource, ssl_context
+from recon.sources.declare import ExtensionSchemas
 from recon.sources.entra import EntraCrawl
 from recon.sources.http import ProviderClient
 from recon.sources.mapping import Mapping, mapping_for
@@ -162,17 +164,66 @@ def discover_source(
     finally:
         if own:
             client.close()
+    known = load_capabilities(store, system.name)
+    schemas = (
+        known.advertised.get("schemas")
+        if known and known.advertised.get("mapping") == mapping.table()
+        else None
+    )
+    save_capabilities(store, provider_capabilities(system, mapping, checks, schemas))
     path = store.capabilities_dir(system.name) / "capabilities.json"
-    document = {
-        "system": system.name,
-        "kind": system.kind,
-        "base_url": system.base_url,
-        "discovered_at": _now(),
-        "advertised": {"provider": system.kind, "checks": checks, "mapping": mapping.table()},
-        "observed": {},
-    }
-    atomic_write_json(path, document)
     return SourceDiscovery(system.name, system.kind, system.base_url or "", checks, mapping.table(), path)
+
+
+def provider_capabilities(
+    system: SystemConfig,
+    mapping: Mapping,
+    checks: dict[str, Any] | None = None,
+    schemas: list[dict[str, Any]] | None = None,
+) -> Capabilities:
+    """The capability map of a provider system: what was checked, the mapping, and the SCIM
+    view recon gives it (resource types with the enterprise and provider extensions), so
+    ``recon validate`` knows the provider extension is declared."""
+
+    def extension(urn: str, name: str) -> dict[str, Any]:
+        return {
+            "id": urn,
+            "name": name,
+            "description": "every provider attribute no mapping reads",
+            "attributes": [],
+        }
+
+    types = [
+        {
+            "name": "User",
+            "schema": USER_SCHEMA,
+            "schemaExtensions": [
+                {"schema": ENTERPRISE_USER, "required": False},
+                {"schema": mapping.user_extension, "required": False},
+            ],
+        },
+        {
+            "name": "Group",
+            "schema": GROUP_SCHEMA,
+            "schemaExtensions": [{"schema": mapping.group_extension, "required": False}],
+        },
+    ]
+    return Capabilities(
+        system=system.name,
+        base_url=system.base_url,
+        discovered_at=_now(),
+        advertised={
+            "provider": system.kind,
+            "checks": checks or {},
+            "mapping": mapping.table(),
+            "resource_types": types,
+            "schemas": schemas
+            or [
+                extension(mapping.user_extension, f"{system.kind} user"),
+                extension(mapping.group_extension, f"{system.kind} group"),
+            ],
+        },
+    )
 
 
 def extract_source(
@@ -189,6 +240,12 @@ def extract_source(
     if request.since is not None and request.filter_expr is not None:
         raise UsageError("give --since or --filter, not both")
     mapping = _mapping(system)
+    known = load_capabilities(store, system.name)
+    declared = ExtensionSchemas(
+        {mapping.user_extension: f"{system.kind} user", mapping.group_extension: f"{system.kind} group"}
+    )
+    if known is not None and known.advertised.get("mapping") == mapping.table():
+        declared.merge(known.advertised.get("schemas"))
     cycle = check_name(request.cycle or cycle_id_now(), "cycle id")
     kind: ExportKind = "delta" if request.since is not None or request.filter_expr is not None else "full"
     manifest = Manifest(system=request.system, cycle=cycle, kind=kind)
@@ -240,11 +297,11 @@ def extract_source(
         try:
             with store.publishing(ref.path) as staging:
                 writer = ExportWriter(staging, batch_rows=_BATCH_ROWS)
-                received_any = _write(resources, writer, manifest, client)
+                received_any = _write(resources, writer, manifest, client, declared)
                 if not received_any and manifest.status == "partial":
                     raise ScimError(str(manifest.anomalies[-1]["detail"]))
                 if base_members is not None and system.source.app_id and manifest.status == "complete":
-                    _assignment_if_changed(crawl, writer, base_members, origin)
+                    _assignment_if_changed(crawl, writer, base_members, origin, declared)
                 manifest.pages = crawl.pages
                 manifest.finished = _now()
                 origin["mapping"] = mapping.table()
@@ -265,6 +322,8 @@ def extract_source(
     finally:
         if own:
             client.close()
+    checks = known.advertised.get("checks") if known is not None else None
+    save_capabilities(store, provider_capabilities(system, mapping, checks, declared.schemas()))
     return ExtractResult(
         ref.path,
         manifest,
@@ -274,13 +333,18 @@ def extract_source(
 
 
 def _write(
-    resources: Iterator[dict[str, Any]], writer: ExportWriter, manifest: Manifest, client: ProviderClient
+    resources: Iterator[dict[str, Any]],
+    writer: ExportWriter,
+    manifest: Manifest,
+    client: ProviderClient,
+    declared: ExtensionSchemas,
 ) -> bool:
     """Stream the crawl into the writer; a failure after the first resource makes it partial."""
     received = False
     try:
         for resource in resources:
             received = True
+            declared.add(resource)
             try:
                 writer.add(normalise(resource, orjson.dumps(resource).decode("utf-8")))
             except Rejected as exc:
@@ -346,10 +410,16 @@ def _assignment_members(store: Store, system: str, cycle: str) -> list[str] | No
 
 
 def _assignment_if_changed(
-    crawl: EntraCrawl | OktaCrawl, writer: ExportWriter, base: list[str], origin: dict[str, Any]
+    crawl: EntraCrawl | OktaCrawl,
+    writer: ExportWriter,
+    base: list[str],
+    origin: dict[str, Any],
+    declared: ExtensionSchemas,
 ) -> None:
     """Add the app-assignment group to a delta export when its members changed since the base."""
     population = crawl._population()
     if population != base:
-        writer.add(normalise(crawl.assignment_resource(population)))
+        resource = crawl.assignment_resource(population)
+        declared.add(resource)
+        writer.add(normalise(resource))
         origin["app_assignment_changed"] = {"now": len(population), "base": len(base)}

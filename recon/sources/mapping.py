@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from recon.errors import ConfigError
 from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA
 
@@ -340,19 +342,36 @@ def _meta(resource_type: str, created: str | None, last_modified: str | None) ->
 
 
 def _unmapped(obj: dict[str, Any], rules: tuple[_Rule, ...]) -> dict[str, Any]:
-    """``obj`` without what the rules consumed, ``id``, OData annotations and Okta's ``_links``."""
+    """``obj`` without what the rules consumed, ``id``, OData annotations and Okta's ``_links``.
+
+    SCIM allows one level of sub-attributes (RFC 7643 §2.4): a value nested deeper (Okta's
+    ``credentials.provider``) is kept as its JSON text.
+    """
     consumed = {path for rule in rules for path in rule.reads} | {"id"}
     kept: dict[str, Any] = {}
     for key, value in obj.items():
         if key in consumed or key == "_links" or key.startswith("@odata."):
             continue
-        if isinstance(value, dict) and key != REMOVED:
-            inner = {k: v for k, v in value.items() if f"{key}.{k}" not in consumed}
+        if isinstance(value, dict):
+            inner = {k: _flat(v) for k, v in value.items() if f"{key}.{k}" not in consumed}
             if inner:
                 kept[key] = inner
             continue
+        if isinstance(value, list):
+            kept[key] = [
+                {k: _flat(v) for k, v in item.items()} if isinstance(item, dict) else _flat(item)
+                for item in value
+            ]
+            continue
         kept[key] = value
     return kept
+
+
+def _flat(value: Any) -> Any:
+    """A sub-attribute value: objects and lists below the first level become JSON text."""
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode("utf-8")
+    return value
 
 
 def mapping_for(kind: str, users: dict[str, str], groups: dict[str, str], where: str) -> Mapping:

@@ -24,7 +24,8 @@ def test_okta_discover_and_extract_from_recon_toml(
     with serve_okta(directories[0]) as okta:
         toml = tmp_path / "recon.toml"
         toml.write_text(
-            f'[systems.okta]\nkind = "okta"\nbase_url = "{okta.url}"\ntoken_env = "OKTA_API_TOKEN"\napp_id = "{APP_ID}"\n'
+            f'[systems.okta]\nkind = "okta"\nbase_url = "{okta.url}"\ntoken_env = "OKTA_API_TOKEN"\n'
+            f'app_id = "{APP_ID}"\n'
         )
         common = ["--system", "okta", "--config", str(toml), "--data-dir", str(tmp_path / "data")]
         assert main(["discover", *common]) == 0
