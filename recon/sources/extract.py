@@ -43,7 +43,7 @@ from recon.capabilities import Capabilities, load_capabilities, save_capabilitie
 from recon.config import SystemConfig
 from recon.engine import connect
 from recon.errors import DataNotFound, ScimError, UsageError
-from recon.extract.crawl import ExtractRequest
+from recon.extract.crawl import ExtractRequest, canonical_resources
 from recon.extract.files import since_filter
 from recon.extract.live import ExtractResult
 from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA, Rejected, normalise
@@ -258,8 +258,10 @@ def extract_source(
         crawl: EntraCrawl | OktaCrawl
         resources: Iterator[dict[str, Any]]
         page_size = request.page_size or system.page_size
+        groups_too = "Groups" in canonical_resources(request.resources)
         if isinstance(system.source, EntraSettings):
             crawl = EntraCrawl(client, system.source, mapping, page_size)
+            crawl.groups_too = groups_too
             if request.since is not None:
                 base_manifest = _base_manifest(store, request.system, request.since)
                 links = base_manifest.origin.get("delta_links") or {}
@@ -281,6 +283,7 @@ def extract_source(
         else:
             assert isinstance(system.source, OktaSettings)
             crawl = OktaCrawl(client, system.source, mapping, page_size)
+            crawl.groups_too = groups_too
             if request.filter_expr is not None:
                 raise UsageError("Okta systems take --since TS (filter=lastUpdated gt), not --filter")
             if request.since is not None:
@@ -300,7 +303,12 @@ def extract_source(
                 received_any = _write(resources, writer, manifest, client, declared)
                 if not received_any and manifest.status == "partial":
                     raise ScimError(str(manifest.anomalies[-1]["detail"]))
-                if base_members is not None and system.source.app_id and manifest.status == "complete":
+                if (
+                    base_members is not None
+                    and groups_too
+                    and system.source.app_id
+                    and manifest.status == "complete"
+                ):
                     _assignment_if_changed(crawl, writer, base_members, origin, declared)
                 manifest.pages = crawl.pages
                 manifest.finished = _now()

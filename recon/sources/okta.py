@@ -67,6 +67,7 @@ class OktaCrawl:
         self.notes: list[tuple[str, str]] = []
         self.assignment: dict[str, Any] = {}
         self.sent: dict[str, dict[str, str]] = {}
+        self.groups_too = True  # False: --resources Users (no groups, no app-assignment group)
 
     def _list(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         for response, body in self.client.pages(path, params, _next_link):
@@ -97,10 +98,11 @@ class OktaCrawl:
             "users_deprovisioned": {"filter": 'status eq "DEPROVISIONED"'},
             "groups": {},
         }
-        population = self._population() if self.settings.app_id else None
+        population = self._population() if self.settings.app_id and self.groups_too else None
         yield from self._users({})
         yield from self._users({"filter": 'status eq "DEPROVISIONED"'})
-        yield from self._groups({})
+        if self.groups_too:
+            yield from self._groups({})
         if population is not None:
             yield self.assignment_resource(population)
 
@@ -111,7 +113,8 @@ class OktaCrawl:
         groups = {"filter": f'lastUpdated gt "{when}" or lastMembershipUpdated gt "{when}"'}
         self.sent = {"users": users, "groups": groups}
         yield from self._users(users)
-        yield from self._groups(groups)
+        if self.groups_too:
+            yield from self._groups(groups)
 
     def _population(self) -> list[str]:
         app_id = quote(self.settings.app_id or "", safe="")

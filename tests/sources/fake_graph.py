@@ -127,6 +127,7 @@ class GraphState:
     throttled: int = 0
     expired: int = 0
     tokens: dict[str, int] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     base_url: str = ""
 
@@ -247,7 +248,13 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/users", "/groups"):
             render = graph_user if path == "/users" else graph_group
             source = directory.users if path == "/users" else directory.groups
-            items = [render(source[i]) for i in sorted(source)]
+            key = (id(directory), path)
+            with self.state.lock:
+                items = self.state.cache.get(key)
+            if items is None:
+                items = [render(source[i]) for i in sorted(source)]
+                with self.state.lock:
+                    self.state.cache[key] = items
             expand = query.get("$expand", "").startswith("manager")
             return self._page(path, query, items, offset, top, select, expand)
         if path.startswith("/groups/") and path.count("/") == 3:

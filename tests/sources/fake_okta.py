@@ -21,6 +21,7 @@ Each part reproduces a documented behaviour of the Okta Management API reference
 
 from __future__ import annotations
 
+import bisect
 import json
 import secrets
 import threading
@@ -52,6 +53,7 @@ class OktaState:
     window_start: float = 0.0
     window_count: int = 0
     tokens: dict[str, int] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     base_url: str = ""
 
@@ -166,28 +168,24 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(401, {"errorCode": "E0000011", "errorSummary": "Invalid token provided"}, rate)
         self._route(path, query, directory, rate)
 
-    def _route(self, path: str, query: dict[str, str], directory: Directory, rate: dict[str, str]) -> None:
-        limit = min(int(query.get("limit") or 200), 200 if path == "/api/v1/users" else 1000)
+    def _items(self, path: str, query: dict[str, str], directory: Directory) -> list[dict[str, Any]] | None:
+        """Everything a list endpoint returns for this query, in id order (cached by the caller)."""
         if path == "/api/v1/users":
             items = [okta_user(directory.users[i]) for i in sorted(directory.users)]
-            items = [u for u in items if _status_filter(query.get("filter"), u)]
-        elif path == "/api/v1/groups":
+            return [u for u in items if _status_filter(query.get("filter"), u)]
+        if path == "/api/v1/groups":
             items = [okta_group(directory.groups[i]) for i in sorted(directory.groups)]
-            items = [g for g in items if _group_filter(query.get("filter"), g)]
-        elif path.startswith("/api/v1/groups/") and path.endswith("/users"):
+            return [g for g in items if _group_filter(query.get("filter"), g)]
+        if path.startswith("/api/v1/groups/") and path.endswith("/users"):
             gid = path.split("/")[4]
-            if gid not in directory.groups:
-                return self._send(404, {"errorCode": "E0000007", "errorSummary": "Not found"}, rate)
-            items = [
+            return [
                 okta_user(directory.users[m["value"]])
                 for m in sorted(directory.members(gid), key=lambda m: m["value"])
                 if m["value"] in directory.users
             ]
-        elif path == f"/api/v1/apps/{APP_ID}":
-            return self._send(200, {"id": APP_ID, "label": "Slack", "signOnMode": "SAML_2_0"}, rate)
-        elif path == f"/api/v1/apps/{APP_ID}/users":
+        if path == f"/api/v1/apps/{APP_ID}/users":
             direct = set(directory.assigned_users)
-            items = [
+            return [
                 {
                     "id": uid,
                     "scope": "USER" if uid in direct else "GROUP",
@@ -197,20 +195,41 @@ class _Handler(BaseHTTPRequestHandler):
                 }
                 for uid in sorted(directory.expected_population())
             ]
-        elif path == f"/api/v1/apps/{APP_ID}/groups":
-            items = [{"id": gid, "priority": n} for n, gid in enumerate(directory.assigned_groups)]
-        else:
-            return self._send(
-                404,
-                {
-                    "errorCode": "E0000022",
-                    "errorSummary": "The endpoint does not support the provided HTTP method",
-                },
-                rate,
-            )
+        if path == f"/api/v1/apps/{APP_ID}/groups":
+            return [{"id": gid, "priority": n} for n, gid in enumerate(directory.assigned_groups)]
+        return None
+
+    def _route(self, path: str, query: dict[str, str], directory: Directory, rate: dict[str, str]) -> None:
+        limit = min(int(query.get("limit") or 200), 200 if path == "/api/v1/users" else 1000)
+        if path == f"/api/v1/apps/{APP_ID}":
+            return self._send(200, {"id": APP_ID, "label": "Slack", "signOnMode": "SAML_2_0"}, rate)
+        if (
+            path.startswith("/api/v1/groups/")
+            and path.endswith("/users")
+            and path.split("/")[4] not in directory.groups
+        ):
+            return self._send(404, {"errorCode": "E0000007", "errorSummary": "Not found"}, rate)
+        key = (id(directory), path, query.get("filter"))
+        with self.state.lock:
+            cached = self.state.cache.get(key)
+        if cached is None:
+            built = self._items(path, query, directory)
+            if built is None:
+                return self._send(
+                    404,
+                    {
+                        "errorCode": "E0000022",
+                        "errorSummary": "The endpoint does not support the provided HTTP method",
+                    },
+                    rate,
+                )
+            cached = (built, [item["id"] for item in built])
+            with self.state.lock:
+                self.state.cache[key] = cached
+        items, ids = cached
         after = query.get("after")
-        if after is not None:
-            items = [item for item in items if item["id"] > after]
+        start = bisect.bisect_right(ids, after) if after is not None else 0
+        items = items[start : start + limit + 1]
         page = items[:limit]
         headers = dict(rate)
         link = f'<{self.state.base_url}{path}?{urlencode({**query, "limit": str(limit)})}>; rel="self"'
