@@ -170,7 +170,7 @@ class EntraToken:
 
 def _certificate_credential(where: str, settings: EntraSettings) -> dict[str, str]:
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
 
     path = settings.client_certificate_file
     assert path is not None
@@ -188,7 +188,10 @@ def _certificate_credential(where: str, settings: EntraSettings) -> dict[str, st
         raise ConfigError(
             f"{where}.client_certificate_file: {path}: no readable certificate ({exc})"
         ) from exc
-    credential = {"private_key": pem, "thumbprint": certificate.fingerprint(hashes.SHA1()).hex()}
+    # With the certificate itself (not a thumbprint) MSAL signs with PS256 and names the key by
+    # its SHA-256 thumbprint (x5t#S256) and chain (x5c), as Microsoft recommends.
+    public = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    credential = {"private_key": pem, "public_certificate": public}
     password = read_secret(
         f"{where}.client_certificate_password_env", settings.client_certificate_password_env, None
     )

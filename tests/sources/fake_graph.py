@@ -122,6 +122,7 @@ class GraphState:
     token_uses: int | None = None
     refuse_tokens_after: int | None = None
     drop_from_delta: set[str] = field(default_factory=set)
+    certificate: Any = None  # an x509 certificate registered for the client (certificate credential)
     requests: int = 0
     tokens_issued: int = 0
     throttled: int = 0
@@ -136,6 +137,42 @@ class GraphState:
         with self.lock:
             self.versions.append(directory)
             self.directory = directory
+
+
+def _assertion_ok(state: GraphState, assertion: str | None) -> bool:
+    """A certificate credential: a JWT signed with the registered certificate's key, whose
+    ``x5t#S256`` (or legacy ``x5t``) header is the certificate's SHA-256 (SHA-1) thumbprint,
+    issued by and for this client (RFC 7523, Microsoft identity platform certificate credentials)."""
+    import jwt
+    from cryptography.hazmat.primitives import hashes
+
+    if state.certificate is None or not assertion:
+        return False
+
+    def thumbprint(algorithm: hashes.HashAlgorithm) -> str:
+        return base64.urlsafe_b64encode(state.certificate.fingerprint(algorithm)).decode().rstrip("=")
+
+    try:
+        header = jwt.get_unverified_header(assertion)
+        claims = jwt.decode(
+            assertion,
+            state.certificate.public_key(),
+            algorithms=["RS256", "PS256"],
+            options={"verify_aud": False},
+        )
+    except jwt.PyJWTError:
+        return False
+    # base64url per RFC 7515; MSAL sends standard base64 with padding: compare the bytes
+    named = _b64(header.get("x5t#S256")) == thumbprint(hashes.SHA256()) or _b64(
+        header.get("x5t")
+    ) == thumbprint(hashes.SHA1())
+    return bool(named and claims.get("iss") == CLIENT_ID and claims.get("sub") == CLIENT_ID)
+
+
+def _b64(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return value.replace("+", "-").replace("/", "_").rstrip("=")
 
 
 def _skip(offset: int) -> str:
@@ -179,7 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
                 state.refuse_tokens_after is not None and state.tokens_issued >= state.refuse_tokens_after
             )
             good = form.get("client_id") == CLIENT_ID and (
-                form.get("client_secret") == CLIENT_SECRET or form.get("client_assertion", "").count(".") == 2
+                form.get("client_secret") == CLIENT_SECRET
+                or _assertion_ok(state, form.get("client_assertion"))
             )
             if refused or not good or form.get("grant_type") != "client_credentials":
                 return self._send(

@@ -68,6 +68,8 @@ def test_entra_delta_round_through_the_cli(
             f'login_url = "{graph.url}"\nca_bundle = "{graph.ca_bundle}"\n'
         )
         common = ["--system", "entra", "--config", str(toml), "--data-dir", str(tmp_path / "data")]
+        assert main(["discover", *common]) == 0
+        assert "service_principal" in capsys.readouterr().out
         assert main(["extract", *common, "--cycle", "20260101T000000Z"]) == 0
         graph.state.publish(directories[1])
         assert main(["extract", *common, "--cycle", "20260102T000000Z", "--since", "20260101T000000Z"]) == 0

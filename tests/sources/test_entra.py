@@ -186,3 +186,58 @@ def test_a_token_that_cannot_be_renewed_ends_partial_with_the_reason(
     assert stopped and "invalid_client" in stopped[0]["detail"]
     text = (result.export_path / "manifest.json").read_text()
     assert CLIENT_SECRET not in text
+
+
+def test_certificate_credential_signs_in(
+    graph: ServedGraph, directories: list[Directory], store: Store, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "recon")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = tmp_path / "recon.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        + cert.public_bytes(serialization.Encoding.PEM)
+    )
+    graph.state.certificate = cert
+    cfg = config(graph)
+    table = {**vars(cfg.system("entra").source)}
+    assert table["client_secret_env"] == SECRET_ENV
+    cfg = parse_config(
+        {
+            "systems": {
+                "entra": {
+                    "kind": "entra",
+                    "tenant_id": TENANT,
+                    "client_id": CLIENT_ID,
+                    "client_certificate_file": str(pem),
+                    "graph_url": graph.url,
+                    "login_url": graph.url,
+                    "ca_bundle": str(graph.ca_bundle),
+                }
+            }
+        }
+    )
+    result = extract(store, cfg, "20260101T000000Z")
+    assert result.manifest.status == "complete"
+    assert result.manifest.rows["users"] == len(directories[0].users)
+    assert "PRIVATE KEY" not in (result.export_path / "manifest.json").read_text()
