@@ -55,12 +55,26 @@ def _attribute(name: str, value: Any, known: dict[str, Any] | None, nested: bool
     return out
 
 
+def _shape(value: Any) -> Any:
+    """What the declaration of a value depends on: its type, and its sub-attributes' names and types."""
+    if isinstance(value, list):
+        return ("list", _shape(value[0]) if value else None)
+    if isinstance(value, dict):
+        return (tuple(value), tuple(map(type, value.values())))
+    return type(value)
+
+
 class ExtensionSchemas:
     """Collects the attributes seen under the provider extensions during a crawl."""
 
     def __init__(self, extensions: dict[str, str]) -> None:
         self.names = extensions  # urn -> schema name
         self.attributes: dict[str, dict[str, dict[str, Any]]] = {urn: {} for urn in extensions}
+        self._shapes: dict[tuple[str, str], Any] = {}  # the value shape already declared, per attribute
+
+    def _covers(self, urn: str, key: str, known: dict[str, Any], value: Any) -> bool:
+        """Whether ``value`` adds nothing to the declaration (same shape as one declared before)."""
+        return bool(self._shapes.get((urn, key)) == _shape(value))
 
     def add(self, resource: dict[str, Any]) -> None:
         """Note the extension attributes of one SCIM resource."""
@@ -69,18 +83,12 @@ class ExtensionSchemas:
             if not isinstance(ext, dict):
                 continue
             for key, value in ext.items():
-                if value is None and key in seen:
+                known = seen.get(key)
+                if known is not None and (value is None or self._covers(urn, key, known, value)):
                     continue
-                if key in seen or len(seen) < MAX_ATTRIBUTES:
-                    known = seen.get(key)
-                    if (
-                        known is not None
-                        and value is not None
-                        and _type(value) == known["type"]
-                        and not isinstance(value, dict | list)
-                    ):
-                        continue
+                if known is not None or len(seen) < MAX_ATTRIBUTES:
                     seen[key] = _attribute(key, value, known, nested=False)
+                    self._shapes[(urn, key)] = _shape(value)
 
     def merge(self, schemas: list[dict[str, Any]] | None) -> None:
         """Keep what an earlier export declared (a delta export holds fewer attributes)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -165,24 +166,31 @@ class ProviderClient:
     ) -> Iterator[tuple[httpx.Response, Any]]:
         """Follow a provider's paging from ``url``: each (response, body) until ``next_of`` gives None.
 
-        A next link seen before (a loop) or more than ``max_pages`` pages raise :class:`ScimError`.
+        The next page is requested (on a worker thread) as soon as its link is known, while the
+        caller works on the current one. A next link seen before (a loop) or more than
+        ``max_pages`` pages raise :class:`ScimError`, in the caller's thread, in page order.
         """
         seen: set[str] = set()
         count = 0
-        next_url: str | None = url
-        next_params = params
-        while next_url is not None:
-            response, body = self.get(next_url, next_params)
-            count += 1
-            yield response, body
-            link = next_of(response, body)
-            if link is not None:
-                if link in seen:
-                    raise ScimError(
-                        self.redact(f"paging loop: the next link repeats after {count} pages"),
-                        url=self.redact(link),
-                    )
-                if count >= max_pages:
-                    raise ScimError(f"stopped after {count} pages (limit)", url=self.redact(link))
-                seen.add(link)
-            next_url, next_params = link, None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-next-page") as pool:
+            pending: Future[tuple[httpx.Response, Any]] | None = pool.submit(self.get, url, params)
+            while pending is not None:
+                response, body = pending.result()
+                count += 1
+                link = next_of(response, body)
+                pending = None
+                error: ScimError | None = None
+                if link is not None:
+                    if link in seen:
+                        error = ScimError(
+                            self.redact(f"paging loop: the next link repeats after {count} pages"),
+                            url=self.redact(link),
+                        )
+                    elif count >= max_pages:
+                        error = ScimError(f"stopped after {count} pages (limit)", url=self.redact(link))
+                    else:
+                        seen.add(link)
+                        pending = pool.submit(self.get, link, None)
+                yield response, body
+                if error is not None:
+                    raise error

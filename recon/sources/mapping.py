@@ -27,6 +27,7 @@ provider's extension URN (:data:`ENTRA_USER` and friends), so nothing read is lo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -186,12 +187,44 @@ class _Rule:
     target: str
     source: str
     reads: tuple[str, ...]  # dotted provider paths consumed (kept out of the extension)
+    slot: str = ""  # where the value goes: "work", "home", "phone", "address", "enterprise", "name", ""
+    part: str = ""  # the attribute within the slot (phone type, address part, enterprise/name attribute)
 
     def value(self, obj: dict[str, Any]) -> Any:
         expression = EXPRESSIONS.get(self.source)
         if expression is not None:
             return expression[0](obj)
+        parts = self.parts
+        if len(parts) == 1:
+            return obj.get(parts[0])
+        if len(parts) == 2:
+            inner = obj.get(parts[0])
+            return inner.get(parts[1]) if isinstance(inner, dict) else None
         return lookup(obj, self.source)
+
+    @functools.cached_property
+    def parts(self) -> tuple[str, ...]:
+        """The path's names when it is a plain dotted path (no index, not an expression)."""
+        if self.source in EXPRESSIONS or "[" in self.source:
+            return ()
+        return tuple(self.source.split("."))
+
+
+def _placed(target: str) -> tuple[str, str]:
+    """(slot, part) of a SCIM target, decided once per rule rather than per resource."""
+    if target == _EWORK:
+        return "work", ""
+    if target == _EHOME:
+        return "home", ""
+    if target.startswith("phoneNumbers"):
+        return "phone", target.split('"')[1]
+    if target.startswith(_ADDR):
+        return "address", target[len(_ADDR) :]
+    if target.startswith(_ENT):
+        return "enterprise", target[len(_ENT) :]
+    if target.startswith("name."):
+        return "name", target[5:]
+    return "", target
 
 
 def lookup(obj: dict[str, Any], path: str) -> Any:
@@ -228,7 +261,7 @@ def _rules(
     for target, source in table.items():
         expression = EXPRESSIONS.get(source)
         reads = expression[1] if expression else (source.split("[")[0],)
-        rules.append(_Rule(target, source, reads))
+        rules.append(_Rule(target, source, reads, *_placed(target)))
     return tuple(rules)
 
 
@@ -239,6 +272,14 @@ class Mapping:
     kind: str  # "entra" | "okta"
     users: tuple[_Rule, ...]
     groups: tuple[_Rule, ...]
+
+    @functools.cached_property
+    def _user_consumed(self) -> frozenset[str]:
+        return _consumed(self.users)
+
+    @functools.cached_property
+    def _group_consumed(self) -> frozenset[str]:
+        return _consumed(self.groups)
 
     @property
     def user_extension(self) -> str:
@@ -281,23 +322,21 @@ class Mapping:
             value = rule.value(obj)
             if value is None or value == "":
                 continue
-            target = rule.target
-            if target == _EWORK:
+            slot = rule.slot
+            if not slot:
+                resource[rule.part] = value
+            elif slot == "name":
+                resource.setdefault("name", {})[rule.part] = value
+            elif slot == "enterprise":
+                enterprise[rule.part] = {"value": value} if rule.part == "manager" else value
+            elif slot == "work":
                 emails.insert(0, {"value": value, "type": "work", "primary": True})
-            elif target == _EHOME:
+            elif slot == "home":
                 emails.append({"value": value, "type": "home", "primary": False})
-            elif target.startswith("phoneNumbers"):
-                kind = target.split('"')[1]
-                phones.append({"value": value, "type": kind, "primary": kind == "work"})
-            elif target.startswith(_ADDR):
-                address[target[len(_ADDR) :]] = value
-            elif target.startswith(_ENT):
-                attr = target[len(_ENT) :]
-                enterprise[attr] = {"value": value} if attr == "manager" else value
-            elif target.startswith("name."):
-                resource.setdefault("name", {})[target[5:]] = value
+            elif slot == "phone":
+                phones.append({"value": value, "type": rule.part, "primary": rule.part == "work"})
             else:
-                resource[target] = value
+                address[rule.part] = value
         if emails:
             resource["emails"] = emails
         if phones:
@@ -306,7 +345,7 @@ class Mapping:
             resource["addresses"] = [{"type": "work", **address}]
         if enterprise:
             resource[ENTERPRISE_USER] = enterprise
-        resource[self.user_extension] = _unmapped(obj, self.users)
+        resource[self.user_extension] = _unmapped(obj, self._user_consumed)
         resource["meta"] = _meta("User", created, last_modified)
         return resource
 
@@ -325,7 +364,7 @@ class Mapping:
             if value is not None and value != "":
                 resource[rule.target] = value
         resource["members"] = list(members)
-        ext = _unmapped(obj, self.groups)
+        ext = _unmapped(obj, self._group_consumed)
         ext.update(extra or {})
         resource[self.group_extension] = ext
         resource["meta"] = _meta("Group", created, last_modified)
@@ -341,13 +380,16 @@ def _meta(resource_type: str, created: str | None, last_modified: str | None) ->
     return meta
 
 
-def _unmapped(obj: dict[str, Any], rules: tuple[_Rule, ...]) -> dict[str, Any]:
+def _consumed(rules: tuple[_Rule, ...]) -> frozenset[str]:
+    return frozenset({path for rule in rules for path in rule.reads} | {"id"})
+
+
+def _unmapped(obj: dict[str, Any], consumed: frozenset[str]) -> dict[str, Any]:
     """``obj`` without what the rules consumed, ``id``, OData annotations and Okta's ``_links``.
 
     SCIM allows one level of sub-attributes (RFC 7643 §2.4): a value nested deeper (Okta's
     ``credentials.provider``) is kept as its JSON text.
     """
-    consumed = {path for rule in rules for path in rule.reads} | {"id"}
     kept: dict[str, Any] = {}
     for key, value in obj.items():
         if key in consumed or key == "_links" or key.startswith("@odata."):
