@@ -28,6 +28,7 @@ affects completeness; nothing read at all raises (exit 2).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -320,7 +321,8 @@ def extract_source(
                 if crawl.assignment:
                     origin["app_assignment"] = crawl.assignment
                 manifest.origin = origin
-                con = connect(temp_dir=store.temp_dir, memory_limit="1GB")
+                limit = os.environ.get("RECON_MEMORY_LIMIT") or "1GB"  # as for SCIM extraction
+                con = connect(temp_dir=store.temp_dir, memory_limit=limit)
                 writer.finish(con, manifest)
                 manifest.items_received = dict(crawl.received)
                 atomic_write_json(staging / "manifest.json", manifest.to_json())

@@ -9,9 +9,10 @@ mappings as the providers document them (written here independently of
   ``surname``, ``displayName``, ``mail`` (work email), ``otherMails`` (other emails),
   ``jobTitle``, ``department``, ``employeeId``, ``mailNickname``, ``createdDateTime`` and the
   ``manager`` relationship;
-- Okta user: ``status`` (ACTIVE, or DEPROVISIONED when inactive), ``created``,
-  ``lastUpdated`` (meta.lastModified), ``profile`` (login, email, secondEmail, firstName,
-  lastName, displayName, title, department, employeeNumber, managerId, userType).
+- Okta user and group: :mod:`recon.simulate.okta_pages` (the demo serves the same rendering):
+  ``status`` (ACTIVE, or DEPROVISIONED when inactive), ``created``, ``lastUpdated``
+  (meta.lastModified), ``profile`` (login, email, secondEmail, firstName, lastName,
+  displayName, title, department, employeeNumber, managerId, userType).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from recon.simulate.okta_pages import okta_group, okta_user
 from recon.store import Store
+
+__all__ = ["Directory", "graph_group", "graph_user", "okta_group", "okta_user"]
 
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -111,51 +115,4 @@ def graph_group(group: dict[str, Any]) -> dict[str, Any]:
         "mailEnabled": False,
         "groupTypes": [],
         "createdDateTime": (group.get("meta") or {}).get("created"),
-    }
-
-
-def okta_user(user: dict[str, Any]) -> dict[str, Any]:
-    """An Okta user object (GET /api/v1/users)."""
-    ent = user.get(ENT) or {}
-    name = user.get("name") or {}
-    meta = user.get("meta") or {}
-    others = _other_emails(user)
-    profile = {
-        "login": user.get("userName"),
-        "email": _work_email(user),
-        "secondEmail": others[0] if others else None,
-        "firstName": name.get("givenName"),
-        "lastName": name.get("familyName"),
-        "displayName": user.get("displayName"),
-        "title": user.get("title"),
-        "department": ent.get("department"),
-        "employeeNumber": ent.get("employeeNumber"),
-        "managerId": (ent.get("manager") or {}).get("value"),
-        "userType": user.get("userType"),
-    }
-    return {
-        "id": user["id"],
-        "status": "ACTIVE" if user.get("active") else "DEPROVISIONED",
-        "created": meta.get("created"),
-        "activated": meta.get("created"),
-        "statusChanged": None,
-        "lastLogin": None,
-        "lastUpdated": meta.get("lastModified"),
-        "passwordChanged": None,
-        "type": {"id": "oty0000000000000000"},
-        "profile": profile,
-        "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
-    }
-
-
-def okta_group(group: dict[str, Any]) -> dict[str, Any]:
-    meta = group.get("meta") or {}
-    return {
-        "id": group["id"],
-        "created": meta.get("created"),
-        "lastUpdated": meta.get("lastModified"),
-        "lastMembershipUpdated": meta.get("lastModified"),
-        "objectClass": ["okta:user_group"],
-        "type": "OKTA_GROUP",
-        "profile": {"name": group.get("displayName"), "description": None},
     }

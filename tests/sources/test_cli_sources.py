@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ from directory import Directory
 from fake_graph import APP_ID as ENTRA_APP
 from fake_graph import CLIENT_ID, CLIENT_SECRET, TENANT, serve_graph
 from fake_okta import API_TOKEN, APP_ID, serve_okta
+from idp_fixtures import directories_fixture, simulated_fixture  # noqa: F401  (fixtures)
 
 from recon.cli import main
+from recon.store import Store
 
 
 def test_okta_discover_and_extract_from_recon_toml(
@@ -81,3 +84,25 @@ def test_entra_delta_round_through_the_cli(
     summary = json.loads(out)
     text = json.dumps(summary)
     assert "deltatoken" in text and CLIENT_SECRET not in text
+
+
+def test_demo_can_show_the_idp_as_okta(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``recon demo --idp okta``: one more stage; the other stages print as they do without it."""
+    root = tmp_path / "demo"
+    assert main(["demo", "--data-dir", str(root), "--users", "400", "--cycles", "2", "--idp", "okta"]) == 0
+    out = capsys.readouterr().out
+    headers = re.findall(r"^== (.+?) \(\d+\.\d s\)", out, flags=re.MULTILINE)
+    assert headers == [
+        "simulate",
+        "validate",
+        "extract",
+        "extract (okta)",
+        "reconcile",
+        "deltas",
+        "bulk plan",
+        "history + report",
+    ]
+    assert "NOT AS EXPECTED" not in out
+    okta_stage = out.split("== extract (okta)")[1].split("== reconcile")[0]
+    users = Store(root).latest_complete("idp").manifest().rows["users"]
+    assert f"{users:,} of {users:,}" in okta_stage

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from directory import Directory
 from fake_okta import API_TOKEN, APP_ID, serve_okta
+from idp_fixtures import directories_fixture, simulated_fixture  # noqa: F401  (fixtures)
 
 from recon.cli import main
 from recon.store import Store

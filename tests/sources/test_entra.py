@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from directory import Directory, graph_user
 from fake_graph import APP_ID, CLIENT_ID, CLIENT_SECRET, TENANT, ServedGraph, serve_graph
+from idp_fixtures import directories_fixture, simulated_fixture  # noqa: F401  (fixtures)
 
 from recon.config import Config, parse_config
 from recon.deltas import deltas

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from directory import Directory, okta_user
 from fake_okta import API_TOKEN, APP_ID, CLIENT_ID, ServedOkta, serve_okta
+from idp_fixtures import directories_fixture, simulated_fixture  # noqa: F401  (fixtures)
 
 from recon.config import Config, parse_config
 from recon.deltas import deltas
