@@ -112,12 +112,29 @@ class ProviderClient:
 
         Raises :class:`ScimError` (secrets redacted) on any other final status.
         """
+        self._check_origin(url)
         response = self._authorised_get(url, params)
         self._respect_remaining(response)
         response, body = self.scim.read_json(response, "GET", url, params=params)
         if response.status_code != 200:
             raise self._rewrap(self.scim.status_error(response))
         return response, body
+
+    def _check_origin(self, url: str) -> None:
+        """Refuse an absolute URL on another origin than the base URL's before the token is sent.
+
+        Next and delta links come from the server's answers and stored manifests; following one to
+        another host would hand it the token.
+        """
+        if not url.startswith(("http://", "https://")):
+            return
+        base, target = httpx.URL(self.scim.base_url), httpx.URL(url)
+        if (base.scheme, base.host, base.port) != (target.scheme, target.host, target.port):
+            port = f":{target.port}" if target.port else ""
+            raise ScimError(
+                f"refused to follow a link to {target.scheme}://{target.host}{port}: not the origin of "
+                f"{self.redact(str(base))} (the token is only sent there)"
+            )
 
     def _authorised_get(self, url: str, params: dict[str, Any] | None) -> httpx.Response:
         """GET with the current token; a 401 renews it and tries again (within ``max_renewals``)."""
