@@ -56,6 +56,18 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def _provider_detail(body: Any) -> str | None:
+    """``code: message`` from a Graph error (``{"error": {...}}``) or an Okta one (``errorCode``)."""
+    if not isinstance(body, dict):
+        return None
+    graph = body.get("error")
+    if isinstance(graph, dict) and isinstance(graph.get("code"), str):
+        return f"{graph['code']}: {str(graph.get('message') or '')[:200]}"
+    if isinstance(body.get("errorCode"), str):
+        return f"{body['errorCode']}: {str(body.get('errorSummary') or '')[:200]}"
+    return None
+
+
 class ProviderClient:
     """GET JSON pages from Graph or the Okta API with a provider token."""
 
@@ -117,7 +129,15 @@ class ProviderClient:
         self._respect_remaining(response)
         response, body = self.scim.read_json(response, "GET", url, params=params)
         if response.status_code != 200:
-            raise self._rewrap(self.scim.status_error(response))
+            error = self._rewrap(self.scim.status_error(response))
+            detail = _provider_detail(body)
+            if detail:
+                error = ScimError(
+                    self.redact(f"HTTP {response.status_code} ({detail})"),
+                    url=error.url,
+                    status=response.status_code,
+                )
+            raise error
         return response, body
 
     def _check_origin(self, url: str) -> None:

@@ -10,7 +10,8 @@ reproduces a documented behaviour:
   ``access_token`` or an ``invalid_client`` error (Microsoft identity platform, client
   credentials flow);
 - ``GET /v1.0/users`` and ``/v1.0/groups``: ``$select`` (only the named properties and
-  ``id``), ``$top`` (at most 999), ``$expand=manager($select=id)``, pages ending with an
+  ``id``), ``$top`` (at most 999), ``$filter`` (``accountEnabled eq``, ``createdDateTime ge|le``;
+  anything else 400 ``Request_UnsupportedQuery``), ``$expand=manager($select=id)``, pages ending with an
   ``@odata.nextLink`` that carries an opaque ``$skiptoken`` (Graph paging);
 - ``/v1.0/groups/{id}/members`` and ``/transitiveMembers``: directoryObjects with
   ``@odata.type`` ``#microsoft.graph.user``/``#microsoft.graph.group``;
@@ -293,6 +294,13 @@ class _Handler(BaseHTTPRequestHandler):
                 items = [render(source[i]) for i in sorted(source)]
                 with self.state.lock:
                     self.state.cache[key] = items
+            if "$filter" in query:
+                matches = _odata_filter(query["$filter"])
+                if matches is None:
+                    return self._error(
+                        400, "Request_UnsupportedQuery", f"Unsupported query: {query['$filter']}"
+                    )
+                items = [item for item in items if matches(item)]
             expand = query.get("$expand", "").startswith("manager")
             return self._page(path, query, items, offset, top, select, expand)
         if path.startswith("/groups/") and path.count("/") == 3:
@@ -385,6 +393,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _delta_link(self, path: str, version: int, params: dict[str, str]) -> str:
         query = urlencode({**params, "$deltatoken": f"v{version}"}, safe="$(),=")
         return f"{self.state.base_url}/v1.0{path}?{query}"
+
+
+def _odata_filter(expression: str) -> Any:
+    """The few ``$filter`` forms the fake evaluates (Graph supports eq on accountEnabled and
+    ge/le on createdDateTime for users): a predicate, or None for anything else (400)."""
+    parts = expression.split(" ")
+    if len(parts) != 3:
+        return None
+    name, op, value = parts
+    if name == "accountEnabled" and op == "eq" and value in ("true", "false"):
+        return lambda item: item.get("accountEnabled") is (value == "true")
+    if name == "createdDateTime" and op in ("ge", "le"):
+        if op == "ge":
+            return lambda item: (item.get("createdDateTime") or "") >= value
+        return lambda item: (item.get("createdDateTime") or "") <= value
+    return None
 
 
 def _shape(item: dict[str, Any], select: list[str], expand_manager: bool) -> dict[str, Any]:

@@ -242,3 +242,33 @@ def test_certificate_credential_signs_in(
     assert result.manifest.status == "complete"
     assert result.manifest.rows["users"] == len(directories[0].users)
     assert "PRIVATE KEY" not in (result.export_path / "manifest.json").read_text()
+
+
+def test_a_graph_filter_export_is_a_delta_with_the_provider_filter(
+    graph: ServedGraph, directories: list[Directory], store: Store
+) -> None:
+    result = extract_system(
+        store,
+        config(graph),
+        ExtractRequest(system="entra", cycle="20260101T000000Z", filter_expr="accountEnabled eq false"),
+    )
+    assert result.manifest.kind == "delta" and result.manifest.status == "complete"
+    assert result.manifest.filter is None  # a Graph $filter is not a SCIM filter
+    assert result.manifest.origin["provider_filter"] == "accountEnabled eq false"
+    users = {row["id"] for row in _rows(result.export_path / "users.parquet")}
+    assert users == {uid for uid, u in directories[0].users.items() if u.get("active") is False}
+    assert users
+
+
+def test_an_unsupported_graph_filter_fails_before_anything_is_written(
+    graph: ServedGraph, store: Store
+) -> None:
+    from recon.errors import ScimError
+
+    with pytest.raises(ScimError, match=r"HTTP 400 \(Request_UnsupportedQuery: Unsupported query"):
+        extract_system(
+            store,
+            config(graph),
+            ExtractRequest(system="entra", cycle="20260101T000000Z", filter_expr="city eq 'x'"),
+        )
+    assert not store.export("entra", "20260101T000000Z", "delta").path.exists()
