@@ -162,10 +162,12 @@ def test_oauth_service_app_with_private_key_jwt(
 def test_an_ssws_token_revoked_mid_crawl_ends_partial_with_the_reason(
     okta: ServedOkta, directories: list[Directory], store: Store
 ) -> None:
-    okta.state.revoke_after = 4  # the app's assignments (2 requests) and two user pages, then 401
+    # after the app's assignments (2 requests), the user pages (3) and a few groups' members
+    okta.state.revoke_after = 10
     result = extract(store, config(okta), "20260101T000000Z")
     assert result.manifest.status == "partial"
     stopped = [a for a in result.manifest.anomalies if a["kind"] == "crawl_stopped"]
     assert stopped and "401" in stopped[0]["detail"]
-    assert 0 < result.manifest.rows["users"] < len(directories[0].users)
+    assert result.manifest.rows["users"] == len(directories[0].users)
+    assert result.manifest.rows["groups"] < len(directories[0].groups)
     assert API_TOKEN not in (result.export_path / "manifest.json").read_text()
