@@ -76,11 +76,11 @@ def serve_main(kind: str, data: Path, tls: Path) -> None:
 FLOOR = r"""
 import json, resource, sys, time, httpx, ssl
 kind, url, ca = sys.argv[1], sys.argv[2], sys.argv[3]
+import os
+CLIENT_ID, CLIENT_SECRET, TENANT, API_TOKEN = (os.environ[k] for k in ("B_CLIENT_ID", "B_SECRET", "B_TENANT", "B_TOKEN"))
 t0 = time.perf_counter(); c0 = time.process_time()
 users = 0
 if kind == "entra":
-    sys.path.insert(0, sys.argv[4])
-    from fake_graph import CLIENT_ID, CLIENT_SECRET, TENANT
     client = httpx.Client(verify=ssl.create_default_context(cafile=ca), timeout=60)
     token = client.post(f"{url}/{TENANT}/oauth2/v2.0/token", data={"grant_type": "client_credentials",
         "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "scope": f"{url}/.default"}).json()["access_token"]
@@ -93,8 +93,6 @@ if kind == "entra":
         users += len(body["value"])
         next_url, params = body.get("@odata.nextLink"), None
 else:
-    sys.path.insert(0, sys.argv[4])
-    from fake_okta import API_TOKEN
     client = httpx.Client(timeout=60)
     headers = {"Authorization": f"SSWS {API_TOKEN}"}
     for params in ({"limit": "200"}, {"limit": "200", "filter": 'status eq "DEPROVISIONED"'}):
@@ -137,7 +135,17 @@ print(json.dumps([seconds, hwm, time.process_time() - c0, result.manifest.rows["
 
 
 def child(code: str, *args: str) -> tuple[float, float, float, int]:
-    done = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    from fake_graph import CLIENT_ID, CLIENT_SECRET, TENANT
+    from fake_okta import API_TOKEN
+
+    secrets = {"B_CLIENT_ID": CLIENT_ID, "B_SECRET": CLIENT_SECRET, "B_TENANT": TENANT, "B_TOKEN": API_TOKEN}
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **secrets},
+    )
     seconds, rss_kb, cpu, users = json.loads(done.stdout.strip().splitlines()[-1])
     return float(seconds), float(rss_kb) / 1024, float(cpu), int(users)
 
