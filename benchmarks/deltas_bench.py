@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recon import __version__  # noqa: E402
-from recon.engine import connect  # noqa: E402
+from recon.engine.duckdb import connect  # noqa: E402
 from recon.store import Manifest, Store, atomic_write_json  # noqa: E402
 
 BASE, HEAD = "20260105T020000Z", "20260106T020000Z"
@@ -172,7 +172,7 @@ def generate(root: Path, n: int) -> dict[str, int]:
 FLOOR = """
 import sys, time, json
 sys.path.insert(0, {root!r})
-from recon.engine import connect
+from recon.engine.duckdb import connect
 con = connect(memory_limit={memory!r})
 reads = {reads!r}
 

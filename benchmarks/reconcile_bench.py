@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recon import __version__  # noqa: E402
-from recon.engine import connect  # noqa: E402
+from recon.engine.duckdb import connect  # noqa: E402
 from recon.store import Manifest, Store, atomic_write_json  # noqa: E402
 
 CYCLE = "20260105T020000Z"
@@ -303,7 +303,7 @@ def generate(data: Path, n: int, memory_limit: str) -> int:
 FLOOR = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-from recon.engine import connect
+from recon.engine.duckdb import connect
 con = connect(temp_dir=__import__('pathlib').Path({tmp!r}), memory_limit={limit!r})
 files = {files!r}
 

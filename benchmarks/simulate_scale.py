@@ -27,7 +27,7 @@ WORK = Path(__file__).resolve().parent / "work" / "simulate"
 FLOOR = """
 import sys, time, orjson, pyarrow.parquet as pq
 from pathlib import Path
-from recon.engine import connect
+from recon.engine.duckdb import connect
 from recon.extract.normalize import normalise
 from recon.extract.writer import ExportWriter
 from recon.store import Manifest, Store

@@ -36,12 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _measure import Run, machine, measured_in_child, versions, write_result
 
-from recon.extract.writer import write_table
+from recon.extract.writer import ROW_GROUP_ROWS, write_batches
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
 from recon.store import Manifest, Store, atomic_write_json
 
@@ -221,6 +222,10 @@ def generate(data: Path, users: int, groups: int, memberships: int, faults: floa
         return ref.path
     shutil.rmtree(data, ignore_errors=True)
     started = time.perf_counter()
+
+    def write_table(relation: duckdb.DuckDBPyRelation, path: Path, schema: pa.Schema) -> int:
+        return write_batches(relation.to_arrow_reader(batch_size=ROW_GROUP_ROWS), path, schema)
+
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
     with store.publishing(ref.path) as staging:

@@ -29,6 +29,16 @@ from typing import Literal
 import pyarrow as pa
 
 from recon.errors import ConfigError
+from recon.scim_columns import CORE_GROUP as _CORE_GROUP
+from recon.scim_columns import CORE_USER as _CORE_USER
+from recon.scim_columns import (
+    ENTERPRISE_ATTRIBUTES,
+    ENTERPRISE_USER,
+    FLATTENED,
+    by_path,
+    flattened,
+    is_multi_valued,
+)
 
 __all__ = [
     "ENTERPRISE_USER",
@@ -43,9 +53,6 @@ __all__ = [
     "user_attribute",
 ]
 
-ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-_CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-_CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 Extraction = Literal["column", "emails", "manager", "json_value", "json_multi"]
 
@@ -57,37 +64,15 @@ _PATH = re.compile(
 _FILTER = re.compile(rf"\s*(?P<attr>{_NAME})\s+eq\s+(?:\"(?P<text>[^\"]*)\"|(?P<bool>true|false))\s*", re.I)
 _URN = re.compile(r"urn:[A-Za-z0-9._-]+(?::[A-Za-z0-9._-]+)*")
 
-# Flattened user columns by lower-cased SCIM path (core schema; enterprise ones below).
-_USER_COLUMNS = {
-    "id": "id",
-    "externalid": "external_id",
-    "username": "user_name",
-    "active": "active",
-    "displayname": "display_name",
-    "name.givenname": "given_name",
-    "name.familyname": "family_name",
-    "title": "title",
-    "usertype": "user_type",
-    "meta.created": "created",
-    "meta.lastmodified": "last_modified",
-    "meta.version": "version",
+# Flattened columns by lower-cased SCIM path (recon/scim_columns.py): the core User ones here,
+# the enterprise ones by bare name; a group match reads meta from raw, as text.
+_USER_COLUMNS = {path: column for path, column in by_path("User").items() if not path.startswith("urn:")}
+_ENTERPRISE_COLUMNS = {
+    f.attribute.lower(): f.column for f in flattened("User") if f.schema == ENTERPRISE_USER and f.sub is None
 }
-_ENTERPRISE_COLUMNS = {"employeenumber": "employee_number", "department": "department"}
-_ENTERPRISE_NAMES = {"employeenumber", "costcenter", "organization", "division", "department", "manager"}
-_GROUP_COLUMNS = {"id": "id", "externalid": "external_id", "displayname": "display_name"}
-_MULTI_VALUED = {
-    "emails",
-    "phonenumbers",
-    "ims",
-    "photos",
-    "addresses",
-    "entitlements",
-    "roles",
-    "x509certificates",
-    "groups",
-    "members",
-}
-_CASE_EXACT = {"id", "externalid", "meta.version"}
+_ENTERPRISE_NAMES = {name.lower() for name in ENTERPRISE_ATTRIBUTES}
+_GROUP_COLUMNS = {path: column for path, column in by_path("Group").items() if not path.startswith("meta.")}
+_CASE_EXACT = {f.path.lower() for f in FLATTENED if f.case_exact}
 
 
 @dataclass(frozen=True)
@@ -157,7 +142,7 @@ def user_attribute(path: str, where: str = "compare") -> AttributeSpec:
     dotted = f"{low}.{sub.lower()}" if sub else low
     if low == "emails":
         return _emails(path, sub, filt, after, where)
-    if low in _MULTI_VALUED:
+    if is_multi_valued("User", low):
         if sub is not None:
             return _multi(path, f"${_json_key(attr)}", None, sub, where)
         return _multi(path, f"${_json_key(attr)}", filt, after, where)
@@ -178,7 +163,7 @@ def group_attribute(path: str, where: str = "group_match") -> AttributeSpec:
     if match is None or match["filter"] is not None:
         raise ConfigError(f"{where}: {path!r} is not a single-valued SCIM Group attribute path")
     attr, sub = match["attr"], match["sub"]
-    if attr.lower() in _MULTI_VALUED:
+    if is_multi_valued("Group", attr):
         raise ConfigError(f"{where}: {path!r} is multi-valued: it cannot be a match attribute")
     if urn is not None and urn.lower() == _CORE_GROUP.lower():
         urn = None

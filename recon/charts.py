@@ -15,7 +15,8 @@ import altair as alt
 import polars as pl
 import vl_convert as vlc
 
-from recon.history import FINDING_KINDS, SEVERITIES, HistorySummary
+from recon.findings import FINDING_KINDS, SEVERITIES
+from recon.history import HistorySummary
 
 __all__ = [
     "completeness",

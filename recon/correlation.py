@@ -4,27 +4,24 @@ Rules are tried in order over the records no earlier rule decided; a record with
 is matched, a record with several is ambiguous and matched to none (``sql/reconcile_correlate_rule.sql``).
 Used by :mod:`recon.reconcile` and by remediation plans, so both always agree on who is who.
 
-A relation returned by :func:`recon.engine.run_sql` reads its input views by name when it
-runs, so each step's result is materialised as a uniquely named table (:class:`SqlRun`)
-before a later step rebinds a name it reads.
+Each rule's correlation is kept (computed once) by the engine session, since the next rule
+and every later statement read it.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 
 from recon.attributes import MatchRule, group_attribute, match_rules, user_attribute
 from recon.config import ReconcileConfig
-from recon.engine import Parquet, connect, run_sql
+from recon.engine import Input, Parquet, Session, Table, open_session
 from recon.store import ExportRef, Store
 
-__all__ = ["CORRELATION", "SqlRun", "correlate", "correlation", "rule_stats", "rules_table"]
+__all__ = ["CORRELATION", "correlate", "correlation", "rule_stats", "rules_table"]
 
 CORRELATION = pa.schema(
     [("rule", pa.int32()), ("source_id", pa.string()), ("target_id", pa.string()), ("ambiguous", pa.bool_())]
@@ -32,49 +29,13 @@ CORRELATION = pa.schema(
 _RULES = pa.schema([("rule", pa.int32()), ("description", pa.string())])
 
 
-class SqlRun:
-    """A DuckDB connection plus materialisation of intermediate results under unique names."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self._counter = itertools.count(1)
-
-    def table(
-        self, name: str, params: Mapping[str, Any] | None, relations: Mapping[str, Any]
-    ) -> duckdb.DuckDBPyRelation:
-        """Run ``sql/<name>.sql`` and keep its result as a table; returns a relation over it."""
-        return self.materialise(run_sql(name, params, relations, con=self.con), name)
-
-    def arrow(self, table: pa.Table) -> duckdb.DuckDBPyRelation:
-        """A relation over a small Arrow table (bound as a view like every other input).
-
-        Binding Arrow objects by registration would leave a registered name that shadows
-        the views of later bindings of the same name.
-        """
-        return self.con.from_arrow(table)
-
-    def materialise(self, relation: duckdb.DuckDBPyRelation, label: str) -> duckdb.DuckDBPyRelation:
-        """Keep ``relation``'s rows as a table with a unique name; returns a relation over it."""
-        table_name = f"_{label}_{next(self._counter)}"
-        relation.to_table(table_name)
-        return self.con.table(table_name)
-
-    def rows(
-        self, name: str, params: Mapping[str, Any] | None, relations: Mapping[str, Any]
-    ) -> list[dict[str, Any]]:
-        """Run ``sql/<name>.sql`` and return its (small) result as dicts."""
-        relation = run_sql(name, params, relations, con=self.con)
-        columns = relation.columns
-        return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
-
-
 def correlate(
-    run: SqlRun, rules: Sequence[MatchRule], keys_file: str, inputs: Mapping[str, Parquet]
-) -> duckdb.DuckDBPyRelation:
+    session: Session, rules: Sequence[MatchRule], keys_file: str, inputs: Mapping[str, Input]
+) -> Table:
     """Apply the match rules in order; returns the (rule, source_id, target_id, ambiguous) table."""
-    correlation = run.arrow(CORRELATION.empty_table())
+    correlation = session.bind(CORRELATION.empty_table())
     for number, rule in enumerate(rules, start=1):
-        keys = run_sql(
+        keys = session.run(
             keys_file,
             {
                 "source_column": rule.source.column_name if rule.source.extraction == "column" else None,
@@ -84,10 +45,12 @@ def correlate(
                 "case_exact": rule.case_exact,
             },
             inputs,
-            con=run.con,
         )
-        correlation = run.table(
-            "reconcile_correlate_rule", {"rule": number}, {"correlation": correlation, "match_keys": keys}
+        correlation = session.run(
+            "reconcile_correlate_rule",
+            {"rule": number},
+            {"correlation": correlation, "match_keys": keys},
+            keep=True,
         )
     return correlation
 
@@ -100,9 +63,7 @@ def correlation(
     where = f"reconcile.{pair.source}.{pair.target}"
     user_rules = match_rules(pair.match, user_attribute, where + ".match")
     group_rules = match_rules(pair.group_match, group_attribute, where + ".group_match")
-    con = connect(temp_dir=store.temp_dir)
-    try:
-        run = SqlRun(con)
+    with open_session(temp_dir=store.temp_dir) as session:
         users_in = {
             f"{side}_users": Parquet.of(ref.table("users"))
             for side, ref in (("source", source), ("target", target))
@@ -111,19 +72,17 @@ def correlation(
             f"{side}_groups": Parquet.of(ref.table("groups"))
             for side, ref in (("source", source), ("target", target))
         }
-        users = correlate(run, user_rules, "reconcile_user_match_keys", users_in).pl()
-        groups = correlate(run, group_rules, "reconcile_group_match_keys", groups_in).pl()
-    finally:
-        con.close()
+        users = session.polars(correlate(session, user_rules, "reconcile_user_match_keys", users_in))
+        groups = session.polars(correlate(session, group_rules, "reconcile_group_match_keys", groups_in))
     return users, groups
 
 
-def rule_stats(
-    run: SqlRun, correlation: duckdb.DuckDBPyRelation, rules: Sequence[MatchRule]
-) -> list[dict[str, Any]]:
+def rule_stats(session: Session, correlation: Input, rules: Sequence[MatchRule]) -> list[dict[str, Any]]:
     stats = {
         row["rule"]: row
-        for row in run.rows("reconcile_correlation_stats", None, {"correlation": correlation})
+        for row in session.rows(
+            session.run("reconcile_correlation_stats", None, {"correlation": correlation})
+        )
     }
     return [
         {

@@ -22,21 +22,19 @@ misses after the watermark are the server's own omissions; both are counted apar
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from recon import __version__
 from recon.capabilities import load_capabilities
-from recon.engine import Parquet, connect, run_sql
+from recon.engine import Input, Parquet, Session, open_session
 from recon.errors import DataNotFound, UsageError
-from recon.extract.writer import write_table
+from recon.findings import DELTA_KINDS
 from recon.local_filter import ExportTables, matching_ids
 from recon.schemas import DELTA_FINDINGS
 from recon.scim.filter import DEFAULT_CATALOG, And, Catalog, Compare, Filter, parse, parse_datetime
@@ -45,14 +43,7 @@ from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_nam
 
 __all__ = ["DELTA_FINDINGS", "KINDS", "DeltaSummary", "Watermark", "deltas", "pick_cycles", "watermark_of"]
 
-KINDS = (
-    "missed_change",
-    "missed_creation",
-    "unreported_deletion",
-    "unchanged_returned",
-    "stale_last_modified",
-    "outside_filter",
-)
+KINDS = DELTA_KINDS
 _TS = pa.timestamp("us", tz="UTC")
 
 
@@ -192,35 +183,13 @@ def _tables(ref: ExportRef) -> ExportTables:
     )
 
 
-class _Run:
-    """A connection plus materialisation of intermediate results under unique names."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self._counter = itertools.count(1)
-
-    def table(
-        self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]
-    ) -> duckdb.DuckDBPyRelation:
-        table_name = f"_{name}_{next(self._counter)}"
-        run_sql(name, params, relations, con=self.con).to_table(table_name)
-        return self.con.table(table_name)
-
-    def rows(
-        self, name: str, params: dict[str, Any] | None, relations: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        relation = run_sql(name, params, relations, con=self.con)
-        columns = relation.columns
-        return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
-
-
 def _matching(
-    run: _Run, flt: Filter | None, resource_type: str, tables: ExportTables, catalog: Catalog
-) -> Any:
+    session: Session, flt: Filter | None, resource_type: str, tables: ExportTables, catalog: Catalog
+) -> Input:
     """Ids of the delta records that satisfy the filter sent (all of them when none was sent)."""
     if flt is None:
         return tables.users if resource_type == "User" else tables.groups
-    return run.con.from_arrow(matching_ids(run.con, flt, resource_type, tables, catalog))
+    return matching_ids(session, flt, resource_type, tables, catalog)
 
 
 def deltas(
@@ -258,21 +227,20 @@ def deltas(
             "no watermark in the delta manifest or its filter: stale_last_modified and lag not decided"
         )
 
-    con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads)
-    try:
-        run = _Run(con)
+    with open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads) as session:
         b, h, d = _tables(base_ref), _tables(head_ref), _tables(delta_ref)
-        users = run.table(
+        users = session.run(
             "deltas_users_classify",
             None,
             {
                 "base_users": b.users,
                 "head_users": h.users,
                 "delta_users": d.users,
-                "delta_users_matching": _matching(run, flt, "User", d, catalog),
+                "delta_users_matching": _matching(session, flt, "User", d, catalog),
             },
+            keep=True,
         )
-        groups = run.table(
+        groups = session.run(
             "deltas_groups_classify",
             None,
             {
@@ -281,30 +249,29 @@ def deltas(
                 "base_memberships": b.memberships,
                 "head_memberships": h.memberships,
                 "delta_groups": d.groups,
-                "delta_groups_matching": _matching(run, flt, "Group", d, catalog),
+                "delta_groups_matching": _matching(session, flt, "Group", d, catalog),
             },
+            keep=True,
         )
-        classified = users.union(groups)
-        inputs = {"classified": classified}
+        inputs = {"classified": session.union_all(users, groups)}
         final_dir = store.deltas_dir(system, head)
         with store.publishing(final_dir) as staging:
-            findings = run_sql(
-                "deltas_findings",
-                {"watermark": watermark.time, "inclusive": watermark.inclusive},
-                inputs,
-                con=con,
+            findings = session.run(
+                "deltas_findings", {"watermark": watermark.time, "inclusive": watermark.inclusive}, inputs
             )
-            write_table(findings, staging / "delta_findings.parquet", DELTA_FINDINGS)
-            counts = _kind_counts(con, staging / "delta_findings.parquet")
+            session.write_parquet(findings, staging / "delta_findings.parquet", DELTA_FINDINGS)
+            counts = _kind_counts(session, staging / "delta_findings.parquet")
             by_type = {
                 row.pop("resource_type"): {k: int(v) for k, v in row.items()}
-                for row in run.rows("deltas_counts", None, inputs)
+                for row in session.rows(session.run("deltas_counts", None, inputs))
             }
             by_type = {t: by_type.get(t, dict.fromkeys(_COUNT_KEYS, 0)) for t in ("User", "Group")}
-            lag = run.rows(
-                "deltas_watermark_lag",
-                {"watermark": watermark.time, "inclusive": watermark.inclusive},
-                inputs,
+            lag = session.rows(
+                session.run(
+                    "deltas_watermark_lag",
+                    {"watermark": watermark.time, "inclusive": watermark.inclusive},
+                    inputs,
+                )
             )[0]
             moved = sum(t["changed"] + t["created"] for t in by_type.values())
             caught = sum(t["returned_of_moved"] for t in by_type.values())
@@ -327,14 +294,11 @@ def deltas(
                 notes=tuple(notes),
             )
             atomic_write_json(staging / "summary.json", summary.to_json())
-    finally:
-        con.close()
     return summary
 
 
-def _kind_counts(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
-    table = Parquet.of(path)
-    rows = run_sql("deltas_kind_counts", None, {"delta_findings": table}, con=con).fetchall()
+def _kind_counts(session: Session, path: Path) -> dict[str, int]:
+    rows = session.tuples(session.run("deltas_kind_counts", None, {"delta_findings": Parquet.of(path)}))
     found = {str(kind): int(count) for kind, count in rows}
     return {kind: found.get(kind, 0) for kind in KINDS}
 

@@ -4,7 +4,9 @@ The demo simulates an IdP and two downstream apps over several sync cycles (the 
 fault profile), then runs each stage of CONTRACT §1 on the result — validate, a live extract
 over HTTP on 127.0.0.1, reconcile per target and cycle, delta correctness per cycle, a
 remediation plan (dry run), history and the HTML report — and compares reconcile and deltas
-with the simulator's ground truth, so the first thing a user sees is recon being exact.
+with the simulator's ground truth, so the first thing a user sees is recon being exact. Last,
+``recon audit`` runs over the simulated systems as a scheduled job would, and writes the metrics
+file a Prometheus textfile collector reads.
 
 Nothing leaves the machine and no config is needed. The demo writes only into an empty
 folder or one holding a previous demo (never over real exports).
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,10 +26,11 @@ from pathlib import Path
 import polars as pl
 
 from recon.config import Config, load_config
-from recon.errors import UsageError
+from recon.errors import DataNotFound, UsageError
+from recon.recorded import has_findings
 from recon.store import Store
 
-__all__ = ["DEMO_MARKER", "DemoResult", "Stage", "run_demo"]
+__all__ = ["DEMO_MARKER", "DemoResult", "Stage", "demo_data_dir", "run_demo"]
 
 DEMO_MARKER = "demo.json"
 SOURCE = "idp"
@@ -78,6 +82,8 @@ def run_demo(
     ``on_stage`` is called as each stage ends (the CLI prints it). Raises
     :class:`~recon.errors.UsageError` when ``data_dir`` holds anything but a previous demo.
     """
+    if idp not in ("scim", "okta"):
+        raise UsageError(f"--idp {idp!r}: use scim or okta")
     root = Path(data_dir)
     _prepare(root)
     started = time.perf_counter()
@@ -100,8 +106,6 @@ def run_demo(
     done(_extract(store))
     if idp == "okta":
         done(_extract_okta(store))
-    elif idp != "scim":
-        raise UsageError(f"--idp {idp!r}: use scim or okta")
     stage, checks["reconcile"] = _reconcile(store, config)
     done(stage)
     stage, checks["deltas"] = _deltas(store)
@@ -109,6 +113,7 @@ def run_demo(
     done(_plan(store, config))
     stage, report = _report(store)
     done(stage)
+    done(_audit(store, config))
     return DemoResult(root, tuple(stages), report, time.perf_counter() - started, checks)
 
 
@@ -123,8 +128,8 @@ def _prepare(root: Path) -> None:
             f"--data-dir {root}: not empty and not a previous demo; recon demo writes only into an empty "
             "folder (or one it wrote before), never over real exports"
         )
-    for name in _STAGE_OUTPUTS:
-        path = root / name
+    store = Store(root)
+    for path in [*(root / name for name in _STAGE_OUTPUTS), store.audit_dir("x").parent, store.metrics_path]:
         if path.is_dir():
             shutil.rmtree(path)
         else:
@@ -273,11 +278,9 @@ def _reconcile(store: Store, config: Config) -> tuple[Stage, tuple[int, int]]:
             last = None
             for cycle in _common_cycles(store, SOURCE, target):
                 last = reconcile(store, SOURCE, target, cycle, config)
-                truth = store.root / "truth" / "findings" / f"source={SOURCE}" / f"target={target}"
+                truth = store.truth_findings_dir(SOURCE, target, cycle)
                 runs += 1
-                equal += _same_rows(
-                    last.findings_path, truth / f"cycle={cycle}" / "findings.parquet", _FINDING_KEY
-                )
+                equal += _same_rows(last.findings_path, truth / "findings.parquet", _FINDING_KEY)
             if last is not None:
                 lines.append(
                     f"{target} at {last.cycle}: {_count(last.total, 'finding')}" + _kinds(last.by_severity)
@@ -301,7 +304,7 @@ def _deltas(store: Store) -> tuple[Stage, tuple[int, int]]:
         for head in store.cycles(SOURCE, "delta"):
             summary = deltas(store, SOURCE, head=head)
             per_cycle.append(f"{head[:8]} {summary.completeness:.1%}")
-            truth = store.root / "truth" / "deltas" / f"system={SOURCE}" / f"head={head}"
+            truth = store.truth_deltas_dir(SOURCE, head)
             runs += 1
             equal += _same_rows(summary.findings_path, truth / "delta_findings.parquet", _DELTA_KEY)
             if worst is None or summary.completeness < worst.completeness:
@@ -349,6 +352,24 @@ def _report(store: Store) -> tuple[Stage, Path]:
     return _timed("history + report", work), path
 
 
+def _audit(store: Store, config: Config) -> Stage:
+    from recon.audit import plan_audit, run_audit
+
+    def work() -> tuple[list[str], bool]:
+        result = run_audit(store, config, plan_audit(store, config))
+        plan = result.plan
+        failed = len(result.failed)
+        lines = [
+            f"recon audit, cycle {plan.cycle}: {len(result.runs)} stage runs over {len(plan.systems)} "
+            f"systems and {len(plan.pairs)} pairs; {failed} failed, "
+            f"{_count(len(result.breaches), 'threshold')} exceeded -> {result.record}",
+            f"metrics for Prometheus: {result.metrics}",
+        ]
+        return lines, not result.failed and result.metrics is not None
+
+    return _timed("audit", work)
+
+
 def _common_cycles(store: Store, source: str, target: str) -> list[str]:
     return sorted(set(store.cycles(source, "full")) & set(store.cycles(target, "full")))
 
@@ -378,3 +399,26 @@ def _count(n: int, noun: str) -> str:
 def _kinds(counts: Mapping[str, int]) -> str:
     shown = [f"{kind} {count:,}" for kind, count in sorted(counts.items()) if count]
     return f" ({' · '.join(shown)})" if shown else ""
+
+
+def demo_data_dir(default: Path | str | None = None) -> Path:
+    """A data folder with findings for notebooks: ``default``, else ``$RECON_DATA_DIR``, else
+    ``./data``, ``./data/demo`` or the same under ``..`` (a notebook runs in ``notebooks/``) when one
+    holds findings;
+    otherwise ``recon demo`` is run into a new temporary folder, whose path is returned.
+    """
+    if default is not None:
+        candidates = [Path(default)]
+    elif os.environ.get("RECON_DATA_DIR"):
+        candidates = [Path(os.environ["RECON_DATA_DIR"])]
+    else:
+        # ./data/demo is where `recon demo` writes by default; a notebook runs in notebooks/.
+        candidates = [Path("data"), Path("data") / "demo", Path("..") / "data", Path("..") / "data" / "demo"]
+    for candidate in candidates:
+        if has_findings(candidate):
+            return candidate.resolve()
+    fresh = Path(tempfile.mkdtemp(prefix="recon-demo-")) / "data"
+    run_demo(fresh)
+    if not has_findings(fresh):
+        raise DataNotFound(f"recon demo wrote no findings under {fresh}")
+    return fresh

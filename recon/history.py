@@ -48,15 +48,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 
-from recon.engine import Parquet, connect, run_sql
+from recon.engine import Parquet, Session, open_session
 from recon.errors import DataNotFound, InputError
+from recon.findings import DELTA_KINDS, SEVERITIES
 from recon.recorded import (
     FINDING_KINDS,
     capabilities_overview,
-    demo_data_dir,
     findings_cycles,
     findings_summary_counts,
     has_findings,
@@ -73,22 +72,11 @@ __all__ = [
     "HistorySummary",
     "capabilities_overview",
     "cycle_time",
-    "demo_data_dir",
     "findings_summary_counts",
     "has_findings",
     "history",
     "probe_results",
 ]
-
-SEVERITIES = ("critical", "high", "medium", "low")
-DELTA_KINDS = (
-    "missed_change",
-    "missed_creation",
-    "unreported_deletion",
-    "unchanged_returned",
-    "stale_last_modified",
-    "outside_filter",
-)
 
 _TIME = pl.Datetime("us", "UTC")
 _CYCLES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -238,31 +226,28 @@ def history(store: Store, source: str | None = None, target: str | None = None) 
     findings = Parquet.of(
         *(store.findings_dir(*key) / "findings.parquet" for key in keys), hive_types=_FINDINGS_HIVE
     )
-    con = connect(temp_dir=store.temp_dir)
-    try:
-        aged = run_sql("history_drift_age", None, {"findings": findings, "cycles": cycles}, con=con)
-        aged.to_table("history_aged_findings")
-        aged_findings = con.table("history_aged_findings")
-        cycle_rows = run_sql(
-            "history_cycles", None, {"aged_findings": aged_findings, "cycles": cycles}, con=con
-        ).pl()
-        counts = run_sql("history_counts", None, {"aged_findings": aged_findings}, con=con).pl()
-        open_drift = run_sql(
-            "history_open_drift",
-            None,
-            {"aged_findings": aged_findings, "findings": findings, "cycles": cycles},
-            con=con,
-        ).pl()
-        leavers, latency = _latency(store, con, keys, findings)
-        pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
-        # filtered: the delta history of the systems in the selected pairs
-        systems = {name for pair in pairs for name in pair} if source or target else None
-        completeness, missed = _deltas(store, con, systems)
-    except duckdb.Error as exc:  # a truncated or foreign Parquet file: say which folder, keep it one line
-        first = str(exc).splitlines()[0]
-        raise InputError(f"cannot read the findings under {store.root}: {first}") from exc
-    finally:
-        con.close()
+    with open_session(temp_dir=store.temp_dir) as session:
+        try:
+            aged = session.run("history_drift_age", None, {"findings": findings, "cycles": cycles}, keep=True)
+            cycle_rows = session.polars(
+                session.run("history_cycles", None, {"aged_findings": aged, "cycles": cycles})
+            )
+            counts = session.polars(session.run("history_counts", None, {"aged_findings": aged}))
+            open_drift = session.polars(
+                session.run(
+                    "history_open_drift",
+                    None,
+                    {"aged_findings": aged, "findings": findings, "cycles": cycles},
+                )
+            )
+            leavers, latency = _latency(store, session, keys, findings)
+            pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
+            # filtered: the delta history of the systems in the selected pairs
+            systems = {name for pair in pairs for name in pair} if source or target else None
+            completeness, missed = _deltas(store, session, systems)
+        except session.errors as exc:  # a truncated or foreign Parquet file: say which folder, one line
+            first = str(exc).splitlines()[0]
+            raise InputError(f"cannot read the findings under {store.root}: {first}") from exc
     return HistorySummary(
         data_dir=store.root,
         pairs=pairs,
@@ -278,7 +263,7 @@ def history(store: Store, source: str | None = None, target: str | None = None) 
 
 def _latency(
     store: Store,
-    con: duckdb.DuckDBPyConnection,
+    session: Session,
     keys: list[tuple[str, str, str]],
     findings: Parquet,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -292,21 +277,19 @@ def _latency(
     if paths:
         source_users = Parquet.of(*paths, hive_types=_EXPORT_HIVE)
         relations = {"source_users": source_users, "findings": findings, "cycles": cycles}
-        leavers = run_sql("history_leavers", None, relations, con=con).pl()
+        leavers = session.polars(session.run("history_leavers", None, relations))
     else:  # findings without the source exports: no leaver can be told apart
         empty_users = pl.DataFrame(
             schema={"system": pl.String, "cycle": pl.String, "id": pl.String, "user_name": pl.String}
         ).with_columns(pl.lit(None, pl.Boolean).alias("active"))
         relations = {"source_users": empty_users, "findings": findings, "cycles": cycles}
-        leavers = run_sql("history_leavers", None, relations, con=con).pl()
+        leavers = session.polars(session.run("history_leavers", None, relations))
     all_cycles = _cycles_frame(keys)  # every pair appears in the latency table, leavers or not
-    latency = run_sql("history_latency", None, {"leavers": leavers, "cycles": all_cycles}, con=con).pl()
+    latency = session.polars(session.run("history_latency", None, {"leavers": leavers, "cycles": all_cycles}))
     return leavers, latency
 
 
-def _deltas(
-    store: Store, con: duckdb.DuckDBPyConnection, systems: set[str] | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _deltas(store: Store, session: Session, systems: set[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Completeness per system and head cycle, and missed changes by cause."""
     summaries: list[dict[str, Any]] = []
     paths: list[Path] = []
@@ -345,8 +328,8 @@ def _deltas(
             }
         )
     relations = {"delta_summaries": delta_summaries, "delta_findings": delta_findings}
-    completeness = run_sql("history_delta_cycles", None, relations, con=con).pl()
-    missed = run_sql("history_delta_misses", None, {"delta_findings": delta_findings}, con=con).pl()
+    completeness = session.polars(session.run("history_delta_cycles", None, relations))
+    missed = session.polars(session.run("history_delta_misses", None, {"delta_findings": delta_findings}))
     return completeness, missed
 
 

@@ -3,17 +3,16 @@
 Used wherever recon needs the answer a filter *should* have: ``recon probe`` (expected
 result of each probe), ``recon deltas`` (``outside_filter`` for any filter sent), and
 extraction's local fallback. The filter is compiled by :mod:`recon.scim.filter` to a
-predicate whose literals are bound parameters; the relations are bound as views.
+predicate whose literals are bound parameters, run on an engine session.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
 
-from recon.engine import Relation, bind, run_sql
+from recon.engine import Input, Session
 from recon.scim.filter import Catalog, Filter, compile_filter
 
 __all__ = ["ExportTables", "matching_ids"]
@@ -21,15 +20,15 @@ __all__ = ["ExportTables", "matching_ids"]
 
 @dataclass(frozen=True)
 class ExportTables:
-    """The three tables of an export as relations (Parquet, Arrow, polars or DuckDB)."""
+    """The three tables of an export as inputs of an engine session (Parquet, Arrow, polars, tables)."""
 
-    users: Relation
-    groups: Relation
-    memberships: Relation
+    users: Input
+    groups: Input
+    memberships: Input
 
 
 def matching_ids(
-    con: duckdb.DuckDBPyConnection,
+    session: Session,
     flt: Filter,
     resource_type: str,
     tables: ExportTables,
@@ -40,15 +39,10 @@ def matching_ids(
     Raises :class:`recon.errors.FilterSyntaxError` when the filter is invalid for the type.
     """
     compiled = compile_filter(flt, resource_type, catalog)
+    rows: Input = tables.users
     if resource_type == "Group":
-        relation = run_sql(
-            "filter_groups_with_members",
-            None,
-            {"groups": tables.groups, "memberships": tables.memberships},
-            con=con,
+        rows = session.run(
+            "filter_groups_with_members", None, {"groups": tables.groups, "memberships": tables.memberships}
         )
-        bind(con, compiled.relation, relation)
-    else:
-        bind(con, compiled.relation, tables.users)
-    result = con.sql(compiled.select_ids_sql(), params=compiled.params or None)
-    return result.to_arrow_table()
+    result = session.query(compiled.select_ids_sql(), compiled.params or None, {compiled.relation: rows})
+    return session.arrow(result)

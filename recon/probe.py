@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recon.capabilities import Capabilities, load_capabilities, save_capabilities
-from recon.engine import Parquet, connect, run_sql
+from recon.engine import Parquet, Session, open_session
 from recon.errors import ScimError
 from recon.local_filter import ExportTables, matching_ids
 from recon.probe_battery import FilterProbe, battery, matrix
@@ -88,7 +87,7 @@ class _Probing:
     client: ScimClient
     export: ExportRef
     capabilities: Capabilities
-    con: duckdb.DuckDBPyConnection
+    session: Session
     catalog: Catalog
     page_size: int
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -107,12 +106,11 @@ class _Probing:
         return table
 
     def expected(self, text: str, resource_type: str) -> pa.Table:
-        return matching_ids(self.con, parse(text), resource_type, self.tables, self.catalog)
+        return matching_ids(self.session, parse(text), resource_type, self.tables, self.catalog)
 
     def compare(self, expected: pa.Table, returned: pa.Table, resource_type: str) -> dict[str, Any]:
         relations = {"expected": expected, "returned": returned, "everyone": self.everyone(resource_type)}
-        relation = run_sql("probe_compare", None, relations, con=self.con)
-        return dict(zip(relation.columns, relation.fetchall()[0], strict=True))
+        return self.session.rows(self.session.run("probe_compare", None, relations))[0]
 
     def fetch_all(self, resource_type: str, text: str) -> pa.Table:
         """Every id the server returns for the filter (all pages); raises ScimError."""
@@ -383,12 +381,10 @@ def probe(
         )
         if isinstance(v, int) and v > 0
     ]
-    con = connect(temp_dir=store.temp_dir)
-    try:
-        run = _Probing(store, system, client, export, capabilities, con, catalog, min(limits))
-        sample_relation = run_sql("probe_samples", None, {"users": run.tables.users}, con=con)
-        samples = dict(zip(sample_relation.columns, sample_relation.fetchall()[0], strict=True))
-        group_rows = run_sql("probe_group_sample", None, {"groups": run.tables.groups}, con=con).fetchall()
+    with open_session(temp_dir=store.temp_dir) as session:
+        run = _Probing(store, system, client, export, capabilities, session, catalog, min(limits))
+        samples = session.rows(session.run("probe_samples", None, {"users": run.tables.users}))[0]
+        group_rows = session.tuples(session.run("probe_group_sample", None, {"groups": run.tables.groups}))
 
         def count(text: str) -> int:
             return int(run.expected(text, "User").num_rows)
@@ -396,8 +392,6 @@ def probe(
         for item in battery(samples, group_rows[0][0] if group_rows else None, count):
             run.filter_probe(item)
         run.paging_probes(int(samples["users"] or 0))
-    finally:
-        con.close()
     folder = store.capabilities_dir(system)
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(run.rows, schema=PROBE_SCHEMA), buffer)

@@ -8,6 +8,8 @@ server's answers (and the probe) small.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,8 +34,12 @@ class FilterProbe:
 
 
 def _quote(value: str) -> str:
-    """A filter string literal (JSON quoting)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A filter string literal (JSON quoting; control characters, DEL and C1 as \\u escapes)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029]")
 
 
 def _other_case(text: str) -> str:

@@ -6,9 +6,9 @@ ordered match rules of the config, and writes every finding of CONTRACT §4 to
 beside it (published together by rename). All set logic is in ``sql/reconcile_*.sql``;
 this module picks inputs and parameters, materialises intermediate results and writes.
 
-A relation returned by :func:`recon.engine.run_sql` reads its input views by name when it
-runs, so each step's result is materialised as a uniquely named table (DuckDB spills it to
-``<data>/.tmp`` beyond the memory limit) before a later step rebinds a name it reads.
+The steps several later statements read (correlations, the parts of the findings) are kept
+by the engine session (DuckDB spills them to ``<data>/.tmp`` beyond the memory limit); the
+others stay lazy.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -34,10 +33,10 @@ from recon.attributes import (
     user_attribute,
 )
 from recon.config import Config, ReconcileConfig
-from recon.correlation import SqlRun, correlate, correlation, rule_stats, rules_table
-from recon.engine import Parquet, connect, load_sql, memory_limit_bytes, run_sql
+from recon.correlation import correlate, correlation, rule_stats, rules_table
+from recon.engine import Input, Parquet, Session, Table, load_sql, open_session
 from recon.errors import ConfigError, DataNotFound, UsageError
-from recon.extract.writer import write_table
+from recon.findings import FINDING_KINDS, SEVERITIES, Threshold, Thresholded
 from recon.schemas import FINDINGS
 from recon.store import ExportRef, Store, atomic_write_json, check_name
 
@@ -52,19 +51,8 @@ __all__ = [
     "reconcile",
 ]
 
-KINDS = (
-    "missing_in_target",
-    "orphaned_in_target",
-    "ambiguous_match",
-    "delayed_deactivation",
-    "delayed_activation",
-    "attribute_mismatch",
-    "group_missing_in_target",
-    "group_orphaned_in_target",
-    "membership_missing",
-    "membership_excess",
-)
-SEVERITIES = ("critical", "high", "medium", "low")
+KINDS = FINDING_KINDS
+ThresholdResult = Threshold  # the name reconcile has always exported
 _NAMES = pa.schema([("display_name", pa.string())])
 _MANAGER_MAP = pa.schema([("id", pa.string()), ("mapped", pa.string())])
 _USER_IDS = pa.schema([("user_id", pa.string())])
@@ -72,20 +60,7 @@ _PAIRS = pa.schema([("source_id", pa.string()), ("target_id", pa.string())])
 
 
 @dataclass(frozen=True)
-class ThresholdResult:
-    """A ``[thresholds]`` limit applied to one kind."""
-
-    kind: str
-    limit: int
-    count: int
-
-    @property
-    def exceeded(self) -> bool:
-        return self.count > self.limit
-
-
-@dataclass(frozen=True)
-class ReconcileSummary:
+class ReconcileSummary(Thresholded):
     """What one reconcile found (also written as ``summary.json``)."""
 
     source: str
@@ -105,11 +80,6 @@ class ReconcileSummary:
     warnings: tuple[str, ...] = ()
     tool_version: str = __version__
 
-    @property
-    def exceeded(self) -> tuple[ThresholdResult, ...]:
-        """The thresholds whose limit was exceeded (the CLI exits 1 when any)."""
-        return tuple(t for t in self.thresholds if t.exceeded)
-
     def to_json(self) -> dict[str, Any]:
         """The summary as written to ``summary.json`` and printed by ``--json``."""
         return {
@@ -117,13 +87,7 @@ class ReconcileSummary:
             "target": self.target,
             "cycle": self.cycle,
             "findings": str(self.findings_path),
-            "total": self.total,
-            "counts": {"by_kind": dict(self.by_kind), "by_severity": dict(self.by_severity)},
-            "thresholds": [
-                {"kind": t.kind, "limit": t.limit, "count": t.count, "exceeded": t.exceeded}
-                for t in self.thresholds
-            ],
-            "exceeded": [t.kind for t in self.exceeded],
+            **self.verdict_json(),
             "inputs": dict(self.inputs),
             "allow_partial": self.allow_partial,
             "partial_inputs": list(self.partial_inputs),
@@ -221,58 +185,58 @@ def reconcile(
     chosen, source_ref, target_ref = pick_exports(store, source, target, cycle, allow_partial=allow_partial)
     partial = tuple(str(ref.path) for ref in (source_ref, target_ref) if ref.manifest().status != "complete")
 
-    con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads)
-    try:
-        run = SqlRun(con)
-        inputs: dict[str, Any] = {}
+    with open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads) as session:
+        inputs: dict[str, Input] = {}
         account_columns = {"columns": _account_columns(user_rules, compare)}
         if users_in_memory is None:
-            users_in_memory = _accounts_fit(con, account_columns["columns"], (source_ref, target_ref))
+            users_in_memory = _accounts_fit(session, account_columns["columns"], (source_ref, target_ref))
         for side, ref in (("source", source_ref), ("target", target_ref)):
             users = Parquet.of(ref.table("users"))
             # in memory, users are read from the export once, into a table of the columns this run
             # needs; beyond the budget that table would be spilled and read back by every step,
             # which costs more than each step decoding its few columns from the export
             if users_in_memory:
-                inputs[f"{side}_users"] = run.table("reconcile_accounts", account_columns, {"users": users})
+                inputs[f"{side}_users"] = session.run(
+                    "reconcile_accounts", account_columns, {"users": users}, keep=True
+                )
             else:
                 inputs[f"{side}_users"] = users
             inputs[f"{side}_groups"] = Parquet.of(ref.table("groups"))
             inputs[f"{side}_memberships"] = Parquet.of(ref.table("memberships"))
         users_in = {k: inputs[k] for k in ("source_users", "target_users")}
         groups_in = {k: inputs[k] for k in ("source_groups", "target_groups")}
-        inputs["user_correlation"] = correlate(run, user_rules, "reconcile_user_match_keys", users_in)
-        inputs["group_correlation"] = correlate(run, group_rules, "reconcile_group_match_keys", groups_in)
-        inputs["user_match_rules"] = run.arrow(rules_table(user_rules))
-        inputs["group_match_rules"] = run.arrow(rules_table(group_rules))
-        inputs["privileged_groups"] = run.arrow(_names(pair.privileged_groups))
-        scoped, inputs["scoped_users"] = _scope(run, pair, inputs, where)
+        inputs["user_correlation"] = correlate(session, user_rules, "reconcile_user_match_keys", users_in)
+        inputs["group_correlation"] = correlate(session, group_rules, "reconcile_group_match_keys", groups_in)
+        inputs["user_match_rules"] = session.bind(rules_table(user_rules))
+        inputs["group_match_rules"] = session.bind(rules_table(group_rules))
+        inputs["privileged_groups"] = session.bind(_names(pair.privileged_groups))
+        scoped, inputs["scoped_users"] = _scope(session, pair, inputs, where)
         warnings: list[str] = []
-        privileged_missing = _missing_names(run, pair.privileged_groups, inputs["source_groups"])
+        privileged_missing = _missing_names(session, pair.privileged_groups, inputs["source_groups"])
         if privileged_missing:
             warnings.append(
                 "privileged_groups not found in the source: " + ", ".join(sorted(privileged_missing))
             )
-        attribute_findings = _attribute_findings(run, compare, inputs)
+        attribute_findings = _attribute_findings(session, compare, inputs)
         correlation_stats = {
-            "users": rule_stats(run, inputs["user_correlation"], user_rules),
-            "groups": rule_stats(run, inputs["group_correlation"], group_rules),
+            "users": rule_stats(session, inputs["user_correlation"], user_rules),
+            "groups": rule_stats(session, inputs["group_correlation"], group_rules),
         }
         # one part at a time, so that their hash tables do not compete for memory
         parts = {
-            "user_findings": _part(run, "reconcile_user_findings", {"scoped": scoped}, inputs),
-            "group_findings": _part(run, "reconcile_group_findings", None, inputs),
-            "membership_findings": _part(run, "reconcile_membership_findings", None, inputs),
+            "user_findings": _part(session, "reconcile_user_findings", {"scoped": scoped}, inputs),
+            "group_findings": _part(session, "reconcile_group_findings", None, inputs),
+            "membership_findings": _part(session, "reconcile_membership_findings", None, inputs),
             "attribute_findings": attribute_findings,
         }
         final_dir = store.findings_dir(source, target, chosen)
         with store.publishing(final_dir) as staging:
-            findings = run_sql("reconcile_findings", None, parts, con=con)
-            write_table(findings, staging / "findings.parquet", FINDINGS)
+            findings = session.run("reconcile_findings", None, parts)
+            session.write_parquet(findings, staging / "findings.parquet", FINDINGS)
             written = Parquet.of(staging / "findings.parquet")
-            counts = run.rows("reconcile_counts", None, {"findings": written})
-            example_rows = run.rows(
-                "reconcile_examples", {"per_kind": examples_per_kind}, {"findings": written}
+            counts = session.rows(session.run("reconcile_counts", None, {"findings": written}))
+            example_rows = session.rows(
+                session.run("reconcile_examples", {"per_kind": examples_per_kind}, {"findings": written})
             )
             summary = _summary(
                 source=source,
@@ -289,25 +253,23 @@ def reconcile(
                 warnings=tuple(warnings),
             )
             atomic_write_json(staging / "summary.json", summary.to_json())
-    finally:
-        con.close()
     return summary
 
 
 def _part(
-    run: SqlRun, name: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Any]
-) -> duckdb.DuckDBPyRelation:
-    """``sql/<name>.sql`` over the run-wide inputs it declares, materialised."""
+    session: Session, name: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Input]
+) -> Table:
+    """``sql/<name>.sql`` over the run-wide inputs it declares, kept."""
     declared = load_sql(name).inputs
-    return run.table(name, params, {key: inputs[key] for key in declared})
+    return session.run(name, params, {key: inputs[key] for key in declared}, keep=True)
 
 
-def _accounts_fit(con: duckdb.DuckDBPyConnection, columns: Sequence[str], refs: Sequence[ExportRef]) -> bool:
+def _accounts_fit(session: Session, columns: Sequence[str], refs: Sequence[ExportRef]) -> bool:
     """Whether both account tables fit in a quarter of DuckDB's memory limit (the rest is for
     the hash tables of correlation and membership fingerprints); an unreadable limit counts as
     room enough (then the accounts are kept in memory, as they always were)."""
     paths = [ref.table("users") for ref in refs]
-    return accounts_bytes(paths, columns) * 4 <= memory_limit_bytes(con)
+    return accounts_bytes(paths, columns) * 4 <= session.memory_limit_bytes()
 
 
 def accounts_bytes(paths: Sequence[Path], columns: Sequence[str]) -> int:
@@ -338,21 +300,24 @@ def _account_columns(rules: Sequence[MatchRule], compare: Sequence[AttributeSpec
     return sorted(columns)
 
 
-def _scope(run: SqlRun, pair: ReconcileConfig, sides: Mapping[str, Any], where: str) -> tuple[bool, Any]:
+def _scope(
+    session: Session, pair: ReconcileConfig, sides: Mapping[str, Input], where: str
+) -> tuple[bool, Input]:
     if not pair.scope_groups:
-        return False, run.arrow(_USER_IDS.empty_table())
-    roots = run.table(
+        return False, session.bind(_USER_IDS.empty_table())
+    roots = session.run(
         "reconcile_scope_roots",
         None,
-        {"scope_groups": run.arrow(_names(pair.scope_groups)), "source_groups": sides["source_groups"]},
+        {"scope_groups": session.bind(_names(pair.scope_groups)), "source_groups": sides["source_groups"]},
+        keep=True,
     )
-    missing = sorted({row[0] for row in roots.fetchall() if row[1] is None})
+    missing = sorted({row[0] for row in session.tuples(roots) if row[1] is None})
     if missing:
         raise ConfigError(
             f"{where}.scope_groups: no source group named {', '.join(repr(m) for m in missing)} "
             "(a scope group that does not exist would put every user out of scope)"
         )
-    users = run.table(
+    users = session.run(
         "reconcile_scope_users",
         None,
         {
@@ -361,65 +326,75 @@ def _scope(run: SqlRun, pair: ReconcileConfig, sides: Mapping[str, Any], where: 
             "source_users": sides["source_users"],
             "source_groups": sides["source_groups"],
         },
+        keep=True,
     )
     return True, users
 
 
-def _missing_names(run: SqlRun, names: Sequence[str], groups: Parquet) -> set[str]:
+def _missing_names(session: Session, names: Sequence[str], groups: Input) -> set[str]:
     if not names:
         return set()
-    rows = run.rows(
-        "reconcile_scope_roots", None, {"scope_groups": run.arrow(_names(names)), "source_groups": groups}
+    rows = session.rows(
+        session.run(
+            "reconcile_scope_roots",
+            None,
+            {"scope_groups": session.bind(_names(names)), "source_groups": groups},
+        )
     )
     return {row["scope_group"] for row in rows if row["group_id"] is None}
 
 
-def _attribute_findings(run: SqlRun, compare: Sequence[AttributeSpec], inputs: Mapping[str, Any]) -> Any:
+def _attribute_findings(
+    session: Session, compare: Sequence[AttributeSpec], inputs: Mapping[str, Input]
+) -> Table:
     """Fingerprint every user's compared values; read and compare values only where prints differ."""
     if not compare:
-        return run.arrow(FINDINGS.empty_table())
-    spec = run.arrow(compare_spec_table(compare))
-    manager_map: Any = (
-        run.table("reconcile_manager_map", None, {"user_correlation": inputs["user_correlation"]})
+        return session.bind(FINDINGS.empty_table())
+    spec = session.bind(compare_spec_table(compare))
+    manager_map = (
+        session.run(
+            "reconcile_manager_map", None, {"user_correlation": inputs["user_correlation"]}, keep=True
+        )
         if any(s.extraction == "manager" for s in compare)
-        else run.arrow(_MANAGER_MAP.empty_table())
+        else session.bind(_MANAGER_MAP.empty_table())
     )
     columns = columns_read(compare)
     params = {"columns": columns, "reads_raw": any(s.reads_raw for s in compare)}
 
-    def values(pairs: Any | None) -> duckdb.DuckDBPyRelation:
+    def values(pairs: Table | None) -> Table:
         """Compared values of every user, or with ``pairs`` of the users in those pairs only."""
         relations = {
             "source_users": inputs["source_users"],
             "target_users": inputs["target_users"],
             "compare_spec": spec,
             "manager_map": manager_map,
-            "attribute_pairs": pairs if pairs is not None else run.arrow(_PAIRS.empty_table()),
+            "attribute_pairs": pairs if pairs is not None else session.bind(_PAIRS.empty_table()),
         }
         only = {**params, "only_pairs": pairs is not None}
-        return run_sql("reconcile_user_attribute_values", only, relations, con=run.con)
+        return session.run("reconcile_user_attribute_values", only, relations)
 
     if all(s.extraction == "column" for s in compare):
         lower = sorted({s.column_name for s in compare if s.column_name and not s.case_exact})
-        fingerprints = run_sql(
+        fingerprints = session.run(
             "reconcile_attribute_column_fingerprints",
             {"columns": columns, "lower_columns": lower},
             {"source_users": inputs["source_users"], "target_users": inputs["target_users"]},
-            con=run.con,
         )
     else:
-        fingerprints = run_sql(
-            "reconcile_attribute_value_fingerprints", None, {"attribute_values": values(None)}, con=run.con
+        fingerprints = session.run(
+            "reconcile_attribute_value_fingerprints", None, {"attribute_values": values(None)}
         )
-    pairs = run.table(
+    pairs = session.run(
         "reconcile_attribute_differing_pairs",
         None,
         {"user_correlation": inputs["user_correlation"], "attribute_fingerprints": fingerprints},
+        keep=True,
     )
-    return run.table(
+    return session.run(
         "reconcile_attribute_mismatches",
         None,
         {"attribute_pairs": pairs, "attribute_values": values(pairs), "compare_spec": spec},
+        keep=True,
     )
 
 

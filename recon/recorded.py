@@ -1,26 +1,23 @@
 """What recon has recorded on disk besides the findings rows: the findings and delta partitions
-present, the counts each reconcile stated in its ``summary.json``, capabilities and probe results,
-and a data folder for the notebooks (running ``recon demo`` when there is none).
+present, the counts each reconcile stated in its ``summary.json``, capabilities and probe results.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from recon.capabilities import load_capabilities
-from recon.errors import DataNotFound, InputError
-from recon.store import Store, check_name
+from recon.errors import InputError
+from recon.findings import FINDING_KINDS
+from recon.store import Store, partition_values
 
 __all__ = [
     "FINDING_KINDS",
     "capabilities_overview",
-    "demo_data_dir",
     "findings_cycles",
     "findings_summary_counts",
     "has_findings",
@@ -29,48 +26,10 @@ __all__ = [
     "read_json",
 ]
 
-FINDING_KINDS = (
-    "missing_in_target",
-    "orphaned_in_target",
-    "ambiguous_match",
-    "delayed_deactivation",
-    "delayed_activation",
-    "attribute_mismatch",
-    "group_missing_in_target",
-    "group_orphaned_in_target",
-    "membership_missing",
-    "membership_excess",
-)
-
-
-def partition_values(folder: Path, key: str) -> list[str]:
-    """The values of the Hive partition folders ``<key>=<value>`` directly under ``folder``, sorted."""
-    prefix = f"{key}="
-    if not folder.is_dir():
-        return []
-    return sorted(
-        child.name[len(prefix) :]
-        for child in folder.iterdir()
-        if child.is_dir() and child.name.startswith(prefix)
-    )
-
 
 def findings_cycles(store: Store, source: str | None, target: str | None) -> list[tuple[str, str, str]]:
     """(source, target, cycle) of every findings partition that has its findings.parquet."""
-    found = []
-    sources = [source] if source is not None else partition_values(store.findings_root, "source")
-    for src in sources:
-        targets = (
-            [target]
-            if target is not None
-            else partition_values(store.findings_root / f"source={check_name(src, 'system name')}", "target")
-        )
-        for tgt in targets:
-            pair_dir = store.findings_dir(src, tgt, "x").parent
-            for cycle in partition_values(pair_dir, "cycle"):
-                if (store.findings_dir(src, tgt, cycle) / "findings.parquet").is_file():
-                    found.append((src, tgt, cycle))
-    return found
+    return store.findings_cycles(source, target)
 
 
 def has_findings(data_dir: Path) -> bool:
@@ -200,36 +159,3 @@ def probe_results(store: Store) -> pl.DataFrame:
             schema={name: pl.String for name in ("system", "probe", "filter", "status", "detail")}
         )
     return pl.concat(frames, how="diagonal_relaxed")
-
-
-# -- demo data ---------------------------------------------------------------------------
-
-
-def demo_data_dir(default: Path | str | None = None) -> Path:
-    """A data folder with findings for notebooks: ``default``, else ``$RECON_DATA_DIR``, else
-    ``./data``, ``./data/demo`` or the same under ``..`` (a notebook runs in ``notebooks/``) when one
-    holds findings;
-    otherwise ``recon demo`` is run into a new temporary folder, whose path is returned.
-    """
-    if default is not None:
-        candidates = [Path(default)]
-    elif os.environ.get("RECON_DATA_DIR"):
-        candidates = [Path(os.environ["RECON_DATA_DIR"])]
-    else:
-        # ./data/demo is where `recon demo` writes by default; a notebook runs in notebooks/.
-        candidates = [Path("data"), Path("data") / "demo", Path("..") / "data", Path("..") / "data" / "demo"]
-    for candidate in candidates:
-        if has_findings(candidate):
-            return candidate.resolve()
-    fresh = Path(tempfile.mkdtemp(prefix="recon-demo-")) / "data"
-    _run_demo(fresh)
-    if not has_findings(fresh):
-        raise DataNotFound(f"recon demo wrote no findings under {fresh}")
-    return fresh
-
-
-def _run_demo(data_dir: Path) -> None:
-    """``recon demo`` into ``data_dir`` (imported here: the demo imports every stage)."""
-    from recon.demo import run_demo
-
-    run_demo(data_dir)

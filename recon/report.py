@@ -16,9 +16,8 @@ from typing import Any
 import polars as pl
 
 from recon import __version__, charts
+from recon.findings import DELTA_KINDS, SEVERITIES
 from recon.history import (
-    DELTA_KINDS,
-    SEVERITIES,
     HistorySummary,
     capabilities_overview,
     history,

@@ -7,6 +7,7 @@
     <data>/findings/source=<a>/target=<b>/cycle=<id>/findings.parquet, summary.json
     <data>/deltas/system=<name>/head=<id>/delta_findings.parquet, summary.json
     <data>/capabilities/system=<name>/capabilities.json, probe.parquet
+    <data>/audits/cycle=<id>/audit.json, <data>/recon.prom, <data>/.audit.lock   (recon audit)
 
 Files appear only when complete: single files are written to a temporary name and
 renamed; an export partition is written into a staging folder under ``<data>/.staging``
@@ -41,6 +42,7 @@ __all__ = [
     "check_name",
     "cycle_id_now",
     "default_data_dir",
+    "partition_values",
 ]
 
 EXPORT_TABLES = ("users", "groups", "memberships")
@@ -219,10 +221,14 @@ class Store:
 
     def findings_dir(self, source: str, target: str, cycle: str) -> Path:
         """Folder of ``findings.parquet`` + ``summary.json`` for a source/target pair and cycle."""
+        check_name(cycle, "cycle id")
+        return self.findings_pair_dir(source, target) / f"cycle={cycle}"
+
+    def findings_pair_dir(self, source: str, target: str) -> Path:
+        """Folder of every findings cycle of a source/target pair."""
         check_name(source, "system name")
         check_name(target, "system name")
-        check_name(cycle, "cycle id")
-        return self.findings_root / f"source={source}" / f"target={target}" / f"cycle={cycle}"
+        return self.findings_root / f"source={source}" / f"target={target}"
 
     def deltas_dir(self, system: str, head: str) -> Path:
         """Folder of ``delta_findings.parquet`` + ``summary.json`` for a system and head cycle."""
@@ -234,6 +240,110 @@ class Store:
         """Folder of ``capabilities.json`` + ``probe.parquet`` for a system."""
         check_name(system, "system name")
         return self.capabilities_root / f"system={system}"
+
+    def audit_dir(self, cycle: str) -> Path:
+        """Folder of ``audit.json`` (what each stage of ``recon audit`` did) for one audit cycle."""
+        check_name(cycle, "cycle id")
+        return self.root / "audits" / f"cycle={cycle}"
+
+    @property
+    def audit_lock_path(self) -> Path:
+        """The lock that keeps two ``recon audit`` runs off the same data folder."""
+        return self.root / ".audit.lock"
+
+    @property
+    def metrics_path(self) -> Path:
+        """Default metrics textfile (``[metrics] textfile`` overrides it)."""
+        return self.root / "recon.prom"
+
+    @property
+    def report_path(self) -> Path:
+        """Default HTML report."""
+        return self.root / "report.html"
+
+    # -- paths of validate, bulk, the simulator and extract's resume journals -----------------
+    @property
+    def validation_root(self) -> Path:
+        """Validation results, beside (never inside) the exports they describe."""
+        return self.root / "validation"
+
+    def validation_dir(self, system: str, cycle: str) -> Path:
+        """Folder of the schema findings of one system's export at one cycle."""
+        check_name(system, "system name")
+        check_name(cycle, "cycle id")
+        return self.validation_root / f"system={system}" / f"cycle={cycle}"
+
+    def mapping_dir(self, source: str, target: str) -> Path:
+        """Folder of the mapping findings of a source/target pair (the latest run)."""
+        check_name(source, "system name")
+        check_name(target, "system name")
+        return self.validation_root / f"source={source}" / f"target={target}"
+
+    @property
+    def bulk_root(self) -> Path:
+        return self.root / "bulk"
+
+    def bulk_system_dir(self, system: str) -> Path:
+        """Folder holding every bulk run against ``system``."""
+        return self.bulk_root / f"system={check_name(system, 'system name')}"
+
+    def bulk_run_dir(self, system: str, run_id: str) -> Path:
+        """Folder of one bulk run (an apply, or an analyze of files)."""
+        return self.bulk_system_dir(system) / f"run={check_name(run_id, 'run id')}"
+
+    @property
+    def plans_root(self) -> Path:
+        return self.root / "plans"
+
+    def plan_dir(self, source: str, target: str, cycle: str) -> Path:
+        """Default folder of the plan remediating ``target`` against ``source`` at ``cycle``."""
+        check_name(source, "system name")
+        check_name(target, "system name")
+        check_name(cycle, "cycle id")
+        return self.plans_root / f"source={source}" / f"target={target}" / f"cycle={cycle}"
+
+    @property
+    def resume_root(self) -> Path:
+        """The resume journals of interrupted ``recon extract`` runs (kept in ``.staging``)."""
+        return self.staging_root / "extract-resume"
+
+    def resume_system_dir(self, system: str) -> Path:
+        """Folder of the resume journals of ``system``, one folder ``<cycle>.<kind>`` each."""
+        return self.resume_root / check_name(system, "system name")
+
+    def resume_dir(self, system: str, cycle: str, kind: str) -> Path:
+        """Where the resume journal of ``system``/``cycle``/``kind`` lives."""
+        return self.resume_system_dir(system) / f"{check_name(cycle, 'cycle id')}.{kind}"
+
+    @property
+    def truth_root(self) -> Path:
+        """What the simulator knows it planted (``recon simulate``), read by the demo and tests."""
+        return self.root / "truth"
+
+    def truth_findings_dir(self, source: str, target: str, cycle: str) -> Path:
+        """The expected ``findings.parquet`` of a pair and cycle (laid out as ``findings/``)."""
+        return self.truth_root / self.findings_dir(source, target, cycle).relative_to(self.root)
+
+    def truth_deltas_dir(self, system: str, head: str) -> Path:
+        """The expected ``delta_findings.parquet`` of a system and head (laid out as ``deltas/``)."""
+        return self.truth_root / self.deltas_dir(system, head).relative_to(self.root)
+
+    def truth_schema_dir(self, system: str, cycle: str) -> Path:
+        """The expected ``schema_findings.parquet`` of a system's export at a cycle."""
+        check_name(system, "system name")
+        check_name(cycle, "cycle id")
+        return self.truth_root / "schema" / f"system={system}" / f"cycle={cycle}"
+
+    @property
+    def scim_root(self) -> Path:
+        """The simulator's exports as SCIM JSON pages (what ``recon import`` reads)."""
+        return self.root / "scim"
+
+    def scim_dir(self, system: str, cycle: str, kind: str) -> Path:
+        """Folder of one simulated export's SCIM JSON pages."""
+        check_name(system, "system name")
+        check_name(cycle, "cycle id")
+        return self.scim_root / f"system={system}" / f"cycle={cycle}" / f"kind={kind}"
 
     # -- listing -------------------------------------------------------------------------
     def systems(self) -> list[str]:
@@ -253,6 +363,21 @@ class Store:
                     ref = self.export(name, cycle, export_kind)
                     if ref.manifest_path.is_file():
                         found.append(ref)
+        return found
+
+    def findings_cycles(
+        self, source: str | None = None, target: str | None = None
+    ) -> list[tuple[str, str, str]]:
+        """(source, target, cycle) of every findings partition that has its findings.parquet, sorted."""
+        found = []
+        sources = [source] if source is not None else partition_values(self.findings_root, "source")
+        for src in sources:
+            source_dir = self.findings_root / f"source={check_name(src, 'system name')}"
+            targets = [target] if target is not None else partition_values(source_dir, "target")
+            for tgt in targets:
+                for cycle in partition_values(self.findings_pair_dir(src, tgt), "cycle"):
+                    if (self.findings_dir(src, tgt, cycle) / "findings.parquet").is_file():
+                        found.append((src, tgt, cycle))
         return found
 
     def cycles(self, system: str, kind: ExportKind = "full", *, complete_only: bool = True) -> list[str]:
@@ -288,29 +413,163 @@ class Store:
         return ref
 
     # -- writing -------------------------------------------------------------------------
+    @property
+    def staging_root(self) -> Path:
+        """Where exports and findings are written before they are published (``<data>/.staging``)."""
+        return self.root / ".staging"
+
+    @property
+    def held_root(self) -> Path:
+        """Where a partial export is kept when a complete one of the same cycle stays published."""
+        return self.root / ".held"
+
     @contextlib.contextmanager
     def publishing(self, final_dir: Path) -> Iterator[Path]:
         """Yield an empty staging folder; on success it replaces ``final_dir`` in one rename.
 
-        On any exception the staging folder is removed and ``final_dir`` is left as it was.
+        On any exception (an interrupt too) the staging folder is removed and ``final_dir`` is
+        left as it was: the folder it replaces is moved aside first and moved back if the final
+        rename fails. A process killed in between leaves a record in ``.staging`` that the next
+        run's :meth:`recover` follows. A caller that moved the staging folder away
+        (:meth:`hold`) publishes nothing.
         """
-        staging_root = self.root / ".staging"
-        staging_root.mkdir(parents=True, exist_ok=True)
-        staging = staging_root / uuid.uuid4().hex
-        staging.mkdir()
+        self.recover()
+        root = self.staging_root
+        root.mkdir(parents=True, exist_ok=True)
+        ident = uuid.uuid4().hex
+        lock = _Lock(root / f"{ident}.lock")  # held while this run owns the staging folder
+        staging = root / ident
         try:
+            staging.mkdir()
             yield staging
-            final_dir.parent.mkdir(parents=True, exist_ok=True)
-            retired: Path | None = None
-            if final_dir.exists():
-                retired = staging_root / f"{uuid.uuid4().hex}.old"
-                os.replace(final_dir, retired)
-            os.replace(staging, final_dir)
-            if retired is not None:
-                shutil.rmtree(retired, ignore_errors=True)
+            if staging.exists():
+                self._replace(final_dir, staging, ident)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
+            lock.release()
+
+    def _replace(self, final_dir: Path, staging: Path, ident: str) -> None:
+        """``staging`` becomes ``final_dir``; what was there is restored unless that succeeded."""
+        root = self.staging_root
+        final_dir.parent.mkdir(parents=True, exist_ok=True)
+        record = root / f"{ident}.json"
+        retired = root / f"{ident}.old"
+        moved = False
+        try:
+            if final_dir.exists():
+                # for recover() after a kill; a process's death keeps the page cache, so no fsync
+                _write_record(record, {"final": str(final_dir), "retired": str(retired)})
+                _rename(final_dir, retired)
+                moved = True
+            _rename(staging, final_dir)
+        except BaseException:
+            if moved and not final_dir.exists():
+                _rename(retired, final_dir)  # if this fails too, the record stays for recover()
+            record.unlink(missing_ok=True)
+            raise
+        record.unlink(missing_ok=True)
+        if moved:
+            shutil.rmtree(retired, ignore_errors=True)
+
+    def recover(self) -> list[str]:
+        """Finish what interrupted runs left in ``.staging``; returns what was done, one line each.
+
+        A folder moved aside by a publish that did not end is moved back when nothing replaced it
+        (else removed), and staging folders no running process holds are removed. The resume
+        journals of ``recon extract`` (``extract-resume``) are left alone.
+        """
+        root = self.staging_root
+        if not root.is_dir():
+            return []
+        done: list[str] = []
+        for record in sorted(root.glob("*.json")):
+            ident = record.name[: -len(".json")]
+            lock = _Lock.try_take(root / f"{ident}.lock")
+            if lock is None:
+                continue  # its run is still going
+            try:
+                data = json.loads(record.read_text(encoding="utf-8"))
+                final, retired = Path(data["final"]), Path(data["retired"])
+            except (OSError, ValueError, KeyError, TypeError):
+                final = retired = None  # type: ignore[assignment]
+            if retired is not None and retired.exists():
+                if final is not None and not final.exists():
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(retired, final)
+                    done.append(f"restored {final} that an interrupted publish had moved aside")
+                else:
+                    shutil.rmtree(retired, ignore_errors=True)
+            record.unlink(missing_ok=True)
+            lock.release(remove=True)
+        for entry in sorted(root.iterdir()):
+            if entry.name == "extract-resume" or not entry.is_dir():
+                continue
+            ident = entry.name.split(".", 1)[0]
+            lock = _Lock.try_take(root / f"{ident}.lock")
+            if lock is None:
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            lock.release(remove=True)
+            done.append(f"removed {entry.name} left in {root} by an interrupted run")
+        for stale in root.glob("*.lock"):
+            lock = _Lock.try_take(stale)
+            if lock is not None and not (root / stale.stem).exists():
+                lock.release(remove=True)
+        return done
+
+    def hold(self, staging: Path, ref: ExportRef) -> Path:
+        """Move a staged export to ``.held`` instead of publishing it; returns where it is.
+
+        Used when a run ended partial for a cycle whose export is complete: the complete export
+        stays, the partial one is kept for inspection (it never looks like an export: it is
+        not under ``exports/``).
+        """
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = self.held_root / f"system={ref.system}" / f"cycle={ref.cycle}" / f"kind={ref.kind}.{stamp}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, target)
+        return target
+
+
+def _write_record(path: Path, data: dict[str, str]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _rename(source: Path, target: Path) -> None:
+    """``os.replace`` (one place, so tests can make a given rename fail)."""
+    os.replace(source, target)
+
+
+class _Lock:
+    """An exclusive ``flock`` on a file: released by the kernel when its process dies."""
+
+    def __init__(self, path: Path, *, wait: bool = True) -> None:
+        import fcntl
+
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    @classmethod
+    def try_take(cls, path: Path) -> _Lock | None:
+        """The lock if no process holds it (taken now), else None."""
+        try:
+            return cls(path, wait=False)
+        except BlockingIOError:
+            return None
+
+    def release(self, *, remove: bool = True) -> None:
+        if remove:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+        os.close(self._fd)
 
 
 def _partition_values(folder: Path, key: str) -> list[str]:
@@ -322,3 +581,8 @@ def _partition_values(folder: Path, key: str) -> list[str]:
         for child in folder.iterdir()
         if child.is_dir() and child.name.startswith(prefix)
     ]
+
+
+def partition_values(folder: Path, key: str) -> list[str]:
+    """The values of the Hive partition folders ``<key>=<value>`` directly under ``folder``, sorted."""
+    return sorted(_partition_values(folder, key))

@@ -6,14 +6,14 @@
 -- the 64-bit hashes of (member_id, member_type) (memberships are unique per group and member).
 -- Equal sets always give equal fingerprints; a changed set is missed only if all three collide.
 WITH base_prints AS (
-    SELECT group_id, count(*) AS n, bit_xor(hash(member_id, member_type)) AS x,
-        sum(CAST(hash(member_id, member_type) AS HUGEINT)) AS s
+    SELECT group_id, count(*) AS n, bit_xor(fp64(member_id, member_type)) AS x,
+        sum(CAST(fp64(member_id, member_type) AS HUGEINT)) AS s
     FROM base_memberships
     GROUP BY group_id
 ),
 head_prints AS (
-    SELECT group_id, count(*) AS n, bit_xor(hash(member_id, member_type)) AS x,
-        sum(CAST(hash(member_id, member_type) AS HUGEINT)) AS s
+    SELECT group_id, count(*) AS n, bit_xor(fp64(member_id, member_type)) AS x,
+        sum(CAST(fp64(member_id, member_type) AS HUGEINT)) AS s
     FROM head_memberships
     GROUP BY group_id
 ),

@@ -1,6 +1,6 @@
 -- name: history_drift_age
 -- purpose: every finding identity of every cycle with its open-drift age: how many consecutive cycles, up to and including that one, the same finding has appeared in
--- inputs: findings, cycles
+-- inputs: findings, cycles, severity_ranks
 -- params: none
 -- A finding's identity across cycles is (source, target, kind, source_id, target_id, group_id,
 -- target_group_id, attribute); GROUP BY and PARTITION BY put NULLs together, as identity needs.
@@ -19,10 +19,10 @@ WITH occurrences AS (
         f.group_id,
         f.target_group_id,
         f.attribute,
-        min(CASE f.severity WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 ELSE 4 END)
-            AS severity_rank
+        min(r.severity_rank) AS severity_rank
     FROM findings AS f
     JOIN cycles AS c ON c.source = f.source AND c.target = f.target AND c.cycle = f.cycle
+    LEFT JOIN severity_ranks AS r ON r.severity = f.severity
     GROUP BY
         f.source, f.target, f.cycle, c.cycle_index, f.kind, f.source_id, f.target_id, f.group_id,
         f.target_group_id, f.attribute
@@ -52,18 +52,18 @@ aged AS (
     FROM marked
 )
 SELECT
-    source,
-    target,
-    cycle,
-    cycle_index,
-    kind,
-    CASE severity_rank WHEN 1 THEN 'critical' WHEN 2 THEN 'high' WHEN 3 THEN 'medium' ELSE 'low' END
-        AS severity,
-    source_id,
-    target_id,
-    group_id,
-    target_group_id,
-    attribute,
-    cycle_index - first_index + 1 AS age,
-    first_index
-FROM aged
+    a.source,
+    a.target,
+    a.cycle,
+    a.cycle_index,
+    a.kind,
+    r.severity,
+    a.source_id,
+    a.target_id,
+    a.group_id,
+    a.target_group_id,
+    a.attribute,
+    a.cycle_index - a.first_index + 1 AS age,
+    a.first_index
+FROM aged AS a
+LEFT JOIN severity_ranks AS r ON r.severity_rank = a.severity_rank

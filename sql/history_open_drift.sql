@@ -1,6 +1,6 @@
 -- name: history_open_drift
 -- purpose: the findings still open at each system pair's latest cycle, worst and oldest first, with their age in cycles and the cycle they were first seen in
--- inputs: aged_findings, findings, cycles
+-- inputs: aged_findings, findings, cycles, severity_ranks
 -- params: none
 WITH latest AS (
     SELECT source, target, max(cycle_index) AS cycle_index FROM cycles GROUP BY source, target
@@ -19,10 +19,10 @@ latest_findings AS (
         row_number() OVER (
             PARTITION BY f.source, f.target, f.kind, f.source_id, f.target_id, f.group_id,
                 f.target_group_id, f.attribute
-            ORDER BY CASE f.severity WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 ELSE 4 END,
-                f.detail
+            ORDER BY r.severity_rank NULLS LAST, f.detail
         ) AS copy
     FROM findings AS f
+    LEFT JOIN severity_ranks AS r ON r.severity = f.severity
     JOIN cycles AS c ON c.source = f.source AND c.target = f.target AND c.cycle = f.cycle
     JOIN latest AS l ON l.source = c.source AND l.target = c.target AND l.cycle_index = c.cycle_index
 )
@@ -39,10 +39,11 @@ JOIN latest_findings AS w
     AND w.target_group_id IS NOT DISTINCT FROM o.target_group_id
     AND w.attribute IS NOT DISTINCT FROM o.attribute
 JOIN cycles AS fc ON fc.source = o.source AND fc.target = o.target AND fc.cycle_index = o.first_index
+LEFT JOIN severity_ranks AS r ON r.severity = o.severity
 ORDER BY
     o.source,
     o.target,
-    CASE o.severity WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 ELSE 4 END,
+    r.severity_rank NULLS LAST,
     o.age DESC,
     o.kind,
     w.user_name,

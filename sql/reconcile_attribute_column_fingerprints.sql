@@ -58,8 +58,8 @@ normalised AS (
 )
 SELECT
     side,
-    hash(id) AS id_key,
-    hash(
+    fp64(id) AS id_key,
+    fp64(
         c_id, c_external_id, c_user_name, c_display_name, c_given_name, c_family_name, c_primary_email,
         c_employee_number, c_department, c_title, c_user_type, c_version, c_created, c_last_modified
     ) AS fingerprint

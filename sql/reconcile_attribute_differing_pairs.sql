@@ -2,13 +2,13 @@
 -- purpose: matched user pairs whose compared-value fingerprints differ: only these can have an attribute_mismatch, so only their values are read and compared
 -- inputs: user_correlation, attribute_fingerprints
 -- params: none
--- attribute_fingerprints: (side, id_key = hash(id), fingerprint). Joining on 64-bit id hashes
+-- attribute_fingerprints: (side, id_key = fp64(id), fingerprint). Joining on 64-bit id hashes
 -- is cheaper than on id text and loses nothing: every pair still meets its own fingerprints,
 -- and a colliding id can only add a pair, which the exact comparison then clears. Equal
 -- normalised values give equal fingerprints; a differing pair is lost only if its two 64-bit
 -- fingerprints collide.
 WITH pairs AS (
-    SELECT source_id, target_id, hash(source_id) AS source_key, hash(target_id) AS target_key
+    SELECT source_id, target_id, fp64(source_id) AS source_key, fp64(target_id) AS target_key
     FROM user_correlation
     WHERE NOT ambiguous
 )

@@ -3,5 +3,5 @@
 -- inputs: attribute_values
 -- params: none
 -- attribute_values: (side, id, user_name, vals, originals) from reconcile_user_attribute_values.
-SELECT side, hash(id) AS id_key, hash(vals) AS fingerprint
+SELECT side, fp64(id) AS id_key, fp64(vals) AS fingerprint
 FROM attribute_values

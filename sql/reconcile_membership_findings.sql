@@ -18,21 +18,21 @@ WITH group_map AS (
     SELECT source_id, target_id FROM group_correlation WHERE NOT ambiguous
 ),
 user_keys AS (
-    SELECT hash(source_id) AS source_key, hash(target_id) AS target_key
+    SELECT fp64(source_id) AS source_key, fp64(target_id) AS target_key
     FROM user_correlation
     WHERE NOT ambiguous
 ),
 source_prints AS (
-    SELECT hash(m.member_id) AS member_key, count(*) AS n, bit_xor(hash(m.group_id)) AS x,
-        sum(hash(m.group_id)) AS s
+    SELECT fp64(m.member_id) AS member_key, count(*) AS n, bit_xor(fp64(m.group_id)) AS x,
+        sum(fp64(m.group_id)) AS s
     FROM source_memberships AS m
     SEMI JOIN group_map AS g ON g.source_id = m.group_id
     WHERE m.member_type = 'User' OR m.member_type IS NULL
     GROUP BY member_key
 ),
 target_prints AS (
-    SELECT hash(m.member_id) AS member_key, count(*) AS n, bit_xor(hash(g.source_id)) AS x,
-        sum(hash(g.source_id)) AS s
+    SELECT fp64(m.member_id) AS member_key, count(*) AS n, bit_xor(fp64(g.source_id)) AS x,
+        sum(fp64(g.source_id)) AS s
     FROM target_memberships AS m
     JOIN group_map AS g ON g.target_id = m.group_id
     WHERE m.member_type = 'User' OR m.member_type IS NULL
@@ -48,7 +48,7 @@ differing_keys AS (
 differing_users AS (
     SELECT c.source_id, c.target_id
     FROM user_correlation AS c
-    SEMI JOIN differing_keys AS d ON d.source_key = hash(c.source_id) AND d.target_key = hash(c.target_id)
+    SEMI JOIN differing_keys AS d ON d.source_key = fp64(c.source_id) AND d.target_key = fp64(c.target_id)
     WHERE NOT c.ambiguous
 ),
 -- second pass over the memberships: the rows of differing users and every row that may be a

@@ -1,6 +1,6 @@
 -- name: validate_findings
 -- purpose: every schema finding of one export, one row per finding: the findings of each shape expanded to its representatives and from them to the resources each stands for (members: rep is the number in a representative's key, after its letter), plus userName collisions, most severe first
--- inputs: shapes, shape_findings, fact_findings, element_findings, collisions, members
+-- inputs: shapes, shape_findings, fact_findings, element_findings, collisions, members, severity_ranks
 -- params: none
 WITH per_shape AS (
     SELECT shape_no, kind, severity, attribute, detail FROM shape_findings
@@ -25,11 +25,12 @@ everything AS (
     UNION ALL
     SELECT kind, severity, resource_type, id, attribute, detail FROM collisions
 )
-SELECT kind, severity, resource_type, id, attribute, detail
-FROM everything
+SELECT e.kind, e.severity, e.resource_type, e.id, e.attribute, e.detail
+FROM everything AS e
+LEFT JOIN severity_ranks AS r ON r.severity = e.severity
 ORDER BY
-    CASE severity WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 ELSE 4 END,
-    kind,
-    resource_type,
-    id,
-    attribute
+    r.severity_rank NULLS LAST,
+    e.kind,
+    e.resource_type,
+    e.id,
+    e.attribute

@@ -13,7 +13,7 @@ WITH keyed AS (
 -- the hashes of keys held more than once, found by counting 64-bit hashes alone (cheaper than the texts);
 -- the keys under those hashes are then counted exactly, so two keys that share a hash never collide
 repeated AS (
-    SELECT hash(name_key) AS name_hash
+    SELECT fp64(name_key) AS name_hash
     FROM keyed
     GROUP BY name_hash
     HAVING count(*) > 1
@@ -21,7 +21,7 @@ repeated AS (
 candidates AS (
     SELECT k.id, k.user_name, k.name_key
     FROM keyed AS k
-    WHERE hash(k.name_key) IN (SELECT name_hash FROM repeated)
+    WHERE fp64(k.name_key) IN (SELECT name_hash FROM repeated)
 ),
 sets AS (
     SELECT name_key, count(*) AS users, count(DISTINCT user_name) AS spellings, list(id ORDER BY id) AS ids

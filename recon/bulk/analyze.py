@@ -30,7 +30,7 @@ from recon.bulk.expect import expectations, lookup
 from recon.bulk.model import BULK_ID_PREFIX, parse_request, parse_response
 from recon.bulk.paths import new_run_id, run_dir
 from recon.bulk.records import Exchange, OpRecord
-from recon.engine import Parquet, connect, run_sql
+from recon.engine import Parquet, open_session
 from recon.errors import UsageError
 from recon.store import ExportRef, Store, atomic_write_bytes, atomic_write_json
 
@@ -172,9 +172,8 @@ def outcome_frame(
 ) -> pl.DataFrame:
     """One row per operation: the request, the reported result, and the outcome in ``target``."""
     ops, checks = _frames(records)
-    con = connect(temp_dir=temp_dir)
-    try:
-        relation = run_sql(
+    with open_session(temp_dir=temp_dir) as session:
+        outcomes = session.run(
             "bulk_outcomes",
             None,
             {
@@ -184,12 +183,8 @@ def outcome_frame(
                 "target_groups": Parquet.of(target.table("groups")),
                 "target_memberships": Parquet.of(target.table("memberships")),
             },
-            con=con,
         )
-        frame: pl.DataFrame = relation.pl()
-        return frame
-    finally:
-        con.close()
+        return session.polars(outcomes)
 
 
 def _target_export(store: Store, system: str, cycle: str | None) -> ExportRef:

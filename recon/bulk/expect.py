@@ -19,29 +19,20 @@ from typing import Any
 
 from recon.bulk.model import BULK_ID_PREFIX
 from recon.bulk.records import OpRecord
-from recon.extract.normalize import ENTERPRISE_USER
+from recon.scim_columns import ENTERPRISE_USER, PRIMARY_EMAIL, by_path
 
 __all__ = ["Expectation", "Lookup", "expectations", "lookup"]
 
 _ENTERPRISE = ENTERPRISE_USER.lower()
-# SCIM path (lower case) -> flattened column of users.parquet / groups.parquet
+# SCIM path (lower case) -> flattened column of users.parquet / groups.parquet: the attributes
+# an operation can set (recon/scim_columns.py), and the other spellings of manager and email
 _USER_COLUMNS = {
-    "username": "user_name",
-    "externalid": "external_id",
-    "active": "active",
-    "displayname": "display_name",
-    "name.givenname": "given_name",
-    "name.familyname": "family_name",
-    "title": "title",
-    "usertype": "user_type",
-    f"{_ENTERPRISE}:employeenumber": "employee_number",
-    f"{_ENTERPRISE}:department": "department",
-    f"{_ENTERPRISE}:manager.value": "manager_id",
+    **by_path("User", writable=True),
     f"{_ENTERPRISE}:manager": "manager_id",
-    "emails[primary eq true].value": "primary_email",
-    "emails": "primary_email",
+    "emails[primary eq true].value": PRIMARY_EMAIL,
+    "emails": PRIMARY_EMAIL,
 }
-_GROUP_COLUMNS = {"externalid": "external_id", "displayname": "display_name"}
+_GROUP_COLUMNS = by_path("Group", writable=True)
 _CASE_EXACT = {"external_id", "active", "manager_id"}
 _MEMBER_FILTER = re.compile(r'^members\[\s*value\s+eq\s+"([^"]*)"\s*\]$', re.IGNORECASE)
 

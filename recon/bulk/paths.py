@@ -1,4 +1,4 @@
-"""Where bulk runs and remediation plans live in the data folder.
+"""Where bulk runs and remediation plans live in the data folder (the store names the folders).
 
 ::
 
@@ -11,19 +11,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from recon.store import Store, check_name, cycle_id_now
+from recon.store import Store, cycle_id_now
 
 __all__ = ["bulk_system_dir", "new_run_id", "plan_dir", "run_dir"]
 
 
 def bulk_system_dir(store: Store, system: str) -> Path:
     """Folder holding every bulk run against ``system``."""
-    return store.root / "bulk" / f"system={check_name(system, 'system name')}"
+    return store.bulk_system_dir(system)
 
 
 def run_dir(store: Store, system: str, run_id: str) -> Path:
     """Folder of one bulk run (an apply, or an analyze of files)."""
-    return bulk_system_dir(store, system) / f"run={check_name(run_id, 'run id')}"
+    return store.bulk_run_dir(system, run_id)
 
 
 def new_run_id(store: Store, system: str, now: datetime | None = None) -> str:
@@ -38,7 +38,4 @@ def new_run_id(store: Store, system: str, now: datetime | None = None) -> str:
 
 def plan_dir(store: Store, source: str, target: str, cycle: str) -> Path:
     """Default folder of the plan remediating ``target`` against ``source`` at ``cycle``."""
-    check_name(source, "system name")
-    check_name(target, "system name")
-    check_name(cycle, "cycle id")
-    return store.root / "plans" / f"source={source}" / f"target={target}" / f"cycle={cycle}"
+    return store.plan_dir(source, target, cycle)

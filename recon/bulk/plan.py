@@ -33,9 +33,9 @@ from recon.bulk.matches import Matches, reconcile_matches
 from recon.bulk.paths import plan_dir
 from recon.bulk.remedies import PlannedOp, RemedyBuilder
 from recon.config import Config, ReconcileConfig
-from recon.engine import Parquet, connect, run_sql
+from recon.engine import Parquet, open_session
 from recon.errors import DataNotFound
-from recon.store import ExportRef, Store, atomic_write_bytes, check_name
+from recon.store import ExportRef, Store, atomic_write_bytes
 
 __all__ = ["PLAN_FILE", "PlanSummary", "latest_findings_cycle", "plan"]
 
@@ -95,16 +95,8 @@ class PlanSummary:
 
 def latest_findings_cycle(store: Store, source: str, target: str) -> str:
     """The newest cycle with a findings.parquet for ``source`` -> ``target``."""
-    folder = (
-        store.findings_root
-        / f"source={check_name(source, 'system name')}"
-        / f"target={check_name(target, 'system name')}"
-    )
-    cycles = sorted(
-        child.name.removeprefix("cycle=")
-        for child in (folder.iterdir() if folder.is_dir() else [])
-        if child.name.startswith("cycle=") and (child / "findings.parquet").is_file()
-    )
+    folder = store.findings_pair_dir(source, target)
+    cycles = [cycle for _, _, cycle in store.findings_cycles(source, target)]
     if not cycles:
         raise DataNotFound(
             f"no findings for source {source!r} and target {target!r} under {folder}: "
@@ -152,8 +144,7 @@ def plan(
         store, target, max_operations=max_operations, max_payload_size=max_payload_size, etag=etag
     )
     pairs = matches(store, source_ref, target_ref, pair)
-    con = connect(temp_dir=store.temp_dir)
-    try:
+    with open_session(temp_dir=store.temp_dir) as session:
         id_budget = _id_budget(target_ref)
         builder = RemedyBuilder(
             match_rules=pair.match,
@@ -171,9 +162,9 @@ def plan(
             "target_users": Parquet.of(target_ref.table("users")),
             "target_groups": Parquet.of(target_ref.table("groups")),
         }
-        for row in _rows(run_sql("bulk_plan_findings", None, inputs, con=con).pl()):
+        for row in _rows(session.polars(session.run("bulk_plan_findings", None, inputs))):
             builder.add_finding(row)
-        memberships = run_sql(
+        new_memberships = session.run(
             "bulk_plan_new_memberships",
             None,
             {
@@ -185,12 +176,9 @@ def plan(
                 "group_matches": pairs.groups,
                 "target_groups": inputs["target_groups"],
             },
-            con=con,
-        ).pl()
-        for row in _rows(memberships):
+        )
+        for row in _rows(session.polars(new_memberships)):
             builder.add_new_membership(row)
-    finally:
-        con.close()
     planned = builder.operations()
     chunks = chunk_operations(
         [p.operation for p in planned],

@@ -27,10 +27,11 @@ from recon.bulk.chunking import operation_size
 from recon.bulk.model import BULK_ID_PREFIX, BulkOperation
 from recon.bulk.payloads import attribute_patch, group_create, patch_body, user_create
 from recon.errors import UsageError
+from recon.findings import FINDING_IDENTITY
 
 __all__ = ["FINDING_KEYS", "PlannedOp", "RemedyBuilder", "Skipped", "finding_key"]
 
-FINDING_KEYS = ("kind", "source_id", "target_id", "group_id", "target_group_id", "attribute")
+FINDING_KEYS = FINDING_IDENTITY
 _PHASES = ("revoke", "create_user", "create_group", "group_members", "update_user", "delete_group")
 
 

@@ -16,18 +16,22 @@ the heavy libraries load only for the command that runs (tests/foundation/test_c
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import pkgutil
+import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 import typer
 
 from recon import __version__
 from recon.cli.common import state
 from recon.errors import ReconError
+from recon.safe_text import one_line
 
 __all__ = ["app", "main", "run"]
 
@@ -75,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     state.debug = bool(os.environ.get("RECON_DEBUG")) or "--debug" in args
     args = [arg for arg in args if arg != "--debug"]
     try:
-        app(args=args, prog_name="recon")  # standalone: usage errors print and exit 2, ^C exits 130
+        with _terminate_as_interrupt():
+            app(args=args, prog_name="recon")  # standalone: usage errors print and exit 2, ^C exits 130
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except ReconError as exc:
@@ -91,8 +96,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(message: str) -> int:
     if state.debug:
         traceback.print_exc()
-    print(f"recon: error: {message}", file=sys.stderr)
+    print(f"recon: error: {one_line(message)}", file=sys.stderr)
     return 2
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C in every command: staging is removed, a moved export restored."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (recon run from a test runner's or a notebook's thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run() -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from recon.config import Config, load_config
+from recon.safe_text import one_line
 from recon.store import Store
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "open_store",
     "state",
     "warn",
+    "warn_plain_http",
     "warn_schema_findings",
 ]
 
@@ -69,18 +71,32 @@ def open_config(path: Path | None) -> Config:
 
 
 def echo(text: str = "") -> None:
-    """Print a line for people (stdout)."""
-    typer.echo(text)
+    """Print a line for people (stdout); control characters from data (ANSI escapes, ``\\r``) are escaped."""
+    typer.echo("\n".join(one_line(line, 100_000) for line in text.split("\n")))
 
 
 def warn(text: str) -> None:
     """Print a warning line on stderr (so ``--json`` stdout stays parseable)."""
-    typer.echo(f"recon: warning: {text}", err=True)
+    typer.echo(f"recon: warning: {one_line(text)}", err=True)
 
 
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as JSON on stdout."""
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str, ensure_ascii=False) + "\n")
+
+
+def warn_plain_http(base_url: str | None) -> None:
+    """Warn when the bearer token would travel unencrypted (plain http to a host not this one)."""
+    if not base_url:
+        return
+    import httpx
+
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL:
+        return  # the client refuses it with its own message
+    if url.scheme == "http" and url.host not in ("127.0.0.1", "localhost", "::1"):
+        warn(f"{url.host} is reached over plain http: the bearer token travels unencrypted")
 
 
 def warn_schema_findings(store: Store, exports: list[tuple[str, str]]) -> None:

@@ -6,7 +6,17 @@ from typing import Annotated, Any
 
 import typer
 
-from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store, warn
+from recon.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    echo,
+    emit_json,
+    open_config,
+    open_store,
+    warn,
+    warn_plain_http,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +36,7 @@ def discover_command(
 
     store = open_store(data_dir)
     system_config = open_config(config).system(system)
+    warn_plain_http(system_config.base_url)
     if system_config.kind != "scim":
         _discover_source(store, system_config, as_json)
         return

@@ -17,7 +17,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store, warn
+from recon.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    echo,
+    emit_json,
+    open_config,
+    open_store,
+    warn,
+    warn_plain_http,
+)
 
 if TYPE_CHECKING:
     from recon.extract.live import ExtractResult, ProgressEvent
@@ -81,7 +91,7 @@ def extract_command(
         max_pages=max_pages,
     )
     system_config = settings.system(system)
-    _warn_plain_http(system_config.base_url)
+    warn_plain_http(system_config.base_url)
     if not resume:
         for name in ResumeJournal.pending(store, system):
             warn(
@@ -107,7 +117,8 @@ def extract_command(
 def _report(result: ExtractResult, as_json: bool) -> None:
     manifest = result.manifest
     if as_json:
-        emit_json({"export": str(result.export_path), "manifest": manifest.to_json()})
+        held = str(result.held) if result.held else None
+        emit_json({"export": str(result.export_path), "manifest": manifest.to_json(), "held": held})
         return
     rows = manifest.rows
     echo(
@@ -129,18 +140,13 @@ def _report(result: ExtractResult, as_json: bool) -> None:
         examples = anomaly.get("examples") or []
         sample = f" (e.g. {examples[0]})" if examples else ""
         echo(f"  {mark} {anomaly['kind']} x{anomaly.get('count', 1)}: {anomaly['detail']}{sample}")
-    if not result.complete:
+    if result.held is not None:
+        warn(
+            f"this run is partial and cycle {manifest.cycle} already has a complete export, which stays at "
+            f"{result.export_path}; this run was kept at {result.held}"
+        )
+    elif not result.complete:
         warn("the export is partial: records may be missing (see the anomalies marked !); exit code 1")
-
-
-def _warn_plain_http(base_url: str | None) -> None:
-    if not base_url:
-        return
-    import httpx
-
-    url = httpx.URL(base_url)
-    if url.scheme == "http" and url.host not in ("127.0.0.1", "localhost", "::1"):
-        warn(f"{url.host} is reached over plain http: the bearer token travels unencrypted")
 
 
 @contextmanager

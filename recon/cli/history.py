@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from recon.cli.common import DataDirOpt, JsonOpt, echo, emit_json, open_store
+from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from recon.config import Config
     from recon.history import HistorySummary
+    from recon.store import Store
 
 
 def register(app: typer.Typer) -> None:
@@ -26,18 +29,40 @@ def history_command(
     target: Annotated[
         str | None, typer.Option("--target", help="Only pairs with this target system.")
     ] = None,
+    metrics: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics",
+            help="Also write these figures as Prometheus metrics to FILE (docs/metrics.md).",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Drift per cycle: findings per kind and severity, open-drift age, deprovisioning latency,
     delta filter completeness."""
     from recon.history import history
 
-    summary = history(open_store(data_dir), source=source, target=target)
+    store = open_store(data_dir)
+    summary = history(store, source=source, target=target)
+    if metrics is not None:
+        _write_metrics(store, summary, metrics, open_config(config))
     if as_json:
         emit_json(summary.to_json())
         return
     _print(summary)
+
+
+def _write_metrics(store: Store, summary: HistorySummary, path: Path, settings: Config) -> None:
+    from recon.audit.metrics import collect, write_textfile
+    from recon.audit.thresholds import breaches_from_history
+
+    breaches = breaches_from_history(settings.thresholds, summary)
+    families = collect(store, summary, thresholds=settings.thresholds, breaches=breaches)
+    write_textfile(path, families, settings.metrics.format)
+    typer.echo(f"recon: metrics written to {path}", err=True)
 
 
 def _pair(source: str, target: str) -> pl.Expr:

@@ -30,6 +30,9 @@ def import_command(
     lenient: Annotated[
         bool, typer.Option("--lenient", help="Import valid resources; write rejects to rejects.parquet.")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an export already imported for this cycle.")
+    ] = False,
     data_dir: DataDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -48,6 +51,7 @@ def import_command(
         since=since,
         filter_expr=filter_expr,
         lenient=lenient,
+        force=force,
     )
     manifest = result.manifest
     if as_json:

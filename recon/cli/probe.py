@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from recon.cli.common import ConfigOpt, DataDirOpt, JsonOpt, echo, emit_json, open_config, open_store
+from recon.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    echo,
+    emit_json,
+    open_config,
+    open_store,
+    warn_plain_http,
+)
 
 if TYPE_CHECKING:
     from recon.probe import ProbeSummary
@@ -29,6 +38,7 @@ def probe_command(
 
     store = open_store(data_dir)
     system_config = open_config(config).system(system)
+    warn_plain_http(system_config.base_url)
     with ScimClient.from_config(system_config) as client:
         summary = probe(store, system, client, page_size=system_config.page_size)
     if as_json:

@@ -98,18 +98,21 @@ def _counts(counts: Mapping[str, int]) -> str:
 
 
 def _print(summary: SimulationSummary) -> None:
+    from recon.store import Store
+
     out = summary.out
+    store = Store(out)
     echo(
         f"simulated {summary.source} -> {', '.join(summary.targets)}: {summary.initial_users} users "
         f"({summary.users} at the last cycle), {summary.groups} groups, {len(summary.cycles)} cycles "
         f"(profile {summary.profile}, seed {summary.seed}) in {summary.seconds:.1f} s"
     )
-    where = out / ("exports" if summary.format == "parquet" else "scim")
+    where = store.exports_root if summary.format == "parquet" else store.scim_root
     echo(
         f"  exports: {where}"
         + ("" if summary.format == "parquet" else f" (import list: {where / 'imports.json'})")
     )
-    echo(f"  truth:   {out / 'truth'} (findings, delta findings, leavers, simulation.json)")
+    echo(f"  truth:   {store.truth_root} (findings, delta findings, leavers, simulation.json)")
     echo(f"  config:  {out / 'recon.toml'}")
     last = summary.cycles[-1]
     echo(f"  expected findings at the last cycle {last} ({summary.findings_total} over all cycles):")
@@ -123,5 +126,5 @@ def _print(summary: SimulationSummary) -> None:
     if summary.schema_faults is not None:
         echo(
             f"  schema faults in the IdP export at {last}: {_counts(summary.schema_faults)} "
-            f"(expected recon validate findings: {out / 'truth' / 'schema'})"
+            f"(expected recon validate findings: {store.truth_root / 'schema'})"
         )

@@ -24,7 +24,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recon.engine import Parquet, run_sql
+from recon.engine import Parquet
 from recon.errors import ScimError, UsageError
 from recon.extract.columns import Done, NotPlain, UsersColumns, plain_texts
 from recon.extract.normalize import Rejected, normalise, parse_scim_datetime
@@ -177,7 +177,8 @@ class IdLedger:
         if self._in_order:
             return dict(sorted(self._counts.items()))
         fetched = {"fetched_ids": Parquet.of(self.path)}
-        rows = run_sql("extract_fetched_ids", None, fetched, con=con() if callable(con) else con).fetchall()
+        session = con() if callable(con) else con
+        rows = session.tuples(session.run("extract_fetched_ids", inputs=fetched))
         return {str(row[0]): int(row[2]) for row in rows}
 
 

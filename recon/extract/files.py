@@ -23,6 +23,7 @@ import gzip
 import io
 import json
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,11 +35,12 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recon.engine import connect
+from recon.engine import open_session
 from recon.errors import ImportRejected, InputError, UsageError
 from recon.extract.columns import Done, UsersColumns, is_user_object
 from recon.extract.normalize import Rejected, normalise, parse_scim_datetime
 from recon.extract.writer import ExportWriter
+from recon.limits import DepthScanner, LimitExceeded, check_depth, limits, size_text
 from recon.store import ExportKind, Manifest, Store, check_name
 
 __all__ = ["ImportResult", "import_files", "iter_resources", "since_filter"]
@@ -53,7 +55,7 @@ REJECTS = pa.schema(
         ("raw", pa.string()),
     ]
 )
-_EXACT_POSITION_LIMIT = 64 * 1024 * 1024  # below this size a JSON error is re-located to line:column
+_EXACT_POSITION_LIMIT = 8 * 1024 * 1024  # below this size a JSON error is re-located to line:column
 FAST_PATH = True  # plain Users made into columns by Arrow (False: every resource through normalise)
 FAST_PAGE = 1000  # plain Users per page given to the columns
 
@@ -115,15 +117,31 @@ def _first_byte(handle: IO[bytes]) -> bytes:
     return stripped[:1]
 
 
-def _is_ndjson(handle: IO[bytes]) -> bool:
+def _is_ndjson(handle: IO[bytes], limit: int) -> bool:
     """True when the first line is a whole JSON object on its own (then lines are records)."""
-    line = handle.readline()
+    line = handle.readline(limit + 1)
     handle.seek(0)
+    if len(line) > limit:
+        return False  # one long line: a JSON document on one line, read as such
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError:
-        return False
+        return _loads(line) is not _INVALID and line.rstrip().endswith(b"}") and line.count(b"\n") <= 1
     return isinstance(value, dict)
+
+
+_INVALID = object()
+
+
+def _loads(text: bytes) -> Any:
+    """Parse JSON that orjson refuses only for a lone surrogate escape (Python's parser takes it).
+
+    Such a value cannot be stored as UTF-8: the resource is then rejected by name, not dropped.
+    """
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return _INVALID
 
 
 def iter_resources(path: Path) -> Iterator[Located]:
@@ -137,37 +155,117 @@ def iter_resources(path: Path) -> Iterator[Located]:
 _Item = tuple[str, Any, bytes | None]
 
 
-def _iter_items(path: Path) -> Iterator[_Item]:
+def _iter_items(path: Path, notes: list[tuple[str, str]] | None = None) -> Iterator[_Item]:
+    """Every resource of ``path``; an input that holds none is an error naming what it holds.
+
+    ``notes`` receives (anomaly kind, detail) for what was read in a tolerated way (a
+    ``resources`` key spelled in another case: SCIM attribute names are case-insensitive).
+    """
     name = str(path)
-    with _open(path) as handle:
-        first = _first_byte(handle)
-        if first == b"":
-            raise InputError(f"{name}: empty file, expected SCIM JSON or NDJSON")
-        if first == b"{" and _is_ndjson(handle):
-            yield from _iter_ndjson(name, handle)
-        elif first in (b"{", b"["):
-            yield from _iter_json(name, path, handle, first)
-        else:
-            raise InputError(
-                f"{name}:1: expected a JSON object or array, found {first.decode(errors='replace')!r}"
+    bounds = limits()
+    notes = notes if notes is not None else []
+    try:
+        with _open(path) as handle:
+            first = _first_byte(handle)
+            if first == b"":
+                raise InputError(f"{name}: empty file, expected SCIM JSON or NDJSON")
+            if first == b"{" and _is_ndjson(handle, bounds.max_resource_bytes):
+                yield from _iter_ndjson(name, handle, notes)
+            elif first in (b"{", b"["):
+                yield from _iter_json(name, path, handle, first, notes)
+            else:
+                raise InputError(
+                    f"{name}:1: expected a JSON object or array, found {first.decode(errors='replace')!r}"
+                )
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(
+            f"{name}: the gzip data is truncated or damaged ({exc or type(exc).__name__})"
+        ) from exc
+
+
+def _too_deep(line: bytes, limit: int) -> bool:
+    return line.count(b"[") + line.count(b"{") > limit
+
+
+def _iter_ndjson(name: str, handle: IO[bytes], notes: list[tuple[str, str]]) -> Iterator[_Item]:
+    bounds = limits()
+    found = 0
+    said_empty = False
+    number = 0
+    while True:
+        line = handle.readline(bounds.max_resource_bytes + 1)
+        if not line:
+            break
+        number += 1
+        if len(line) > bounds.max_resource_bytes and not line.endswith(b"\n"):
+            preview = line[:_PREVIEW]
+            while line and not line.endswith(b"\n"):  # skip the rest of the line, a buffer at a time
+                line = handle.readline(_SKIP)
+            found += 1
+            reason = (
+                f"line longer than {size_text(bounds.max_resource_bytes)}; "
+                "the limit is RECON_MAX_RESOURCE_BYTES"
             )
-
-
-def _iter_ndjson(name: str, handle: IO[bytes]) -> Iterator[_Item]:
-    for number, line in enumerate(handle, start=1):
+            yield f"line {number}", Refused(reason, preview), None
+            continue
         if not line.strip():
             continue
+        if _too_deep(line, bounds.max_json_depth):
+            try:
+                check_depth(line, bounds.max_json_depth, f"{name}:{number}")
+            except LimitExceeded:
+                found += 1
+                depth = bounds.max_json_depth
+                reason = f"JSON nested deeper than {depth} levels; the limit is RECON_MAX_JSON_DEPTH"
+                yield f"line {number}", Refused(reason, line[:_PREVIEW]), None
+                continue
+        raw: bytes | None
         try:
             value = orjson.loads(line)
+            raw = _line_text(line)
         except orjson.JSONDecodeError as exc:
-            raise InputError(f"{name}:{number}: invalid JSON on this NDJSON line ({exc})") from exc
-        if isinstance(value, dict) and (
-            "Resources" in value or LIST_RESPONSE in (value.get("schemas") or [])
-        ):
-            for index, item in enumerate(_page_resources(name, f"line {number}", value), start=1):
+            value, raw = _loads(line), None  # normalise then rejects it by name
+            if value is _INVALID:
+                raise InputError(f"{name}:{number}: invalid JSON on this NDJSON line ({exc})") from exc
+        key = _resources_key(value) if isinstance(value, dict) else None
+        if isinstance(value, dict) and (key is not None or LIST_RESPONSE in _schemas(value)):
+            resources = _page_resources(name, f"line {number}", value, key, notes)
+            said_empty = said_empty or (not resources and value.get("totalResults") == 0)
+            for index, item in enumerate(resources, start=1):
+                found += 1
                 yield f"line {number} resource #{index}", item, None
         else:
-            yield f"line {number}", value, _line_text(line)
+            found += 1
+            yield f"line {number}", value, raw
+    if not found and not said_empty:
+        raise InputError(
+            f"{name}: no resources in {number} line(s) (ListResponse pages without Resources); "
+            'an empty export is a ListResponse with "totalResults": 0'
+        )
+
+
+_PREVIEW = 4096  # bytes of a refused line kept in rejects.parquet
+_SKIP = 1 << 20
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A record refused before parsing (over a limit): rejected by name, never dropped."""
+
+    reason: str
+    preview: bytes
+
+
+def _schemas(value: dict[str, Any]) -> list[Any]:
+    schemas = value.get("schemas")
+    return schemas if isinstance(schemas, list) else []
+
+
+def _resources_key(value: dict[str, Any]) -> str | None:
+    """The key holding a ListResponse's resources: ``Resources`` in any case (RFC 7643 §2.1)."""
+    if "Resources" in value:
+        return "Resources"
+    return next((key for key in value if isinstance(key, str) and key.lower() == "resources"), None)
 
 
 def _line_text(line: bytes) -> bytes:
@@ -175,11 +273,19 @@ def _line_text(line: bytes) -> bytes:
     text = line.strip()
     if text[:1] == b"{" and text[-1:] == b"}":  # an object: only JSON whitespace was around it
         return text
-    return line.decode("utf-8").strip().encode("utf-8")  # str.strip also strips non-ASCII spaces
+    return line.decode("utf-8", errors="surrogatepass").strip().encode("utf-8", errors="surrogatepass")
 
 
-def _page_resources(name: str, where: str, page: dict[str, Any]) -> list[Any]:
-    resources = page.get("Resources", [])
+def _page_resources(
+    name: str, where: str, page: dict[str, Any], key: str | None, notes: list[tuple[str, str]]
+) -> list[Any]:
+    if key is None:
+        return []
+    if key != "Resources":
+        notes.append(
+            ("resources_key_case", f'{where}: the resources were under "{key}", read as "Resources"')
+        )
+    resources = page.get(key, [])
     if resources is None:
         return []
     if not isinstance(resources, list):
@@ -187,25 +293,130 @@ def _page_resources(name: str, where: str, page: dict[str, Any]) -> list[Any]:
     return resources
 
 
-def _iter_json(name: str, path: Path, handle: IO[bytes], first: bytes) -> Iterator[_Item]:
+class _Scanned:
+    """A binary file read through a :class:`~recon.limits.DepthScanner` (for ijson)."""
+
+    def __init__(self, handle: IO[bytes], scanner: DepthScanner) -> None:
+        self._handle = handle
+        self.scanner = scanner
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self.scanner.feed(data)
+        return data
+
+
+_IJSON_BUFFER = 1 << 20
+
+
+def _iter_json(
+    name: str, path: Path, handle: IO[bytes], first: bytes, notes: list[tuple[str, str]]
+) -> Iterator[_Item]:
+    bounds = limits()
+    scanner = DepthScanner(bounds.max_json_depth, name)
+    scanner.item_limit = bounds.max_resource_bytes
+    scanned = _Scanned(handle, scanner)
+    count = 0
     try:
         if first == b"{":
-            for index, item in enumerate(ijson.items(handle, "Resources.item", use_float=True), start=1):
+            scanner.item_depth = 3  # { "Resources": [ {one resource} ] }
+            items = ijson.items(scanned, "Resources.item", use_float=True, buf_size=_IJSON_BUFFER)
+            for index, item in enumerate(items, start=1):
                 yield f"resource #{index}", item, None
+                count = index
+            if not count:
+                yield from _object_without_resources(name, path, notes)
             return
-        count = 0
-        for item_index, item in enumerate(ijson.items(handle, "item", use_float=True), start=1):
-            if isinstance(item, dict) and (
-                "Resources" in item or LIST_RESPONSE in (item.get("schemas") or [])
-            ):
-                for resource in _page_resources(name, f"page {item_index}", item):
+        scanner.item_depth = 2  # [ {a resource or a whole page} ]: ijson builds each item whole
+        scanner.item_what = "one array item (a resource or a page)"
+        said_empty = False
+        items = ijson.items(scanned, "item", use_float=True, buf_size=_IJSON_BUFFER)
+        for item_index, item in enumerate(items, start=1):
+            key = _resources_key(item) if isinstance(item, dict) else None
+            if isinstance(item, dict) and (key is not None or LIST_RESPONSE in _schemas(item)):
+                page = _page_resources(name, f"page {item_index}", item, key, notes)
+                said_empty = said_empty or (not page and item.get("totalResults") == 0)
+                for resource in page:
                     count += 1
                     yield f"page {item_index} resource #{count}", resource, None
             else:
                 count += 1
                 yield f"resource #{count}", item, None
+        if not count and not said_empty:
+            raise InputError(
+                f"{name}: found an empty JSON array (or pages without Resources): no resources; "
+                'an empty export is a ListResponse with "totalResults": 0'
+            )
     except ijson.JSONError as exc:
         raise InputError(_locate_json_error(name, path, handle, exc)) from exc
+
+
+def _object_without_resources(name: str, path: Path, notes: list[tuple[str, str]]) -> Iterator[_Item]:
+    """A JSON object whose ``Resources`` gave nothing: a key in another case, one resource, or an error."""
+    bounds = limits()
+    keys: list[str] = []
+    key: str | None = None
+    total: Any = None
+    with _open(path) as handle:
+        for prefix, event, value in ijson.parse(handle, buf_size=_IJSON_BUFFER):
+            if prefix == "" and event == "map_key":
+                if len(keys) < 20:
+                    keys.append(value)
+                if value.lower() == "resources":
+                    key = value
+                    if key != "Resources":
+                        break
+            elif prefix == "totalResults" and event == "number":
+                total = value
+    if key is not None and key != "Resources":
+        notes.append(("resources_key_case", f'the resources were under "{key}", read as "Resources"'))
+        with _open(path) as handle:
+            found = 0
+            for index, item in enumerate(ijson.items(handle, f"{key}.item", use_float=True), start=1):
+                found = index
+                yield f"resource #{index}", item, None
+        if found:
+            return
+    if key is not None:
+        if total == 0:
+            return  # a ListResponse that says there is nothing: an empty export
+        raise InputError(
+            f"{name}: found a ListResponse with an empty Resources list but totalResults {total}; "
+            'an empty export says "totalResults": 0'
+        )
+    with _open(path) as handle:
+        text = _read_at_most(handle, bounds.max_resource_bytes + 1)
+    shown = ", ".join(keys) or "none"
+    if len(text) <= bounds.max_resource_bytes:
+        value = _loads(text)
+        if isinstance(value, dict) and _is_single_resource(value):
+            yield "resource #1", value, None
+            return
+    raise InputError(
+        f"{name}: found a JSON object with no Resources list (keys: {shown}); expected a ListResponse, "
+        "one resource, a JSON array or NDJSON"
+    )
+
+
+def _read_at_most(handle: IO[bytes], size: int) -> bytes:
+    """Up to ``size`` bytes, read a megabyte at a time (``read(size)`` would reserve them all first)."""
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        part = handle.read(min(left, 1 << 20))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _is_single_resource(value: dict[str, Any]) -> bool:
+    """One SCIM resource on its own (what GET /Users/{id} answers): a resource schema or an id."""
+    schemas = [s for s in _schemas(value) if isinstance(s, str)]
+    if any(s.startswith("urn:ietf:params:scim:api:messages:") for s in schemas):
+        return False
+    return bool(schemas) or "id" in value
 
 
 def _locate_json_error(name: str, path: Path, handle: IO[bytes], exc: Exception) -> str:
@@ -213,11 +424,13 @@ def _locate_json_error(name: str, path: Path, handle: IO[bytes], exc: Exception)
     size = path.stat().st_size
     if size <= _EXACT_POSITION_LIMIT:
         with _open(path) as again:
-            text = again.read().decode("utf-8", errors="replace")
+            text = again.read(_EXACT_POSITION_LIMIT + 1).decode("utf-8", errors="replace")
         try:
             json.loads(text)
         except json.JSONDecodeError as located:
             return f"{name}:{located.lineno}:{located.colno}: invalid JSON ({located.msg})"
+        except RecursionError:
+            pass
     try:
         offset = handle.tell()
     except (OSError, ValueError):
@@ -235,10 +448,12 @@ def import_files(
     since: str | None = None,
     filter_expr: str | None = None,
     lenient: bool = False,
+    force: bool = False,
 ) -> ImportResult:
     """Load SCIM files into ``exports/system=…/cycle=…/kind=…`` and return the manifest.
 
-    For a delta export the filter it was taken with (``--since`` → ``meta.lastModified
+    An export already at ``cycle`` is replaced only with ``force``. For a delta export the
+    filter it was taken with (``--since`` → ``meta.lastModified
     gt "TS"``, or ``--filter``) and its watermark are recorded in the manifest.
     """
     check_name(system, "system name")
@@ -257,8 +472,13 @@ def import_files(
     manifest.started = _now()
     manifest.origin = {"method": "import", "files": [str(f) for f in files]}
     ref = store.export(system, cycle, kind)
+    if ref.path.exists() and not force:
+        raise UsageError(
+            f"system {system!r} already has a {kind} export for cycle {cycle} ({ref.path}); "
+            "give --force to replace it, or another --cycle"
+        )
     # Ordering a large export by id is the memory peak: cap DuckDB so it spills instead of growing.
-    con = connect(temp_dir=store.temp_dir, memory_limit=os.environ.get("RECON_MEMORY_LIMIT") or "768MB")
+    con = open_session(temp_dir=store.temp_dir, memory_limit=os.environ.get("RECON_MEMORY_LIMIT") or "768MB")
     with store.publishing(ref.path) as staging:
         writer = ExportWriter(staging)
         intake = _Intake(writer)
@@ -277,9 +497,8 @@ def import_files(
             )
         manifest.pages = len(files)
         for anomaly_kind, (count, examples) in sorted(anomaly_counts.items()):
-            manifest.add_anomaly(
-                anomaly_kind, f"{count} value(s) accepted after coercion", count, examples=examples
-            )
+            detail = _ANOMALY_DETAIL.get(anomaly_kind, "{count} value(s) accepted after coercion")
+            manifest.add_anomaly(anomaly_kind, detail.format(count=count), count, examples=examples)
         if rejects:
             manifest.rejected = len(rejects)
             manifest.status = "partial"
@@ -296,6 +515,13 @@ def import_files(
     rejects_path = ref.path / "rejects.parquet" if rejects else None
     return ImportResult(ref.path, manifest, rejects_path)
 
+
+_ANOMALY_DETAIL = {
+    "resources_key_case": (
+        "{count} ListResponse(s) held their resources under a key spelled in another case than "
+        '"Resources", read as Resources (SCIM attribute names are case-insensitive, RFC 7643 §2.1)'
+    ),
+}
 
 # file, positions, and the resources parsed by ijson (None for an NDJSON line: its text is parsed again)
 _Tag = tuple[str, list[str], list[Any]]
@@ -324,11 +550,22 @@ class _Intake:
     def read(self, path: Path) -> None:
         """Every resource of one file."""
         name = str(path)
+        notes: list[tuple[str, str]] = []
+        try:
+            self._read(name, path, notes)
+        finally:
+            for anomaly_kind, detail in notes:
+                entry = self.anomaly_counts.setdefault(anomaly_kind, [0, []])
+                entry[0] += 1
+                if len(entry[1]) < 5:
+                    entry[1].append(f"{name}: {detail}")
+
+    def _read(self, name: str, path: Path, notes: list[tuple[str, str]]) -> None:
         if not FAST_PATH:
-            for position, resource, raw in _iter_items(path):
+            for position, resource, raw in _iter_items(path, notes):
                 self._one(name, position, resource, raw)
             return
-        for position, resource, raw in _iter_items(path):
+        for position, resource, raw in _iter_items(path, notes):
             text = _plain_text(resource, raw)
             if text is None:
                 self._send(name)
@@ -370,6 +607,8 @@ class _Intake:
 
     def _one(self, name: str, position: str, resource: Any, raw: bytes | None) -> None:
         try:
+            if isinstance(resource, Refused):
+                raise Rejected(resource.reason)
             normalised = normalise(resource, None if raw is None else raw.decode("utf-8"))
         except Rejected as exc:
             rid = resource.get("id") if isinstance(resource, dict) else None
@@ -381,7 +620,7 @@ class _Intake:
                     "position": position,
                     "id": None if rid is None else str(rid),
                     "reason": str(exc),
-                    "raw": orjson.dumps(resource).decode("utf-8"),
+                    "raw": _reject_text(resource),
                 }
             )
             return
@@ -391,6 +630,19 @@ class _Intake:
             if len(entry[1]) < 5:
                 entry[1].append(f"{position} (id {normalised.row['id']}): {detail}")
         self.writer.add(normalised)
+
+
+def _reject_text(resource: Any) -> str:
+    """The rejected resource as JSON text (escaped where it cannot be UTF-8; a preview when refused)."""
+    if isinstance(resource, Refused):
+        return resource.preview.decode("utf-8", errors="replace")
+    try:
+        return orjson.dumps(resource).decode("utf-8")
+    except orjson.JSONEncodeError:
+        try:
+            return json.dumps(resource, ensure_ascii=True)
+        except (ValueError, RecursionError):
+            return repr(resource)[:_PREVIEW]
 
 
 def _plain_text(resource: Any, raw: bytes | None) -> bytes | None:

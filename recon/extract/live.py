@@ -28,11 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from recon.capabilities import Capabilities, load_capabilities, save_capabilities
 from recon.config import Config, SystemConfig
-from recon.engine import connect
+from recon.engine import Session, open_session
 from recon.errors import ReconError, UsageError
 from recon.extract.crawl import (
     RESOURCES,
@@ -49,7 +47,7 @@ from recon.extract.resume import ResumeJournal
 from recon.extract.writer import ExportWriter
 from recon.scim.client import ScimClient, redact_url
 from recon.scim.discovery import discover
-from recon.store import Manifest, Store, atomic_write_json, check_name, cycle_id_now
+from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_name, cycle_id_now
 
 __all__ = [
     "RESOURCES",
@@ -75,6 +73,7 @@ class ExtractResult:
     manifest: Manifest
     resumed: bool
     plan: dict[str, Any]
+    held: Path | None = None  # where this partial run was kept, the complete export staying published
 
     @property
     def complete(self) -> bool:
@@ -241,6 +240,7 @@ def extract_live(
     # Connected only if rows must be sorted at the end (ids out of order, groups): capped, so
     # memory stays flat (DuckDB spills beyond).
     con = _LazyConnection(store)
+    held: Path | None = None
     try:
         with store.publishing(ref.path) as staging, _interpreter_for_pages():
             writer = ExportWriter(staging, batch_rows=_BATCH_ROWS)
@@ -266,6 +266,8 @@ def extract_live(
             writer.finish(con, manifest)
             manifest.items_received = {r: x.fetched for r, x in run.runs.items()}
             atomic_write_json(staging / "manifest.json", manifest.to_json())
+            if manifest.status != "complete" and _is_complete(ref):
+                held = store.hold(staging, ref)  # a partial run never replaces a complete export
     except ReconError:
         if not run.received_any:
             journal.discard()  # nothing was read: nothing to resume
@@ -277,26 +279,34 @@ def extract_live(
     _record_observations(store, request.system, run)
     if not run.gave_up:
         journal.discard()
-    return ExtractResult(ref.path, manifest, request.resume, plan)
+    return ExtractResult(ref.path, manifest, request.resume, plan, held)
+
+
+def _is_complete(ref: ExportRef) -> bool:
+    """True when ``ref`` holds a published export whose manifest says complete."""
+    try:
+        return ref.manifest_path.is_file() and ref.manifest().status == "complete"
+    except ReconError:
+        return False
 
 
 class _LazyConnection:
-    """A DuckDB connection made on first use."""
+    """An engine session opened on first use."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._con: duckdb.DuckDBPyConnection | None = None
+        self._session: Session | None = None
 
-    def __call__(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
+    def __call__(self) -> Session:
+        if self._session is None:
             limit = os.environ.get("RECON_MEMORY_LIMIT") or _MEMORY_LIMIT
-            self._con = connect(temp_dir=self._store.temp_dir, memory_limit=limit)
-        return self._con
+            self._session = open_session(temp_dir=self._store.temp_dir, memory_limit=limit)
+        return self._session
 
     def close(self) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
 
 @contextlib.contextmanager

@@ -25,6 +25,10 @@ from typing import Any
 
 import orjson
 
+from recon.scim_columns import CORE_GROUP as GROUP_SCHEMA
+from recon.scim_columns import CORE_USER as USER_SCHEMA
+from recon.scim_columns import ENTERPRISE_USER
+
 __all__ = [
     "ENTERPRISE_USER",
     "GROUP_SCHEMA",
@@ -35,9 +39,6 @@ __all__ = [
     "parse_scim_datetime",
 ]
 
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 _BOOL_STRINGS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _REF_TYPE = re.compile(r"/(Users|Groups)/[^/]+/?$")
@@ -70,7 +71,10 @@ def parse_scim_datetime(value: Any, attribute: str, anomalies: list[tuple[str, s
     if parsed.tzinfo is None:
         anomalies.append(("timestamp_without_offset", f"{attribute} {value!r} taken as UTC"))
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:59:59-23:59 is after the last representable instant
+        raise Rejected(f"{attribute}: {value!r} is out of the representable range in UTC") from exc
 
 
 def _str(resource: dict[str, Any], key: str, path: str) -> str | None:
@@ -177,7 +181,12 @@ def normalise(resource: Any, raw: str | None = None) -> Normalised:
     resource_type = _resource_type(resource)
     rid = _id(resource)
     anomalies: list[tuple[str, str]] = []
-    raw_text = raw if raw is not None else orjson.dumps(resource).decode("utf-8")
+    if raw is None:
+        try:
+            raw = orjson.dumps(resource).decode("utf-8")
+        except orjson.JSONEncodeError as exc:  # a lone surrogate escape, or nested past orjson's limit
+            raise Rejected(f"cannot be stored as UTF-8 JSON ({exc})") from exc
+    raw_text = raw
     if resource_type == "Group":
         row = {
             "id": rid,

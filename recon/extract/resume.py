@@ -23,8 +23,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from recon.errors import InputError
 from recon.scim.pages import PageRequest
-from recon.store import Store, atomic_write_json, check_name
+from recon.store import Store, atomic_write_json
 
 __all__ = ["ResumeJournal"]
 
@@ -47,9 +48,7 @@ class ResumeJournal:
     @staticmethod
     def folder(store: Store, system: str, cycle: str, kind: str) -> Path:
         """Where the journal of ``system``/``cycle``/``kind`` lives."""
-        check_name(system, "system name")
-        check_name(cycle, "cycle id")
-        return store.root / ".staging" / "extract-resume" / system / f"{cycle}.{kind}"
+        return store.resume_dir(system, cycle, kind)
 
     @classmethod
     def create(
@@ -67,7 +66,7 @@ class ResumeJournal:
     @classmethod
     def find(cls, store: Store, system: str, cycle: str | None = None) -> ResumeJournal | None:
         """The newest journal of ``system`` (or the one of ``cycle``), None when there is none."""
-        base = store.root / ".staging" / "extract-resume" / check_name(system, "system name")
+        base = store.resume_system_dir(system)
         if not base.is_dir():
             return None
         candidates = sorted(
@@ -79,13 +78,35 @@ class ResumeJournal:
         if not candidates:
             return None
         root = candidates[-1]
-        settings = json.loads((root / "state.json").read_text(encoding="utf-8"))
-        return cls(root, settings)
+        try:
+            settings = json.loads((root / "state.json").read_text(encoding="utf-8"))
+            if not isinstance(settings, dict) or settings.get("version") != _VERSION:
+                raise ValueError("not a resume journal of this version")
+            for key in ("cycle", "kind", "plan", "resources_asked"):
+                settings[key]
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(
+                f"{root / 'state.json'}: the resume journal is damaged ({exc}); "
+                f"start a new extract (the journal is removed by a run without --resume)"
+            ) from exc
+        journal = cls(root, settings)
+        journal._cut_torn_tail()
+        return journal
+
+    def _cut_torn_tail(self) -> None:
+        """Drop a last index line a crash cut short, so pages appended now start on a line of their own."""
+        if not self._index.is_file():
+            return
+        with self._index.open("rb+") as handle:
+            data = handle.read()
+            end = data.rfind(b"\n") + 1
+            if end < len(data):
+                handle.truncate(end)
 
     @classmethod
     def pending(cls, store: Store, system: str) -> list[str]:
         """Names (``cycle.kind``) of journals left by interrupted extracts of ``system``."""
-        base = store.root / ".staging" / "extract-resume" / check_name(system, "system name")
+        base = store.resume_system_dir(system)
         if not base.is_dir():
             return []
         return sorted(p.name for p in base.iterdir() if (p / "state.json").is_file())
@@ -102,13 +123,19 @@ class ResumeJournal:
             for line in handle:
                 if not line.endswith(b"\n"):
                     return  # torn last line
-                entry = json.loads(line)
-                path = self._pages_dir / entry["file"]
-                if not path.is_file() or path.stat().st_size != entry["bytes"]:
+                try:
+                    entry = json.loads(line)
+                    path = self._pages_dir / str(entry["file"])
+                    intact = path.is_file() and path.stat().st_size == entry["bytes"]
+                    request = PageRequest.from_json(entry["request"])
+                    seq = int(entry["seq"])
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    return  # a damaged line: the pages before it are the usable prefix
+                if not intact or path.parent != self._pages_dir:
                     return
-                if entry["resource"] == resource:
-                    self._counts[resource] = max(self._counts.get(resource, 0), int(entry["seq"]))
-                    yield PageRequest.from_json(entry["request"]), path.read_bytes()
+                if entry.get("resource") == resource:
+                    self._counts[resource] = max(self._counts.get(resource, 0), seq)
+                    yield request, path.read_bytes()
 
     def record(self, resource: str, request: PageRequest, body: bytes) -> None:
         """Keep one page: its file first (by rename), then its index line.

@@ -18,28 +18,28 @@ The staging folder is published by :meth:`recon.store.Store.publishing`.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from recon.engine import Parquet, run_sql
+from recon.engine import Parquet, Session
 from recon.extract.normalize import Normalised
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
 from recon.store import Manifest, atomic_write_json
 
-__all__ = ["ROW_GROUP_ROWS", "ROW_GROUP_TEXT_BYTES", "Connection", "ExportWriter", "write_table"]
+__all__ = ["ROW_GROUP_ROWS", "ROW_GROUP_TEXT_BYTES", "Connection", "ExportWriter", "write_batches"]
 
 ROW_GROUP_ROWS = 16_384
 # Readers hold a row group per thread and parallelise by row group: 10,000 groups of 500 members
 # were one 445 MB row group, read by one thread (benchmarks/results/validate.md).
 ROW_GROUP_TEXT_BYTES = 32 * 2**20
-Connection = duckdb.DuckDBPyConnection | Callable[[], duckdb.DuckDBPyConnection]
+Connection = Session | Callable[[], Session]
+"""An engine session, or a function that opens one (called only when there is SQL to run)."""
 _SEQ = pa.field("_seq", pa.int64())
 _RECEIVED = {
     "users": USERS.append(_SEQ),
@@ -160,14 +160,15 @@ def _text_bytes(batch: pa.RecordBatch) -> pa.Array:
     return sizes
 
 
-def write_table(relation: duckdb.DuckDBPyRelation, path: Path, schema: pa.Schema) -> int:
-    """Write a DuckDB relation to ``path`` as Parquet with exactly ``schema``; returns rows.
+def write_batches(batches: Iterable[pa.RecordBatch], path: Path, schema: pa.Schema) -> int:
+    """Write Arrow batches to ``path`` as Parquet with exactly ``schema``; returns rows.
 
     Batches stream through a single writer in fixed row groups, so the same rows always
-    give the same bytes (whatever batch sizes DuckDB's threads hand out).
+    give the same bytes (whatever batch sizes an engine's threads hand out). Engines write
+    their result tables through it (:meth:`recon.engine.Session.write_parquet`).
     """
     out = _RowGroups(path, schema)
-    for batch in relation.to_arrow_reader(batch_size=ROW_GROUP_ROWS):
+    for batch in batches:
         for part in pa.Table.from_batches([batch]).cast(schema).to_batches():
             out.add(part)
     return out.close()
@@ -306,19 +307,20 @@ class ExportWriter:
         self.close()
         lazy = con
 
-        def sql() -> duckdb.DuckDBPyConnection:
+        def sql() -> Session:
             return lazy() if callable(lazy) else lazy
 
         received = {name: Parquet.of(self._received_dir / f"{name}.parquet") for name in _RECEIVED}
         groups = self.received["Group"] > 0
         duplicates = []
         if groups or not self._users.ordered:  # users in increasing id order have no duplicates
-            duplicates = run_sql(
-                "export_duplicate_ids",
-                None,
-                {"received_users": received["users"], "received_groups": received["groups"]},
-                con=sql(),
-            ).fetchall()
+            session = sql()
+            duplicates = session.tuples(
+                session.run(
+                    "export_duplicate_ids",
+                    inputs={"received_users": received["users"], "received_groups": received["groups"]},
+                )
+            )
         if duplicates:
             extra = sum(int(row[2]) for row in duplicates)
             manifest.duplicates_dropped += extra
@@ -332,8 +334,9 @@ class ExportWriter:
         if self._users.ordered:
             users = self._users.close_final()  # in id order, no id twice: already the table
         else:
-            users = write_table(
-                run_sql("export_users_dedupe", None, {"received_users": received["users"]}, con=sql()),
+            session = sql()
+            users = session.write_parquet(
+                session.run("export_users_dedupe", inputs={"received_users": received["users"]}),
                 self.staging / "users.parquet",
                 USERS,
             )
@@ -342,17 +345,19 @@ class ExportWriter:
             _RowGroups(self.staging / "groups.parquet", GROUPS).close()
             _RowGroups(self.staging / "memberships.parquet", MEMBERSHIPS).close()
         else:
-            rows["groups"] = write_table(
-                run_sql("export_groups_dedupe", None, {"received_groups": received["groups"]}, con=sql()),
+            session = sql()
+            rows["groups"] = session.write_parquet(
+                session.run("export_groups_dedupe", inputs={"received_groups": received["groups"]}),
                 self.staging / "groups.parquet",
                 GROUPS,
             )
-            rows["memberships"] = write_table(
-                run_sql(
+            rows["memberships"] = session.write_parquet(
+                session.run(
                     "export_memberships_dedupe",
-                    None,
-                    {"received_groups": received["groups"], "received_memberships": received["memberships"]},
-                    con=sql(),
+                    inputs={
+                        "received_groups": received["groups"],
+                        "received_memberships": received["memberships"],
+                    },
                 ),
                 self.staging / "memberships.parquet",
                 MEMBERSHIPS,

@@ -19,11 +19,14 @@ message this module produces, as is any ``user:password@`` in a URL.
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import re
 import ssl
 import threading
 import time
+import urllib.parse
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +38,8 @@ import orjson
 
 from recon import __version__
 from recon.errors import ScimError, UsageError
+from recon.limits import LimitExceeded, check_depth, limits, size_text
+from recon.safe_text import check_token, one_line
 from recon.scim.pages import Page, PageRequest, parse_list_response
 from recon.scim.paging import CursorPaginator, IndexPaginator
 from recon.scim.stream import PageStream
@@ -176,15 +181,23 @@ class ScimClient:
         if rate_limit is not None and rate_limit <= 0:
             raise UsageError(f"rate limit must be a positive number of requests per second, not {rate_limit}")
         self.base_url = base_url.rstrip("/")
-        self._token = token or None
+        if httpx.URL(self.base_url).scheme not in ("http", "https"):
+            raise UsageError(f"base_url {redact_url(self.base_url)!r}: give an http:// or https:// URL")
+        self._token = check_token(token, "the bearer token") if token else None
+        self._secrets = _secret_forms(self._token)
         self.policy = policy or RetryPolicy(max_retries=max_retries)
         self._sleep = sleep
+        self._clock = clock
         self._rand = rand
         self._limiter = _RateLimiter(rate_limit, sleep, clock) if rate_limit else None
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
         self._connected = False
-        headers = {"Accept": f"{SCIM_JSON}, application/json", "User-Agent": f"recon/{__version__}"}
+        headers = {
+            "Accept": f"{SCIM_JSON}, application/json",
+            "Accept-Encoding": "gzip, deflate",  # the encodings recon inflates itself, within its limits
+            "User-Agent": f"recon/{__version__}",
+        }
         if client is not None:
             self._http = client
             self._owns_http = False
@@ -235,13 +248,15 @@ class ScimClient:
     # -- redaction ------------------------------------------------------------------------
     def redact(self, text: str) -> str:
         """``text`` with the token (and URL credentials) replaced by ``***``."""
-        token = self._token
-        if not token or token not in text:
-            return text
-        if len(token) >= 8:
-            return text.replace(token, "***")
-        # A short token would also match inside ordinary words: redact it only where it stands alone.
-        return re.sub(rf"(?<![A-Za-z0-9]){re.escape(token)}(?![A-Za-z0-9])", "***", text)
+        for token in self._secrets:  # the token as sent, and as JSON, repr and URLs escape it
+            if token not in text:
+                continue
+            if len(token) >= 8:
+                text = text.replace(token, "***")
+            else:
+                # A short token would also match inside ordinary words: redact it only where it stands alone.
+                text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(token)}(?![A-Za-z0-9])", "***", text)
+        return text
 
     def url(self, path: str) -> str:
         """Absolute URL of ``path`` (an absolute URL is returned as is)."""
@@ -309,7 +324,16 @@ class ScimClient:
         exhausted = attempt >= self.policy.max_retries
         try:
             self._count(requests=1)
-            response = self._http.request(method, url, params=params, content=content, headers=send_headers)
+            request = self._http.build_request(
+                method, url, params=params, content=content, headers=send_headers
+            )
+            response = self._http.send(request, stream=True)
+            try:
+                self._read_body(response, method, url)
+            finally:
+                response.close()
+        except httpx.UnsupportedProtocol as exc:  # cannot succeed on a retry
+            raise self._error(f"{method} cannot be sent: {exc}", url) from exc
         except httpx.HTTPError as exc:
             self._count(transport_errors=1)
             refused = isinstance(exc, httpx.ConnectError) and not self._connected
@@ -319,9 +343,6 @@ class ScimClient:
                 raise self._error(f"{method} failed after {tries} attempt(s): {what}", url) from exc
             return self.policy.backoff(attempt, self._rand)
         self._connected = True
-        # httpx ties a response to its stream in a reference cycle, which keeps the body (a whole
-        # page) alive until the garbage collector's next full pass; the body is read by now.
-        response.stream = httpx.ByteStream(response.content)
         status = response.status_code
         with self._stats_lock:
             self.stats.statuses[str(status)] = self.stats.statuses.get(str(status), 0) + 1
@@ -359,6 +380,81 @@ class ScimClient:
             )
         return response
 
+    def _read_body(self, response: httpx.Response, method: str, url: str) -> None:
+        """Read the body within the limits (:mod:`recon.limits`): bytes on the wire, bytes after
+        decompression, and the time for the whole response, which a server trickling a byte at a
+        time cannot stretch (the read timeout restarts on every byte). Over a limit: a
+        :class:`ScimError` that is not retried (the same request would meet the same answer)."""
+        bounds = limits()
+        deadline = time.monotonic() + bounds.response_deadline  # real time, whatever clock tests inject
+        cap = bounds.max_response_bytes
+        if response.is_stream_consumed:  # built in memory (a mock transport): only the size to check
+            if len(response.content) > cap:
+                raise self._error(
+                    f"{method}: HTTP {response.status_code} body over {size_text(cap)}; not retried; "
+                    "the limit is RECON_MAX_RESPONSE_BYTES",
+                    url,
+                    status=response.status_code,
+                )
+            return
+        decoder = _decoder(response.headers.get("Content-Encoding", ""))
+        if decoder is False:
+            encoding = one_line(response.headers["Content-Encoding"], 40)
+            raise self._error(
+                f"{method}: unsupported Content-Encoding {encoding!r}",
+                url,
+                status=response.status_code,
+            )
+        parts: list[bytes] = []
+        size = wire = 0
+
+        def over(what: str) -> ScimError:
+            return self._error(
+                f"{method}: HTTP {response.status_code} body over {size_text(cap)} ({what}); not retried; "
+                "the limit is RECON_MAX_RESPONSE_BYTES",
+                url,
+                status=response.status_code,
+            )
+
+        for raw in response.iter_raw():
+            wire += len(raw)
+            if wire > cap:
+                raise over("on the wire")
+            pending = raw
+            while pending:
+                if decoder is None:
+                    part, pending = pending, b""
+                else:  # inflate at most what still fits: a bomb never expands past the cap in memory
+                    try:
+                        part = decoder.decompress(pending, cap - size + 1)
+                    except zlib.error as exc:
+                        raise httpx.DecodingError(
+                            f"body is not valid {response.headers['Content-Encoding']}"
+                        ) from exc
+                    pending = decoder.unconsumed_tail
+                size += len(part)
+                if size > cap:
+                    raise over("after decompression" if decoder is not None else "on the wire")
+                parts.append(part)
+            if time.monotonic() > deadline:
+                raise self._error(
+                    f"{method}: HTTP {response.status_code} answer still arriving after "
+                    f"{bounds.response_deadline:g} s ({wire:,} bytes so far); not retried; "
+                    "the limit is RECON_RESPONSE_DEADLINE",
+                    url,
+                    status=response.status_code,
+                )
+        if decoder is not None:
+            try:
+                parts.append(decoder.flush())
+            except zlib.error as exc:
+                raise httpx.DecodingError("body ends inside its compressed data") from exc
+        data = b"".join(parts)
+        # what Response.read() would have set; a plain ByteStream also breaks httpx's reference
+        # cycle between a response and its stream, which kept each page alive until a full GC pass
+        response._content = data
+        response.stream = httpx.ByteStream(data)
+
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET ``path`` and return its JSON object; raises :class:`ScimError` unless 200 + JSON object."""
         response, value = self.fetch_json("GET", path, params=params)
@@ -387,8 +483,10 @@ class ScimClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[httpx.Response, Any]:
-        """The second half of :meth:`fetch_json`: parse ``response`` (asking again while cut short)."""
+        """The second half of :meth:`fetch_json`: parse ``response`` (asking again while cut short,
+        with the same ``headers`` as the first request)."""
         attempt = 0
         while True:
             content = response.content
@@ -402,11 +500,20 @@ class ScimClient:
                     str(response.url),
                     status=response.status_code,
                 )
+            bounds = limits()
+            try:
+                check_depth(content, bounds.max_json_depth, "body")
+            except LimitExceeded as exc:
+                raise self._error(
+                    f"HTTP {response.status_code} {str(exc).removeprefix('body: ')}; not retried",
+                    str(response.url),
+                    status=response.status_code,
+                ) from exc
             try:
                 return response, orjson.loads(content)
             except orjson.JSONDecodeError as exc:
                 self._count(bad_bodies=1)
-                if attempt >= self.policy.max_retries:
+                if attempt >= self.policy.max_retries or not _cut_short(exc, content):
                     raise self._error(
                         f"HTTP {response.status_code} body is not valid JSON after {attempt + 1} "
                         f"attempt(s) ({len(content)} bytes; {exc})",
@@ -417,7 +524,7 @@ class ScimClient:
                 attempt += 1
                 self._count(retries=1, waited_seconds=wait)
                 self._sleep(wait)
-                response = self.request(method, path, params=params, json=json)
+                response = self.request(method, path, params=params, json=json, headers=headers)
 
     def status_error(self, response: httpx.Response) -> ScimError:
         """A :class:`ScimError` describing an unexpected status (with the SCIM detail and scimType)."""
@@ -501,6 +608,40 @@ class ScimClient:
         return PageStream(paginator, lambda request: self.fetch_page(resource, request), concurrency)
 
 
+def _decoder(encoding: str) -> Any:
+    """A zlib decompressor for ``Content-Encoding`` (None: identity; False: not one recon asked for)."""
+    names = [
+        name.strip().lower() for name in encoding.split(",") if name.strip().lower() not in ("", "identity")
+    ]
+    if not names:
+        return None
+    if names == ["gzip"] or names == ["x-gzip"]:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if names == ["deflate"]:
+        return zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib-wrapped (what RFC 9110 means by deflate)
+    return False
+
+
+def _secret_forms(token: str | None) -> list[str]:
+    """``token`` and the other spellings it takes in messages (JSON, repr, percent-encoded), longest first."""
+    if not token:
+        return []
+    forms = {
+        token,
+        json.dumps(token)[1:-1],
+        json.dumps(token, ensure_ascii=False)[1:-1],
+        repr(token)[1:-1],
+        urllib.parse.quote(token, safe=""),
+        urllib.parse.quote_plus(token, safe=""),
+    }
+    return sorted(forms, key=len, reverse=True)
+
+
+def _cut_short(exc: orjson.JSONDecodeError, content: bytes) -> bool:
+    """True when the JSON error is where the body ends (a page cut short: asking again may help)."""
+    return exc.pos >= len(content.rstrip()) - 1
+
+
 def _describe_transport_error(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.ConnectTimeout):
         return "connection timed out"
@@ -523,5 +664,5 @@ def _detail(response: httpx.Response) -> str:
     except orjson.JSONDecodeError:
         return ""
     if isinstance(body, dict) and isinstance(body.get("detail"), str) and body["detail"]:
-        return f" ({body['detail'][:200]})"
+        return f" ({one_line(body['detail'], 200)})"
     return ""

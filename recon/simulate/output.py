@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recon.engine import connect
+from recon.engine.duckdb import DuckDBSession, connect
 from recon.extract.normalize import Normalised, normalise
 from recon.extract.writer import ExportWriter
 from recon.schemas import DELTA_FINDINGS, FINDINGS
@@ -77,8 +77,9 @@ class ParquetExports:
 
     def __init__(self, store: Store, memory_limit: str, *, background: bool = True) -> None:
         self.store = store
-        self._con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit)
-        self._con.execute("SET enable_progress_bar = false")
+        con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit)
+        con.execute("SET enable_progress_bar = false")
+        self._con = DuckDBSession(con=con)
         # in the background only for small directories: for large ones DuckDB's memory would add
         # to the caller's peak instead of following it
         self._pool = (

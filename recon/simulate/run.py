@@ -48,7 +48,6 @@ __all__ = ["FORMATS", "SOURCE", "SimulationSummary", "default_groups", "simulate
 
 SOURCE = "idp"
 FORMATS = ("parquet", "scim-json")
-_DERIVED = ("exports", "truth", "scim", "findings", "deltas", "capabilities", ".staging", ".tmp")
 
 
 @dataclass(frozen=True)
@@ -135,10 +134,18 @@ def _prepare(out: Path, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise UsageError(f"--out {out}: not empty (use --force to replace a previous simulation there)")
-        if not (out / "truth" / "simulation.json").is_file():
+        store = Store(out)
+        if not (store.truth_root / "simulation.json").is_file():
             raise UsageError(f"--out {out}: holds something other than a simulation; refusing to replace it")
-        for name in _DERIVED:
-            shutil.rmtree(out / name, ignore_errors=True)
+        derived = (store.exports_root, store.truth_root, store.scim_root, store.findings_root)
+        for folder in (
+            *derived,
+            store.deltas_root,
+            store.capabilities_root,
+            store.staging_root,
+            store.temp_dir,
+        ):
+            shutil.rmtree(folder, ignore_errors=True)
         (out / "recon.toml").unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -182,7 +189,7 @@ class _Writer:
                     for collector in collectors:
                         collector.add(doc)
             return
-        folder = self.store.root / "scim" / f"system={system}" / f"cycle={cycle}" / f"kind={kind}"
+        folder = self.store.scim_dir(system, cycle, kind)
         with json_pages_export(self.store, folder, rendered.users, rendered.groups) as (add, names):
             for doc in rendered.resources:
                 add(doc)
@@ -195,11 +202,11 @@ class _Writer:
     def close(self) -> None:
         if self.parquet is not None:
             self.parquet.close()
-        for leftover in (self.store.temp_dir, self.store.root / ".staging"):
+        for leftover in (self.store.temp_dir, self.store.staging_root):
             if leftover.is_dir() and not any(leftover.iterdir()):
                 leftover.rmdir()
         if self.imports:
-            atomic_write_json(self.store.root / "scim" / "imports.json", self.imports)
+            atomic_write_json(self.store.scim_root / "imports.json", self.imports)
 
 
 def simulate(
@@ -274,7 +281,8 @@ class _Run:
         self.render_memo = {name: RenderMemo(memoise) for name in systems}
         self.row_memo: dict[str, Memo[UserRow]] = {name: Memo(memoise) for name in systems}
         self.content_memo: Memo[Indexed] = Memo(memoise)
-        self.truth = out / "truth"
+        self.store = writer.store
+        self.truth = self.store.truth_root
         self.cycle_ids: list[str] = []
         self.base: ContentIndex | None = None
         self.left: dict[str, tuple[int, str | None]] = {}
@@ -304,7 +312,7 @@ class _Run:
         rendered = idp_resources(d, cycle, self.ledger, self.render_memo[SOURCE], schema_faults=self.schema)
         self.writer.export(SOURCE, now, "full", rendered, collectors=(source, head))
         if self.schema is not None:
-            folder = self.truth / "schema" / f"system={SOURCE}" / f"cycle={cycle}"
+            folder = self.store.truth_schema_dir(SOURCE, cycle)
             write_rows(folder / "schema_findings.parquet", self.schema.take(cycle), SCHEMA_FINDINGS)
         self.row_memo[SOURCE].rotate()
         self.content_memo.rotate()
@@ -318,7 +326,7 @@ class _Run:
             self.writer.export(app.name, now, "full", rendered, collectors=(target,))
             self.row_memo[app.name].rotate()
             rows = findings(source.view, target.view, self.privileged)
-            folder = self.truth / "findings" / f"source={SOURCE}" / f"target={app.name}" / f"cycle={cycle}"
+            folder = self.store.truth_findings_dir(SOURCE, app.name, cycle)
             write_rows(folder / "findings.parquet", rows, FINDINGS)
             kinds: dict[str, int] = {}
             access: dict[str, set[str]] = {}
@@ -361,7 +369,7 @@ class _Run:
             self.base.groups, head.groups, returned.groups, watermark, "Group"
         )
         rows = sorted([*user_rows, *group_rows], key=lambda r: tuple("" if v is None else str(v) for v in r))
-        folder = self.truth / "deltas" / f"system={SOURCE}" / f"head={cycle}"
+        folder = self.store.truth_deltas_dir(SOURCE, cycle)
         write_rows(folder / "delta_findings.parquet", rows, DELTA_FINDINGS)
         kinds: dict[str, int] = {}
         for row in rows:

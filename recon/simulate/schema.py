@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import orjson
 
+from recon.findings import severity_rank
 from recon.simulate.memo import Doc
 from recon.validate.schema_faults import FAULT_KINDS, InjectedFault, inject_schema_faults
 
@@ -40,7 +41,6 @@ SCHEMA_SEVERITY = {
     "multiple_primary": "medium",
     "undeclared_attribute": "medium",
 }
-_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 _TWIN_KEEPS = ("id", "userName", "meta")  # what the twin does not copy from its original
 
 
@@ -128,7 +128,9 @@ class SchemaFaults:
             for f in self._found
         ]
         self._found = []
-        return sorted(rows, key=lambda r: (_RANK[r.severity], r.kind, r.resource_type, r.id, r.attribute))
+        return sorted(
+            rows, key=lambda r: (severity_rank(r.severity), r.kind, r.resource_type, r.id, r.attribute)
+        )
 
     def to_json(self) -> dict[str, object]:
         """What ``simulation.json`` records: the rate, faulted users per cycle and fault, examples."""

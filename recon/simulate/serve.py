@@ -32,6 +32,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pyarrow.parquet as pq
 
+from recon.scim_columns import CORE_GROUP as _GROUP
+from recon.scim_columns import CORE_USER as _USER
+from recon.scim_columns import ENTERPRISE_USER as _ENTERPRISE
 from recon.store import ExportKind, Store
 
 if TYPE_CHECKING:
@@ -41,9 +44,6 @@ __all__ = ["ServedExport", "demo_extract", "serve_export", "service_provider_con
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
-_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def service_provider_config(max_page_size: int) -> dict[str, Any]:

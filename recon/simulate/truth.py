@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, TypeVar
 
+from recon.scim_columns import ENTERPRISE_USER, PRIMARY_EMAIL, by_path, flattened
 from recon.simulate.views import DirectoryView, GroupRow, Indexed, UserRow
 
 __all__ = [
@@ -35,14 +36,15 @@ __all__ = [
 
 R = TypeVar("R", UserRow, GroupRow)
 
-# (attribute path as in the config, UserRow field)
-COMPARED: tuple[tuple[str, str], ...] = (
-    ("userName", "user_name"),
-    ("name.givenName", "given_name"),
-    ("name.familyName", "family_name"),
-    ("emails[primary]", "primary_email"),
-    ("title", "title"),
-    ("department", "department"),
+# (attribute path as in the config, UserRow field = its column, recon/scim_columns.py)
+_COLUMNS = {
+    **by_path("User"),
+    **{f.attribute.lower(): f.column for f in flattened("User") if f.schema == ENTERPRISE_USER},
+    "emails[primary]": PRIMARY_EMAIL,
+}
+COMPARED: tuple[tuple[str, str], ...] = tuple(
+    (path, _COLUMNS[path.lower()])
+    for path in ("userName", "name.givenName", "name.familyName", "emails[primary]", "title", "department")
 )
 
 

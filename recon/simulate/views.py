@@ -16,6 +16,9 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from recon.scim_columns import CORE_GROUP as GROUP_SCHEMA
+from recon.scim_columns import CORE_USER as USER_SCHEMA
+from recon.scim_columns import ENTERPRISE_USER as ENTERPRISE
 from recon.simulate.memo import Doc, Memo
 
 __all__ = [
@@ -35,10 +38,6 @@ __all__ = [
     "primary_email",
     "user_row",
 ]
-
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 class UserRow(NamedTuple):

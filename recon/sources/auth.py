@@ -193,7 +193,10 @@ def _certificate_credential(where: str, settings: EntraSettings) -> dict[str, st
     public = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
     credential = {"private_key": pem, "public_certificate": public}
     password = read_secret(
-        f"{where}.client_certificate_password_env", settings.client_certificate_password_env, None
+        f"{where}.client_certificate_password_env",
+        settings.client_certificate_password_env,
+        None,
+        header=False,
     )
     if password:
         credential["passphrase"] = password

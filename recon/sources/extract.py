@@ -42,11 +42,11 @@ import pyarrow.parquet as pq
 
 from recon.capabilities import Capabilities, load_capabilities, save_capabilities
 from recon.config import SystemConfig
-from recon.engine import connect
+from recon.engine import Session, open_session
 from recon.errors import DataNotFound, ScimError, UsageError
 from recon.extract.crawl import ExtractRequest, canonical_resources
 from recon.extract.files import since_filter
-from recon.extract.live import ExtractResult
+from recon.extract.live import ExtractResult, _is_complete
 from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA, Rejected, normalise
 from recon.extract.writer import ExportWriter
 from recon.sources.auth import EntraToken, OktaServiceToken, OktaSsws, TokenSource, ssl_context
@@ -297,7 +297,15 @@ def extract_source(
             else:
                 resources = crawl.full()
         ref = store.export(request.system, cycle, kind)
-        con = None
+        sessions: list[Session] = []
+
+        def session() -> Session:  # opened only if rows must be sorted (as for SCIM extraction)
+            if not sessions:
+                limit = os.environ.get("RECON_MEMORY_LIMIT") or "1GB"
+                sessions.append(open_session(temp_dir=store.temp_dir, memory_limit=limit))
+            return sessions[0]
+
+        held: Path | None = None
         try:
             with store.publishing(ref.path) as staging:
                 writer = ExportWriter(staging, batch_rows=_BATCH_ROWS)
@@ -321,14 +329,14 @@ def extract_source(
                 if crawl.assignment:
                     origin["app_assignment"] = crawl.assignment
                 manifest.origin = origin
-                limit = os.environ.get("RECON_MEMORY_LIMIT") or "1GB"  # as for SCIM extraction
-                con = connect(temp_dir=store.temp_dir, memory_limit=limit)
-                writer.finish(con, manifest)
+                writer.finish(session, manifest)
                 manifest.items_received = dict(crawl.received)
                 atomic_write_json(staging / "manifest.json", manifest.to_json())
+                if manifest.status != "complete" and _is_complete(ref):
+                    held = store.hold(staging, ref)  # a partial run never replaces a complete export
         finally:
-            if con is not None:
-                con.close()
+            for opened in sessions:
+                opened.close()
     finally:
         if own:
             client.close()
@@ -339,6 +347,7 @@ def extract_source(
         manifest,
         False,
         {"method": system.kind, "page_size": page_size, "concurrency": 1, "paging": {}},
+        held,
     )
 
 

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recon.config import SYSTEM_KEYS, SYSTEM_KINDS, Key, check_table
 from recon.errors import ConfigError
+from recon.safe_text import check_token
 
 __all__ = [
     "COMMON_KEYS",
-    "KINDS",
     "KIND_KEYS",
     "EntraSettings",
     "OktaSettings",
@@ -35,59 +36,71 @@ __all__ = [
     "read_secret",
 ]
 
-KINDS = ("scim", "entra", "okta")
-COMMON_KEYS = frozenset({"kind", "role", "ca_bundle", "timeout", "max_retries", "rate_limit", "page_size"})
-KIND_KEYS: dict[str, frozenset[str]] = {
-    "entra": frozenset(
-        {
-            "tenant_id",
-            "client_id",
-            "client_secret_env",
-            "client_secret_file",
-            "client_certificate_file",
-            "client_certificate_password_env",
-            "app_id",
-            "graph_url",
-            "login_url",
-            "transitive_members",
-            "assignment_group",
-            "mapping",
-            "group_mapping",
-        }
-    ),
-    "okta": frozenset(
-        {
-            "base_url",
-            "token_env",
-            "token_file",
-            "client_id",
-            "private_key_file",
-            "key_id",
-            "scopes",
-            "app_id",
-            "assignment_group",
-            "mapping",
-            "group_mapping",
-        }
-    ),
+_TEXT = Key((str,))
+_TABLE = Key((dict,))
+# the keys every kind takes, with the rules of a SCIM system's same keys
+COMMON_KEYS: dict[str, Key] = {
+    key: SYSTEM_KEYS[key]
+    for key in ("kind", "role", "ca_bundle", "timeout", "max_retries", "rate_limit", "page_size")
+}
+KIND_KEYS: dict[str, dict[str, Key]] = {
+    "entra": {
+        **COMMON_KEYS,
+        "tenant_id": _TEXT,
+        "client_id": _TEXT,
+        "client_secret_env": _TEXT,
+        "client_secret_file": _TEXT,
+        "client_certificate_file": _TEXT,
+        "client_certificate_password_env": _TEXT,
+        "app_id": _TEXT,
+        "graph_url": _TEXT,
+        "login_url": _TEXT,
+        "transitive_members": Key((bool,)),
+        "assignment_group": _TEXT,
+        "mapping": _TABLE,
+        "group_mapping": _TABLE,
+    },
+    "okta": {
+        **COMMON_KEYS,
+        "base_url": _TEXT,
+        "token_env": _TEXT,
+        "token_file": _TEXT,
+        "client_id": _TEXT,
+        "private_key_file": _TEXT,
+        "key_id": _TEXT,
+        "scopes": Key((list,), items=str),
+        "app_id": _TEXT,
+        "assignment_group": _TEXT,
+        "mapping": _TABLE,
+        "group_mapping": _TABLE,
+    },
 }
 DEFAULT_ASSIGNMENT_GROUP = "app-assignment"
 OKTA_SCOPES = ("okta.users.read", "okta.groups.read", "okta.apps.read")
 
 
-def read_secret(where: str, env: str | None, file: Path | None) -> str | None:
-    """The secret named by an ``*_env`` or ``*_file`` key (stripped); never logged."""
+def read_secret(where: str, env: str | None, file: Path | None, *, header: bool = True) -> str | None:
+    """The secret named by an ``*_env`` or ``*_file`` key (stripped); never logged.
+
+    With ``header`` (a token or client secret, sent in a header or form field) it must be visible
+    ASCII (:func:`recon.safe_text.check_token`); a key's passphrase is not checked.
+    """
+    value: str | None = None
     if env:
-        value = os.environ.get(env)
-        if not value:
+        found = os.environ.get(env)
+        if not found:
             raise ConfigError(f"{where}: environment variable {env} is not set")
-        return value.strip()
-    if file:
+        value = found.strip()
+    elif file:
         try:
-            return file.read_text(encoding="utf-8").strip()
+            value = file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"{where}: cannot read {file} ({exc.strerror})") from exc
-    return None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{where}: {file} is not UTF-8 text") from exc
+    if value and header:
+        return check_token(value, where)
+    return value
 
 
 @dataclass(frozen=True)
@@ -141,10 +154,8 @@ SourceSettings = EntraSettings | OktaSettings
 def parse_source(kind: str, raw: dict[str, Any], where: str) -> SourceSettings:
     """The settings of a ``kind = "entra" | "okta"`` system table (``where`` names it in errors)."""
     if kind not in KIND_KEYS:
-        raise ConfigError(f"{where}.kind: {kind!r} is not a system kind (use one of {', '.join(KINDS)})")
-    unknown = sorted(set(raw) - KIND_KEYS[kind] - COMMON_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} for kind {kind!r}")
+        raise ConfigError(f"{where}.kind = {kind!r}: use one of {', '.join(SYSTEM_KINDS)}")
+    check_table(raw, KIND_KEYS[kind], where)
     text = _Reader(raw, where)
     if kind == "entra":
         secrets = [

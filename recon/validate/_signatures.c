@@ -863,7 +863,18 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "recon.validate._signatures", "Resource signatures for recon validate.", -1, methods, NULL, NULL, NULL, NULL,
 };
 
+/* the SHA-256 of this file as the build hook compiled it (recon/validate/build_hook.py defines it),
+   so that recon.validate.signatures can refuse a module compiled from an older source */
+#ifndef RECON_SOURCE_SHA256
+#define RECON_SOURCE_SHA256 ""
+#endif
+
 PyMODINIT_FUNC PyInit__signatures(void) {
     init_byte_classes();
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddStringConstant(m, "SOURCE_SHA256", RECON_SOURCE_SHA256) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -2,6 +2,8 @@
 
 from typing_extensions import Buffer
 
+SOURCE_SHA256: str  # of _signatures.c as compiled (recon/validate/build_hook.py)
+
 def signatures(
     data: Buffer,
     offsets: Buffer,

@@ -9,6 +9,7 @@ setuptools is used only to find and drive the platform's compiler (gcc, clang or
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 import sysconfig
@@ -53,7 +54,13 @@ def _compile(root: Path, tmp: Path) -> Path | None:
         from setuptools import Distribution, Extension
         from setuptools.command.build_ext import build_ext
 
-        extension = Extension(MODULE, [str(SOURCE)], extra_compile_args=_flags())
+        digest = source_sha256(root / SOURCE)
+        extension = Extension(
+            MODULE,
+            [str(SOURCE)],
+            extra_compile_args=_flags(),
+            define_macros=[("RECON_SOURCE_SHA256", f'"{digest}"')],
+        )
         distribution = Distribution({"name": "recon-signatures", "ext_modules": [extension]})
         command = build_ext(distribution)
         command.build_lib = str(tmp / "lib")
@@ -66,6 +73,11 @@ def _compile(root: Path, tmp: Path) -> Path | None:
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
     built = tmp / "lib" / "recon" / "validate" / f"_signatures{suffix}"
     return built if built.is_file() else None
+
+
+def source_sha256(path: Path) -> str:
+    """The digest compiled into the module: recon.validate.signatures compares it with the source's."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _flags() -> list[str]:

@@ -35,23 +35,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pyarrow as pa
 
 from recon import __version__
 from recon.capabilities import load_capabilities
 from recon.config import Config
-from recon.engine import Parquet, connect, run_sql
+from recon.engine import Parquet, Session, Table, open_session
 from recon.errors import InputError
-from recon.extract.writer import write_table
+from recon.findings import Thresholded
 from recon.store import ExportRef, Store, atomic_write_json
 from recon.validate.declared import Declared, attributes_table, declared_for, schemas_table
 from recon.validate.layout import FINDINGS_FILE, SUMMARY_FILE, validation_dir
 from recon.validate.recase import declared_spelling
 from recon.validate.represent import represent
 from recon.validate.rules import EXPORT_KINDS, SCHEMA_FINDINGS, SEVERITIES, Threshold, thresholds_for
-from recon.validate.run import Run
 from recon.validate.shapes import observations_table
 from recon.validate.specs import value_checks
 
@@ -59,7 +57,7 @@ __all__ = ["ValidationSummary", "declared_model", "read_summary", "schema_findin
 
 
 @dataclass(frozen=True)
-class ValidationSummary:
+class ValidationSummary(Thresholded):
     """What validating one export found (also written as ``summary.json``)."""
 
     system: str
@@ -82,11 +80,6 @@ class ValidationSummary:
     seconds: float = 0.0
     tool_version: str = __version__
 
-    @property
-    def exceeded(self) -> tuple[Threshold, ...]:
-        """The thresholds whose limit was exceeded (the CLI exits 1 when any)."""
-        return tuple(t for t in self.thresholds if t.exceeded)
-
     def to_json(self) -> dict[str, Any]:
         """The summary as written to ``summary.json`` and printed by ``--json``."""
         return {
@@ -102,13 +95,7 @@ class ValidationSummary:
                 "schemas": {k: list(v) for k, v in self.declared_schemas.items()},
                 "user_name_case_exact": self.user_name_case_exact,
             },
-            "total": self.total,
-            "counts": {"by_kind": dict(self.by_kind), "by_severity": dict(self.by_severity)},
-            "thresholds": [
-                {"kind": t.kind, "limit": t.limit, "count": t.count, "exceeded": t.exceeded}
-                for t in self.thresholds
-            ],
-            "exceeded": [t.kind for t in self.exceeded],
+            **self.verdict_json(),
             "examples": {kind: [dict(row) for row in rows] for kind, rows in self.examples.items()},
             "census": {k: dict(v) for k, v in self.census.items()},
             "seconds": round(self.seconds, 3),
@@ -138,47 +125,49 @@ def validate_export(
     started = time.perf_counter()
     ref = store.complete_export(system, cycle) if cycle is not None else store.latest_complete(system)
     declared = declared_model(store, system)
-    con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit)
-    try:
-        run = Run(con)
+    with open_session(temp_dir=store.temp_dir, memory_limit=memory_limit) as session:
         relations = _inputs(ref)
         checks = value_checks(declared)
         params = checks.params()
         declared_tables = {
-            "declared_attributes": run.arrow(attributes_table(declared)),
-            "declared_schemas": run.arrow(schemas_table(declared)),
+            "declared_attributes": session.bind(attributes_table(declared)),
+            "declared_schemas": session.bind(schemas_table(declared)),
         }
         case_exact = declared.user_name_case_exact()
-        # userName collisions read other columns than the walker: DuckDB finds them meanwhile
+        # userName collisions read other columns than the walker: the engine finds them meanwhile
         with ThreadPoolExecutor(1) as meanwhile:
-            colliding = meanwhile.submit(_collisions, con.cursor(), relations["users"], case_exact)
-            represented = represent(run, ref, params)
-            collisions = run.arrow(colliding.result())
+            colliding = meanwhile.submit(_collisions, session.worker(), relations["users"], case_exact)
+            represented = represent(session, ref, params)
+            collisions = session.bind(colliding.result())
         representatives = represented.representatives
-        shapes = run.table("validate_shapes", params, represented.inputs)
-        structures, observations, shape_findings = _structural(run, shapes, declared_tables)
-        census = _census(con, _weighed(run, shapes, representatives), observations)
-        recheck = run_sql(
-            "validate_recheck_shapes",
-            None,
-            {"shape_findings": shape_findings, "observations": observations},
-            con=con,
-        ).fetchall()
+        shapes = session.run("validate_shapes", params, represented.inputs, keep=True)
+        structures, observations, shape_findings = _structural(session, shapes, declared_tables)
+        census = _census(session, _weighed(session, shapes, representatives), observations)
+        recheck = session.tuples(
+            session.run(
+                "validate_recheck_shapes",
+                None,
+                {"shape_findings": shape_findings, "observations": observations},
+            )
+        )
         if recheck:  # rare: see _recheck
             recase = [int(n) for n, again, _ in recheck if again]
             nulls = [int(n) for n, _, again in recheck if again]
-            shapes = _recheck(run, shapes, recase, nulls, represented.inputs, params, declared)
-            structures, observations, shape_findings = _structural(run, shapes, declared_tables)
-        specs = run.arrow(checks.specs)
-        fact_findings = run.table("validate_fact_findings", None, {"shapes": shapes, "value_specs": specs})
-        element_findings = run.table(
-            "validate_element_findings", None, {"shapes": shapes, "value_specs": specs}
+            shapes = _recheck(session, shapes, recase, nulls, represented.inputs, params, declared)
+            structures, observations, shape_findings = _structural(session, shapes, declared_tables)
+        specs = session.bind(checks.specs)
+        fact_findings = session.run(
+            "validate_fact_findings", None, {"shapes": shapes, "value_specs": specs}, keep=True
+        )
+        element_findings = session.run(
+            "validate_element_findings", None, {"shapes": shapes, "value_specs": specs}, keep=True
         )
         # regrouping moves resources between shapes, never in or out: the weights count them
         resources = {"User": 0, "Group": 0}
-        for resource_type, count in representatives.aggregate("resource_type, sum(weight)").fetchall():
+        counted = session.run("validate_resource_counts", None, {"representatives": representatives})
+        for resource_type, count in session.tuples(counted):
             resources[str(resource_type)] += int(count)
-        findings = run_sql(
+        findings = session.run(
             "validate_findings",
             None,
             {
@@ -189,12 +178,11 @@ def validate_export(
                 "collisions": collisions,
                 "members": represented.members,
             },
-            con=con,
         )
         final_dir = validation_dir(store, system, ref.cycle)
         with store.publishing(final_dir) as staging:
-            write_table(findings, staging / FINDINGS_FILE, SCHEMA_FINDINGS)
-            by_kind, by_severity, examples = _counts(con, staging / FINDINGS_FILE)
+            session.write_parquet(findings, staging / FINDINGS_FILE, SCHEMA_FINDINGS)
+            by_kind, by_severity, examples = _counts(session, staging / FINDINGS_FILE)
             configured = config.thresholds if config is not None else {}
             summary = ValidationSummary(
                 system=system,
@@ -219,8 +207,6 @@ def validate_export(
                 seconds=time.perf_counter() - started,
             )
             atomic_write_json(staging / SUMMARY_FILE, summary.to_json())
-    finally:
-        con.close()
     return summary
 
 
@@ -228,45 +214,45 @@ def _inputs(ref: ExportRef) -> dict[str, Parquet]:
     return {"users": Parquet.of(ref.table("users")), "groups": Parquet.of(ref.table("groups"))}
 
 
-def _collisions(cursor: duckdb.DuckDBPyConnection, users: Parquet, case_exact: bool) -> pa.Table:
-    """userName collisions (``validate_user_name_collisions``), on a cursor of their own."""
-    try:
-        relation = run_sql(
-            "validate_user_name_collisions", {"case_exact": case_exact}, {"users": users}, con=cursor
+def _collisions(worker: Session, users: Parquet, case_exact: bool) -> pa.Table:
+    """userName collisions (``validate_user_name_collisions``), on a worker session of their own."""
+    with worker:
+        return worker.arrow(
+            worker.run("validate_user_name_collisions", {"case_exact": case_exact}, {"users": users})
         )
-        return relation.to_arrow_table()
-    finally:
-        cursor.close()
 
 
-def _weighed(
-    run: Run, shapes: duckdb.DuckDBPyRelation, representatives: duckdb.DuckDBPyRelation
-) -> duckdb.DuckDBPyRelation:
+def _weighed(session: Session, shapes: Table, representatives: Table) -> Table:
     """The shapes with ``resources`` counting the resources their representatives stand for."""
-    return run.table("validate_shape_weights", None, {"shapes": shapes, "representatives": representatives})
+    return session.run(
+        "validate_shape_weights", None, {"shapes": shapes, "representatives": representatives}, keep=True
+    )
 
 
 def _structural(
-    run: Run, shapes: duckdb.DuckDBPyRelation, declared_tables: Mapping[str, duckdb.DuckDBPyRelation]
-) -> tuple[list[tuple[Any, ...]], duckdb.DuckDBPyRelation, duckdb.DuckDBPyRelation]:
+    session: Session, shapes: Table, declared_tables: Mapping[str, Table]
+) -> tuple[list[tuple[Any, ...]], Table, Table]:
     """Each shape's structure, its observation rows, and the structural findings of the shapes."""
-    structures = shapes.select("shape_no", "structure").fetchall()
-    observations = run.arrow(observations_table((int(n), str(s)) for n, s in structures))
-    shape_findings = run.table(
-        "validate_shape_findings", None, {"shapes": shapes, "observations": observations, **declared_tables}
+    structures = session.tuples(session.run("validate_shape_structures", None, {"shapes": shapes}))
+    observations = session.bind(observations_table((int(n), str(s)) for n, s in structures))
+    shape_findings = session.run(
+        "validate_shape_findings",
+        None,
+        {"shapes": shapes, "observations": observations, **declared_tables},
+        keep=True,
     )
     return structures, observations, shape_findings
 
 
 def _recheck(
-    run: Run,
-    shapes: duckdb.DuckDBPyRelation,
+    session: Session,
+    shapes: Table,
     recase: list[int],
     nulls: list[int],
-    relations: Mapping[str, duckdb.DuckDBPyRelation],
+    relations: Mapping[str, Table],
     params: Mapping[str, Any],
     declared: Declared,
-) -> duckdb.DuckDBPyRelation:
+) -> Table:
     """The shapes, with some resources read again and regrouped.
 
     ``validate_shapes`` reads values at exact JSON paths, so the values of a name spelled in
@@ -274,45 +260,54 @@ def _recheck(
     ``json_structure`` sees ``""`` as a string and an array of ``{}`` as mixed types, so a
     resource of the ``nulls`` shapes holding them gets its structure from a text where they are null.
     """
-    again = run.table(
-        "validate_recheck_resources", {"recase": recase, "nulls": nulls}, {"shapes": shapes, **relations}
+    again = session.run(
+        "validate_recheck_resources",
+        {"recase": recase, "nulls": nulls},
+        {"shapes": shapes, **relations},
+        keep=True,
     )
     copies: dict[str, tuple[list[str], list[str]]] = {"User": ([], []), "Group": ([], [])}
-    for resource_type, rid, raw in again.filter("recase").select("resource_type", "id", "raw").fetchall():
+    for resource_type, rid, raw in session.tuples(
+        session.run("validate_recheck_recased", None, {"again": again})
+    ):
         ids, raws = copies[str(resource_type)]
         ids.append(str(rid))
         raws.append(orjson.dumps(declared_spelling(orjson.loads(raw), declared, str(resource_type))).decode())
-    value_shapes = run.table(
+    value_shapes = session.run(
         "validate_shapes",
         params,
         {
-            name: run.arrow(pa.table({"id": pa.array(ids, pa.string()), "raw": pa.array(raws, pa.string())}))
+            name: session.bind(
+                pa.table({"id": pa.array(ids, pa.string()), "raw": pa.array(raws, pa.string())})
+            )
             for name, (ids, raws) in (("users", copies["User"]), ("groups", copies["Group"]))
         },
+        keep=True,
     )
-    return run.table(
-        "validate_shapes_recheck", None, {"shapes": shapes, "again": again, "value_shapes": value_shapes}
+    return session.run(
+        "validate_shapes_recheck",
+        None,
+        {"shapes": shapes, "again": again, "value_shapes": value_shapes},
+        keep=True,
     )
 
 
-def _census(
-    con: duckdb.DuckDBPyConnection, shapes: duckdb.DuckDBPyRelation, observations: duckdb.DuckDBPyRelation
-) -> dict[str, dict[str, int]]:
+def _census(session: Session, shapes: Table, observations: Table) -> dict[str, dict[str, int]]:
     census: dict[str, dict[str, int]] = {"User": {}, "Group": {}}
-    rows = run_sql("validate_census", None, {"shapes": shapes, "observations": observations}, con=con)
-    for resource_type, path, count in rows.fetchall():
+    rows = session.run("validate_census", None, {"shapes": shapes, "observations": observations})
+    for resource_type, path, count in session.tuples(rows):
         census.setdefault(str(resource_type), {})[str(path)] = int(count)
     return census
 
 
 def _counts(
-    con: duckdb.DuckDBPyConnection, findings_path: Path
+    session: Session, findings_path: Path
 ) -> tuple[dict[str, int], dict[str, int], dict[str, tuple[dict[str, str | None], ...]]]:
     by_kind: dict[str, int] = {}
     by_severity: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     examples: dict[str, list[dict[str, str | None]]] = {}
     counted: set[tuple[str, str]] = set()
-    rows = run_sql("validate_counts", None, {"findings": Parquet.of(findings_path)}, con=con).fetchall()
+    rows = session.tuples(session.run("validate_counts", None, {"findings": Parquet.of(findings_path)}))
     for kind, severity, count, resource_type, rid, attribute, detail in rows:
         if (kind, severity) not in counted:
             counted.add((kind, severity))

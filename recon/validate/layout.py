@@ -4,13 +4,14 @@
     <data>/validation/source=<a>/target=<b>/mapping_findings.parquet, summary.json
 
 An export folder is immutable once published, so findings about it go to their own root.
+The folders are named by the store (:mod:`recon.store`); the file names are validate's.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from recon.store import Store, check_name
+from recon.store import Store
 
 __all__ = [
     "FINDINGS_FILE",
@@ -28,18 +29,14 @@ SUMMARY_FILE = "summary.json"
 
 def validation_root(store: Store) -> Path:
     """``<data>/validation``."""
-    return store.root / "validation"
+    return store.validation_root
 
 
 def validation_dir(store: Store, system: str, cycle: str) -> Path:
     """Folder of the schema findings of one system's export at one cycle."""
-    check_name(system, "system name")
-    check_name(cycle, "cycle id")
-    return validation_root(store) / f"system={system}" / f"cycle={cycle}"
+    return store.validation_dir(system, cycle)
 
 
 def mapping_dir(store: Store, source: str, target: str) -> Path:
     """Folder of the mapping findings of a source/target pair (the latest run)."""
-    check_name(source, "system name")
-    check_name(target, "system name")
-    return validation_root(store) / f"source={source}" / f"target={target}"
+    return store.mapping_dir(source, target)

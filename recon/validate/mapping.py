@@ -24,16 +24,16 @@ import pyarrow as pa
 from recon import __version__
 from recon.attributes import user_attribute
 from recon.config import Config, ReconcileConfig
-from recon.engine import Parquet, connect, run_sql
+from recon.engine import Parquet, Session, open_session
 from recon.errors import ConfigError
-from recon.extract.writer import write_table
+from recon.findings import Thresholded
+from recon.scim_columns import ENTERPRISE_ATTRIBUTES, is_multi_valued
 from recon.store import Store, atomic_write_json
 from recon.validate.declared import Declared, attributes_table
 from recon.validate.export import ValidationSummary, declared_model, read_summary, validate_export
 from recon.validate.layout import MAPPING_FILE, SUMMARY_FILE, mapping_dir
 from recon.validate.rfc7643 import ENTERPRISE_USER
 from recon.validate.rules import MAPPING_FINDINGS, MAPPING_KINDS, SEVERITIES, Threshold, thresholds_for
-from recon.validate.run import Run
 
 __all__ = ["MappingSummary", "attribute_path", "validate_mapping"]
 
@@ -49,22 +49,11 @@ _MAPPED = pa.schema(
 _CENSUS = pa.schema([("resource_type", pa.string()), ("path", pa.string()), ("resources", pa.int64())])
 _NAME = r"\$?[A-Za-z][A-Za-z0-9_-]*"
 _PATH = re.compile(rf"(?P<attr>{_NAME})(?:\.(?P<sub>{_NAME}))?(?:\[[^\]]*\](?:\.(?P<after>{_NAME}))?)?")
-_ENTERPRISE_NAMES = {"employeenumber", "costcenter", "organization", "division", "department", "manager"}
-_MULTI_VALUED = {
-    "emails",
-    "phonenumbers",
-    "ims",
-    "photos",
-    "addresses",
-    "entitlements",
-    "roles",
-    "x509certificates",
-    "groups",
-}
+_ENTERPRISE_NAMES = {name.lower() for name in ENTERPRISE_ATTRIBUTES}
 
 
 @dataclass(frozen=True)
-class MappingSummary:
+class MappingSummary(Thresholded):
     """What validating one reconcile mapping found (also written as ``summary.json``)."""
 
     source: str
@@ -83,11 +72,6 @@ class MappingSummary:
     seconds: float = 0.0
     tool_version: str = __version__
 
-    @property
-    def exceeded(self) -> tuple[Threshold, ...]:
-        """The thresholds whose limit was exceeded (the CLI exits 1 when any)."""
-        return tuple(t for t in self.thresholds if t.exceeded)
-
     def to_json(self) -> dict[str, Any]:
         """The summary as written to ``summary.json`` and printed by ``--json``."""
         return {
@@ -98,13 +82,7 @@ class MappingSummary:
             "attributes": [dict(a) for a in self.attributes],
             "declared": dict(self.declared_from),
             "schema_findings": dict(self.exports_validated),
-            "total": self.total,
-            "counts": {"by_kind": dict(self.by_kind), "by_severity": dict(self.by_severity)},
-            "thresholds": [
-                {"kind": t.kind, "limit": t.limit, "count": t.count, "exceeded": t.exceeded}
-                for t in self.thresholds
-            ],
-            "exceeded": [t.kind for t in self.exceeded],
+            **self.verdict_json(),
             "examples": {kind: [dict(row) for row in rows] for kind, rows in self.examples.items()},
             "seconds": round(self.seconds, 3),
             "validated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -137,7 +115,7 @@ def attribute_path(path: str, where: str = "compare") -> str:
     if urn is None and low in _ENTERPRISE_NAMES:
         urn = ENTERPRISE_USER
     filtered = "[" in rest
-    if low in _MULTI_VALUED and (filtered or sub is not None):
+    if is_multi_valued("User", low) and (filtered or sub is not None):
         sub = after or sub or "value"
     elif urn is not None and urn.lower() == ENTERPRISE_USER.lower() and low == "manager" and sub is None:
         sub = "value"
@@ -218,21 +196,20 @@ def validate_mapping(
     schema_findings: dict[str, int] = {}
     for system in (source, target):
         census[system], schema_findings[system] = _census(store, system, chosen, config)
-    con = connect(temp_dir=store.temp_dir)
-    try:
-        run = Run(con)
-        attribute_findings = run.table(
+    with open_session(temp_dir=store.temp_dir) as session:
+        attribute_findings = session.run(
             "validate_mapping_findings",
             None,
             {
-                "mapped": run.arrow(mapped),
-                "source_declared": run.arrow(attributes_table(declared[source])),
-                "target_declared": run.arrow(attributes_table(declared[target])),
-                "source_census": run.arrow(census[source]),
-                "target_census": run.arrow(census[target]),
+                "mapped": session.bind(mapped),
+                "source_declared": session.bind(attributes_table(declared[source])),
+                "target_declared": session.bind(attributes_table(declared[target])),
+                "source_census": session.bind(census[source]),
+                "target_census": session.bind(census[target]),
             },
+            keep=True,
         )
-        collisions = run.table(
+        collisions = session.run(
             "validate_mapping_case_collisions",
             {
                 "user_name_case_exact": _case_exact(declared[source], "userName")
@@ -244,17 +221,17 @@ def validate_mapping(
                 "source_users": Parquet.of(source_ref.table("users")),
                 "target_users": Parquet.of(target_ref.table("users")),
             },
+            keep=True,
         )
-        findings = run_sql(
+        findings = session.run(
             "validate_mapping_all",
             None,
             {"attribute_findings": attribute_findings, "collision_findings": collisions},
-            con=con,
         )
         final_dir = mapping_dir(store, source, target)
         with store.publishing(final_dir) as staging:
-            write_table(findings, staging / MAPPING_FILE, MAPPING_FINDINGS)
-            by_kind, by_severity, examples = _counts(con, staging / MAPPING_FILE)
+            session.write_parquet(findings, staging / MAPPING_FILE, MAPPING_FINDINGS)
+            by_kind, by_severity, examples = _counts(session, staging / MAPPING_FILE)
             summary = MappingSummary(
                 source=source,
                 target=target,
@@ -274,8 +251,6 @@ def validate_mapping(
                 seconds=time.perf_counter() - started,
             )
             atomic_write_json(staging / SUMMARY_FILE, summary.to_json())
-    finally:
-        con.close()
     return summary
 
 
@@ -310,15 +285,15 @@ def _attribute_rows(
 
 
 def _counts(
-    con: Any, findings_path: Path
+    session: Session, findings_path: Path
 ) -> tuple[dict[str, int], dict[str, int], dict[str, tuple[dict[str, str | None], ...]]]:
     by_kind: dict[str, int] = {}
     by_severity: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     examples: dict[str, list[dict[str, str | None]]] = {}
     seen: set[tuple[str, str]] = set()
-    rows = run_sql(
-        "validate_mapping_counts", None, {"findings": Parquet.of(findings_path)}, con=con
-    ).fetchall()
+    rows = session.tuples(
+        session.run("validate_mapping_counts", None, {"findings": Parquet.of(findings_path)})
+    )
     for kind, severity, count, attribute, source_id, target_id, detail in rows:
         if (kind, severity) not in seen:
             seen.add((kind, severity))

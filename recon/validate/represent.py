@@ -18,11 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
+from recon.engine import Parquet, Session, Table
 from recon.store import ExportRef
-from recon.validate.run import Run
 from recon.validate.signatures import Distinct, compiled, distinct_resources, signature_spec
 
 __all__ = ["Represented", "represent"]
@@ -34,22 +33,22 @@ _TYPES = (("User", "users"), ("Group", "groups"))
 class Represented:
     """The relations validate reads instead of the export's files (see the module)."""
 
-    users: duckdb.DuckDBPyRelation
-    groups: duckdb.DuckDBPyRelation
-    representatives: duckdb.DuckDBPyRelation
-    members: duckdb.DuckDBPyRelation
+    users: Table
+    groups: Table
+    representatives: Table
+    members: Table
 
     @property
-    def inputs(self) -> dict[str, duckdb.DuckDBPyRelation]:
+    def inputs(self) -> dict[str, Table]:
         """``users`` and ``groups``, as ``validate_shapes`` takes them."""
         return {"users": self.users, "groups": self.groups}
 
 
-def represent(run: Run, ref: ExportRef, params: Mapping[str, Any]) -> Represented:
+def represent(session: Session, ref: ExportRef, params: Mapping[str, Any]) -> Represented:
     """The representatives of the export at ``ref``; ``params`` are :meth:`ValueChecks.params`."""
     spec = signature_spec(params)
     if not compiled() or spec is None:
-        return _every_resource(run.con, ref)
+        return _every_resource(session, ref)
     # both files at once, so neither waits for the other's last row group
     with ThreadPoolExecutor(2) as both:
         futures = {
@@ -60,10 +59,10 @@ def represent(run: Run, ref: ExportRef, params: Mapping[str, Any]) -> Represente
         }
         distinct = {resource_type: future.result() for resource_type, future in futures.items()}
     return Represented(
-        users=run.arrow(distinct["User"].representatives),
-        groups=run.arrow(distinct["Group"].representatives),
-        representatives=run.arrow(_by_type(distinct, "representatives", ["id", "weight"])),
-        members=run.arrow(_by_type(distinct, "members", ["rep", "id"])),
+        users=session.bind(distinct["User"].representatives),
+        groups=session.bind(distinct["Group"].representatives),
+        representatives=session.bind(_by_type(distinct, "representatives", ["id", "weight"])),
+        members=session.bind(_by_type(distinct, "members", ["rep", "id"])),
     )
 
 
@@ -76,29 +75,13 @@ def _by_type(distinct: Mapping[str, Distinct], part: str, columns: list[str]) ->
     return pa.concat_tables(tables)
 
 
-def _every_resource(con: duckdb.DuckDBPyConnection, ref: ExportRef) -> Represented:
-    """Every resource its own representative, keyed by its row number in its file (streamed by DuckDB)."""
-    files = {
-        resource_type: con.read_parquet(str(ref.table(table)), file_row_number=True)
-        for resource_type, table in _TYPES
-    }
-    keyed = {
-        resource_type: rows.select(f"'{resource_type[0]}' || file_row_number AS id, raw, 1 AS weight")
-        for resource_type, rows in files.items()
-    }
-    representatives = [
-        rows.select(
-            f"'{resource_type}' AS resource_type, '{resource_type[0]}' || file_row_number AS id, 1 AS weight"
-        )
-        for resource_type, rows in files.items()
-    ]
-    members = [
-        rows.select(f"'{resource_type}' AS resource_type, CAST(file_row_number AS INTEGER) AS rep, id")
-        for resource_type, rows in files.items()
-    ]
+def _every_resource(session: Session, ref: ExportRef) -> Represented:
+    """Every resource its own representative, keyed by its row number in its file (streamed by the engine)."""
+    rows = {resource_type: Parquet.of(ref.table(table), row_numbers=True) for resource_type, table in _TYPES}
+    both = {"user_rows": rows["User"], "group_rows": rows["Group"]}
     return Represented(
-        users=keyed["User"],
-        groups=keyed["Group"],
-        representatives=representatives[0].union(representatives[1]),
-        members=members[0].union(members[1]),
+        users=session.run("validate_every_resource_keyed", {"letter": "U"}, {"rows": rows["User"]}),
+        groups=session.run("validate_every_resource_keyed", {"letter": "G"}, {"rows": rows["Group"]}),
+        representatives=session.run("validate_every_resource_representatives", None, both),
+        members=session.run("validate_every_resource_members", None, both),
     )

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from recon.scim_columns import CORE_GROUP, CORE_USER, ENTERPRISE_USER
+
 __all__ = [
     "ATTRIBUTE_TYPES",
     "BUILTIN_RESOURCE_TYPES",
@@ -31,9 +33,6 @@ __all__ = [
     "parse_schema",
 ]
 
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 ATTRIBUTE_TYPES = ("string", "boolean", "decimal", "integer", "dateTime", "reference", "binary", "complex")
 

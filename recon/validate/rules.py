@@ -26,10 +26,9 @@ Mapping validation (``mapping_findings.parquet``): see :data:`MAPPING_KINDS`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 import pyarrow as pa
+
+from recon.findings import EXPORT_KINDS, MAPPING_KINDS, SEVERITIES, Threshold, thresholds_for
 
 __all__ = [
     "EXPORT_KINDS",
@@ -40,30 +39,6 @@ __all__ = [
     "Threshold",
     "thresholds_for",
 ]
-
-SEVERITIES = ("critical", "high", "medium", "low")
-
-EXPORT_KINDS = (
-    "leaked_attribute",
-    "user_name_collision",
-    "missing_required",
-    "type_mismatch",
-    "multiple_primary",
-    "undeclared_schema",
-    "schema_urn_missing",
-    "undeclared_attribute",
-    "schema_urn_without_block",
-    "non_canonical_value",
-    "attribute_name_case",
-)
-
-MAPPING_KINDS = (
-    "mapping_attribute_undeclared",  # a compared/matched attribute one side does not declare
-    "mapping_type_mismatch",  # declared with different types (or single vs multi-valued)
-    "mapping_case_exact_mismatch",  # caseExact differs between the two sides
-    "mapping_unpopulated_in_target",  # populated in the source export, never in the target's
-    "cross_system_case_collision",  # a source and a target value equal except for case
-)
 
 SCHEMA_FINDINGS = pa.schema(
     [(name, pa.string()) for name in ("kind", "severity", "resource_type", "id", "attribute", "detail")]
@@ -86,27 +61,3 @@ MAPPING_FINDINGS = pa.schema(
         )
     ]
 )
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """A ``[thresholds]`` limit of recon.toml applied to one finding kind."""
-
-    kind: str
-    limit: int
-    count: int
-
-    @property
-    def exceeded(self) -> bool:
-        return self.count > self.limit
-
-
-def thresholds_for(
-    configured: Mapping[str, int], counts: Mapping[str, int], kinds: tuple[str, ...]
-) -> tuple[Threshold, ...]:
-    """The configured limits that apply to ``kinds``, with the counts found."""
-    return tuple(
-        Threshold(kind, limit, int(counts.get(kind, 0)))
-        for kind, limit in sorted(configured.items())
-        if kind in kinds
-    )

@@ -26,10 +26,11 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from recon.scim_columns import CORE_USER as USER_SCHEMA
+from recon.scim_columns import ENTERPRISE_USER
+
 __all__ = ["FAULT_KINDS", "InjectedFault", "inject_schema_faults"]
 
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 FAULT_KINDS = (
     "undeclared_extension_attribute",
     "returned_password",

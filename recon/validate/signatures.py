@@ -14,6 +14,7 @@ itself (:mod:`recon.validate.represent`): as exact, and slower.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from recon.errors import ReconError
 from recon.validate.specs import CHECK_BITS
 
 _Walker = Callable[..., tuple[bytes, list[bytes], list[int]]]
@@ -34,7 +36,40 @@ try:
 except ImportError:  # the build compiles it wherever a C compiler exists
     _walker = None
 
-__all__ = ["Distinct", "compiled", "distinct_resources", "signature_spec"]
+__all__ = [
+    "Distinct",
+    "StaleWalker",
+    "check_walker_build",
+    "compiled",
+    "distinct_resources",
+    "signature_spec",
+]
+
+_SOURCE = Path(__file__).with_name("_signatures.c")
+REBUILD = "pip install -e . (its hatchling hook recon/validate/build_hook.py compiles the walker)"
+
+
+class StaleWalker(ReconError):
+    """The compiled walker was built from another ``_signatures.c`` than the one beside it."""
+
+
+def check_walker_build() -> None:
+    """Raise :class:`StaleWalker` when the compiled module does not carry the SHA-256 of the C
+    source next to it (an edit not rebuilt gives wrong signatures, silently). A wheel without
+    the source, or no compiled module at all, passes."""
+    if _walker is None or not _SOURCE.is_file():
+        return
+    from recon.validate import _signatures
+
+    built = getattr(_signatures, "SOURCE_SHA256", "")
+    if built != hashlib.sha256(_SOURCE.read_bytes()).hexdigest():
+        raise StaleWalker(
+            f"{_signatures.__file__} was compiled from another {_SOURCE.name} than {_SOURCE}; "
+            f"rebuild it: {REBUILD}"
+        )
+
+
+check_walker_build()
 
 # modes of a checked path in the compiled walker
 _VERBATIM, _DATETIME, _COUNTED, _RAW = 1, 2, 3, 4

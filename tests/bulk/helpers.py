@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recon.engine import connect
+from recon.engine import open_session
 from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA, normalise
 from recon.extract.writer import ExportWriter
 from recon.store import ExportRef, Manifest, Store
@@ -51,7 +51,7 @@ def write_export(
         writer = ExportWriter(staging)
         for resource in resources:
             writer.add(normalise(resource))
-        con = connect()
+        con = open_session()
         try:
             writer.finish(con, Manifest(system=system, cycle=cycle, kind="full", started=started))
         finally:

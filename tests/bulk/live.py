@@ -10,7 +10,7 @@ import orjson
 from scim_server import ScimServer
 
 from recon.capabilities import Capabilities, save_capabilities
-from recon.engine import connect
+from recon.engine import open_session
 from recon.extract.normalize import normalise
 from recon.extract.writer import ExportWriter
 from recon.store import ExportRef, Manifest, Store
@@ -32,7 +32,7 @@ def export_server(store: Store, system: str, server: ScimServer, cycle: str) -> 
                 if not resources:
                     break
                 start += len(resources)
-        con = connect()
+        con = open_session()
         try:
             writer.finish(con, Manifest(system=system, cycle=cycle, kind="full"))
         finally:

@@ -104,6 +104,7 @@ def assert_once_each(server: ScimServer) -> None:
 BULK = copy.deepcopy(RICH_SPC) | {"bulk": {"supported": True, "maxOperations": 4, "maxPayloadSize": 1048576}}
 
 
+@pytest.mark.slow
 def test_lost_and_garbled_answers_then_rate_limits_never_apply_twice(runs_for: Any) -> None:
     runs = runs_for(BULK)
     total = runs.summary.total_operations
@@ -129,6 +130,7 @@ def test_lost_and_garbled_answers_then_rate_limits_never_apply_twice(runs_for: A
     assert remediated(findings(runs.store, f"c{runs.cycle}")) == []
 
 
+@pytest.mark.slow
 def test_malformed_bulk_responses_are_clear_errors_and_a_replay_completes(runs_for: Any) -> None:
     small = copy.deepcopy(RICH_SPC) | {
         "bulk": {"supported": True, "maxOperations": 1000, "maxPayloadSize": 1500}

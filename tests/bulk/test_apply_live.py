@@ -60,6 +60,7 @@ def sender_for() -> Iterator[Any]:
         sender.close()
 
 
+@pytest.mark.slow
 def test_plan_apply_reconcile_replay_with_bulk(
     store: Store, scim_server: ScimServerFactory, sender_for: Any
 ) -> None:
@@ -116,6 +117,7 @@ def test_plan_apply_reconcile_replay_with_bulk(
     assert nothing.requests == 0 and nothing.analysis is not None and nothing.analysis.operations == 0
 
 
+@pytest.mark.slow
 def test_failing_operation_with_fail_on_errors_then_reapply(
     store: Store, scim_server: ScimServerFactory, sender_for: Any
 ) -> None:
@@ -156,6 +158,7 @@ def test_failing_operation_with_fail_on_errors_then_reapply(
     assert remediated(findings(store, "c3")) == []
 
 
+@pytest.mark.slow
 def test_without_bulk_the_same_plan_goes_as_single_requests(
     store: Store, scim_server: ScimServerFactory, sender_for: Any
 ) -> None:
@@ -180,6 +183,7 @@ def test_without_bulk_the_same_plan_goes_as_single_requests(
     assert remediated(findings(store, "c2")) == []
 
 
+@pytest.mark.slow
 def test_a_simulated_target_is_remediated(
     store: Store, tmp_path: Path, scim_server: ScimServerFactory, sender_for: Any
 ) -> None:

@@ -92,6 +92,7 @@ def test_plan_then_dry_run_sends_nothing(store: Store, capsys: pytest.CaptureFix
     assert not (plan_scenario.root / "bulk").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.live
 def test_apply_yes_through_the_cli_with_live_extract(
     store: Store,

@@ -7,10 +7,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from recon.engine import connect, run_sql
+from recon.engine import Input, open_session
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
+from tests.tables import values
 
 W = datetime(2026, 1, 5, 2, tzinfo=UTC)
+
+
+def rows_of(name: str, params: dict[str, Any] | None, inputs: dict[str, Input]) -> list[tuple[Any, ...]]:
+    """The rows of ``sql/<name>.sql`` over ``inputs``, on a session of the default engine."""
+    with open_session() as session:
+        return session.tuples(session.run(name, params, inputs))
 
 
 def ts(text: str | None) -> datetime | None:
@@ -34,18 +41,18 @@ CLASSIFIED = pa.schema(
 
 
 def classified(text: str) -> pa.Table:
-    """Rows as 'id | base_lm | head_lm | in_base in_head changed returned in_filter' (flags as 0/1)."""
+    """Rows as 'id | base_lm | head_lm | in_base in_head changed returned in_filter' (flags as 0/1;
+    tests/tables.py reads the cells)."""
     rows = []
-    for line in text.strip().splitlines():
-        rid, base, head, flags = (part.strip() for part in line.split("|"))
+    for rid, base, head, flags in values(text):
         b, h, c, r, f = (flag == "1" for flag in flags.split())
         rows.append(
             {
                 "resource_type": "User",
                 "id": rid,
                 "name": rid.upper(),
-                "base_last_modified": ts(base or None),
-                "head_last_modified": ts(head or None),
+                "base_last_modified": ts(base),
+                "head_last_modified": ts(head),
                 "in_base": b,
                 "in_head": h,
                 "changed": c,
@@ -61,9 +68,9 @@ GIVEN = classified(
     changed_returned   | 2026-01-01 | 2026-01-05T03:00 | 1 1 1 1 1
     changed_missed     | 2026-01-01 | 2026-01-05T04:00 | 1 1 1 0 0
     changed_stale      | 2026-01-01 | 2026-01-01       | 1 1 1 0 0
-    created_missed_w   |            | 2026-01-05T02:00 | 0 1 0 0 0
-    created_no_time    |            |                  | 0 1 0 1 0
-    deleted            | 2026-01-01 |                  | 1 0 0 0 0
+    created_missed_w   | null       | 2026-01-05T02:00 | 0 1 0 0 0
+    created_no_time    | null       | null             | 0 1 0 1 0
+    deleted            | 2026-01-01 | null             | 1 0 0 0 0
     touched            | 2026-01-01 | 2026-01-05T03:00 | 1 1 0 1 1
     outside            | 2026-01-01 | 2026-01-01       | 1 1 0 1 0
     boundary_10s       | 2026-01-01 | 2026-01-05T01:59:50 | 1 1 1 0 0
@@ -72,9 +79,8 @@ GIVEN = classified(
 
 
 def test_findings_per_kind() -> None:
-    con = connect()
-    found = run_sql("deltas_findings", {"watermark": W, "inclusive": False}, {"classified": GIVEN}, con=con)
-    assert sorted((r[0], r[2]) for r in found.fetchall()) == sorted(
+    found = rows_of("deltas_findings", {"watermark": W, "inclusive": False}, {"classified": GIVEN})
+    assert sorted((r[0], r[2]) for r in found) == sorted(
         [
             ("missed_change", "changed_missed"),
             ("missed_change", "changed_stale"),
@@ -94,27 +100,19 @@ def test_findings_per_kind() -> None:
 
 
 def test_no_watermark_means_no_stale_rows() -> None:
-    con = connect()
-    found = run_sql(
-        "deltas_findings", {"watermark": None, "inclusive": False}, {"classified": GIVEN}, con=con
-    )
-    assert "stale_last_modified" not in {r[0] for r in found.fetchall()}
+    found = rows_of("deltas_findings", {"watermark": None, "inclusive": False}, {"classified": GIVEN})
+    assert "stale_last_modified" not in {r[0] for r in found}
 
 
 def test_counts_and_lag() -> None:
-    con = connect()
-    counts = run_sql("deltas_counts", None, {"classified": GIVEN}, con=con).fetchall()
+    counts = rows_of("deltas_counts", None, {"classified": GIVEN})
     # changed 4, created 2, deleted 1, returned 4, returned of changed-or-created 2
     assert counts == [("User", 4, 2, 1, 4, 2)]
-    lag = run_sql(
-        "deltas_watermark_lag", {"watermark": W, "inclusive": False}, {"classified": GIVEN}, con=con
-    )
+    lag = rows_of("deltas_watermark_lag", {"watermark": W, "inclusive": False}, {"classified": GIVEN})
     # boundary: created_missed_w (0 s) and boundary_10s; changed_stale never advanced; changed_missed after W
-    assert lag.fetchall() == [(2, 10.0, 1, 1)]
-    inclusive = run_sql(
-        "deltas_watermark_lag", {"watermark": W, "inclusive": True}, {"classified": GIVEN}, con=con
-    )
-    assert inclusive.fetchall() == [(1, 10.0, 1, 2)]
+    assert lag == [(2, 10.0, 1, 1)]
+    inclusive = rows_of("deltas_watermark_lag", {"watermark": W, "inclusive": True}, {"classified": GIVEN})
+    assert inclusive == [(1, 10.0, 1, 2)]
 
 
 def user(uid: str, **values: Any) -> dict[str, Any]:
@@ -144,10 +142,9 @@ def test_user_content_emails_as_a_set_and_meta_ignored() -> None:
         user("type", emails=[{**e1, "type": "home"}]),
         user("new"),
     ]
-    con = connect()
     table = lambda rows: pa.Table.from_pylist(rows, schema=USERS)  # noqa: E731
     empty = table([])
-    out = run_sql(
+    out = rows_of(
         "deltas_users_classify",
         None,
         {
@@ -156,8 +153,7 @@ def test_user_content_emails_as_a_set_and_meta_ignored() -> None:
             "delta_users": empty,
             "delta_users_matching": empty,
         },
-        con=con,
-    ).fetchall()
+    )
     flags = {r[1]: (r[5], r[6], r[7]) for r in out}  # in_base, in_head, changed
     assert flags == {
         "case": (True, True, True),
@@ -179,9 +175,8 @@ def test_group_content_members_and_names() -> None:
         ]
         return pa.Table.from_pylist(rows, schema=MEMBERSHIPS)
 
-    con = connect()
     empty = groups()
-    out = run_sql(
+    out = rows_of(
         "deltas_groups_classify",
         None,
         {
@@ -197,6 +192,17 @@ def test_group_content_members_and_names() -> None:
             "delta_groups": empty,
             "delta_groups_matching": empty,
         },
-        con=con,
-    ).fetchall()
+    )
     assert sorted(r[1] for r in out if r[7]) == ["added", "emptied", "removed", "retyped"]
+
+
+def test_a_deletion_the_delta_returned_is_not_unreported() -> None:
+    """A Graph delta reports deletions (``@removed``): such a row is returned and not unreported."""
+    given = classified(
+        """
+        removed | 2026-01-01 | null | 1 0 0 1 1
+        deleted | 2026-01-01 | null | 1 0 0 0 0
+        """
+    )
+    found = rows_of("deltas_findings", {"watermark": W, "inclusive": False}, {"classified": given})
+    assert [(r[0], r[2]) for r in found] == [("unreported_deletion", "deleted")]

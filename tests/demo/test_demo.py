@@ -7,14 +7,16 @@ import re
 from pathlib import Path
 
 import polars as pl
+import pytest
 from conftest import DemoRun
 
 from recon.cli import main
 from recon.store import Store
 
-STAGES = ["simulate", "validate", "extract", "reconcile", "deltas", "bulk plan", "history + report"]
+STAGES = ["simulate", "validate", "extract", "reconcile", "deltas", "bulk plan", "history + report", "audit"]
 
 
+@pytest.mark.slow
 def test_demo_exits_0_and_prints_every_stage_in_order(demo_run: DemoRun) -> None:
     assert demo_run.returncode == 0, demo_run.stderr
     headers = re.findall(r"^== (.+?) \(\d+\.\d s\)$", demo_run.stdout, flags=re.MULTILINE)
@@ -23,6 +25,7 @@ def test_demo_exits_0_and_prints_every_stage_in_order(demo_run: DemoRun) -> None
     assert demo_run.stderr == ""
 
 
+@pytest.mark.slow
 def test_demo_reports_exactness_against_the_simulator_truth(demo_run: DemoRun) -> None:
     store = Store(demo_run.data_dir)
     cycles = store.cycles("idp", "full")
@@ -45,6 +48,7 @@ def test_demo_reports_exactness_against_the_simulator_truth(demo_run: DemoRun) -
         assert got.to_dicts() == want.to_dicts()
 
 
+@pytest.mark.slow
 def test_demo_writes_validation_extract_plan_and_an_offline_report(demo_run: DemoRun) -> None:
     root = demo_run.data_dir
     store = Store(root)
@@ -62,6 +66,7 @@ def test_demo_writes_validation_extract_plan_and_an_offline_report(demo_run: Dem
     assert f"report: {report}" in demo_run.stdout
 
 
+@pytest.mark.slow
 def test_demo_finishes_within_a_minute(demo_run: DemoRun) -> None:
     # The budget; the measured figure is printed (the machine is shared, so this is generous).
     print(f"recon demo took {demo_run.seconds:.1f} s (interpreter start included)")
@@ -77,6 +82,7 @@ def test_demo_refuses_a_folder_with_other_data_and_writes_nothing(tmp_path: Path
     assert sorted(p.name for p in real.rglob("*")) == ["exports", "keep.txt"]
 
 
+@pytest.mark.slow
 def test_demo_json_is_machine_readable(tmp_path: Path, capsys: object) -> None:
     import pytest
 
@@ -87,3 +93,18 @@ def test_demo_json_is_machine_readable(tmp_path: Path, capsys: object) -> None:
     assert [s["name"] for s in out["stages"]] == STAGES
     assert out["truth_checks"]["reconcile"] == {"equal": 6, "runs": 6}
     assert out["truth_checks"]["deltas"] == {"equal": 2, "runs": 2}
+
+
+def test_demo_ends_with_an_audit_that_writes_the_metrics_file(demo_run: DemoRun) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    store = Store(demo_run.data_dir)
+    last = store.cycles("idp", "full")[-1]
+    assert f"recon audit, cycle {last}: " in demo_run.stdout and "; 0 failed, " in demo_run.stdout
+    assert f"metrics for Prometheus: {store.metrics_path}" in demo_run.stdout
+    families = {f.name: f for f in text_string_to_metric_families(store.metrics_path.read_text("utf-8"))}
+    samples = families["recon_pair_audited"].samples
+    audited = {(s.labels["source"], s.labels["target"]): s.value for s in samples}
+    assert audited == {("idp", "slack"): 1.0, ("idp", "github"): 1.0}
+    record = json.loads((store.audit_dir(last) / "audit.json").read_text(encoding="utf-8"))
+    assert record["exit_code"] == 0 and record["not_audited"] == []

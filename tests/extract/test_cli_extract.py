@@ -114,6 +114,7 @@ def test_partial_export_exits_1(
     assert "the export is partial" in captured.err
 
 
+@pytest.mark.slow
 def test_killed_extract_leaves_nothing_complete_and_resume_finishes(
     scim_server: ScimServerFactory,
     tmp_path: Path,

@@ -141,6 +141,7 @@ def rows_of(page: list[Any]) -> pa.RecordBatch | None:
     return pa.RecordBatch.from_pylist(rows, schema=USERS)
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages())
 def test_fast_path_equals_normalise_or_steps_aside(page: list[Any]) -> None:

@@ -259,6 +259,7 @@ def imports(draw: st.DrawFn) -> tuple[list[Any], str, int, bool]:
     return resources, draw(st.sampled_from(FORMATS)), draw(st.integers(0, 3)), draw(st.booleans())
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(imports())
 def test_generated_imports_are_the_same_with_and_without_columns(

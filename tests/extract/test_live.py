@@ -72,6 +72,7 @@ def limited_full(limited_scim_server: ScimServer, tmp_path_factory: pytest.TempP
     return extract(store, limited_scim_server, ExtractRequest(system="limited", cycle="c1"))
 
 
+@pytest.mark.slow
 def test_rich_full_export_equals_what_was_seeded(
     rich_full: ExtractResult, rich_scim_server: ScimServer
 ) -> None:

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import recon.extract.writer as writer_module
-from recon.extract.writer import _RowGroups, write_table
+from recon.extract.writer import _RowGroups, write_batches
 
 SCHEMA = pa.schema([("id", pa.string()), ("size", pa.int64()), ("raw", pa.string())])
 ROWS_CAP = 50
@@ -57,7 +57,8 @@ def test_large_rows_close_a_row_group_before_the_row_count(tmp_path: Path) -> No
     groups = pa.Table.from_pylist(data, schema=SCHEMA)  # noqa: F841 - read by DuckDB's replacement scan
     path = tmp_path / "groups.parquet"
 
-    written = write_table(duckdb.sql("SELECT * FROM groups ORDER BY id"), path, SCHEMA)
+    batches = duckdb.sql("SELECT * FROM groups ORDER BY id").to_arrow_reader(batch_size=100)
+    written = write_batches(batches, path, SCHEMA)
 
     assert written == 400
     sizes = row_groups(path)

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import recon.extract.writer as writer_module
-from recon.engine import connect
+from recon.engine import open_session
 from recon.extract.columns import users_batch
 from recon.extract.normalize import ENTERPRISE_USER, USER_SCHEMA, normalise
 from recon.extract.writer import ExportWriter
@@ -46,7 +46,7 @@ def export(tmp_path: Path, name: str, feed: Feed) -> tuple[bytes, Manifest]:
         else:
             for resource in resources:
                 writer.add(normalise(resource))
-    con = connect(memory_limit="256MB")
+    con = open_session(memory_limit="256MB")
     try:
         manifest = writer.finish(con, Manifest(system="s", cycle="c", kind="full"))
     finally:

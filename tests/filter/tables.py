@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-from recon.engine import connect, run_sql
+from recon.engine import Session, Table, open_session
 from recon.extract.normalize import normalise
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
 from recon.scim.filter import CompiledFilter
@@ -18,7 +17,7 @@ E = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 class Directory:
-    """Users and groups loaded into DuckDB as ``filter_users`` and ``filter_groups``."""
+    """Users and groups bound on an engine session as ``filter_users`` and ``filter_groups``."""
 
     def __init__(self, resources: list[dict[str, Any]]) -> None:
         users: list[dict[str, Any]] = []
@@ -31,22 +30,24 @@ class Directory:
             else:
                 groups.append(row.row)
                 memberships.extend(row.memberships)
-        self.con: duckdb.DuckDBPyConnection = connect()
-        self.con.register("filter_users", pa.Table.from_pylist(users, schema=USERS))
-        grouped = run_sql(
+        self.session: Session = open_session()
+        self.users = self.session.bind(pa.Table.from_pylist(users, schema=USERS))
+        self.groups: Table = self.session.run(
             "filter_groups_with_members",
             None,
             {
                 "groups": pa.Table.from_pylist(groups, schema=GROUPS),
                 "memberships": pa.Table.from_pylist(memberships, schema=MEMBERSHIPS),
             },
-            con=self.con,
         )
-        grouped.create_view("filter_groups", replace=True)
 
     def ids(self, compiled: CompiledFilter) -> list[str]:
-        rows = self.con.sql(compiled.select_ids_sql(), params=compiled.params or None).fetchall()
-        return sorted(str(row[0]) for row in rows)
+        rows = self.session.query(
+            compiled.select_ids_sql(),
+            compiled.params or None,
+            {"filter_users": self.users, "filter_groups": self.groups},
+        )
+        return sorted(str(row[0]) for row in self.session.tuples(rows))
 
 
 def user(uid: str, **attrs: Any) -> dict[str, Any]:

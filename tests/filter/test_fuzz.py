@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -238,12 +239,14 @@ def _agree_one(directory: Directory, resources: list[dict[str, Any]], node: Node
     assert directory.ids(compiled) == expected, (text, compiled.predicate, compiled.params)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(directories(), st.lists(filters("User"), min_size=8, max_size=8))
 def test_sql_agrees_with_python_on_users(resources: list[dict[str, Any]], nodes: list[Node]) -> None:
     _agree(resources, nodes, "User")
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(directories(), st.lists(filters("Group"), min_size=8, max_size=8))
 def test_sql_agrees_with_python_on_groups(resources: list[dict[str, Any]], nodes: list[Node]) -> None:

@@ -61,7 +61,7 @@ def test_inline_secret_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[systems.okta]\npage_size = 'big'\n", "systems.okta.page_size: wrong type str"),
+        ("[systems.okta]\npage_size = 'big'\n", "systems.okta.page_size must be a whole number, not string"),
         ("[systems.okta]\nbase_urll = 'x'\n", "unknown key 'base_urll'"),
         ("[thresholds]\norphaned_in_target = -1\n", "thresholds.orphaned_in_target must be a whole number"),
         ("[reconcile.a.b]\nmatch = [['id']]\n", "reconcile.a.b.match: must be a list of"),

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from recon import engine
-from recon.engine import Parquet, connect, load_sql, run_sql, sql_dir
+from recon.engine import Parquet, Session, load_sql, open_session, sql_dir
+from recon.engine.duckdb import connect
 from recon.errors import SqlFileError
 
 
@@ -19,6 +21,12 @@ def sql_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     load_sql.cache_clear()
 
 
+@pytest.fixture
+def session() -> Iterator[Session]:
+    with open_session() as opened:
+        yield opened
+
+
 def _write(folder: Path, name: str, text: str) -> None:
     (folder / f"{name}.sql").write_text(text)
 
@@ -26,16 +34,15 @@ def _write(folder: Path, name: str, text: str) -> None:
 HEADER = "-- name: {name}\n-- purpose: test\n-- inputs: {inputs}\n-- params: {params}\n"
 
 
-def test_runs_a_query_with_bound_inputs_and_params(sql_folder: Path) -> None:
+def test_runs_a_query_with_bound_inputs_and_params(sql_folder: Path, session: Session) -> None:
     _write(
         sql_folder,
         "older_than",
         HEADER.format(name="older_than", inputs="people", params="$age")
         + "SELECT name FROM people WHERE age > $age ORDER BY name",
     )
-    con = connect()
     people = pl.DataFrame({"name": ["ann", "bob", "cy"], "age": [30, 50, 70]})
-    out = run_sql("older_than", {"age": 40}, {"people": people}, con=con).pl()
+    out = session.polars(session.run("older_than", {"age": 40}, {"people": people}))
     assert out["name"].to_list() == ["bob", "cy"]
 
 
@@ -51,15 +58,14 @@ def test_unused_declared_parameter_fails_at_load_naming_it(sql_folder: Path) -> 
         load_sql("bad")
 
 
-def test_dollar_inside_strings_and_comments_is_not_a_parameter(sql_folder: Path) -> None:
+def test_dollar_inside_strings_and_comments_is_not_a_parameter(sql_folder: Path, session: Session) -> None:
     _write(
         sql_folder,
         "quoted",
         HEADER.format(name="quoted", inputs="t", params="none")
         + "-- costs $5\nSELECT '$not_a_param' AS v FROM t",
     )
-    con = connect()
-    assert run_sql("quoted", None, {"t": pl.DataFrame({"a": [1]})}, con=con).fetchall() == [("$not_a_param",)]
+    assert session.tuples(session.run("quoted", None, {"t": pl.DataFrame({"a": [1]})})) == [("$not_a_param",)]
 
 
 def test_missing_header_line_and_wrong_name_fail(sql_folder: Path) -> None:
@@ -71,19 +77,20 @@ def test_missing_header_line_and_wrong_name_fail(sql_folder: Path) -> None:
         load_sql("wrong")
 
 
-def test_inputs_and_params_given_must_match_the_header(sql_folder: Path) -> None:
+def test_inputs_and_params_given_must_match_the_header(sql_folder: Path, session: Session) -> None:
     _write(sql_folder, "q", HEADER.format(name="q", inputs="t", params="$a") + "SELECT $a AS a FROM t")
-    con = connect()
     frame = pl.DataFrame({"x": [1]})
     with pytest.raises(SqlFileError, match=r"missing \$a"):
-        run_sql("q", {}, {"t": frame}, con=con)
+        session.run("q", {}, {"t": frame})
     with pytest.raises(SqlFileError, match=r"not declared \$b"):
-        run_sql("q", {"a": 1, "b": 2}, {"t": frame}, con=con)
+        session.run("q", {"a": 1, "b": 2}, {"t": frame})
     with pytest.raises(SqlFileError, match="missing t"):
-        run_sql("q", {"a": 1}, {}, con=con)
+        session.run("q", {"a": 1}, {})
 
 
-def test_parquet_inputs_with_typed_hive_partitions(tmp_path: Path, sql_folder: Path) -> None:
+def test_parquet_inputs_with_typed_hive_partitions(
+    tmp_path: Path, sql_folder: Path, session: Session
+) -> None:
     for cycle in ("20260101", "20260102"):
         folder = tmp_path / "exports" / "system=okta" / f"cycle={cycle}"
         folder.mkdir(parents=True)
@@ -94,13 +101,17 @@ def test_parquet_inputs_with_typed_hive_partitions(tmp_path: Path, sql_folder: P
         HEADER.format(name="cycles", inputs="users", params="none")
         + "SELECT cycle, typeof(cycle) AS t, id FROM users ORDER BY cycle",
     )
-    con = connect()
-    rows = run_sql(
-        "cycles",
-        None,
-        {"users": Parquet.of(str(tmp_path / "exports/*/*/users.parquet"), hive_types={"cycle": "VARCHAR"})},
-        con=con,
-    ).fetchall()
+    rows = session.tuples(
+        session.run(
+            "cycles",
+            None,
+            {
+                "users": Parquet.of(
+                    str(tmp_path / "exports/*/*/users.parquet"), hive_types={"cycle": "VARCHAR"}
+                )
+            },
+        )
+    )
     # without explicit types DuckDB would read 20260101 as a number
     assert rows == [("20260101", "VARCHAR", "u-20260101"), ("20260102", "VARCHAR", "u-20260102")]
 

@@ -36,6 +36,7 @@ def _compiler() -> str | None:
     return next((c for c in ("cc", "gcc", "clang") if shutil.which(c)), None)
 
 
+@pytest.mark.slow
 def test_wheel_contains_every_sql_file_and_the_compiled_walker(tmp_path: Path) -> None:
     names = _wheel(tmp_path)
     shipped = {f"recon/sql/{p.name}" for p in (ROOT / "sql").glob("*.sql")}
@@ -51,6 +52,7 @@ def test_wheel_contains_every_sql_file_and_the_compiled_walker(tmp_path: Path) -
     assert len(walker) == 1, f"one compiled walker expected in the wheel, found {walker}"
 
 
+@pytest.mark.slow
 def test_wheel_builds_without_a_compiler(tmp_path: Path) -> None:
     # setuptools takes the compiler from CC: one that always fails stands for a machine without one
     names = _wheel(tmp_path, {"CC": "false", "LDSHARED": "false"})

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
-import types
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+import recon.demo
 from history import scenario
 from history.scenario import C1, C2, C3, C4
+from recon.demo import demo_data_dir
 from recon.errors import DataNotFound, InputError, UsageError
-from recon.history import cycle_time, demo_data_dir, findings_summary_counts, history
+from recon.history import cycle_time, findings_summary_counts, history
 from recon.store import Store
 
 
@@ -223,7 +223,7 @@ def test_demo_data_dir_runs_the_demo_into_a_temporary_folder_when_no_data(
         calls.append(data_dir)
         scenario.write_findings(Store(data_dir), "idp", "slack", C2, [])
 
-    monkeypatch.setitem(sys.modules, "recon.demo", types.SimpleNamespace(run_demo=run_demo))
+    monkeypatch.setattr(recon.demo, "run_demo", run_demo)
     monkeypatch.delenv("RECON_DATA_DIR", raising=False)
     (tmp_path / "work").mkdir()
     (tmp_path / "tmp").mkdir()

@@ -7,8 +7,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from history.tables import table
-from recon.engine import connect, run_sql
+from recon.engine import open_session
+from tests.tables import frame as table
 
 FINDING_COLUMNS = (
     "kind",
@@ -62,11 +62,8 @@ def cycles(pairs: dict[tuple[str, str], list[str]], hours: int = 24) -> pl.DataF
 
 
 def run(name: str, **relations: Any) -> pl.DataFrame:
-    con = connect()
-    try:
-        return run_sql(name, None, relations, con=con).pl()
-    finally:
-        con.close()
+    with open_session() as session:
+        return session.polars(session.run(name, None, relations))
 
 
 def test_drift_age_counts_consecutive_cycles_and_restarts_after_a_gap() -> None:
@@ -75,13 +72,13 @@ def test_drift_age_counts_consecutive_cycles_and_restarts_after_a_gap() -> None:
         idp    | app    | c1    | attribute_mismatch | medium   | u1        | t1        | title
         idp    | app    | c2    | attribute_mismatch | medium   | u1        | t1        | title
         idp    | app    | c3    | attribute_mismatch | medium   | u1        | t1        | title
-        idp    | app    | c1    | missing_in_target  | high     | u2        | -         | -
-        idp    | app    | c3    | missing_in_target  | high     | u2        | -         | -
+        idp    | app    | c1    | missing_in_target  | high     | u2        | null         | null
+        idp    | app    | c3    | missing_in_target  | high     | u2        | null         | null
         idp    | app    | c2    | attribute_mismatch | medium   | u1        | t1        | department
         idp    | app    | c3    | attribute_mismatch | medium   | u1        | t1        | department
-        idp    | app    | c3    | orphaned_in_target | low      | -         | t9        | -
-        idp    | app    | c3    | orphaned_in_target | critical | -         | t9        | -
-        idp    | app2   | c3    | missing_in_target  | high     | u2        | -         | -
+        idp    | app    | c3    | orphaned_in_target | low      | null         | t9        | null
+        idp    | app    | c3    | orphaned_in_target | critical | null         | t9        | null
+        idp    | app2   | c3    | missing_in_target  | high     | u2        | null         | null
     """)
     out = run(
         "history_drift_age",
@@ -183,11 +180,11 @@ def test_leavers_latency_follows_the_account_through_a_hard_delete() -> None:
         idp    | app    | c2    | delayed_deactivation | critical | u1        | t1
         idp    | app    | c3    | delayed_deactivation | critical | u1        | t1
         idp    | app    | c2    | delayed_deactivation | critical | u3        | t3
-        idp    | app    | c3    | orphaned_in_target   | critical | -         | t3
-        idp    | app    | c4    | orphaned_in_target   | critical | -         | t3
+        idp    | app    | c3    | orphaned_in_target   | critical | null         | t3
+        idp    | app    | c4    | orphaned_in_target   | critical | null         | t3
         idp    | app    | c3    | delayed_deactivation | critical | u4        | t4
         idp    | app    | c4    | delayed_deactivation | critical | u4        | t4
-        idp    | app    | c4    | orphaned_in_target   | critical | -         | t8
+        idp    | app    | c4    | orphaned_in_target   | critical | null         | t8
     """)
     users = table(SOURCE_USERS, {"active": pl.Boolean})
     out = run(
@@ -222,8 +219,8 @@ def test_leaver_whose_account_turns_inactive_after_the_source_delete_is_resolved
     given = findings("""
         source | target | cycle | kind                 | severity | source_id | target_id
         idp    | app    | c2    | delayed_deactivation | critical | u3        | t3
-        idp    | app    | c3    | orphaned_in_target   | critical | -         | t3
-        idp    | app    | c4    | orphaned_in_target   | low      | -         | t3
+        idp    | app    | c3    | orphaned_in_target   | critical | null         | t3
+        idp    | app    | c4    | orphaned_in_target   | low      | null         | t3
     """)
     users = table(SOURCE_USERS, {"active": pl.Boolean}).filter(pl.col("id") == "u3")
     out = run(

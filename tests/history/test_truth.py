@@ -29,6 +29,7 @@ def truth_cycles(root: Path, target: str) -> list[str]:
     return sorted(p.name.removeprefix("cycle=") for p in folder.glob("cycle=*"))
 
 
+@pytest.mark.slow
 def test_leaver_latency_equals_truth(simulated: tuple[Path, HistorySummary]) -> None:
     root, summary = simulated
     truth = pl.read_parquet(root / "truth" / "leavers.parquet")

@@ -44,6 +44,7 @@ def text_of(book: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name: str, notebook_data: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECON_DATA_DIR", str(notebook_data.root))

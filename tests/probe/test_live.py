@@ -36,6 +36,7 @@ def by_probe(summary: ProbeSummary) -> dict[str, dict[str, object]]:
     return {str(row["probe"]): row for row in summary.rows}
 
 
+@pytest.mark.slow
 def test_every_filter_is_exact_on_the_rich_server(rich: tuple[Store, ProbeSummary]) -> None:
     _, summary = rich
     rows = by_probe(summary)

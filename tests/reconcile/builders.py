@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recon.engine import connect
+from recon.engine import open_session
 from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA, normalise
 from recon.extract.writer import ExportWriter
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
@@ -106,7 +106,7 @@ def write_export(
                 pq.write_table(pa.Table.from_pylist(tables[name], schema=schema), staging / f"{name}.parquet")
             atomic_write_json(staging / "manifest.json", manifest.to_json())
         else:
-            con = connect()
+            con = open_session()
             writer = ExportWriter(staging)
             for resource in resources:
                 writer.add(normalise(resource))

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from recon.attributes import compare_spec_table, user_attribute
-from recon.engine import connect
+from recon.engine.duckdb import connect
 from recon.extract.normalize import ENTERPRISE_USER
 from tests.reconcile.tables import USERS, parse, rows, run
 

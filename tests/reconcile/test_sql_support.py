@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recon.attributes import compare_spec_table, user_attribute
-from recon.engine import connect, memory_limit_bytes
+from recon.engine.duckdb import connect, memory_limit_bytes
 from recon.reconcile import accounts_bytes
 from tests.reconcile.tables import CORRELATION, USERS, parse, rows, run
 

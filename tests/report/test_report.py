@@ -91,6 +91,7 @@ def test_report_cli(scenario_store: Store, tmp_path: Path, capsys: pytest.Captur
     assert main(["report", "--data-dir", str(tmp_path / "none")]) == 2
 
 
+@pytest.mark.slow
 def test_report_renders_offline_in_headless_chromium(simulated_store: Store, tmp_path: Path) -> None:
     browser = chromium_or_skip()
     report = write_report(simulated_store, tmp_path / "report.html")

@@ -1,7 +1,6 @@
-"""Given tables for the truth oracle, written inline as pipe-separated text.
+"""Given tables for the truth oracle, written inline as pipe-separated text (tests/tables.py).
 
-A cell is ``null`` for None, ``""`` for the empty string, ``true``/``false`` for booleans,
-anything else is the text itself. Header lines are not written: the column order is fixed.
+Header lines are not written: the column order is fixed.
 """
 
 from __future__ import annotations
@@ -10,25 +9,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from recon.simulate.views import DirectoryView, GroupRow, Indexed, UserRow
+from tests.tables import values
 
 __all__ = ["KEY", "directory", "indexed", "keys"]
 
 KEY = ("kind", "severity", "source_id", "target_id", "group_id", "target_group_id", "attribute")
 
 
-def _cell(text: str) -> Any:
-    text = text.strip()
-    if text == "null":
-        return None
-    if text == '""':
-        return ""
-    if text in ("true", "false"):
-        return text == "true"
-    return text
-
-
 def _rows(text: str) -> list[list[Any]]:
-    return [[_cell(c) for c in line.split("|")] for line in text.strip().splitlines() if line.strip()]
+    return values(text)
 
 
 def directory(users: str, groups: str = "", members: str = "") -> DirectoryView:

@@ -37,6 +37,7 @@ def _pairs(frame: pl.DataFrame) -> set[tuple[str, str]]:
     return set(zip(frame["group_id"].to_list(), frame["member_id"].to_list(), strict=True))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", ["clean", "typical", "hostile"])
 def test_every_export_is_there_complete_and_deltas_record_their_watermark(
     sims: dict[str, Sim], profile: str

@@ -101,8 +101,52 @@ def test_demo_can_show_the_idp_as_okta(tmp_path: Path, capsys: pytest.CaptureFix
         "deltas",
         "bulk plan",
         "history + report",
+        "audit",
     ]
     assert "NOT AS EXPECTED" not in out
     okta_stage = out.split("== extract (okta)")[1].split("== reconcile")[0]
     users = Store(root).latest_complete("idp").manifest().rows["users"]
     assert f"{users:,} of {users:,}" in okta_stage
+
+
+def test_audit_discovers_and_extracts_entra_and_okta_systems_as_live(
+    directories: list[Directory],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``recon audit`` counts provider systems as live: it discovers them, extracts a full export
+    each cycle and, for ``[audit] incremental``, a delta (Graph delta links / Okta lastUpdated)."""
+    monkeypatch.setenv("ENTRA_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("OKTA_API_TOKEN", API_TOKEN)
+    data = tmp_path / "data"
+    with serve_graph(directories[0], tmp_path) as graph, serve_okta(directories[0]) as okta:
+        toml = tmp_path / "recon.toml"
+        toml.write_text(
+            f'[systems.entra]\nkind = "entra"\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
+            f'client_secret_env = "ENTRA_SECRET"\napp_id = "{ENTRA_APP}"\ngraph_url = "{graph.url}"\n'
+            f'login_url = "{graph.url}"\nca_bundle = "{graph.ca_bundle}"\n\n'
+            f'[systems.okta]\nkind = "okta"\nbase_url = "{okta.url}"\ntoken_env = "OKTA_API_TOKEN"\n'
+            f'app_id = "{APP_ID}"\n\n[audit]\nincremental = ["entra", "okta"]\n'
+        )
+        runs = []
+        for cycle in ("20260101T000000Z", "20260102T000000Z"):
+            common = ["--config", str(toml), "--data-dir", str(data), "--cycle", cycle]
+            code = main(["audit", *common, "--only", "discover,extract", "--json"])
+            runs.append((code, json.loads(capsys.readouterr().out)))
+    first, second = runs[0][1], runs[1][1]
+    assert runs[0][0] == runs[1][0] == 0
+    ran = {(s["stage"], s["subject"]): s["status"] for s in first["stages"]}
+    assert ran[("discover", "entra")] == ran[("discover", "okta")] == "ok"
+    assert ran[("extract", "entra")] == ran[("extract", "okta")] == "ok"
+    later = {(s["stage"], s["subject"]): s for s in second["stages"]}
+    assert later[("extract", "entra (delta)")]["status"] == "ok"
+    assert "Graph delta links of cycle 20260101T000000Z" in later[("extract", "entra (delta)")]["headline"]
+    assert later[("extract", "okta (delta)")]["status"] == "ok"
+    store = Store(data)
+    for system in ("entra", "okta"):
+        assert store.cycles(system, "full") == ["20260101T000000Z", "20260102T000000Z"]
+        assert store.cycles(system, "delta") == ["20260102T000000Z"]
+    assert store.export("okta", "20260101T000000Z").manifest().rows["users"] == len(directories[0].users)
+    text = json.dumps(runs)
+    assert API_TOKEN not in text and CLIENT_SECRET not in text

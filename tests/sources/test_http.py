@@ -76,3 +76,31 @@ def test_a_401_on_an_ssws_token_is_not_retried(monkeypatch: pytest.MonkeyPatch) 
         client(httpx.MockTransport(answer), monkeypatch).get("/api/v1/users")
     assert calls["n"] == 1
     assert TOKEN not in str(caught.value)
+
+
+def test_a_body_cut_short_is_asked_for_again_with_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        tokens.append(request.headers.get("Authorization"))
+        if len(tokens) == 1:
+            return httpx.Response(
+                200, content=b'[{"id": "00u1"', headers={"Content-Type": "application/json"}
+            )
+        return httpx.Response(200, json=[{"id": "00u1"}])
+
+    _, body = client(httpx.MockTransport(answer), monkeypatch).get("/api/v1/users")
+    assert body == [{"id": "00u1"}]
+    assert tokens == [f"SSWS {TOKEN}", f"SSWS {TOKEN}"]
+
+
+def test_provider_bodies_are_held_to_recons_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RECON_MAX_RESPONSE_BYTES and RECON_MAX_JSON_DEPTH apply to Graph and Okta answers too."""
+    big = httpx.Response(200, json=[{"id": "00u1", "profile": {"x": "y" * 4000}}])
+    deep = httpx.Response(200, content=b"[" * 100 + b"]" * 100, headers={"Content-Type": "application/json"})
+    monkeypatch.setenv("RECON_MAX_RESPONSE_BYTES", "1KiB")
+    with pytest.raises(ScimError, match="RECON_MAX_RESPONSE_BYTES"):
+        client(httpx.MockTransport(lambda r: big), monkeypatch).get("/api/v1/users")
+    monkeypatch.delenv("RECON_MAX_RESPONSE_BYTES")
+    with pytest.raises(ScimError, match=r"depth|nest"):
+        client(httpx.MockTransport(lambda r: deep), monkeypatch).get("/api/v1/users")

@@ -32,13 +32,18 @@ def test_kinds_parse_with_their_keys_and_defaults() -> None:
     ("table", "message"),
     [
         ({**ENTRA, "client_secret": "x"}, "secrets do not belong"),
-        ({**ENTRA, "base_url": "https://x"}, "unknown key 'base_url' for kind 'entra'"),
+        ({**ENTRA, "base_url": "https://x"}, "unknown key 'base_url'"),
         ({**ENTRA, "client_certificate_file": "c.pem"}, "exactly one of client_secret_env"),
         ({**ENTRA, "login_url": "http://127.0.0.1:1"}, "must be an https URL"),
         ({**OKTA, "private_key_file": "k.pem"}, "exactly one of token_env"),
         ({"kind": "okta", "base_url": "https://a", "private_key_file": "k.pem"}, "client_id: required"),
-        ({"kind": "ldap"}, "'ldap' is not a system kind"),
+        ({"kind": "ldap"}, "kind = 'ldap': use one of scim, entra, okta"),
         ({**OKTA, "mapping": {"userName": 3}}, "must be a table of SCIM attribute"),
+        ({**OKTA, "app_idd": "x"}, r"unknown key 'app_idd' \(did you mean 'app_id'\?\)"),
+        ({**ENTRA, "transitive_members": "yes"}, "transitive_members must be true or false, not string"),
+        ({**OKTA, "page_size": 0}, "page_size must be a whole number >= 1"),
+        ({**OKTA, "scopes": ["okta.users.read", 1]}, r"scopes\[1\] must be a string"),
+        ({"kind": 3}, "kind must be a string"),
     ],
 )
 def test_bad_provider_config_names_the_key(table: dict[str, Any], message: str) -> None:
@@ -117,3 +122,16 @@ def test_okta_status_decides_active() -> None:
         assert resource["active"] is active
         assert resource["externalId"] == "00u1"
         assert resource[OKTA_USER]["profile"] == {"nick": "x"}
+
+
+@pytest.mark.parametrize("token", ["abc def", "abc\ndef", "abcé"])
+def test_a_provider_token_that_cannot_travel_in_a_header_is_refused(
+    token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recon.sources.auth import OktaSsws
+
+    monkeypatch.setenv("T", token)
+    okta = system(OKTA)
+    with pytest.raises(ConfigError, match="token_env") as caught:
+        OktaSsws("idp", okta.source)
+    assert token not in str(caught.value)

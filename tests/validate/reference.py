@@ -1,11 +1,12 @@
-"""A slow, per-resource reference of the export rules of ``recon validate`` (README, RFC 7643).
+"""A slow, per-resource reference of the export rules of ``recon validate`` (RFC 7643 and
+docs/commands/validate.md).
 
 It walks each resource (a decoded JSON object) against the declared model and applies each
 rule directly, without the shapes, value facts and SQL of :mod:`recon.validate`: the
 differential test (tests/validate/test_differential.py) asserts both give the same findings.
 It reads the declared model (input data) and nothing of recon's checking logic.
 
-Two families of checks, as the README describes them:
+Two families of checks, as docs/commands/validate.md describes them:
 
 - *structure* (every attribute as the resource spells it, findings named as spelled:
   ``Emails.value``): undeclared attributes and schemas, JSON types, leaks, name case,
@@ -16,7 +17,7 @@ Two families of checks, as the README describes them:
   checked like ``emails``; when an object holds one attribute under several spellings, the
   declared spelling is the one checked, else the first one.
 
-Where the README leaves a choice open, the reference follows recon; each such choice is
+Where docs/commands/validate.md leaves a choice open, the reference follows recon; each such choice is
 marked ``interpretation:``.
 """
 
@@ -38,7 +39,7 @@ Finding = tuple[str, str, str, str]  # kind, resource_type, id, attribute
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-# README: element checks (primary, canonical, required sub-attributes) cover only these
+# docs/commands/validate.md: element checks (primary, canonical, required sub-attributes) cover only these
 # sub-attributes of a multi-valued attribute; its other sub-attributes get name and type checks
 STANDARD_SUBS = ("value", "display", "type", "primary", "$ref")
 
@@ -80,7 +81,7 @@ def lower(text: str) -> str:
 
 
 def _unassigned(value: Any) -> bool:
-    """null, "", [] and {} are unassigned (README "Not findings"; RFC 7643 §2.5).
+    """null, "", [] and {} are unassigned (docs/commands/validate.md "Not findings"; RFC 7643 §2.5).
 
     interpretation: so is an array whose elements are all null or {}.
     """
@@ -375,7 +376,7 @@ class _Walk:
 
 
 def reference_findings(resources: Iterable[Mapping[str, Any]], declared: Declared) -> set[Finding]:
-    """Every (kind, resource_type, id, attribute) finding of the README's export rules."""
+    """Every (kind, resource_type, id, attribute) finding of the export rules in docs/commands/validate.md."""
     out: set[Finding] = set()
     user_names: dict[str, list[str]] = defaultdict(list)
     case_exact = False

@@ -582,12 +582,14 @@ def _differential(
 _SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@pytest.mark.slow
 @settings(_SETTINGS, max_examples=MAX_EXAMPLES_RFC)
 @given(exports(), st.booleans())
 def test_validate_equals_the_reference(resources: list[Resource], ndjson: bool) -> None:
     _differential(resources, ndjson)
 
 
+@pytest.mark.slow
 @settings(_SETTINGS, max_examples=MAX_EXAMPLES_SERVER)
 @given(exports(acme=True), st.booleans(), declarations())
 def test_validate_equals_the_reference_with_server_schemas(
@@ -597,6 +599,7 @@ def test_validate_equals_the_reference_with_server_schemas(
 
 
 # validate without the compiled walker (no C compiler at install time): each distinct text its own signature
+@pytest.mark.slow
 @settings(_SETTINGS, max_examples=MAX_EXAMPLES_PURE)
 @given(exports(acme=True), st.booleans(), st.none() | declarations())
 def test_validate_equals_the_reference_without_the_compiled_walker(
@@ -650,7 +653,7 @@ REGRESSIONS: dict[str, tuple[list[Resource], Declarations | None, set[Finding]]]
         None,
         {("attribute_name_case", "User", "u", "UserName"), ("missing_required", "User", "u", "userName")},
     ),
-    # "" is unassigned (README "Not findings") but was a value: false positives
+    # "" is unassigned (docs/commands/validate.md "Not findings") but was a value: false positives
     "password empty": ([user("u", password="")], None, set()),
     "undeclared empty": ([user("u", foo="")], None, set()),
     "emails.type empty": ([user("u", emails=[{"value": "a@example.com", "type": ""}])], None, set()),

@@ -17,6 +17,7 @@ from tests.validate.helpers import ENT, USER, Exports, found, user
 pytestmark = pytest.mark.live
 
 
+@pytest.mark.slow
 def test_discover_extract_validate_against_the_servers_schemas(
     scim_server: ScimServerFactory,
     store: Store,

@@ -7,7 +7,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from recon.engine import connect, run_sql
+from recon.engine import open_session
 from recon.validate.declared import DECLARED_ATTRIBUTES, DECLARED_SCHEMAS, declared_for
 from recon.validate.shapes import OBSERVATIONS
 from recon.validate.specs import VALUE_SPECS, value_checks
@@ -21,9 +21,8 @@ def table(schema: pa.Schema, rows: list[tuple[Any, ...]]) -> pa.Table:
 
 
 def run(name: str, params: dict[str, Any] | None, **tables: pa.Table) -> list[tuple[Any, ...]]:
-    con = connect()
-    relations = {key: con.from_arrow(value) for key, value in tables.items()}
-    return run_sql(name, params, relations, con=con).fetchall()
+    with open_session() as session:
+        return session.tuples(session.run(name, params, tables))
 
 
 USERS = pa.schema([("id", pa.string()), ("user_name", pa.string()), ("primary_email", pa.string())])
@@ -569,3 +568,42 @@ def test_shapes_group_resources_and_keep_only_broken_values() -> None:
     assert shapes["u1"][0] == shapes["u2"][0] == shapes["u3"][0] != shapes["empty"][0]
     assert len({number for number, _ in shapes.values()}) == len(rows) == 7
     assert {row[0]: row[5] for row in rows}[shapes["u1"][0]] == 3
+
+
+ROWS = pa.schema([("id", pa.string()), ("raw", pa.string()), ("file_row_number", pa.int64())])
+
+
+def test_every_resource_is_its_own_representative_keyed_by_its_row() -> None:
+    users = table(ROWS, [("u-9", '{"a":1}', 0), ("u-3", '{"b":2}', 1)])
+    groups = table(ROWS, [("g-1", "{}", 0)])
+    assert sorted(run("validate_every_resource_keyed", {"letter": "U"}, rows=users)) == [
+        ("U0", '{"a":1}', 1),
+        ("U1", '{"b":2}', 1),
+    ]
+    both = {"user_rows": users, "group_rows": groups}
+    assert sorted(run("validate_every_resource_representatives", None, **both)) == [
+        ("Group", "G0", 1),
+        ("User", "U0", 1),
+        ("User", "U1", 1),
+    ]
+    assert sorted(run("validate_every_resource_members", None, **both)) == [
+        ("Group", 0, "g-1"),
+        ("User", 0, "u-9"),
+        ("User", 1, "u-3"),
+    ]
+
+
+def test_resource_counts_sum_the_weights_per_type() -> None:
+    reps = pa.table(
+        {"resource_type": ["User", "User", "Group"], "id": ["U0", "U5", "G0"], "weight": [3, 4, 2]}
+    )
+    assert sorted(run("validate_resource_counts", None, representatives=reps)) == [("Group", 2), ("User", 7)]
+
+
+def test_shape_structures_and_recased_resources() -> None:
+    shapes = pa.table({"shape_no": [2, 1], "structure": ['{"b":"s"}', '{"a":"s"}'], "other": [0, 0]})
+    assert run("validate_shape_structures", None, shapes=shapes) == [(2, '{"b":"s"}'), (1, '{"a":"s"}')]
+    again = pa.table(
+        {"resource_type": ["User", "Group"], "id": ["u", "g"], "raw": ["{}", "[]"], "recase": [True, False]}
+    )
+    assert run("validate_recheck_recased", None, again=again) == [("User", "u", "{}")]

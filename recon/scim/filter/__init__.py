@@ -4,7 +4,7 @@
 
     flt = parse('emails[type eq "work" and primary eq true] and not (active eq false)')
     compiled = compile_users_filter(flt)          # SQL predicate + bound $params
-    con.sql(compiled.select_ids_sql(), params=compiled.params)  # over a view `filter_users`
+    session.query(compiled.select_ids_sql(), compiled.params, {"filter_users": users})  # engine
     matches(flt, {"schemas": [...], "emails": [...]})           # the same, in Python
 
 Invalid filters raise :class:`recon.errors.FilterSyntaxError` carrying the position of

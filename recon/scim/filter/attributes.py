@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from recon.scim_columns import CORE_GROUP, CORE_USER, ENTERPRISE_USER, LIST_COLUMNS, by_key
+
 __all__ = [
     "CORE_GROUP",
     "CORE_USER",
@@ -28,9 +30,6 @@ __all__ = [
     "Resolved",
 ]
 
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 SCALAR_TYPES = ("string", "boolean", "dateTime", "decimal", "integer", "reference", "binary")
 
 
@@ -124,37 +123,11 @@ _GROUP = (
     _multi("members", _s("value", True), _s("$ref", type_="reference"), _s("display"), _s("type")),
 )
 
-# Flattened columns of the normalised tables (CONTRACT §3), by (schema, attr, sub) in lower case.
-_USER_COLUMNS = {
-    (CORE_USER, "id", None): "id",
-    (CORE_USER, "externalid", None): "external_id",
-    (CORE_USER, "username", None): "user_name",
-    (CORE_USER, "active", None): "active",
-    (CORE_USER, "displayname", None): "display_name",
-    (CORE_USER, "name", "givenname"): "given_name",
-    (CORE_USER, "name", "familyname"): "family_name",
-    (CORE_USER, "title", None): "title",
-    (CORE_USER, "usertype", None): "user_type",
-    (CORE_USER, "meta", "created"): "created",
-    (CORE_USER, "meta", "lastmodified"): "last_modified",
-    (CORE_USER, "meta", "version"): "version",
-    (ENTERPRISE_USER, "employeenumber", None): "employee_number",
-    (ENTERPRISE_USER, "department", None): "department",
-    (ENTERPRISE_USER, "manager", "value"): "manager_id",
-}
-_GROUP_COLUMNS = {
-    (CORE_GROUP, "id", None): "id",
-    (CORE_GROUP, "externalid", None): "external_id",
-    (CORE_GROUP, "displayname", None): "display_name",
-    (CORE_GROUP, "meta", "created"): "created",
-    (CORE_GROUP, "meta", "lastmodified"): "last_modified",
-    (CORE_GROUP, "meta", "version"): "version",
-}
-# Multi-valued attributes kept as a list of structs, with the sub-attributes the struct holds.
-_LIST_COLUMNS = {
-    (CORE_USER, "emails"): ("emails", ("value", "type", "primary")),
-    (CORE_GROUP, "members"): ("members", ("value", "type")),
-}
+# Flattened columns of the normalised tables (CONTRACT §3), by (schema, attr, sub) in lower case,
+# and the multi-valued attributes kept as a list of structs (recon/scim_columns.py).
+_USER_COLUMNS = by_key("User")
+_GROUP_COLUMNS = by_key("Group")
+_LIST_COLUMNS = LIST_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,16 @@ class _Parser:
     def parse(self) -> Node:
         if self.current.kind == "end":
             raise FilterSyntaxError("empty filter", self.text, 0)
+        from recon.limits import limits  # the one place the bound is declared
+
+        most = limits().max_filter_terms
+        joins = [t for t in self.tokens if t.keyword() in ("and", "or")]
+        if len(joins) >= most:
+            raise FilterSyntaxError(
+                f"filter has more than {most} terms (RECON_MAX_FILTER_TERMS)",
+                self.text,
+                joins[most - 1].position,
+            )
         node = self.or_expr(in_brackets=False)
         if self.current.kind != "end":
             raise self.error("expected 'and', 'or' or the end of the filter")

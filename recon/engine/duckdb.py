@@ -1,0 +1,257 @@
+"""The DuckDB engine: :class:`DuckDBSession`, recon's default, embedded :class:`~recon.engine.Session`.
+
+A DuckDB relation is lazy and reads views by name when it runs, so a result bound to a view
+that a later statement replaces would change. Here each statement run binds its inputs as
+views with names of their own (``_in<n>_<input>``) and reads them through a ``WITH <input> AS
+NOT MATERIALIZED (SELECT * FROM _in<n>_<input>)`` prefix: the SQL file keeps its input names,
+DuckDB plans the same query as over the views themselves, and no later run can touch them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from recon.engine import (
+    FINGERPRINT,
+    FINGERPRINT_ARITY,
+    Input,
+    Parquet,
+    Session,
+    Table,
+    check_call,
+    load_sql,
+    with_standing_inputs,
+)
+from recon.errors import ConfigError
+
+__all__ = ["DuckDBSession", "DuckDBTable", "connect", "memory_limit_bytes"]
+
+_NAMES = itertools.count(1)
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
+_WITH = re.compile(r"WITH(?:\s+RECURSIVE)?\b", re.I)
+
+
+def connect(
+    *,
+    temp_dir: Path | None = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection set up the way recon needs it.
+
+    Time zone is UTC (so timestamps come back labelled UTC); spill files go to
+    ``temp_dir`` (recon passes ``<data>/.tmp``); ``memory_limit`` defaults to
+    ``$RECON_MEMORY_LIMIT`` when set, else DuckDB's own default; the fingerprint
+    function ``fp64`` is registered (``hash``: 64-bit).
+    """
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    if temp_dir is not None:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        con.execute("SET temp_directory = ?", [str(temp_dir)])
+    from_env = os.environ.get("RECON_MEMORY_LIMIT")
+    limit = memory_limit or from_env
+    if limit:
+        try:
+            con.execute("SET memory_limit = ?", [limit])
+        except duckdb.Error as exc:
+            con.close()
+            where = "RECON_MEMORY_LIMIT" if limit == from_env else "memory limit"
+            raise ConfigError(f"{where}={limit!r} is not a memory size (use e.g. 2GB or 512MB)") from exc
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    # in the database, not the temp schema: cursors (other connections to it) see it too
+    con.execute(f"CREATE OR REPLACE MACRO {FINGERPRINT}{_FP64_OVERLOADS}")
+    return con
+
+
+# DuckDB macros are not variadic: one overload per arity, each exactly DuckDB's 64-bit hash()
+_FP64_OVERLOADS = ", ".join(
+    "({args}) AS hash({args})".format(args=", ".join(f"a{i}" for i in range(n)))
+    for n in range(1, FINGERPRINT_ARITY + 1)
+)
+
+_SIZE_UNITS = {"byte": 1, "bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
+    """DuckDB's memory limit on ``con`` in bytes, read from its rendering ("3.7 GiB"); infinite
+    when it cannot be understood."""
+    rows = con.execute("SELECT current_setting('memory_limit')").fetchall()  # all: 2.x needs it
+    number, _, unit = str(rows[0][0] if rows else "").strip().partition(" ")
+    try:
+        return float(number) * _SIZE_UNITS[unit]
+    except (KeyError, ValueError):
+        return float("inf")
+
+
+class DuckDBTable(Table):
+    """A DuckDB relation of one :class:`DuckDBSession`."""
+
+    def __init__(self, session: DuckDBSession, relation: duckdb.DuckDBPyRelation) -> None:
+        self.session = session
+        self.relation = relation
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.relation.columns)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _parquet_scan(files: Parquet) -> str:
+    """A read_parquet() query over the files; partition columns typed as declared, else text.
+
+    The DuckDB Python API has no ``hive_types`` argument, so the scan is spelled in SQL;
+    every value is quoted, and the paths come from the store, not from user SQL.
+    """
+    paths = "[" + ", ".join(_quote(str(p)) for p in files.paths) + "]"
+    options = ", file_row_number = true" if files.row_numbers else ""
+    if files.hive_partitioning:
+        types = ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in files.hive_types.items())
+        options += ", hive_partitioning = true, hive_types_autocast = false, union_by_name = true"
+        if types:
+            options += f", hive_types = {{{types}}}"
+    return f"SELECT * FROM read_parquet({paths}{options})"
+
+
+def with_inputs(sql: str, views: Mapping[str, str]) -> str:
+    """``sql`` reading each input name from its view: a ``WITH name AS NOT MATERIALIZED (SELECT *
+    FROM view)`` prefix, merged into the query's own ``WITH [RECURSIVE]`` when it has one."""
+    if not views:
+        return sql
+    ctes = ", ".join(f"{name} AS NOT MATERIALIZED (SELECT * FROM {view})" for name, view in views.items())
+    start = _LEADING.match(sql)
+    at = start.end() if start else 0
+    own = _WITH.match(sql, at)
+    if own:
+        return f"{sql[: own.end()]} {ctes}, {sql[own.end() :]}"
+    return f"{sql[:at]}WITH {ctes} {sql[at:]}"
+
+
+class DuckDBSession(Session):
+    """A :class:`~recon.engine.Session` on one in-process DuckDB connection (see the module)."""
+
+    def __init__(
+        self,
+        *,
+        temp_dir: Path | None = None,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> None:
+        self.con = con or connect(temp_dir=temp_dir, memory_limit=memory_limit, threads=threads)
+        self._counter = _NAMES  # one count for every session: a worker's cursor shares the catalog
+
+    def _own(self, table: Table) -> duckdb.DuckDBPyRelation:
+        if not isinstance(table, DuckDBTable) or table.session is not self:
+            raise ValueError("a table of another session")
+        return table.relation
+
+    def _view(self, label: str, source: Input) -> str:
+        """Bind ``source`` as a view under a name no other binding uses; returns the name."""
+        view = f"_in{next(self._counter)}_{label}"
+        if isinstance(source, Table):
+            self._own(source).create_view(view, replace=False)
+        elif isinstance(source, Parquet):
+            self.con.sql(_parquet_scan(source)).create_view(view, replace=False)
+        elif isinstance(source, pa.Table | pl.DataFrame):
+            self.con.register(view, source)
+        else:
+            raise TypeError(f"cannot bind {type(source).__name__} as input {label!r}")
+        return view
+
+    def _run_text(self, sql: str, params: Mapping[str, Any], inputs: Mapping[str, Input]) -> Table:
+        views = {name: self._view(name, source) for name, source in inputs.items()}
+        text = with_inputs(sql, views)
+        relation = self.con.sql(text, params=dict(params)) if params else self.con.sql(text)
+        return DuckDBTable(self, relation)
+
+    def run(
+        self,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, Input] | None = None,
+        *,
+        keep: bool = False,
+    ) -> Table:
+        sql = load_sql(name)
+        given = dict(params or {})
+        bound = with_standing_inputs(sql, inputs or {})
+        check_call(sql, given, bound)
+        result = self._run_text(sql.query, given, bound)
+        return self._keep(result, name) if keep else result
+
+    def query(self, sql: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Input]) -> Table:
+        return self._run_text(sql, dict(params or {}), inputs)
+
+    def keep(self, table: Table) -> Table:
+        return self._keep(table, "kept")
+
+    def _keep(self, table: Table, label: str) -> Table:
+        name = f"_{label}_{next(self._counter)}"
+        self._own(table).to_table(name)
+        return DuckDBTable(self, self.con.table(name))
+
+    def bind(self, source: Input) -> Table:
+        if isinstance(source, Table):
+            self._own(source)
+            return source
+        if isinstance(source, pa.Table):
+            return DuckDBTable(self, self.con.from_arrow(source))
+        return DuckDBTable(self, self.con.table(self._view("bound", source)))
+
+    def union_all(self, first: Table, *more: Table) -> Table:
+        relation = self._own(first)
+        for other in more:
+            relation = relation.union(self._own(other))
+        return DuckDBTable(self, relation)
+
+    def rows(self, table: Table) -> list[dict[str, Any]]:
+        relation = self._own(table)
+        columns = relation.columns
+        return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+
+    def tuples(self, table: Table) -> list[tuple[Any, ...]]:
+        return self._own(table).fetchall()
+
+    def arrow(self, table: Table) -> pa.Table:
+        return self._own(table).to_arrow_table()
+
+    def polars(self, table: Table) -> pl.DataFrame:
+        frame: pl.DataFrame = self._own(table).pl()
+        return frame
+
+    def batches(self, table: Table, rows: int) -> Iterator[pa.RecordBatch]:
+        yield from self._own(table).to_arrow_reader(batch_size=rows)
+
+    def write_parquet(self, table: Table, path: Path, schema: pa.Schema) -> int:
+        from recon.extract.writer import ROW_GROUP_ROWS, write_batches  # the exports' row-group writer
+
+        return write_batches(self.batches(table, ROW_GROUP_ROWS), path, schema)
+
+    def worker(self) -> Session:
+        cursor = self.con.cursor()  # the same database, so its memory limit, spill folder and threads
+        cursor.execute("SET TimeZone='UTC'")  # a client setting: a cursor starts from the machine's zone
+        return DuckDBSession(con=cursor)
+
+    @property
+    def errors(self) -> tuple[type[Exception], ...]:
+        return (duckdb.Error,)
+
+    def memory_limit_bytes(self) -> float:
+        return memory_limit_bytes(self.con)
+
+    def close(self) -> None:
+        self.con.close()

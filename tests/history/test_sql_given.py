@@ -1,0 +1,86 @@
+"""Given tables -> expected rows for history_counts and history_open_drift."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from tests.tables import parse, run
+
+_S = pa.string()
+AGED = pa.schema(
+    [("source", _S), ("target", _S), ("cycle", _S), ("cycle_index", pa.int64()), ("kind", _S),
+     ("severity", _S), ("source_id", _S), ("target_id", _S), ("group_id", _S), ("target_group_id", _S),
+     ("attribute", _S), ("age", pa.int64()), ("first_index", pa.int64())]
+)  # fmt: skip
+FINDINGS = pa.schema(
+    [(name, _S) for name in ("source", "target", "cycle", "kind", "severity", "source_id", "target_id",
+                             "group_id", "target_group_id", "attribute", "user_name", "group_name",
+                             "source_value", "target_value", "detail")]
+)  # fmt: skip
+CYCLES = pa.schema([("source", _S), ("target", _S), ("cycle", _S), ("cycle_index", pa.int64())])
+
+
+def test_counts_per_pair_cycle_kind_and_severity() -> None:
+    aged = parse(
+        """
+        source | target | cycle | cycle_index | kind               | severity
+        idp    | app    | c2    | 2           | missing_in_target  | high
+        idp    | app    | c2    | 2           | missing_in_target  | high
+        idp    | app    | c2    | 2           | orphaned_in_target | low
+        idp    | app    | c2    | 2           | orphaned_in_target | critical
+        idp    | app    | c1    | 1           | missing_in_target  | high
+        idp    | app2   | c1    | 1           | missing_in_target  | high
+        """,
+        AGED,
+    )
+    assert run("history_counts", aged_findings=aged).fetchall() == [
+        ("idp", "app", "c1", 1, "missing_in_target", "high", 1),
+        ("idp", "app", "c2", 2, "missing_in_target", "high", 2),
+        ("idp", "app", "c2", 2, "orphaned_in_target", "critical", 1),
+        ("idp", "app", "c2", 2, "orphaned_in_target", "low", 1),
+        ("idp", "app2", "c1", 1, "missing_in_target", "high", 1),
+    ]
+
+
+def test_open_drift_is_the_latest_cycle_worst_then_oldest_first_with_the_worst_copy() -> None:
+    cycles = parse(
+        """
+        source | target | cycle | cycle_index
+        idp    | app    | c1    | 1
+        idp    | app    | c2    | 2
+        """,
+        CYCLES,
+    )
+    aged = parse(
+        """
+        source | target | cycle | cycle_index | kind               | severity | source_id | target_id | attribute | age | first_index
+        idp    | app    | c1    | 1           | missing_in_target  | high     | u2        | null      | null      | 1   | 1
+        idp    | app    | c1    | 1           | missing_in_target  | high     | u5        | null      | null      | 1   | 1
+        idp    | app    | c2    | 2           | missing_in_target  | high     | u2        | null      | null      | 2   | 1
+        idp    | app    | c2    | 2           | attribute_mismatch | medium   | u1        | t1        | title     | 1   | 2
+        idp    | app    | c2    | 2           | orphaned_in_target | critical | null      | t9        | null      | 1   | 2
+        idp    | app    | c2    | 2           | missing_in_target  | high     | u3        | null      | null      | 1   | 2
+        """,  # noqa: E501
+        AGED,
+    )
+    findings = parse(
+        """
+        source | target | cycle | kind               | severity | source_id | target_id | attribute | user_name | detail
+        idp    | app    | c1    | missing_in_target  | high     | u2        | null      | null      | ann       | old
+        idp    | app    | c1    | missing_in_target  | high     | u5        | null      | null      | eve       | resolved
+        idp    | app    | c2    | missing_in_target  | high     | u2        | null      | null      | ann       | now
+        idp    | app    | c2    | missing_in_target  | high     | u3        | null      | null      | bob       | new
+        idp    | app    | c2    | attribute_mismatch | medium   | u1        | t1        | title     | cy        | differs
+        idp    | app    | c2    | orphaned_in_target | low      | null      | t9        | null      | null      | b: low copy
+        idp    | app    | c2    | orphaned_in_target | critical | null      | t9        | null      | null      | a: active
+        """,  # noqa: E501
+        FINDINGS,
+    )
+    out = run("history_open_drift", aged_findings=aged, findings=findings, cycles=cycles)
+    got = out.select("cycle, kind, severity, source_id, target_id, user_name, detail, age, first_cycle")
+    assert got.fetchall() == [
+        ("c2", "orphaned_in_target", "critical", None, "t9", None, "a: active", 1, "c2"),
+        ("c2", "missing_in_target", "high", "u2", None, "ann", "now", 2, "c1"),
+        ("c2", "missing_in_target", "high", "u3", None, "bob", "new", 1, "c2"),
+        ("c2", "attribute_mismatch", "medium", "u1", "t1", "cy", "differs", 1, "c2"),
+    ]
