@@ -13,11 +13,14 @@ import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recon.errors import ConfigError, UsageError
 from recon.safe_text import check_token
 from recon.store import check_name
+
+if TYPE_CHECKING:
+    from recon.sources.settings import SourceSettings
 
 __all__ = [
     "DEFAULT_COMPARE",
@@ -66,7 +69,11 @@ class Key:
 
 
 _TEXT = Key((str,))
+# what a system is read through (CONTRACT §2 "System kinds"); the keys of entra and okta are in
+# recon.sources.settings (KIND_KEYS)
+SYSTEM_KINDS = ("scim", "entra", "okta")
 SYSTEM_KEYS: dict[str, Key] = {
+    "kind": Key((str,), choices=SYSTEM_KINDS),
     "base_url": _TEXT,
     "token_env": _TEXT,
     "token_file": _TEXT,
@@ -193,6 +200,8 @@ class SystemConfig:
     timeout: float = 30.0
     concurrency: int = 1
     max_retries: int = 6
+    kind: str = "scim"  # or "entra" / "okta" (CONTRACT §2 "System kinds")
+    source: SourceSettings | None = None  # the provider's own keys (recon.sources.settings)
 
     def token(self) -> str | None:
         """The bearer token from the environment or the token file (never logged)."""
@@ -363,6 +372,11 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
                 f"{where}: systems.{name}.{secret[0]}: secrets do not belong in the config file; "
                 "use token_env (an environment variable) or token_file"
             )
+        kind = raw.get("kind", "scim")
+        check_value(kind, SYSTEM_KEYS["kind"], f"{where}: systems.{name}.kind")
+        if kind != "scim":
+            systems[name] = _source_system(name, kind, raw, f"{where}: systems.{name}")
+            continue
         check_table(raw, SYSTEM_KEYS, f"{where}: systems.{name}")
         systems[name] = SystemConfig(
             name=name,
@@ -514,6 +528,25 @@ def _engine(raw: dict[str, Any], where: str) -> EngineConfig:
         raise ConfigError(f"{where}: engine.conf must be a table of Spark settings (text or numbers)")
     values = {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in conf.items()}
     return EngineConfig(name=name, master=master, remote=remote, conf=values)
+
+
+def _source_system(name: str, kind: str, raw: dict[str, Any], where: str) -> SystemConfig:
+    """A system of a provider kind: its keys checked and parsed by :mod:`recon.sources.settings`."""
+    from recon.sources.settings import parse_source
+
+    source = parse_source(kind, raw, where)
+    return SystemConfig(
+        name=name,
+        base_url=source.base_url,
+        page_size=raw.get("page_size", 999 if source.kind == "entra" else 200),
+        role=raw.get("role"),
+        ca_bundle=_path(raw.get("ca_bundle")),
+        rate_limit=raw.get("rate_limit"),
+        timeout=float(raw.get("timeout", 30.0)),
+        max_retries=raw.get("max_retries", 6),
+        kind=source.kind,
+        source=source,
+    )
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from recon.findings import DELTA_KINDS
 from recon.local_filter import ExportTables, matching
 from recon.schemas import DELTA_FINDINGS
 from recon.scim.filter import DEFAULT_CATALOG, And, Catalog, Compare, Filter, parse, parse_datetime
+from recon.sources.links import is_link, redact_link
 from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_name
 
 __all__ = ["DELTA_FINDINGS", "KINDS", "DeltaSummary", "Watermark", "deltas", "pick_cycles", "watermark_of"]
@@ -62,6 +63,12 @@ class Watermark:
     filter: str | None
     time: datetime | None
     inclusive: bool  # ge: a record stamped exactly at the watermark is returned
+    link: str | None = None  # a Graph delta link: the position the delta was taken from
+
+    @property
+    def shown(self) -> str | None:
+        """The watermark as people see it: ISO time, or the delta link without its token."""
+        return redact_link(self.link) if self.link else self.iso
 
     @property
     def iso(self) -> str | None:
@@ -150,6 +157,8 @@ def watermark_of(manifest: Manifest) -> Watermark:
                 time = parse_datetime(term.value)
                 inclusive = term.op == "ge"
                 break
+    if manifest.watermark and is_link(manifest.watermark):  # a position, not a time
+        return Watermark(manifest.filter, time, inclusive, link=manifest.watermark)
     if manifest.watermark:
         recorded = parse_datetime(manifest.watermark)
         if recorded is None:
@@ -323,7 +332,7 @@ def deltas(
                 system=system,
                 base=base,
                 head=head,
-                watermark=watermark.iso,
+                watermark=watermark.shown,
                 filter=watermark.filter,
                 completeness=1.0 if moved == 0 else caught / moved,
                 counts=counts,

@@ -19,7 +19,7 @@ rows AS (
     UNION ALL
     SELECT 'unreported_deletion', resource_type, id, name, base_last_modified, head_last_modified,
         'deleted since the base (a filter cannot return deletions: a full export is still needed)'
-    FROM moved WHERE in_base AND NOT in_head
+    FROM moved WHERE in_base AND NOT in_head AND NOT returned  -- returned: reported (Graph @removed)
     UNION ALL
     SELECT 'unchanged_returned', resource_type, id, name, base_last_modified, head_last_modified,
         'returned by the delta although its content did not change: no attribute changed'

@@ -163,7 +163,7 @@ def plan_audit(
         if name not in live:
             raise ConfigError(
                 f"{where}: audit.incremental names {name!r}, which is not a live system "
-                "(a [systems] entry with base_url)"
+                "(a [systems] entry with base_url, or of kind entra or okta)"
             )
     if "notify" in stages:
         config.notify.webhook_url()  # a missing variable is a config error now, not after the audit
@@ -178,8 +178,10 @@ def plan_audit(
 
 def is_live(config: Config, system: str) -> bool:
     """A system recon reads over the network (discovered and extracted by the audit); the others are
-    fed by ``recon import`` / ``recon simulate``. Today: a SCIM system with a ``base_url``."""
-    return bool(config.systems[system].base_url)
+    fed by ``recon import`` / ``recon simulate``: a SCIM system with a ``base_url``, and every
+    Entra ID or Okta system (``kind = "entra"`` / ``"okta"``, read through their own APIs)."""
+    settings = config.systems[system]
+    return settings.kind != "scim" or bool(settings.base_url)
 
 
 def _latest_common_cycle(store: Store, systems: Sequence[str]) -> str | None:
@@ -292,6 +294,12 @@ def _discover(audit: _Audit, system: str) -> None:
         same_url = known is not None and known.base_url == redact_url(settings.base_url or "")
         if same_url and age is not None and age <= max_age:
             return SKIPPED, f"fresh: discovered {age:.1f} h ago (limit {max_age:g} h)"
+        if settings.kind != "scim":  # Entra ID / Okta: sign in and read a page of each
+            from recon.sources.extract import discover_source
+
+            found = discover_source(audit.store, settings)
+            readable = [name for name, value in found.checks.items() if name.endswith("_readable") and value]
+            return OK, f"{found.kind}: {', '.join(readable) or 'nothing readable'}"
         with ScimClient.from_config(settings) as client:
             capabilities = discover_and_save(audit.store, client, system)
         advertised = capabilities.advertised
@@ -347,6 +355,10 @@ def _extract(audit: _Audit, system: str) -> None:
         if not earlier:
             return SKIPPED, "no earlier complete full export to take a delta from (first audit)"
         base = audit.store.export(system, earlier[-1], "full").manifest()
+        if audit.config.system(system).kind == "entra":  # Graph delta: the links of the base cycle
+            request = ExtractRequest(system=system, cycle=cycle, since=base.cycle)
+            status, headline = _extract_outcome(extract_system(audit.store, audit.config, request))
+            return status, f"{headline}; Graph delta links of cycle {base.cycle}"
         if not base.started:
             return FAILED, f"the full export of cycle {base.cycle} records no start time to use as watermark"
         request = ExtractRequest(system=system, cycle=cycle, since=base.started)

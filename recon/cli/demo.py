@@ -33,6 +33,9 @@ def demo_command(
     users: Annotated[int, typer.Option("--users", help="Simulated IdP users.")] = 5000,
     cycles: Annotated[int, typer.Option("--cycles", help="Sync cycles.")] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Simulation seed (same seed, same data).")] = 2026,
+    idp: Annotated[
+        str, typer.Option("--idp", help="scim, or okta: also serve the IdP as Okta API pages and extract it.")
+    ] = "scim",
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate an IdP and two apps drifting over sync cycles, run every recon stage on them, check
@@ -40,7 +43,9 @@ def demo_command(
     from recon.demo import run_demo
 
     root = data_dir if data_dir is not None else _default_dir()
-    result = run_demo(root, users=users, cycles=cycles, seed=seed, on_stage=None if as_json else _print_stage)
+    result = run_demo(
+        root, users=users, cycles=cycles, seed=seed, on_stage=None if as_json else _print_stage, idp=idp
+    )
     if as_json:
         emit_json(_as_json(result))
     else:

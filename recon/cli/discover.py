@@ -37,6 +37,9 @@ def discover_command(
     store = open_store(data_dir)
     system_config = open_config(config).system(system)
     warn_plain_http(system_config.base_url)
+    if system_config.kind != "scim":
+        _discover_source(store, system_config, as_json)
+        return
     with ScimClient.from_config(system_config) as client:
         capabilities = discover_and_save(store, client, system)
     path = store.capabilities_dir(system) / "capabilities.json"
@@ -49,6 +52,27 @@ def discover_command(
         echo(f"  {name:<24} {value}")
     for endpoint in advertised.get("endpoints_missing") or []:
         warn(f"{endpoint} is not served (404/501): that part of the map is empty")
+
+
+def _discover_source(store: Any, system_config: Any, as_json: bool) -> None:
+    """``recon discover`` for an Entra or Okta system: sign in, read a page of each, store the map."""
+    from recon.sources.extract import discover_source
+
+    found = discover_source(store, system_config)
+    if as_json:
+        emit_json(
+            {
+                "capabilities": str(found.path),
+                "system": found.system,
+                "kind": found.kind,
+                "checks": found.checks,
+            }
+        )
+        return
+    echo(f"capabilities of {found.system} ({found.kind}, {found.base_url}) -> {found.path}")
+    for name, value in found.checks.items():
+        echo(f"  {name:<24} {value}")
+    echo(f"  {'mapping (users)':<24} {len(found.mapping['users'])} attributes (see docs/sources.md)")
 
 
 def _summary(advertised: dict[str, Any]) -> dict[str, Any]:

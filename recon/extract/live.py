@@ -375,6 +375,10 @@ def extract_system(
     system: SystemConfig = config.system(request.system)
     if overrides:
         system = replace(system, **{k: v for k, v in overrides.items() if v is not None})
+    if system.kind != "scim":  # Entra ID / Okta: their own APIs (recon.sources)
+        from recon.sources.extract import extract_source
+
+        return extract_source(store, system, request)
     own = client is None
     scim = client or ScimClient.from_config(system)
     try:

@@ -483,8 +483,10 @@ class ScimClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[httpx.Response, Any]:
-        """The second half of :meth:`fetch_json`: parse ``response`` (asking again while cut short)."""
+        """The second half of :meth:`fetch_json`: parse ``response`` (asking again while cut short,
+        with the same ``headers`` as the first request)."""
         attempt = 0
         while True:
             content = response.content
@@ -522,7 +524,7 @@ class ScimClient:
                 attempt += 1
                 self._count(retries=1, waited_seconds=wait)
                 self._sleep(wait)
-                response = self.request(method, path, params=params, json=json)
+                response = self.request(method, path, params=params, json=json, headers=headers)
 
     def status_error(self, response: httpx.Response) -> ScimError:
         """A :class:`ScimError` describing an unexpected status (with the SCIM detail and scimType)."""

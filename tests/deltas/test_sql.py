@@ -196,3 +196,15 @@ def test_group_content_members_and_names() -> None:
     # members_changed (column 8) marks exactly the groups whose member set changed
     assert sorted(r[1] for r in out if r[8]) == ["added", "emptied", "removed", "retyped"]
     assert all(r[7] == r[8] for r in out)  # identical raw texts: members are the only candidates
+
+
+def test_a_deletion_the_delta_returned_is_not_unreported() -> None:
+    """A Graph delta reports deletions (``@removed``): such a row is returned and not unreported."""
+    given = classified(
+        """
+        removed | 2026-01-01 | null | 1 0 0 1 1
+        deleted | 2026-01-01 | null | 1 0 0 0 0
+        """
+    )
+    found = rows_of("deltas_findings", {"watermark": W, "inclusive": False}, {"classified": given})
+    assert [(r[0], r[2]) for r in found] == [("unreported_deletion", "deleted")]
