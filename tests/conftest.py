@@ -25,7 +25,10 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 from scim_server import ScimServer, ScimServerFactory, scim_server_factory  # noqa: E402
 
-SEEDED_USERS = 2000
+# rich: more users than its maxPageSize and filter.maxResults (1,000), so probe sees the cap; it
+# seeds through /Bulk in ~2 s. limited has no bulk: one POST a user (~4 ms quiet, 25 s at load 10
+# for 2,000), and 500 still make five pages at its maxPageSize of 100.
+SEEDED_USERS = {"rich": 2000, "limited": 500}
 SEEDED_GROUPS = 50
 
 
@@ -48,8 +51,8 @@ def _seeded_scim_servers() -> Iterator[dict[str, ScimServer]]:
     """Both read-only servers, started and seeded in parallel (each server is its own process)."""
     with scim_server_factory() as factory, ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
-            name: pool.submit(factory, name, users=SEEDED_USERS, groups=SEEDED_GROUPS)
-            for name in ("rich", "limited")
+            name: pool.submit(factory, name, users=users, groups=SEEDED_GROUPS)
+            for name, users in SEEDED_USERS.items()
         }
         yield {name: future.result() for name, future in futures.items()}
 
@@ -62,7 +65,7 @@ def rich_scim_server(_seeded_scim_servers: dict[str, ScimServer]) -> ScimServer:
 
 @pytest.fixture(scope="session")
 def limited_scim_server(_seeded_scim_servers: dict[str, ScimServer]) -> ScimServer:
-    """Read-only scim2-server, limited profile (no bulk/filter, maxPageSize 100), 2,000 users, 50 groups."""
+    """Read-only scim2-server, limited profile (no bulk/filter, maxPageSize 100), 500 users, 50 groups."""
     return _seeded_scim_servers["limited"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import pyarrow as pa
@@ -46,13 +47,17 @@ STAMPS = st.sampled_from(
 )
 
 
+JUST_ABSENT, JUST_NONE = st.just(ABSENT), st.just(None)
+
+
 def maybe(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """Mostly ``values``; sometimes absent, null or (rarely) a value of another JSON type."""
     return st.integers(0, 59).flatmap(
-        lambda n: ODD if n == 0 else st.just(ABSENT) if n < 6 else st.just(None) if n < 10 else values
+        lambda n: ODD if n == 0 else JUST_ABSENT if n < 6 else JUST_NONE if n < 10 else values
     )
 
 
+@cache  # built once: hypothesis spends most of this file's time building strategies
 def email() -> st.SearchStrategy[Any]:
     item = st.fixed_dictionaries(
         {},
@@ -75,6 +80,7 @@ def clean(value: Any) -> Any:
     return value
 
 
+@cache  # one strategy per position in a page (at most 6), not one per draw
 def user(index: int) -> st.SearchStrategy[dict[str, Any]]:
     schemas = st.sampled_from(
         [[USER_SCHEMA]] * 5 + [[USER_SCHEMA, ENTERPRISE_USER]] * 5 + [[GROUP_SCHEMA], ["urn:example:custom"]]

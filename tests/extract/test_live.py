@@ -59,7 +59,7 @@ def watermark_after(server: ScimServer, index: int) -> str:
     return str(server.get_user(server.user_ids[index])["meta"]["lastModified"])
 
 
-# -- the seeded 2,000-user servers (read-only) ------------------------------------------------
+# -- the seeded servers, 2,000 users (rich) and 500 (limited), read-only ---------------------------
 @pytest.fixture(scope="module")
 def rich_full(rich_scim_server: ScimServer, tmp_path_factory: pytest.TempPathFactory) -> ExtractResult:
     store = Store(tmp_path_factory.mktemp("rich") / "data")
@@ -96,7 +96,7 @@ def test_limited_full_export_pages_by_index_within_the_server_cap(
     assert manifest.status == "complete"
     assert manifest.origin["plan"]["paging"] == {"Users": "index", "Groups": "index"}
     assert manifest.origin["plan"]["page_size"] == 100  # asked 500, maxPageSize 100
-    assert manifest.pages == 20 + 1 + 2  # users, groups, one empty page past each end
+    assert manifest.pages == 5 + 1 + 2  # 500 users, 50 groups, one empty page past each end
 
 
 def test_rich_delta_is_what_the_server_filtered(rich_scim_server: ScimServer, tmp_path: Path) -> None:
@@ -113,15 +113,15 @@ def test_rich_delta_is_what_the_server_filtered(rich_scim_server: ScimServer, tm
 
 
 def test_limited_delta_falls_back_and_says_so(limited_scim_server: ScimServer, tmp_path: Path) -> None:
-    since = watermark_after(limited_scim_server, 1500)
+    since = watermark_after(limited_scim_server, 375)
     request = ExtractRequest("limited", cycle="c2", since=since, resources=("Users",))
     result = extract(Store(tmp_path / "data"), limited_scim_server, request)
-    assert_users_equal_seeded(result, limited_scim_server, limited_scim_server.user_ids[1501:])
+    assert_users_equal_seeded(result, limited_scim_server, limited_scim_server.user_ids[376:])
     manifest = result.manifest
     assert (manifest.kind, manifest.status, manifest.filtered_locally) == ("delta", "complete", True)
     assert (manifest.filter, manifest.watermark) == since_filter(since)
     assert [a["kind"] for a in manifest.anomalies] == ["filter_unsupported"]
-    assert manifest.items_received == {"Users": 2000}
+    assert manifest.items_received == {"Users": 500}
 
 
 # -- small servers that tests may change ----------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -9,7 +11,7 @@ import pytest
 
 from recon.config import load_config
 from recon.reconcile import reconcile
-from recon.simulate import simulate
+from recon.simulate import SimulationSummary, simulate
 from recon.store import Store
 
 KEY = ["kind", "severity", "source_id", "target_id", "group_id", "target_group_id", "attribute"]
@@ -18,6 +20,27 @@ KEY = ["kind", "severity", "source_id", "target_id", "group_id", "target_group_i
 def _rows(path: Path) -> set[tuple[str | None, ...]]:
     frame = pl.read_parquet(path, hive_partitioning=False)
     return {tuple(row[c] for c in KEY) for row in frame.iter_rows(named=True)}
+
+
+Simulated = Callable[[str, int, Path], SimulationSummary]
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Simulated:
+    """``simulated(profile, seed, out)``: a copy at ``out`` of that simulation, simulated once per module
+    (two cases read the same directory with users from the exports; reconcile writes into it)."""
+    made: dict[tuple[str, int], tuple[Path, SimulationSummary]] = {}
+
+    def copy(profile: str, seed: int, out: Path) -> SimulationSummary:
+        if (profile, seed) not in made:
+            root = tmp_path_factory.mktemp(f"sim-{profile}-{seed}") / "sim"
+            summary = simulate(root, users=150, groups=15, cycles=2, seed=seed, profile=profile)
+            made[profile, seed] = root, summary
+        root, summary = made[profile, seed]
+        shutil.copytree(root, out)
+        return summary
+
+    return copy
 
 
 @pytest.mark.parametrize(
@@ -33,9 +56,11 @@ def _rows(path: Path) -> set[tuple[str | None, ...]]:
         ("hostile", 2026, False),
     ],
 )
-def test_findings_equal_truth(tmp_path: Path, profile: str, seed: int, users_in_memory: bool | None) -> None:
+def test_findings_equal_truth(
+    tmp_path: Path, simulated: Simulated, profile: str, seed: int, users_in_memory: bool | None
+) -> None:
     out = tmp_path / "sim"
-    simulation = simulate(out, users=150, groups=15, cycles=2, seed=seed, profile=profile)
+    simulation = simulated(profile, seed, out)
     store = Store(out)
     config = load_config(out / "recon.toml")
     truths = sorted((out / "truth" / "findings").glob("source=*/target=*/cycle=*/findings.parquet"))
