@@ -37,7 +37,7 @@ from recon.correlation import correlate, correlation, rule_stats, rules_table
 from recon.engine import Input, Parquet, Session, Table, load_sql, open_session
 from recon.errors import ConfigError, DataNotFound, UsageError
 from recon.findings import FINDING_KINDS, SEVERITIES, Threshold, Thresholded
-from recon.schemas import FINDINGS
+from recon.schemas import ASSIGNMENT_GROUP_PREFIX, FINDINGS
 from recon.store import ExportRef, Store, atomic_write_json, check_name
 
 __all__ = [
@@ -236,7 +236,9 @@ def reconcile(
         # one part at a time, so that their hash tables do not compete for memory
         parts = {
             "user_findings": _part(session, "reconcile_user_findings", {"scoped": scoped}, inputs),
-            "group_findings": _part(session, "reconcile_group_findings", None, inputs),
+            "group_findings": _part(
+                session, "reconcile_group_findings", {"assignment_prefix": ASSIGNMENT_GROUP_PREFIX}, inputs
+            ),
             "membership_findings": _part(session, "reconcile_membership_findings", None, inputs),
             "attribute_findings": attribute_findings,
         }

@@ -17,6 +17,7 @@ import pyarrow as pa
 from pandera.errors import SchemaErrors
 
 __all__ = [
+    "ASSIGNMENT_GROUP_PREFIX",
     "DELTA_FINDINGS",
     "FINDINGS",
     "GROUPS",
@@ -27,8 +28,20 @@ __all__ = [
     "TableReport",
     "UsersModel",
     "arrow_schema",
+    "assignment_group_id",
     "validate_table",
 ]
+
+ASSIGNMENT_GROUP_PREFIX = "app-assignment:"
+"""Ids of the groups an identity-provider export adds to hold an app's expected population (its
+assigned users): a scope for ``scope_groups``, not a group provisioned to the app, so reconcile
+never reports it as missing in a target."""
+
+
+def assignment_group_id(app_id: str) -> str:
+    """The id of the exported group that holds the expected population of the app ``app_id``."""
+    return f"{ASSIGNMENT_GROUP_PREFIX}{app_id}"
+
 
 _TS = pa.timestamp("us", tz="UTC")
 EMAIL = pa.struct([("value", pa.string()), ("type", pa.string()), ("primary", pa.bool_())])

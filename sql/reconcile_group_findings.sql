@@ -1,8 +1,10 @@
 -- name: reconcile_group_findings
 -- purpose: group findings from the group correlation: ambiguous_match (group ids set), group_missing_in_target, group_orphaned_in_target
 -- inputs: source_groups, target_groups, group_correlation, group_match_rules
--- params: none
+-- params: $assignment_prefix
 -- group_correlation: (rule, source_id, target_id, ambiguous); group_match_rules: (rule, description).
+-- $assignment_prefix: ids of groups an IdP export adds to hold an app's assigned users (a scope,
+-- never provisioned): such a group is never group_missing_in_target.
 WITH ambiguous AS (
     SELECT
         'ambiguous_match' AS kind,
@@ -29,6 +31,7 @@ missing AS (
         'source group ' || coalesce(s.display_name, s.id) || ' has no target group' AS detail
     FROM source_groups AS s
     ANTI JOIN group_correlation AS c ON c.source_id = s.id
+    WHERE substr(s.id, 1, length($assignment_prefix)) <> $assignment_prefix
 ),
 orphaned AS (
     SELECT

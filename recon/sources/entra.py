@@ -31,18 +31,14 @@ from urllib.parse import quote
 import httpx
 
 from recon.errors import ScimError
+from recon.schemas import assignment_group_id
 from recon.sources.http import ProviderClient
 from recon.sources.mapping import REMOVED, Mapping
 from recon.sources.settings import EntraSettings
 
-__all__ = ["EntraCrawl", "assignment_group_id"]
+__all__ = ["EntraCrawl"]
 
 _TYPES = {"#microsoft.graph.user": "User", "#microsoft.graph.group": "Group"}
-
-
-def assignment_group_id(app_id: str) -> str:
-    """The id of the exported group that holds an app's expected population."""
-    return f"app-assignment:{app_id}"
 
 
 def _next_link(response: httpx.Response, body: Any) -> str | None:

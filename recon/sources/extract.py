@@ -49,6 +49,7 @@ from recon.extract.files import since_filter
 from recon.extract.live import ExtractResult, _is_complete
 from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA, Rejected, normalise
 from recon.extract.writer import ExportWriter
+from recon.schemas import ASSIGNMENT_GROUP_PREFIX
 from recon.sources.auth import EntraToken, OktaServiceToken, OktaSsws, TokenSource, ssl_context
 from recon.sources.declare import ExtensionSchemas
 from recon.sources.entra import EntraCrawl
@@ -423,7 +424,7 @@ def _assignment_members(store: Store, system: str, cycle: str) -> list[str] | No
         return None
     with contextlib.suppress(FileNotFoundError):
         table = pq.read_table(ref.table("memberships"), columns=["group_id", "member_id"])
-        mask = pc.starts_with(table.column("group_id"), "app-assignment:")
+        mask = pc.starts_with(table.column("group_id"), ASSIGNMENT_GROUP_PREFIX)
         return sorted(str(m) for m in table.filter(mask).column("member_id").to_pylist())
     return None
 

@@ -28,6 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from recon.errors import ScimError
+from recon.schemas import assignment_group_id
 from recon.sources.http import ProviderClient
 from recon.sources.mapping import Mapping
 from recon.sources.settings import OktaSettings
@@ -141,6 +142,6 @@ class OktaCrawl:
     def assignment_resource(self, population: list[str]) -> dict[str, Any]:
         """The app-assignment group (its members: the users assigned to the app)."""
         app_id = self.settings.app_id or ""
-        obj = {"id": f"app-assignment:{app_id}", "profile": {"name": self.settings.assignment_group}}
+        obj = {"id": assignment_group_id(app_id), "profile": {"name": self.settings.assignment_group}}
         members = [{"value": user, "type": "User"} for user in population]
         return self.mapping.group(obj, members, None, None, {"appAssignment": self.assignment})

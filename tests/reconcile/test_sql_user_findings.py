@@ -119,13 +119,14 @@ def test_every_output_has_the_contract_columns_in_order() -> None:
 def test_group_findings() -> None:
     out = run(
         "reconcile_group_findings",
-        None,
+        {"assignment_prefix": "app-assignment:"},
         source_groups=parse(
             """
-            id | display_name
-            g1 | admins
-            g2 | eng
-            g3 | ops
+            id                  | display_name
+            g1                  | admins
+            g2                  | eng
+            g3                  | ops
+            app-assignment:0oa1 | app-assignment
             """,
             GROUPS,
         ),

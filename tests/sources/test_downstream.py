@@ -56,8 +56,9 @@ def test_okta_source_reconciles_like_the_scim_idp(
         )
     store = Store(data)
     okta_findings = _findings(store, "okta", cycle)
-    assignment = ("group_missing_in_target", None, None, f"app-assignment:{APP_ID}", None, None)
-    assert assignment in okta_findings  # the one group only recon's export has (docs/sources.md)
+    # the app-assignment group is a scope recon's export adds, not a group provisioned to the app:
+    # never a group finding
+    assert not [f for f in okta_findings if f[3] == f"app-assignment:{APP_ID}"]
     # Okta groups do not nest (the fake serves user members only): the simulator's nested groups
     # show as membership_excess against the target, and nothing else differs.
     nested = {
@@ -69,4 +70,4 @@ def test_okta_source_reconciles_like_the_scim_idp(
     idp_findings = _findings(store, "idp", cycle)
     about_nesting = {f for f in okta_findings | idp_findings if (f[1], f[3]) in nested}
     assert {f[0] for f in about_nesting} <= {"membership_excess", "membership_missing"}
-    assert okta_findings - {assignment} - about_nesting == idp_findings - about_nesting
+    assert okta_findings - about_nesting == idp_findings - about_nesting
