@@ -55,6 +55,7 @@ __all__ = [
     "check_call",
     "load_sql",
     "open_session",
+    "prepared_call",
     "sql_dir",
     "with_standing_inputs",
 ]
@@ -139,6 +140,18 @@ def with_standing_inputs(sql: SqlFile, inputs: Mapping[str, Any]) -> dict[str, A
     :func:`check_call`."""
     standing = {SEVERITY_RANKS: severity_ranks}
     return {**inputs, **{r: standing[r]() for r in sql.inputs if r in standing and r not in inputs}}
+
+
+def prepared_call(
+    name: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Any] | None
+) -> tuple[SqlFile, dict[str, Any], dict[str, Any]]:
+    """``sql/<name>.sql`` with its parameters and inputs (standing inputs added) checked against
+    its header: what every engine's :meth:`Session.run` starts with."""
+    sql = load_sql(name)
+    given = dict(params or {})
+    bound = with_standing_inputs(sql, inputs or {})
+    check_call(sql, given, bound)
+    return sql, given, bound
 
 
 def check_call(sql: SqlFile, params: Mapping[str, Any], inputs: Mapping[str, Any]) -> None:

@@ -27,9 +27,7 @@ from recon.engine import (
     Parquet,
     Session,
     Table,
-    check_call,
-    load_sql,
-    with_standing_inputs,
+    prepared_call,
 )
 from recon.errors import ConfigError
 
@@ -186,10 +184,7 @@ class DuckDBSession(Session):
         *,
         keep: bool = False,
     ) -> Table:
-        sql = load_sql(name)
-        given = dict(params or {})
-        bound = with_standing_inputs(sql, inputs or {})
-        check_call(sql, given, bound)
+        sql, given, bound = prepared_call(name, params, inputs)
         result = self._run_text(sql.query, given, bound)
         return self._keep(result, name) if keep else result
 

@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recon.config import EngineConfig
-from recon.engine import Input, Parquet, Session, Table, check_call, load_sql, with_standing_inputs
+from recon.engine import Input, Parquet, Session, Table, load_sql, prepared_call
 from recon.engine.spark_sql import DUCKDB_ONLY_FILES, portability_problems, to_spark
 from recon.errors import ConfigError, SqlFileError, UsageError
 
@@ -214,10 +214,7 @@ class SparkEngineSession(Session):
         *,
         keep: bool = False,
     ) -> Table:
-        sql = load_sql(name)
-        given = dict(params or {})
-        bound = with_standing_inputs(sql, inputs or {})
-        check_call(sql, given, bound)
+        sql, given, bound = prepared_call(name, params, inputs)
         reason = _refusal(name)
         if reason:
             raise UsageError(f"sql/{name}.sql does not run on Spark: {reason}")
