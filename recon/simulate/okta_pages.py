@@ -25,12 +25,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pyarrow.parquet as pq
 
+from recon.simulate.json_handler import JsonHandler
 from recon.store import Store
 
 __all__ = ["OktaPages", "okta_group", "okta_user", "serve_okta_pages"]
@@ -121,24 +122,10 @@ class _Directory:
         self.ids = {key: [str(item["id"]) for item in items] for key, items in self.lists.items()}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     directory: _Directory
     token: str
     base_url: str
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         if self.headers.get("Authorization") != f"SSWS {self.token}":

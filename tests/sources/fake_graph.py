@@ -35,19 +35,20 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import secrets
 import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from directory import Directory, graph_group, graph_user
+
+from recon.simulate.json_handler import JsonHandler
 
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -185,22 +186,9 @@ def _unskip(token: str) -> int:
     return int(base64.urlsafe_b64decode(padded).decode()[1:])
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     state: GraphState
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; odata.metadata=minimal")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+    content_type = "application/json; odata.metadata=minimal"
 
     def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         self._send(status, {"error": {"code": code, "message": message}}, headers)

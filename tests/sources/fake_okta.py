@@ -22,18 +22,19 @@ Each part reproduces a documented behaviour of the Okta Management API reference
 from __future__ import annotations
 
 import bisect
-import json
 import secrets
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from directory import Directory, okta_group, okta_user
+
+from recon.simulate.json_handler import JsonHandler
 
 API_TOKEN = "00okta-api-token-value-0123456789abcdef"
 APP_ID = "0oa1slackapp"
@@ -83,22 +84,8 @@ def _group_filter(expression: str | None, group: dict[str, Any]) -> bool:
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     state: OktaState
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_POST(self) -> None:
         import jwt

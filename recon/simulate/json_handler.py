@@ -1,0 +1,30 @@
+"""The base of the simulator's JSON HTTP servers on 127.0.0.1 (the Okta pages, and the tests'
+Graph and Okta fakes): quiet, HTTP/1.1, one JSON answer per request."""
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+__all__ = ["JsonHandler"]
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler that answers with JSON bodies of a declared content type."""
+
+    protocol_version = "HTTP/1.1"
+    content_type = "application/json"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
