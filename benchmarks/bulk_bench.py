@@ -5,7 +5,7 @@
 Builds a data folder with an IdP (``idp``) of ``--users`` users (one group per 100 users, each
 user in 5 groups) and a drifted target (``app``: 8% of users missing, 2% orphans, 3% with a
 different department, 1% not deactivated, 2% of memberships missing, 1% excess), reconciles
-them with ``recon.reconcile`` (real findings), then measures, each in a fresh process (median of
+them with ``recon.reconcile.run`` (real findings), then measures, each in a fresh process (median of
 ``--runs``, with peak RSS):
 
 - ``plan``: findings -> chunked BulkRequests (maxOperations 1000, 1 MiB);

@@ -86,7 +86,7 @@ import json, resource, sys, time
 from recon.store import Store
 t = time.perf_counter()
 if sys.argv[2] == "history":
-    from recon.history import history
+    from recon.reports import history
     summary = history(Store(sys.argv[1]))
     result = {"open": summary.open_drift.height, "leavers": summary.leavers.height}
 else:

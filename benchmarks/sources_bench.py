@@ -111,7 +111,7 @@ import json, os, resource, sys, time
 from pathlib import Path
 from recon.config import parse_config
 from recon.extract.crawl import ExtractRequest
-from recon.extract.live import extract_system
+from recon.sources.system import extract_system
 from recon.store import Store
 kind, url, ca, folder = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 sys.path.insert(0, sys.argv[5])

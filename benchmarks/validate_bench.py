@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _measure import Run, machine, measured_in_child, versions, write_result
 
-from recon.extract.writer import ROW_GROUP_ROWS, write_batches
+from recon.row_groups import ROW_GROUP_ROWS, write_batches
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
 from recon.store import Manifest, Store, atomic_write_json
 

@@ -27,7 +27,7 @@ import polars as pl
 
 from recon.config import Config, load_config
 from recon.errors import DataNotFound, UsageError
-from recon.recorded import has_findings
+from recon.reports.recorded import has_findings
 from recon.store import Store
 
 __all__ = ["DEMO_MARKER", "DemoResult", "Stage", "demo_data_dir", "run_demo"]
@@ -339,8 +339,7 @@ def _plan(store: Store, config: Config) -> Stage:
 
 
 def _report(store: Store) -> tuple[Stage, Path]:
-    from recon.history import history
-    from recon.report import write_report
+    from recon.reports import history, write_report
 
     path = store.root / "report.html"
 

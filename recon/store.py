@@ -412,6 +412,57 @@ class Store:
             )
         return ref
 
+    def pick_pair(
+        self, source: str, target: str, cycle: str | None = None, *, allow_partial: bool = False
+    ) -> tuple[str, ExportRef, ExportRef]:
+        """The cycle and the two full exports to reconcile.
+
+        Default cycle: the latest one with a complete full export of both systems (with
+        ``allow_partial``, a partial one is usable too). A failed export is never used.
+        """
+        check_name(source, "system name")
+        check_name(target, "system name")
+        if source == target:
+            raise UsageError(f"--source and --target are both {source!r}: reconcile two different systems")
+        usable = {"complete", "partial"} if allow_partial else {"complete"}
+        statuses = {system: self._full_statuses(system) for system in (source, target)}
+        if cycle is not None:
+            check_name(cycle, "cycle id")
+            for system in (source, target):
+                status = statuses[system].get(cycle)
+                if status is None:
+                    raise DataNotFound(
+                        f"no full export of system {system!r} for cycle {cycle} under {self.exports_root}"
+                    )
+                if status not in usable:
+                    hint = " (pass --allow-partial to reconcile it anyway)" if status == "partial" else ""
+                    raise DataNotFound(
+                        f"the full export of system {system!r} for cycle {cycle} is {status}{hint}"
+                    )
+            chosen = cycle
+        else:
+            common = sorted(set(statuses[source]) & set(statuses[target]))
+            candidates = [
+                c for c in common if statuses[source][c] in usable and statuses[target][c] in usable
+            ]
+            if not candidates:
+                partial = any("partial" in (statuses[source][c], statuses[target][c]) for c in common)
+                hint = (
+                    "; only partial exports in common (pass --allow-partial to use them)" if partial else ""
+                )
+                raise DataNotFound(
+                    f"no cycle has complete full exports of both {source!r} ({len(statuses[source])} cycles) "
+                    f"and {target!r} ({len(statuses[target])} cycles) under {self.exports_root}{hint}"
+                )
+            chosen = candidates[-1]
+        return chosen, self.export(source, chosen, "full"), self.export(target, chosen, "full")
+
+    def _full_statuses(self, system: str) -> dict[str, str]:
+        statuses: dict[str, str] = {ref.cycle: ref.manifest().status for ref in self.exports(system, "full")}
+        if not statuses:
+            raise DataNotFound(f"no full export of system {system!r} under {self.exports_root}")
+        return statuses
+
     # -- writing -------------------------------------------------------------------------
     @property
     def staging_root(self) -> Path:

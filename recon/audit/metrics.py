@@ -1,7 +1,7 @@
 """Drift as metrics: the figures of the findings on disk, for Prometheus (see docs/metrics.md).
 
 :data:`METRICS` is the one list of metric names, types, labels and meanings (docs/metrics.md lists
-the same; a test keeps them equal). :func:`collect` turns the store (through :mod:`recon.history`
+the same; a test keeps them equal). :func:`collect` turns the store (through :mod:`recon.reports.history`
 and the export manifests) and, from ``recon audit``, the run's outcome into metric families of
 ``prometheus_client``; :func:`render` writes them in the Prometheus text format (what
 node_exporter's textfile collector reads) or OpenMetrics; :func:`write_textfile` publishes the file
@@ -29,7 +29,7 @@ from recon.errors import ReconError
 from recon.store import Store, atomic_write_bytes
 
 if TYPE_CHECKING:
-    from recon.history import HistorySummary
+    from recon.reports import HistorySummary
 
 __all__ = ["METRICS", "AuditOutcome", "MetricSpec", "collect", "push", "render", "write_textfile"]
 
@@ -226,7 +226,7 @@ def collect(
     audit: AuditOutcome | None = None,
 ) -> list[Metric]:
     """The metric families for ``store`` (``summary`` = its history; None when it has no findings)."""
-    from recon.history import DELTA_KINDS, FINDING_KINDS, SEVERITIES, cycle_time
+    from recon.reports.history import DELTA_KINDS, FINDING_KINDS, SEVERITIES, cycle_time
 
     out = _Families()
     if summary is not None:
@@ -256,7 +256,7 @@ def collect(
 
 def _bounded(kind: str) -> str:
     """A finding kind as a label: recon's own kinds are short snake_case names; anything else is other."""
-    from recon.history import DELTA_KINDS, FINDING_KINDS
+    from recon.reports.history import DELTA_KINDS, FINDING_KINDS
 
     known = set(FINDING_KINDS) | set(DELTA_KINDS)
     if kind in known or (len(kind) <= 64 and kind.replace("_", "").isalnum() and kind.isascii()):
@@ -352,7 +352,7 @@ def _export_metrics(
 
 
 def _probe_metrics(out: _Families, store: Store) -> None:
-    from recon.recorded import probe_results
+    from recon.reports.recorded import probe_results
 
     probes = probe_results(store)
     for system in sorted(set(probes["system"].to_list())):

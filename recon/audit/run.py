@@ -42,7 +42,7 @@ from recon.errors import ConfigError, DataNotFound, UsageError
 from recon.store import Store, atomic_write_json, check_name, cycle_id_now
 
 if TYPE_CHECKING:
-    from recon.history import HistorySummary
+    from recon.reports import HistorySummary
 
 __all__ = ["STAGES", "AuditPlan", "AuditResult", "StageRun", "parse_only", "plan_audit", "run_audit"]
 
@@ -336,7 +336,7 @@ def _extract(audit: _Audit, system: str) -> None:
         return
 
     def full() -> tuple[str, str]:
-        from recon.extract.live import ExtractRequest, extract_system
+        from recon.sources.system import ExtractRequest, extract_system
 
         result = extract_system(audit.store, audit.config, ExtractRequest(system=system, cycle=cycle))
         return _extract_outcome(result)
@@ -349,7 +349,7 @@ def _extract(audit: _Audit, system: str) -> None:
         return
 
     def delta() -> tuple[str, str]:
-        from recon.extract.live import ExtractRequest, extract_system
+        from recon.sources.system import ExtractRequest, extract_system
 
         earlier = [c for c in audit.store.cycles(system, "full") if c < cycle]
         if not earlier:
@@ -414,7 +414,7 @@ def _reconcile(audit: _Audit, source: str, target: str) -> bool:
         return False
 
     def work() -> tuple[str, str]:
-        from recon.reconcile import SEVERITIES, reconcile
+        from recon.reconcile.run import SEVERITIES, reconcile
 
         summary = reconcile(audit.store, source, target, audit.plan.cycle, audit.config)
         for t in summary.exceeded:
@@ -439,7 +439,7 @@ def _deltas(audit: _Audit, system: str) -> None:
         return  # nothing to check: the system takes no delta exports
 
     def work() -> tuple[str, str]:
-        from recon.deltas import KINDS, deltas
+        from recon.deltas.run import KINDS, deltas
 
         summary = deltas(audit.store, system, head=cycle)
         exceeded = []
@@ -464,7 +464,7 @@ def _history(audit: _Audit) -> HistorySummary | None:
     found: list[HistorySummary] = []
 
     def work() -> tuple[str, str]:
-        from recon.history import history
+        from recon.reports import history
 
         try:
             summary = history(audit.store)
@@ -490,7 +490,7 @@ def _report(audit: _Audit, summary: HistorySummary | None) -> Path | None:
     def work() -> tuple[str, str]:
         if summary is None:
             return SKIPPED, "no findings on disk yet"
-        from recon.report import write_report
+        from recon.reports import write_report
 
         written.append(write_report(audit.store, None, summary=summary))
         return OK, str(written[0])

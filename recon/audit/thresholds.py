@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from recon.history import HistorySummary
+    from recon.reports import HistorySummary
 
 __all__ = ["Breach", "breaches_from_history"]
 
@@ -63,7 +63,7 @@ def breaches_from_history(thresholds: Mapping[str, int], summary: HistorySummary
     """Limits exceeded by each pair's latest findings cycle and each system's latest delta check."""
     import polars as pl
 
-    from recon.history import DELTA_KINDS
+    from recon.reports.history import DELTA_KINDS
 
     found: list[Breach] = []
     if not thresholds:

@@ -242,7 +242,7 @@ def live_extractor(config: Config) -> Extractor:
     """The re-extract apply ends with: ``recon extract`` of the target into a new cycle."""
 
     def extract(store: Store, system: str) -> ExportRef:
-        from recon.extract.live import ExtractRequest, extract_system
+        from recon.sources.system import ExtractRequest, extract_system
 
         result = extract_system(store, config, ExtractRequest(system=system))
         if not result.complete:

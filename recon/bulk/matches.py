@@ -2,7 +2,7 @@
 
 Findings name only what differs; a membership of a created user in an already matched
 group needs that group's target id. The correlation is reconcile's own
-(:func:`recon.correlation.correlation`: rules in order over the records no earlier rule decided; a
+(:func:`recon.reconcile.correlation.correlation`: rules in order over the records no earlier rule decided; a
 record with several candidates is ambiguous and matched to none), so a plan and the findings it
 remediates can never disagree on who is who.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from recon.config import ReconcileConfig
-from recon.correlation import correlation
+from recon.reconcile.correlation import correlation
 from recon.store import ExportRef, Store
 
 __all__ = ["Matches", "reconcile_matches"]

@@ -47,7 +47,7 @@ def deltas_command(
 ) -> None:
     """Was the delta export of HEAD exactly what changed since BASE? Exit 1 when a [thresholds] limit
     on a delta kind (e.g. missed_change = 0) is exceeded."""
-    from recon.deltas import KINDS, deltas
+    from recon.deltas.run import KINDS, deltas
 
     loaded = open_config(config)
     thresholds = loaded.thresholds
@@ -73,7 +73,7 @@ def deltas_command(
 
 def print_summary(summary: DeltaSummary) -> None:
     """Completeness, counts per kind and resource type, the watermark lag, and where the rows are."""
-    from recon.deltas import KINDS
+    from recon.deltas.run import KINDS
 
     echo(
         f"deltas {summary.system}: base {summary.base} -> head {summary.head}, "

@@ -73,8 +73,8 @@ def extract_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Export Users and Groups from a live SCIM server into the data folder."""
-    from recon.extract.live import ExtractRequest, extract_system
     from recon.extract.resume import ResumeJournal
+    from recon.sources.system import ExtractRequest, extract_system
 
     store = open_store(data_dir)
     settings = open_config(config)

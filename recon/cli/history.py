@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from recon.config import Config
-    from recon.history import HistorySummary
+    from recon.reports import HistorySummary
     from recon.store import Store
 
 
@@ -53,7 +53,7 @@ def history_command(
 ) -> None:
     """Drift per cycle: findings per kind and severity, open-drift age, deprovisioning latency,
     delta filter completeness."""
-    from recon.history import history
+    from recon.reports import history
 
     settings = open_config(config)
     store = open_store(data_dir)
@@ -91,7 +91,7 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 
 def _print(summary: HistorySummary) -> None:
-    from recon.history import SEVERITIES
+    from recon.reports.history import SEVERITIES
 
     verdicts = summary.verdicts()
     for source, target in summary.pairs:

@@ -74,7 +74,7 @@ def reconcile_command(
 
 def print_summary(summary: ReconcileSummary, *, examples: bool = True) -> None:
     """The console summary: counts per kind and severity, examples, thresholds, path."""
-    from recon.reconcile import KINDS, SEVERITIES
+    from recon.reconcile.run import KINDS, SEVERITIES
 
     echo(
         f"reconcile {summary.source} -> {summary.target}, cycle {summary.cycle}: "

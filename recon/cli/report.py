@@ -24,8 +24,8 @@ def report_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write a self-contained HTML report of drift over cycles (opens offline in a browser)."""
-    from recon.history import history
-    from recon.report import write_report  # altair takes seconds to import: only when a report is made
+    from recon.reports import history
+    from recon.reports.html import write_report  # altair takes seconds to import: only when a report is made
 
     store = open_store(data_dir)
     summary = history(store)

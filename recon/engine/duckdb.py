@@ -30,6 +30,7 @@ from recon.engine import (
     prepared_call,
 )
 from recon.errors import ConfigError
+from recon.row_groups import ROW_GROUP_ROWS, write_batches
 
 __all__ = ["DuckDBSession", "DuckDBTable", "connect", "memory_limit_bytes"]
 
@@ -232,8 +233,6 @@ class DuckDBSession(Session):
         yield from self._own(table).to_arrow_reader(batch_size=rows)
 
     def write_parquet(self, table: Table, path: Path, schema: pa.Schema) -> int:
-        from recon.extract.writer import ROW_GROUP_ROWS, write_batches  # the exports' row-group writer
-
         return write_batches(self.batches(table, ROW_GROUP_ROWS), path, schema)
 
     def worker(self) -> Session:

@@ -45,6 +45,7 @@ from recon.config import EngineConfig
 from recon.engine import Input, Parquet, Session, Table, load_sql, prepared_call
 from recon.engine.spark_sql import DUCKDB_ONLY_FILES, portability_problems, to_spark
 from recon.errors import ConfigError, SqlFileError, UsageError
+from recon.row_groups import ROW_GROUP_ROWS, write_batches
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -269,8 +270,6 @@ class SparkEngineSession(Session):
             yield from _read_batches(written, rows)
 
     def write_parquet(self, table: Table, path: Path, schema: pa.Schema) -> int:
-        from recon.extract.writer import ROW_GROUP_ROWS, write_batches  # the exports' row-group writer
-
         folder = path.parent / f".{path.name}.spark-{uuid.uuid4().hex}"
         try:
             written = self._write_one_file(self._own(table), folder)

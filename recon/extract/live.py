@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from recon.capabilities import Capabilities, load_capabilities, save_capabilities
-from recon.config import Config, SystemConfig
 from recon.engine import Session, open_session
 from recon.errors import ReconError, UsageError
 from recon.extract.crawl import (
@@ -58,7 +57,6 @@ __all__ = [
     "choose_plan",
     "discover_and_save",
     "extract_live",
-    "extract_system",
 ]
 
 _MEMORY_LIMIT = "1GB"  # DuckDB's share when $RECON_MEMORY_LIMIT is not set
@@ -357,43 +355,3 @@ def _record_observations(store: Store, system: str, run: Crawl) -> None:
         if outcome.pages and outcome.server_filter and run.server_filter_text is not None:
             capabilities.observe(f"{resource}.filter_accepted", run.server_filter_text, "extract")
     save_capabilities(store, capabilities)
-
-
-def extract_system(
-    store: Store,
-    config: Config,
-    request: ExtractRequest,
-    *,
-    progress: Progress | None = None,
-    overrides: dict[str, Any] | None = None,
-    client: ScimClient | None = None,
-) -> ExtractResult:
-    """``recon extract``: the system from recon.toml (token from its env/file), discovery when needed.
-
-    ``overrides`` replaces SystemConfig fields (e.g. ``rate_limit``, ``ca_bundle``) for this run.
-    """
-    system: SystemConfig = config.system(request.system)
-    if overrides:
-        system = replace(system, **{k: v for k, v in overrides.items() if v is not None})
-    if system.kind != "scim":  # Entra ID / Okta: their own APIs (recon.sources)
-        from recon.sources.extract import extract_source
-
-        return extract_source(store, system, request)
-    own = client is None
-    scim = client or ScimClient.from_config(system)
-    try:
-        capabilities = load_capabilities(store, request.system)
-        if capabilities is None or capabilities.base_url != redact_url(scim.base_url):
-            capabilities = discover_and_save(store, scim, request.system)
-        return extract_live(
-            store,
-            scim,
-            request,
-            capabilities=capabilities,
-            page_size=system.page_size,
-            concurrency=system.concurrency,
-            progress=progress,
-        )
-    finally:
-        if own:
-            scim.close()

@@ -4,7 +4,7 @@ A system of ``kind = "entra"`` or ``kind = "okta"`` exports to the same layout a
 system (CONTRACT §3): every provider object is mapped to a SCIM 2.0 resource
 (:mod:`recon.sources.mapping`), which becomes ``raw`` and the normalised columns.
 
-- :mod:`recon.sources.settings`: the recon.toml keys of each kind.
+- :mod:`recon.config.providers`: the recon.toml keys of each kind.
 - :mod:`recon.sources.auth`: tokens (MSAL client credentials; Okta SSWS or private-key JWT).
 - :mod:`recon.sources.http`: the provider HTTP client (recon's SCIM client underneath:
   retries, 429/Retry-After, timeouts, redaction) plus token refresh and Okta's rate headers.

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from recon.config.providers import EntraSettings, OktaSettings, read_secret
 from recon.errors import ConfigError, ScimError
-from recon.sources.settings import EntraSettings, OktaSettings, read_secret
 
 __all__ = ["EntraToken", "OktaServiceToken", "OktaSsws", "TokenSource", "ssl_context"]
 

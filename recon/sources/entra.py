@@ -30,11 +30,11 @@ from urllib.parse import quote
 
 import httpx
 
+from recon.config.providers import EntraSettings
 from recon.errors import ScimError
 from recon.schemas import assignment_group_id
 from recon.sources.http import ProviderClient
 from recon.sources.mapping import REMOVED, Mapping
-from recon.sources.settings import EntraSettings
 
 __all__ = ["EntraCrawl"]
 

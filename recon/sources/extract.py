@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 
 from recon.capabilities import Capabilities, load_capabilities, save_capabilities
 from recon.config import SystemConfig
+from recon.config.providers import EntraSettings, OktaSettings
 from recon.engine import Session, open_session
 from recon.errors import DataNotFound, ScimError, UsageError
 from recon.extract.crawl import ExtractRequest, canonical_resources
@@ -56,7 +57,6 @@ from recon.sources.entra import EntraCrawl
 from recon.sources.http import ProviderClient
 from recon.sources.mapping import Mapping, mapping_for
 from recon.sources.okta import OktaCrawl
-from recon.sources.settings import EntraSettings, OktaSettings
 from recon.store import ExportKind, Manifest, Store, atomic_write_json, check_name, cycle_id_now
 
 __all__ = ["SourceDiscovery", "discover_source", "extract_source", "open_client"]

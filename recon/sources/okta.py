@@ -27,11 +27,11 @@ from urllib.parse import quote
 
 import httpx
 
+from recon.config.providers import OktaSettings
 from recon.errors import ScimError
 from recon.schemas import assignment_group_id
 from recon.sources.http import ProviderClient
 from recon.sources.mapping import Mapping
-from recon.sources.settings import OktaSettings
 
 __all__ = ["OktaCrawl", "okta_time"]
 

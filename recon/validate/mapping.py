@@ -183,12 +183,9 @@ def validate_mapping(
     Writes ``<data>/validation/source=<a>/target=<b>/mapping_findings.parquet`` and
     ``summary.json`` (published together) and returns the summary.
     """
-    # imported here: recon.reconcile reads schema_findings_count from this package
-    from recon.reconcile import pick_exports
-
     started = time.perf_counter()
     config = config or Config()
-    chosen, source_ref, target_ref = pick_exports(store, source, target, cycle)
+    chosen, source_ref, target_ref = store.pick_pair(source, target, cycle)
     pair = config.pair(source, target)
     mapped = _mapped(pair)
     declared = {source: declared_model(store, source), target: declared_model(store, target)}

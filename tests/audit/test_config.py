@@ -89,7 +89,7 @@ def test_nothing_to_audit_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_the_audit_tables_parse_with_their_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from recon.config import AuditConfig, MetricsConfig, NotifyConfig, load_config
+    from recon.config.toml import AuditConfig, MetricsConfig, NotifyConfig, load_config
 
     empty = load_config(_config(tmp_path, "[reconcile.a.b]\n"))
     assert (empty.audit, empty.metrics, empty.notify) == (AuditConfig(), MetricsConfig(), NotifyConfig())

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from recon.audit.metrics import METRICS
 from recon.cli import main
-from recon.history import DELTA_KINDS, FINDING_KINDS, SEVERITIES
+from recon.reports.history import DELTA_KINDS, FINDING_KINDS, SEVERITIES
 from recon.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,8 +26,8 @@ import pytest
 from recon.cli import main
 from recon.config import EngineConfig, load_config
 from recon.deltas import deltas
-from recon.history import HistorySummary, history
 from recon.reconcile import reconcile
+from recon.reports import HistorySummary, history
 from recon.simulate import simulate
 from recon.store import Store
 from tests.engine.conftest import SPARK_TEST_ENGINE

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import recon.extract.files as files_module
 import recon.extract.writer as writer_module
+import recon.row_groups as row_groups_module
 from recon.errors import ImportRejected, InputError
 from recon.extract.files import import_files
 from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA
@@ -129,7 +130,7 @@ def fast_path(on: bool, calls: list[int]) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(files_module, "FAST_PATH", on)
         patch.setattr(files_module, "FAST_PAGE", 4)  # small pages: groups of them span odd resources
-        patch.setattr(writer_module, "ROW_GROUP_ROWS", 8)
+        patch.setattr(row_groups_module, "ROW_GROUP_ROWS", 8)
         patch.setattr(writer_module.ExportWriter, "add_users", counted)
         yield
 

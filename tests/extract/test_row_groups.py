@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import recon.extract.writer as writer_module
-from recon.extract.writer import _RowGroups, write_batches
+import recon.row_groups as row_groups_module
+from recon.row_groups import RowGroupFile, write_batches
 
 SCHEMA = pa.schema([("id", pa.string()), ("size", pa.int64()), ("raw", pa.string())])
 ROWS_CAP = 50
@@ -20,8 +20,8 @@ TEXT_CAP = 10_000
 
 @pytest.fixture(autouse=True)
 def small_caps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writer_module, "ROW_GROUP_ROWS", ROWS_CAP)
-    monkeypatch.setattr(writer_module, "ROW_GROUP_TEXT_BYTES", TEXT_CAP)
+    monkeypatch.setattr(row_groups_module, "ROW_GROUP_ROWS", ROWS_CAP)
+    monkeypatch.setattr(row_groups_module, "ROW_GROUP_TEXT_BYTES", TEXT_CAP)
 
 
 def rows(count: int, seed: int = 1) -> list[dict[str, object]]:
@@ -71,12 +71,12 @@ def test_large_rows_close_a_row_group_before_the_row_count(tmp_path: Path) -> No
 def test_the_bytes_do_not_depend_on_how_rows_were_batched(tmp_path: Path, batch_rows: int) -> None:
     data = rows(400, seed=2)
     reference = tmp_path / "reference.parquet"
-    out = _RowGroups(reference, SCHEMA)
+    out = RowGroupFile(reference, SCHEMA)
     out.add(pa.RecordBatch.from_pylist(data, schema=SCHEMA))
     out.close()
 
     path = tmp_path / f"batched-{batch_rows}.parquet"
-    out = _RowGroups(path, SCHEMA)
+    out = RowGroupFile(path, SCHEMA)
     for start in range(0, len(data), batch_rows):
         out.add(pa.RecordBatch.from_pylist(data[start : start + batch_rows], schema=SCHEMA))
     assert out.close() == 400

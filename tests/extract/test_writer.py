@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-import recon.extract.writer as writer_module
+import recon.row_groups as row_groups_module
 from recon.engine import open_session
 from recon.extract.columns import users_batch
 from recon.extract.normalize import ENTERPRISE_USER, USER_SCHEMA, normalise
@@ -61,7 +61,7 @@ def pages(resources: list[dict[str, Any]], how: str, size: int = 250) -> Feed:
 
 @pytest.fixture(autouse=True)
 def small_row_groups(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writer_module, "ROW_GROUP_ROWS", GROUP_ROWS)
+    monkeypatch.setattr(row_groups_module, "ROW_GROUP_ROWS", GROUP_ROWS)
 
 
 def test_in_order_out_of_order_and_duplicates_give_the_same_users_file(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from recon.config import DEFAULT_COMPARE, DEFAULT_MATCH, load_config
+from recon.config.toml import DEFAULT_COMPARE, DEFAULT_MATCH, load_config
 from recon.errors import ConfigError, UsageError
 
 GOOD = """

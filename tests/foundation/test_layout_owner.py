@@ -1,4 +1,4 @@
-"""The store alone names the folders of the data layout, and recorded no longer needs the demo."""
+"""The store alone names the folders of the data layout."""
 
 from __future__ import annotations
 
@@ -55,22 +55,6 @@ def test_no_module_but_the_store_names_a_layout_folder() -> None:
         if (joins := _folder_joins(ast.parse(path.read_text(encoding="utf-8"))))
     }
     assert offenders == {}, "ask recon.store.Store for the folder instead"
-
-
-def _imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-    return names
-
-
-def test_recorded_imports_neither_the_demo_nor_history() -> None:
-    # recorded -> demo -> history -> recorded was a circle; demo_data_dir now lives in recon.demo
-    assert not _imports(_RECON / "recorded.py") & {"recon.demo", "recon.history"}
-    assert "recon.demo" not in _imports(_RECON / "history.py")
 
 
 def test_every_folder_of_the_store_is_under_its_root_and_named_safely(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def _simulate() -> Any:
 
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Store:
     """A 300-user, 6-cycle 'typical' simulation with findings (and delta findings when
-    recon.deltas exists) for every cycle; built once per session, read-only for tests."""
+    recon.deltas.run exists) for every cycle; built once per session, read-only for tests."""
     if "store" not in _BUILT:
         simulate = _simulate()
         from recon.reconcile import reconcile
@@ -36,7 +36,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Store:
             for cycle in store.cycles(target):
                 reconcile(store, "idp", target, cycle, config=config)
         try:
-            deltas = importlib.import_module("recon.deltas").deltas
+            deltas = importlib.import_module("recon.deltas.run").deltas
         except (ModuleNotFoundError, AttributeError):
             deltas = None  # the notebooks and report then show "no delta findings recorded"
         if deltas is not None:

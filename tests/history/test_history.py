@@ -1,4 +1,4 @@
-"""recon.history on the hand-made scenario (expected numbers worked out by hand in scenario.py)."""
+"""recon.reports.history on the hand-made scenario (expected numbers worked out by hand in scenario.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from history import scenario
 from history.scenario import C1, C2, C3, C4
 from recon.demo import demo_data_dir
 from recon.errors import DataNotFound, InputError, UsageError
-from recon.history import cycle_time, findings_summary_counts, history
+from recon.reports.history import cycle_time, findings_summary_counts, history
 from recon.store import Store
 
 

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from history import simulation
-from recon.history import HistorySummary, history
+from recon.reports import HistorySummary, history
 
 IDENTITY = ("kind", "source_id", "target_id", "group_id", "target_group_id", "attribute")
 

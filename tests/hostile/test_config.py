@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recon.config import SYSTEM_KEYS, Key, check_table, load_config
+from recon.config.toml import SYSTEM_KEYS, Key, check_table, load_config
 from recon.errors import ConfigError
 
 from .helpers import assert_one_line_error, recon

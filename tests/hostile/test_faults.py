@@ -10,7 +10,7 @@ import pytest
 
 from recon.errors import FilterSyntaxError, InputError
 from recon.extract.resume import ResumeJournal
-from recon.probe_battery import _quote
+from recon.probe.battery import _quote
 from recon.scim.filter import parse
 from recon.scim.pages import PageRequest
 from recon.store import Store

@@ -11,7 +11,7 @@ from scim_server import ScimServer
 
 from recon.capabilities import load_capabilities
 from recon.extract.live import ExtractRequest, extract_live
-from recon.probe import PROBE_SCHEMA, ProbeSummary, probe
+from recon.probe.run import PROBE_SCHEMA, ProbeSummary, probe
 from recon.scim.client import ScimClient
 from recon.store import Store
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recon.config import DEFAULT_COMPARE, parse_config
+from recon.config.toml import DEFAULT_COMPARE, parse_config
 from recon.reconcile import reconcile
 from recon.store import Store
 from tests.reconcile import oracle

@@ -13,7 +13,7 @@ import pytest
 from recon.config import parse_config
 from recon.errors import ConfigError, DataNotFound, UsageError
 from recon.extract.files import import_files
-from recon.reconcile import FINDINGS, pick_exports, reconcile
+from recon.reconcile.run import FINDINGS, reconcile
 from recon.store import Store
 from tests.reconcile.builders import group, user, write_export
 
@@ -42,9 +42,9 @@ def test_default_cycle_is_the_latest_with_complete_full_exports_of_both(store: S
     write_export(store, "app", [user("t1", "ann")], cycle=C1)
     write_export(store, "app", [user("t1", "ann")], cycle=C2)
     write_export(store, "app", [user("t1", "ann")], cycle=C3, status="partial")
-    cycle, source, target = pick_exports(store, "idp", "app")
+    cycle, source, target = store.pick_pair("idp", "app")
     assert (cycle, source.cycle, target.cycle) == (C2, C2, C2)
-    cycle, _, _ = pick_exports(store, "idp", "app", allow_partial=True)
+    cycle, _, _ = store.pick_pair("idp", "app", allow_partial=True)
     assert cycle == C3
 
 

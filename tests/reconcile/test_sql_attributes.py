@@ -10,7 +10,7 @@ import pyarrow as pa
 from recon.attributes import compare_spec_table, user_attribute
 from recon.engine.duckdb import connect
 from recon.extract.normalize import ENTERPRISE_USER
-from recon.reconcile import RAW_VALUES
+from recon.reconcile.run import RAW_VALUES
 from tests.reconcile.tables import USERS, parse, rows, run
 
 MANAGER_MAP = pa.schema([("id", pa.string()), ("mapped", pa.string())])

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from recon.attributes import compare_spec_table, user_attribute
 from recon.engine.duckdb import connect, memory_limit_bytes
-from recon.reconcile import RAW_VALUES, accounts_bytes
+from recon.reconcile.run import RAW_VALUES, accounts_bytes
 from tests.reconcile.tables import CORRELATION, USERS, parse, rows, run
 
 FINDING_COLUMNS = [

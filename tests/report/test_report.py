@@ -11,8 +11,7 @@ import pytest
 
 from recon.capabilities import Capabilities, save_capabilities
 from recon.cli import main
-from recon.history import history
-from recon.report import write_report
+from recon.reports import history, write_report
 from recon.store import Store
 from report.chromium import chromium_or_skip, render
 from report.png import pixels_of, read_png

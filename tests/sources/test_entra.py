@@ -16,7 +16,7 @@ from idp_fixtures import directories_fixture, simulated_fixture  # noqa: F401  (
 from recon.config import Config, parse_config
 from recon.deltas import deltas
 from recon.extract.crawl import ExtractRequest
-from recon.extract.live import extract_system
+from recon.sources.system import extract_system
 from recon.store import Store
 
 SECRET_ENV = "RECON_TEST_ENTRA_SECRET"

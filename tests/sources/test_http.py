@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from recon.config.providers import OktaSettings
 from recon.errors import ScimError
 from recon.sources.auth import OktaSsws
 from recon.sources.http import ProviderClient, RateHeaders
-from recon.sources.settings import OktaSettings
 
 TOKEN = "00okta-secret-token-0123456789"
 

@@ -32,7 +32,9 @@ def test_schema_findings_count(store: Store, exports: Exports) -> None:
 
 
 def test_importable_from_reconcile_in_either_order() -> None:
-    code = "import recon.reconcile, recon.validate; import recon.validate.export; import recon.reconcile"
-    for statement in (code, "import recon.validate.export; import recon.reconcile"):
+    code = (
+        "import recon.reconcile.run, recon.validate; import recon.validate.export; import recon.reconcile.run"
+    )
+    for statement in (code, "import recon.validate.export; import recon.reconcile.run"):
         done = subprocess.run([sys.executable, "-c", statement], capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr

@@ -2,7 +2,7 @@
 
 Rules are tried in order over the records no earlier rule decided; a record with one candidate
 is matched, a record with several is ambiguous and matched to none (``sql/reconcile_correlate_rule.sql``).
-Used by :mod:`recon.reconcile` and by remediation plans, so both always agree on who is who.
+Used by :mod:`recon.reconcile.run` and by remediation plans, so both always agree on who is who.
 
 Each rule's correlation is kept (computed once) by the engine session, since the next rule
 and every later statement read it.
@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from recon.attributes import MatchRule, group_attribute, match_rules, user_attribute
-from recon.config import ReconcileConfig
+from recon.config.toml import ReconcileConfig
 from recon.engine import Input, Parquet, Session, Table, open_session
 from recon.store import ExportRef, Store
 

@@ -15,9 +15,10 @@ from typing import Any
 
 import polars as pl
 
-from recon import __version__, charts
+from recon import __version__
 from recon.findings import DELTA_KINDS, SEVERITIES
-from recon.history import (
+from recon.reports import charts
+from recon.reports.history import (
     HistorySummary,
     capabilities_overview,
     history,

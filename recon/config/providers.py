@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recon.config import SYSTEM_KEYS, SYSTEM_KINDS, Key, check_table
+from recon.config.toml import SYSTEM_KEYS, SYSTEM_KINDS, Key, check_table
 from recon.errors import ConfigError
 from recon.safe_text import check_token
 

@@ -31,7 +31,7 @@ from recon.capabilities import Capabilities, load_capabilities, save_capabilitie
 from recon.engine import Parquet, Session, open_session
 from recon.errors import ScimError
 from recon.local_filter import ExportTables, matching_ids
-from recon.probe_battery import FilterProbe, battery, matrix
+from recon.probe.battery import FilterProbe, battery, matrix
 from recon.scim.client import ScimClient, redact_url
 from recon.scim.discovery import discover
 from recon.scim.filter import DEFAULT_CATALOG, Catalog, parse

@@ -34,7 +34,7 @@ have a complete full export of the source:
   in which it kept access so far.
 
 The readers of other recorded facts (capabilities, probe results, summary.json counts, the
-notebooks' data folder) live in :mod:`recon.recorded` and are re-exported here.
+notebooks' data folder) live in :mod:`recon.reports.recorded` and are re-exported here.
 
 ``latency`` gives per pair the nearest-rank p50 and p95 and the max over resolved leavers (in
 cycles and hours), the number still open and the oldest still open.
@@ -50,11 +50,11 @@ from typing import Any
 
 import polars as pl
 
-from recon.config import EngineConfig
+from recon.config.toml import EngineConfig
 from recon.engine import Parquet, Session, open_session
 from recon.errors import DataNotFound, InputError
 from recon.findings import DELTA_KINDS, SEVERITIES
-from recon.recorded import (
+from recon.reports.recorded import (
     FINDING_KINDS,
     capabilities_overview,
     findings_cycles,

@@ -32,13 +32,13 @@ from recon.attributes import (
     match_rules,
     user_attribute,
 )
-from recon.config import Config, EngineConfig, ReconcileConfig
-from recon.correlation import correlate, correlation, rule_stats, rules_table
+from recon.config.toml import Config, EngineConfig, ReconcileConfig
 from recon.engine import Input, Parquet, Session, Table, load_sql, open_session
-from recon.errors import ConfigError, DataNotFound, UsageError
+from recon.errors import ConfigError
 from recon.findings import FINDING_KINDS, SEVERITIES, Threshold, Thresholded
+from recon.reconcile.correlation import correlate, correlation, rule_stats, rules_table
 from recon.schemas import ASSIGNMENT_GROUP_PREFIX, FINDINGS
-from recon.store import ExportRef, Store, atomic_write_json, check_name
+from recon.store import ExportRef, Store, atomic_write_json
 
 __all__ = [
     "FINDINGS",
@@ -47,7 +47,6 @@ __all__ = [
     "ReconcileSummary",
     "ThresholdResult",
     "correlation",
-    "pick_exports",
     "reconcile",
 ]
 
@@ -109,55 +108,6 @@ class ReconcileSummary(Thresholded):
 # -- choosing inputs ------------------------------------------------------------------------
 
 
-def pick_exports(
-    store: Store, source: str, target: str, cycle: str | None = None, *, allow_partial: bool = False
-) -> tuple[str, ExportRef, ExportRef]:
-    """The cycle and the two full exports to reconcile.
-
-    Default cycle: the latest one with a complete full export of both systems (with
-    ``allow_partial``, a partial one is usable too). A failed export is never used.
-    """
-    check_name(source, "system name")
-    check_name(target, "system name")
-    if source == target:
-        raise UsageError(f"--source and --target are both {source!r}: reconcile two different systems")
-    usable = {"complete", "partial"} if allow_partial else {"complete"}
-    statuses = {system: _full_statuses(store, system) for system in (source, target)}
-    if cycle is not None:
-        check_name(cycle, "cycle id")
-        for system in (source, target):
-            status = statuses[system].get(cycle)
-            if status is None:
-                raise DataNotFound(
-                    f"no full export of system {system!r} for cycle {cycle} under {store.exports_root}"
-                )
-            if status not in usable:
-                hint = " (pass --allow-partial to reconcile it anyway)" if status == "partial" else ""
-                raise DataNotFound(
-                    f"the full export of system {system!r} for cycle {cycle} is {status}{hint}"
-                )
-        chosen = cycle
-    else:
-        common = sorted(set(statuses[source]) & set(statuses[target]))
-        candidates = [c for c in common if statuses[source][c] in usable and statuses[target][c] in usable]
-        if not candidates:
-            partial = any("partial" in (statuses[source][c], statuses[target][c]) for c in common)
-            hint = "; only partial exports in common (pass --allow-partial to use them)" if partial else ""
-            raise DataNotFound(
-                f"no cycle has complete full exports of both {source!r} ({len(statuses[source])} cycles) "
-                f"and {target!r} ({len(statuses[target])} cycles) under {store.exports_root}{hint}"
-            )
-        chosen = candidates[-1]
-    return chosen, store.export(source, chosen, "full"), store.export(target, chosen, "full")
-
-
-def _full_statuses(store: Store, system: str) -> dict[str, str]:
-    statuses: dict[str, str] = {ref.cycle: ref.manifest().status for ref in store.exports(system, "full")}
-    if not statuses:
-        raise DataNotFound(f"no full export of system {system!r} under {store.exports_root}")
-    return statuses
-
-
 def _names(values: Sequence[str]) -> pa.Table:
     return pa.Table.from_pylist([{"display_name": v} for v in values], schema=_NAMES)
 
@@ -192,7 +142,7 @@ def reconcile(
     user_rules = match_rules(pair.match, user_attribute, where + ".match")
     group_rules = match_rules(pair.group_match, group_attribute, where + ".group_match")
     compare = compare_attributes(pair.compare, where + ".compare")
-    chosen, source_ref, target_ref = pick_exports(store, source, target, cycle, allow_partial=allow_partial)
+    chosen, source_ref, target_ref = store.pick_pair(source, target, cycle, allow_partial=allow_partial)
     partial = tuple(str(ref.path) for ref in (source_ref, target_ref) if ref.manifest().status != "complete")
 
     opened = open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads, engine=engine)

@@ -39,7 +39,7 @@ import pyarrow as pa
 
 from recon import __version__
 from recon.capabilities import load_capabilities
-from recon.config import EngineConfig
+from recon.config.toml import EngineConfig
 from recon.content import GROUP_MEMBERS, ContentRules, changed_paths, content_rules
 from recon.engine import Input, Parquet, Session, Table, open_session
 from recon.errors import DataNotFound, UsageError

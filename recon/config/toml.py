@@ -20,7 +20,7 @@ from recon.safe_text import check_token
 from recon.store import check_name
 
 if TYPE_CHECKING:
-    from recon.sources.settings import SourceSettings
+    from recon.config.providers import SourceSettings
 
 __all__ = [
     "DEFAULT_COMPARE",
@@ -70,7 +70,7 @@ class Key:
 
 _TEXT = Key((str,))
 # what a system is read through (CONTRACT §2 "System kinds"); the keys of entra and okta are in
-# recon.sources.settings (KIND_KEYS)
+# recon.config.providers (KIND_KEYS)
 SYSTEM_KINDS = ("scim", "entra", "okta")
 SYSTEM_KEYS: dict[str, Key] = {
     "kind": Key((str,), choices=SYSTEM_KINDS),
@@ -201,7 +201,7 @@ class SystemConfig:
     concurrency: int = 1
     max_retries: int = 6
     kind: str = "scim"  # or "entra" / "okta" (CONTRACT §2 "System kinds")
-    source: SourceSettings | None = None  # the provider's own keys (recon.sources.settings)
+    source: SourceSettings | None = None  # the provider's own keys (recon.config.providers)
 
     def token(self) -> str | None:
         """The bearer token from the environment or the token file (never logged)."""
@@ -531,8 +531,8 @@ def _engine(raw: dict[str, Any], where: str) -> EngineConfig:
 
 
 def _source_system(name: str, kind: str, raw: dict[str, Any], where: str) -> SystemConfig:
-    """A system of a provider kind: its keys checked and parsed by :mod:`recon.sources.settings`."""
-    from recon.sources.settings import parse_source
+    """A system of a provider kind: its keys checked and parsed by :mod:`recon.config.providers`."""
+    from recon.config.providers import parse_source
 
     source = parse_source(kind, raw, where)
     return SystemConfig(

@@ -1,4 +1,4 @@
-"""Altair charts of a :class:`~recon.history.HistorySummary`, shared by the report and the notebooks.
+"""Altair charts of a :class:`~recon.reports.history.HistorySummary`, shared by the report and the notebooks.
 
 Every builder takes frames recon computed and only draws them (no queries here). Charts render
 offline: in a notebook enable the ``svg`` or ``png`` renderer (vl-convert); :func:`to_svg`
@@ -16,7 +16,7 @@ import polars as pl
 import vl_convert as vlc
 
 from recon.findings import FINDING_KINDS, SEVERITIES
-from recon.history import HistorySummary
+from recon.reports.history import HistorySummary
 
 __all__ = [
     "completeness",
