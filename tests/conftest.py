@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,14 +79,12 @@ class DemoRun:
     stdout: str
     stderr: str
     data_dir: Path
-    seconds: float
 
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """`recon demo --data-dir TMP` in a fresh interpreter (shared by the demo and notebook tests)."""
     data_dir = tmp_path_factory.mktemp("demo") / "data"
-    started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "recon", "demo", "--data-dir", str(data_dir)],
         capture_output=True,
@@ -95,4 +92,4 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         timeout=600,
         check=False,
     )
-    return DemoRun(done.returncode, done.stdout, done.stderr, data_dir, time.perf_counter() - started)
+    return DemoRun(done.returncode, done.stdout, done.stderr, data_dir)
