@@ -27,13 +27,11 @@ A server that 404s an endpoint is recorded in ``endpoints_missing`` and its part
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from recon.errors import InputError
-from recon.store import Store, atomic_write_json
+from recon.store import Store, atomic_write_json, read_json_object
 
 __all__ = ["Capabilities", "load_capabilities", "record_observation", "save_capabilities"]
 
@@ -88,12 +86,9 @@ class Capabilities:
 def load_capabilities(store: Store, system: str) -> Capabilities | None:
     """The stored capabilities of ``system``, or None when ``recon discover`` never ran."""
     path = store.capabilities_dir(system) / "capabilities.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    data = read_json_object(path)
+    if data is None:
         return None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
     return Capabilities(
         system=data.get("system", system),
         base_url=data.get("base_url"),

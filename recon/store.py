@@ -39,6 +39,7 @@ __all__ = [
     "Store",
     "atomic_write_bytes",
     "atomic_write_json",
+    "read_json_object",
     "check_name",
     "cycle_id_now",
     "default_data_dir",
@@ -93,6 +94,25 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     """Write ``obj`` as indented, key-sorted JSON, atomically."""
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON object recon stored at ``path`` (a summary, manifest, capabilities), or None when absent.
+
+    A file that is not valid JSON, or holds anything but an object, is damaged: :class:`InputError`
+    naming the file (and the line), never a half-read record.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
 
 
 @dataclass
@@ -173,12 +193,9 @@ class ExportRef:
 
     def manifest(self) -> Manifest:
         """The export's manifest (raises :class:`DataNotFound` when it is missing)."""
-        try:
-            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise DataNotFound(f"no manifest.json in {self.path}") from exc
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{self.manifest_path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+        data = read_json_object(self.manifest_path)
+        if data is None:
+            raise DataNotFound(f"no manifest.json in {self.path}")
         return Manifest.from_json(data)
 
 

@@ -62,9 +62,8 @@ from recon.reports.recorded import (
     has_findings,
     partition_values,
     probe_results,
-    read_json,
 )
-from recon.store import Store, check_name
+from recon.store import Store, check_name, read_json_object
 
 __all__ = [
     "DELTA_KINDS",
@@ -307,7 +306,7 @@ def _deltas(store: Store, session: Session, systems: set[str] | None) -> tuple[p
         for head in partition_values(store.deltas_dir(system, "x").parent, "head"):
             folder = store.deltas_dir(system, head)
             parquet = folder / "delta_findings.parquet"
-            summary = read_json(folder / "summary.json")
+            summary = read_json_object(folder / "summary.json")
             if summary is None and not parquet.is_file():
                 continue
             if parquet.is_file():

@@ -13,7 +13,7 @@ import polars as pl
 from recon.capabilities import load_capabilities
 from recon.errors import InputError
 from recon.findings import FINDING_KINDS
-from recon.store import Store, partition_values
+from recon.store import Store, partition_values, read_json_object
 
 __all__ = [
     "FINDING_KINDS",
@@ -23,7 +23,6 @@ __all__ = [
     "has_findings",
     "partition_values",
     "probe_results",
-    "read_json",
 ]
 
 
@@ -37,18 +36,6 @@ def has_findings(data_dir: Path) -> bool:
     return bool(findings_cycles(Store(data_dir), None, None))
 
 
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    return data
-
-
 def findings_summary_counts(
     store: Store, source: str | None = None, target: str | None = None
 ) -> pl.DataFrame:
@@ -60,7 +47,7 @@ def findings_summary_counts(
     rows: list[dict[str, Any]] = []
     for src, tgt, cycle in findings_cycles(store, source, target):
         path = store.findings_dir(src, tgt, cycle) / "summary.json"
-        summary = read_json(path)
+        summary = read_json_object(path)
         if summary is None:
             continue
         counts = summary.get("counts", summary.get("by_kind"))

@@ -26,7 +26,6 @@ The walker over every ``raw`` is most of the time (benchmarks/results/validate.m
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -42,9 +41,8 @@ from recon import __version__
 from recon.capabilities import load_capabilities
 from recon.config import Config
 from recon.engine import Parquet, Session, Table, open_session
-from recon.errors import InputError
 from recon.findings import Thresholded
-from recon.store import ExportRef, Store, atomic_write_json
+from recon.store import ExportRef, Store, atomic_write_json, read_json_object
 from recon.validate.declared import Declared, attributes_table, declared_for, schemas_table
 from recon.validate.layout import FINDINGS_FILE, SUMMARY_FILE, validation_dir
 from recon.validate.recase import declared_spelling
@@ -324,13 +322,7 @@ def _counts(
 def read_summary(store: Store, system: str, cycle: str) -> dict[str, Any] | None:
     """The stored ``summary.json`` of a validated export, or None when it was never validated."""
     path = validation_dir(store, system, cycle) / SUMMARY_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-    return data if isinstance(data, dict) else None
+    return read_json_object(path)
 
 
 def schema_findings_count(store: Store, system: str, cycle: str) -> int | None:
