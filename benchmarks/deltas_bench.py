@@ -2,7 +2,7 @@
 """Benchmark of ``recon deltas`` against the DuckDB scan floor of its inputs, before and after.
 
     .venv/bin/python benchmarks/deltas_bench.py                    # 1M users, 5 runs
-    .venv/bin/python benchmarks/deltas_bench.py --users 100000 --runs 5 --before main
+    .venv/bin/python benchmarks/deltas_bench.py --users 100000 --runs 5 --before main --normalised 7feca62
 
 Inputs are generated with DuckDB straight into the CONTRACT §3 layout (system ``idp``, a base
 and a head cycle): full exports of both cycles (users whose ``raw`` is a whole SCIM User, ~8
@@ -16,10 +16,13 @@ roles reordered: not a change), deletions, creations; a member removed from 1 gr
 half of them bumped.
 
 Each measurement runs in a fresh child process, timed inside it, with its peak RSS: (a) the
-floor: DuckDB decoding every column this ``recon deltas`` reads from every input file; (b)
-``recon.deltas.deltas``; (a0) and (b0) the same for the code of ``--before`` (git archive of
-that ref into the work folder). Medians of ``--runs``, interleaved. Results go to
-``benchmarks/results/deltas.md`` (or ``--out``).
+floor: DuckDB decoding every column this ``recon deltas`` reads from every input file (CPU per
+file recorded too); (b) ``recon.deltas.deltas``; (b0) the same for the code of ``--before``
+(git archive of that ref into the work folder), on the same inputs and floor; with
+``--normalised REF``, (a1) and (b1): the floor of the normalised columns and the code of REF
+that compared only those. Medians of ``--runs``, interleaved; every run of (b) and (b0) is
+checked against the planted counts. Afterwards one run of the phases of ``deltas`` one by one
+(CPU per phase). Results go to ``benchmarks/results/deltas.md`` (or ``--out``).
 """
 
 from __future__ import annotations
@@ -254,11 +257,14 @@ def read(column, kind):
 import resource
 cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 started, cpu0 = time.perf_counter(), cpu()
+per_file = []
 for path, wanted in reads:
     scan = "read_parquet(?)"
     columns = [row for row in con.sql("DESCRIBE SELECT * FROM " + scan, params=[path]).fetchall() if row[0] in wanted]
+    before = cpu()
     con.sql("SELECT " + ", ".join(read(row[0], row[1]) for row in columns) + " FROM " + scan, params=[path]).fetchall()
-print(json.dumps({{"seconds": time.perf_counter() - started, "cpu": cpu() - cpu0}}))
+    per_file.append(cpu() - before)
+print(json.dumps({{"seconds": time.perf_counter() - started, "cpu": cpu() - cpu0, "per_file": per_file}}))
 """
 DELTAS = """
 import sys, time, json
@@ -270,6 +276,42 @@ cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 t, cpu0 = time.perf_counter(), cpu()
 s = deltas(Store({data!r}), "idp", {base!r}, {head!r}, memory_limit={memory!r})
 print(json.dumps({{"seconds": time.perf_counter() - t, "cpu": cpu() - cpu0, "summary": s.to_json()}}, default=str))
+"""
+
+# One run of the phases of recon.deltas.deltas, one after the other on one session (no worker
+# thread, so each phase's CPU seconds are its own), timed in a fresh process: where the time goes.
+PHASES = """
+import sys, time, json, resource
+sys.path.insert(0, {root!r})
+from pathlib import Path
+import pyarrow as pa
+from recon import deltas as D
+from recon.content import content_rules
+from recon.engine import open_session
+from recon.store import Store
+cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+store = Store({data!r})
+b, h, d = (D._tables(store.complete_export("idp", c, k)) for c, k in (({base!r}, "full"), ({head!r}, "full"), ({head!r}, "delta")))
+rules = content_rules(None)
+phases = {{}}
+def timed(label, thunk):
+    t0 = cpu(); out = thunk(); phases[label] = cpu() - t0; return out
+with open_session(temp_dir=store.temp_dir, memory_limit={memory!r}) as s:
+    users = timed("users: deltas_users_compare (base and head joined on id, raw texts carried)", lambda: s.run(
+        "deltas_users_compare", None,
+        {{"base_users": b.users, "head_users": h.users, "delta_users": d.users, "delta_users_matching": d.users}}, keep=True))
+    uc = timed("users: content comparison in Python (recon/content.py)", lambda: D.content_changes(
+        s, s.run("deltas_candidates", None, {{"compared": users}}), rules))
+    gr, gc, gp = timed("groups: deltas_groups_compare (member fingerprints, raw texts) + content comparison", lambda: D._compare_groups(
+        s.worker(), None, b, h, d, None, rules))
+    def tail():
+        compared = s.union_all(users, s.bind(gr))
+        classified = s.run("deltas_classify", None, {{"compared": compared, "content_changes": pa.concat_tables([uc[0], gc])}}, keep=True)
+        findings = s.run("deltas_findings", {{"watermark": None, "inclusive": False}}, {{"classified": classified}})
+        s.write_parquet(findings, Path({data!r}) / ".tmp" / "phases_findings.parquet", D.DELTA_FINDINGS)
+        s.rows(s.run("deltas_counts", None, {{"classified": classified}}))
+    timed("classify, findings written, counts", tail)
+print(json.dumps({{"seconds": 0.0, "cpu": sum(phases.values()), "phases": phases}}))
 """
 
 
@@ -328,8 +370,8 @@ def reads_of(store: Store, new: bool) -> list[tuple[str, list[str]]]:
 
 
 def before_tree(work: Path, ref: str) -> Path:
-    """main's code (``ref``) exported with git archive into ``work/before`` (no worktree)."""
-    target = work.parent / "before-code"
+    """The code of ``ref`` exported with git archive into ``work/../code-<ref>`` (no worktree)."""
+    target = work.parent / f"code-{ref}"
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -349,6 +391,7 @@ class Series:
         self.cpu: list[float] = []
         self.rss: list[float] = []
         self.summary: dict[str, object] = {}
+        self.per_file: list[list[float]] = []
 
     def take(self) -> dict[str, object]:
         seconds, rss, data = measure(self.code)
@@ -356,6 +399,8 @@ class Series:
         self.cpu.append(float(data["cpu"]))  # type: ignore[arg-type]
         self.rss.append(rss)
         self.summary = data.get("summary", {})  # type: ignore[assignment]
+        if "per_file" in data:
+            self.per_file.append(list(data["per_file"]))  # type: ignore[call-overload]
         return data
 
     def row(self, floor: Series | None) -> str:
@@ -379,7 +424,13 @@ def main() -> None:
     parser.add_argument("--memory-limit", default=None)
     parser.add_argument("--reuse", action="store_true", help="Reuse the inputs of a previous run in --work.")
     parser.add_argument(
-        "--before", default="main", help="git ref of the code to compare with (default: main)"
+        "--before", default="main", help="git ref of the code before this change (default: main)"
+    )
+    parser.add_argument(
+        "--normalised",
+        default=None,
+        help="git ref of the code that compared the normalised columns only (e.g. 7feca62); "
+        "measured against the floor of its own inputs when given",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "deltas.md")
     args = parser.parse_args()
@@ -401,70 +452,101 @@ def main() -> None:
         "users_mb": Path(new_reads[0][0]).stat().st_size / 1e6,
         "groups_mb": Path(new_reads[1][0]).stat().st_size / 1e6,
     }
-    before_ref = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", args.before],
+
+    def short(ref: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", ref], capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    here = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "recon", "sql"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    before_root = before_tree(args.work, args.before)
+    here += " + uncommitted changes" if dirty else ""
     common = {"data": str(args.work), "base": BASE, "head": HEAD, "memory": args.memory_limit}
     floor_new = Series(
-        "(a) floor: DuckDB decoding every column this `recon deltas` reads (raw included) from the 9 files",
+        "(a) floor: DuckDB decoding every column `recon deltas` reads (raw included) from the 9 files",
         FLOOR.format(root=str(ROOT), reads=new_reads, memory=args.memory_limit),
     )
-    floor_old = Series(
-        "(a0) floor of main's inputs: the normalised columns main's `recon deltas` reads (no raw)",
-        FLOOR.format(root=str(ROOT), reads=old_reads, memory=args.memory_limit),
-    )
     after = Series(
-        "(b) `recon.deltas.deltas`, whole resource (this branch)", DELTAS.format(root=str(ROOT), **common)
+        f"(b) `recon.deltas.deltas`, this branch ({here})", DELTAS.format(root=str(ROOT), **common)
     )
+    before_ref = short(args.before)
     before = Series(
-        f"(b0) `recon.deltas.deltas` of main ({before_ref}), normalised columns only",
-        DELTAS.format(root=str(before_root), **common),
+        f"(b0) `recon.deltas.deltas` before this change ({before_ref}), same inputs",
+        DELTAS.format(root=str(before_tree(args.work, args.before)), **common),
     )
-    for number in range(args.runs):
-        order = (
-            [floor_new, after, floor_old, before]
-            if number % 2 == 0
-            else [before, floor_old, after, floor_new]
+    series = [floor_new, after, before]
+    floor_old = old = None
+    if args.normalised:
+        floor_old = Series(
+            "(a1) floor of the normalised columns the older code read (no raw)",
+            FLOOR.format(root=str(ROOT), reads=old_reads, memory=args.memory_limit),
         )
-        for series in order:
-            series.take()
-        summary = after.summary
-        counts = summary["counts"]  # type: ignore[index]
-        if counts != expected:
-            raise SystemExit(f"inexact: expected {expected}, got {counts}")
-        if summary["watermark_lag_seconds"] != 1:  # type: ignore[index]
-            raise SystemExit(f"lag: expected 1 s, got {summary['watermark_lag_seconds']}")  # type: ignore[index]
-        per = args.users // 1000
-        paths = summary["changed_paths"]["User"]  # type: ignore[index]
-        want = {
-            "phoneNumbers": {"changed": per, "returned": 0, "missed": per, "stale_last_modified": per},
-            "roles": {"changed": per, "returned": per, "missed": 0, "stale_last_modified": 0},
-            f"{ENT}:costCenter": {"changed": per, "returned": per, "missed": 0, "stale_last_modified": 0},
-        }
-        if any(paths.get(k) != v for k, v in want.items()) or "userName" in paths:
-            raise SystemExit(f"per-path counts: expected {want} and no userName, got {paths}")
+        old = Series(
+            f"(b1) `recon.deltas.deltas` comparing the normalised columns only ({short(args.normalised)})",
+            DELTAS.format(root=str(before_tree(args.work, args.normalised)), **common),
+        )
+        series += [floor_old, old]
+    per = args.users // 1000
+    want = {
+        "phoneNumbers": {"changed": per, "returned": 0, "missed": per, "stale_last_modified": per},
+        "roles": {"changed": per, "returned": per, "missed": 0, "stale_last_modified": 0},
+        f"{ENT}:costCenter": {"changed": per, "returned": per, "missed": 0, "stale_last_modified": 0},
+    }
+    outputs: dict[str, list[str]] = {"after": [], "before": []}
+    for number in range(args.runs):
+        for one in series if number % 2 == 0 else series[::-1]:
+            one.take()
+        for label, exact in (("after", after), ("before", before)):
+            summary = exact.summary
+            if summary["counts"] != expected:  # type: ignore[index]
+                raise SystemExit(f"{label} inexact: expected {expected}, got {summary['counts']}")  # type: ignore[index]
+            if summary["watermark_lag_seconds"] != 1:  # type: ignore[index]
+                raise SystemExit(f"{label} lag: expected 1 s, got {summary['watermark_lag_seconds']}")  # type: ignore[index]
+            paths = summary["changed_paths"]["User"]  # type: ignore[index]
+            if any(paths.get(k) != v for k, v in want.items()) or "userName" in paths:
+                raise SystemExit(f"{label} per-path counts: expected {want} and no userName, got {paths}")
+            kept = {k: v for k, v in summary.items() if k not in ("findings_path", "tool_version")}  # type: ignore[union-attr]
+            outputs[label].append(json.dumps(kept, sort_keys=True, default=str))
         print(
             f"run {number + 1}: "
-            + ", ".join(
-                f"{s.label.split()[0]} {s.wall[-1]:.2f} s (cpu {s.cpu[-1]:.1f})"
-                for s in (floor_new, after, floor_old, before)
-            )
+            + ", ".join(f"{s.label.split()[0]} {s.wall[-1]:.2f} s (cpu {s.cpu[-1]:.1f})" for s in series),
+            flush=True,
         )
+    same_summary = len(set(outputs["after"] + outputs["before"])) == 1
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    phases = measure(PHASES.format(root=str(ROOT), **common))[2]["phases"]  # type: ignore[union-attr]
+    floor_cpu = [statistics.median(x) for x in zip(*floor_new.per_file, strict=True)]
+    load_after_phases = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("duckdb", "pyarrow", "polars", "orjson"))
-    old_counts = before.summary.get("counts")
+    ratio_wall = statistics.median(after.wall) / statistics.median(floor_new.wall)
+    ratio_cpu = statistics.median(after.cpu) / statistics.median(floor_new.cpu)
+    files = ["base users", "base groups", "base memberships", "head users", "head groups",
+             "head memberships", "delta users", "delta groups", "delta memberships"]  # fmt: skip
+    floor_rows = "\n".join(f"| {name} | {cpu:.2f} |" for name, cpu in zip(files, floor_cpu, strict=True))
+    phase_rows = "\n".join(f"| {name} | {cpu:.2f} |" for name, cpu in phases.items())  # type: ignore[union-attr]
+    normalised = "" if old is None or floor_old is None else f"{floor_old.row(None)}\n{old.row(floor_old)}\n"
+    verdict = (
+        f"**Goal met: {ratio_wall:.2f}x** (CPU {ratio_cpu:.2f}x)."
+        if ratio_wall <= 2
+        else f"**Goal not met: {ratio_wall:.2f}x** (CPU {ratio_cpu:.2f}x); the table of phases below bounds it."
+    )
     text = f"""# recon deltas - {args.users:,} users, whole-resource content (issue 15)
 
 Machine: {platform.machine()}, {os.cpu_count()} cores, {mem_gb:.0f} GiB RAM, Python {platform.python_version()}.
-Versions: recon {__version__}, {versions}. {args.runs} runs; in each, the four measurements back to
-back in alternating order (a, b, a0, b0 then b0, a0, b, a), each in a fresh process, timed inside it
-(medians). The machine is shared: load average (1, 5, 15 min) at the end {load} on {os.cpu_count()} cores,
-so wall times are noisy; CPU seconds are steadier. DuckDB memory limit: {args.memory_limit or "default (80% of RAM)"}.
+Versions: recon {__version__}, {versions}. {args.runs} runs; in each, the measurements back to
+back in alternating order ({", ".join(s.label.split()[0] for s in series)}, then the reverse), each in a
+fresh process, timed inside it (medians). The machine is shared: load average (1, 5, 15 min) at the end
+{load} on {os.cpu_count()} cores, so wall times are noisy; CPU seconds are steadier. DuckDB memory limit:
+{args.memory_limit or "default (80% of RAM)"}.
 
 Inputs (generated with DuckDB): base and head full exports of {rows["users"]:,} users (each `raw` a
 whole SCIM User: name, emails, phoneNumbers, addresses, roles, the enterprise extension, meta;
@@ -472,29 +554,43 @@ users.parquet {rows["users_mb"]:.0f} MB), {rows["memberships"]:,} memberships an
 (each group's `raw` lists its members, as extraction keeps them; groups.parquet {rows["groups_mb"]:.0f} MB);
 the head's delta export ({rows["delta_users"]:,} users) as answered to `meta.lastModified gt "{WATERMARK}"`.
 
-| step | median wall s | ratio to (a) | runs (wall s) | median CPU s | peak RSS (max) |
+| step | median wall s | ratio to its floor | runs (wall s) | median CPU s | peak RSS (max) |
 |---|---|---|---|---|---|
 {floor_new.row(None)}
 {after.row(floor_new)}
-{floor_old.row(None)}
-{before.row(floor_old)}
+{before.row(floor_new)}
+{normalised}
+(b)/(a) is the acceptance figure (goal ≤ 2x): {verdict} (b0) is the code before this change on
+the same inputs against the same floor; (b)/(b0): {statistics.median(after.wall) / statistics.median(before.wall):.2f}x
+of its wall time, {statistics.median(after.cpu) / statistics.median(before.cpu):.2f}x of its CPU time.
 
-(b)/(a) is the acceptance figure (goal ≤ 2x): this branch against the floor of its own inputs.
-(b0)/(a0) is main's code against the floor of main's inputs (it was 1.65x); (b)/(b0):
-{statistics.median(after.wall) / statistics.median(before.wall):.2f}x of main's wall time, on more input (`raw`).
+Every run of (b) and (b0) counted exactly what was planted: {json.dumps(expected)}; watermark lag 1 s,
+and per attribute path phoneNumbers 1 per 1000 users missed and stale (changed without a lastModified
+bump), roles and enterprise costCenter changed and returned, no userName change (re-cased only).
+summary.json of every run of (b) and (b0) identical (paths aside): {same_summary}.
 
-Every run of (b) counted exactly what was planted: {json.dumps(expected)}; completeness
-{summary.get("completeness")}, watermark lag {summary.get("watermark_lag_seconds")} s, and per attribute path
-phoneNumbers 1 per 1000 users missed and stale (changed without a lastModified bump), roles and
-enterprise costCenter changed and returned, no userName change (re-cased only). main's code on the same
-inputs counted {json.dumps(old_counts)}: it misses the phone changes, reports the role
-and costCenter changes as unchanged_returned and the re-cased users as missed + stale.
+## Where the CPU goes (one run of each, CPU seconds)
+
+The floor (a), per file (median over the runs):
+
+| file (columns `recon deltas` reads) | CPU s |
+|---|---|
+{floor_rows}
+
+`recon.deltas.deltas`, phase by phase, run one after the other in one process after the timed runs
+(no worker thread, so each phase's CPU is its own; load average then {load_after_phases}):
+
+| phase | CPU s |
+|---|---|
+{phase_rows}
 
 How: SQL joins base and head on id and hands over only the resources whose `raw` text (or member
-set) differs; recon/content.py parses both versions of those (orjson) and compares them as
-RFC 7643 says, path by path. Identical text is identical content, so unchanged resources cost
-one string comparison in the join. Group member sets are compared by per-group fingerprints (count,
-bit_xor and sum of 64-bit hashes), as before.
+set) differs; recon/content.py parses both versions of those (orjson) and compares them as RFC 7643
+says, path by path. Identical text is identical content, so an unchanged resource costs one string
+comparison in the join. Group member sets are compared by per-group fingerprints (count, bit_xor and
+sum of 64-bit hashes); the member changes are looked up with IN (a mark join on the few changed
+group ids). The groups' SQL and their content comparison run on a worker session while the main
+one compares the users' contents; the worker hands back small Arrow tables without the raw texts.
 """
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")

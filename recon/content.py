@@ -53,6 +53,7 @@ GROUP_MEMBERS = "members"  # a group's members: compared as a set of (value, typ
 NOT_JSON = "(raw is not a JSON object)"  # the path reported when a version cannot be read
 _MAX_DEPTH = 8  # deeper undeclared nesting is compared as canonical JSON text
 _SKIPPED = frozenset({"meta", "id"})
+_SKIPPED_IN_GROUPS = _SKIPPED | {GROUP_MEMBERS}  # a group's member list can be 100,000 values long
 _SCHEMAS = "schemas"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -328,7 +329,8 @@ def changed_paths(
         return [] if b is None and h is None and base == head else [NOT_JSON]
     # attributes serialised identically have the same content: canonicalise only the others
     if list(b) == list(h):  # the usual case: the same names in the same order
-        differ = [k for k in b if k not in _SKIPPED and not _same_text(b[k], h[k])]
+        skipped = _SKIPPED_IN_GROUPS if resource_type == "Group" else _SKIPPED
+        differ = [k for k in b if k not in skipped and not _same_text(b[k], h[k])]
         b_top = _top_level({k: b[k] for k in differ}, resource_type)
         h_top = _top_level({k: h[k] for k in differ}, resource_type)
     else:

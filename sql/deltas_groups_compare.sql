@@ -5,7 +5,9 @@
 -- Member sets are compared by a fingerprint per group: the count, and the bit_xor and the sum of
 -- the 64-bit hashes of (member_id, member_type) (memberships are unique per group and member).
 -- Equal sets always give equal fingerprints; a changed set is missed only if all three collide.
--- The other attributes are compared by recon.content on the raw texts that differ.
+-- The other attributes are compared by recon.content on the raw texts that differ. The member
+-- changes are looked up with IN (a mark join that hashes only the few changed group ids): a LEFT
+-- JOIN let the planner build its hash table from the compared rows, raw texts and all.
 WITH base_prints AS (
     SELECT group_id, count(*) AS n, bit_xor(fp64(member_id, member_type)) AS x,
         sum(CAST(fp64(member_id, member_type) AS HUGEINT)) AS s
@@ -33,12 +35,12 @@ compared AS (
         b.last_modified AS base_last_modified,
         h.last_modified AS head_last_modified,
         b.id IS NOT NULL AND h.id IS NOT NULL AND b.raw IS DISTINCT FROM h.raw AS raw_differs,
-        b.id IS NOT NULL AND h.id IS NOT NULL AND mc.group_id IS NOT NULL AS members_changed,
+        b.id IS NOT NULL AND h.id IS NOT NULL AND coalesce(h.id, b.id) IN (SELECT group_id FROM member_changes)
+            AS members_changed,
         CASE WHEN b.raw IS DISTINCT FROM h.raw THEN b.raw END AS base_raw,
         CASE WHEN b.raw IS DISTINCT FROM h.raw THEN h.raw END AS head_raw
     FROM base_groups AS b
     FULL OUTER JOIN head_groups AS h ON h.id = b.id
-    LEFT JOIN member_changes AS mc ON mc.group_id = coalesce(h.id, b.id)
 ),
 returned AS (
     SELECT d.id, m.id IS NOT NULL AS in_filter

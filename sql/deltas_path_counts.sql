@@ -1,5 +1,5 @@
 -- name: deltas_path_counts
--- purpose: per resource type and changed attribute path, how many resources changed it, how many of those the delta returned, missed, and returned with a meta.lastModified not after the watermark or none
+-- purpose: per resource type and changed attribute path, how many resources changed it, how many of those the delta returned and how many it missed, and how many of those changed resources (returned or not) have a head meta.lastModified not after the watermark or none (0 without a watermark)
 -- inputs: classified, content_paths
 -- params: $watermark, $inclusive
 -- content_paths: one row (resource_type, id, path) per changed attribute path of a changed resource.

@@ -28,7 +28,6 @@ misses after the watermark are the server's own omissions; both are counted apar
 from __future__ import annotations
 
 import math
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -207,14 +206,20 @@ def _matching(
 
 def _compare_groups(
     worker: Session,
-    path: Path,
     flt: Filter | None,
     b: ExportTables,
     h: ExportTables,
     d: ExportTables,
     catalog: Catalog,
-) -> Path:
-    """The groups' compare rows written to ``path`` by ``worker`` (closed afterwards); returns ``path``."""
+    rules: ContentRules,
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The groups' compare rows (raw texts left out) and their content changes and paths, found
+    by ``worker`` (closed afterwards).
+
+    A worker's tables are its own, so the results come back as Arrow tables; they are small
+    (changed, created, deleted and returned groups), and the raw texts, which list every member,
+    stay in the worker.
+    """
     try:
         compared = worker.run(
             "deltas_groups_compare",
@@ -227,11 +232,29 @@ def _compare_groups(
                 "delta_groups": d.groups,
                 "delta_groups_matching": _matching(worker, flt, "Group", d, catalog),
             },
+            keep=True,
         )
-        worker.write_parquet(compared, path, _COMPARED)
-        return path
+        changes, paths = content_changes(
+            worker, worker.run("deltas_candidates", None, {"compared": compared}), rules
+        )
+        return _without_raw(worker, compared), changes, paths
     finally:
         worker.close()
+
+
+def _without_raw(session: Session, compared: Table) -> pa.Table:
+    """The compare rows with NULL raw texts (deltas_classify does not read them)."""
+    batches = [
+        pa.RecordBatch.from_arrays(
+            [pa.nulls(batch.num_rows, pa.string()) if name in _RAW else batch.column(name) for name in names],
+            names=names,
+        )
+        for batch in session.batches(compared, _BATCH)
+        for names in [batch.schema.names]
+    ]
+    if not batches:
+        return _COMPARED.empty_table()
+    return pa.Table.from_batches(batches).select(_COMPARED.names).cast(_COMPARED)
 
 
 def deltas(
@@ -285,24 +308,18 @@ def deltas(
             },
             keep=True,
         )
-        # the groups' SQL runs on a worker session while Python compares the users' contents; a
-        # worker's tables are its own, so its result comes back as a Parquet file in the spill folder
-        with tempfile.TemporaryDirectory(dir=store.temp_dir) as scratch:
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                pending = pool.submit(
-                    _compare_groups, session.worker(), Path(scratch) / "groups.parquet", flt, b, h, d, catalog
-                )
-                user_changes = content_changes(
-                    session, session.run("deltas_candidates", None, {"compared": users}), rules
-                )
-                groups = session.bind(Parquet.of(pending.result()))
-            groups = session.keep(groups)  # read before the scratch folder goes
-        group_changes = content_changes(
-            session, session.run("deltas_candidates", None, {"compared": groups}), rules
-        )
+        # the groups' SQL and content comparison run on a worker session while this thread
+        # compares the users' contents (DuckDB releases the GIL while it runs a statement)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(_compare_groups, session.worker(), flt, b, h, d, catalog, rules)
+            user_changes = content_changes(
+                session, session.run("deltas_candidates", None, {"compared": users}), rules
+            )
+            group_rows, group_changes, group_paths = pending.result()
+        groups = session.bind(group_rows)
         compared = session.union_all(users, groups)
-        changes = pa.concat_tables([user_changes[0], group_changes[0]])
-        paths = pa.concat_tables([user_changes[1], group_changes[1]])
+        changes = pa.concat_tables([user_changes[0], group_changes])
+        paths = pa.concat_tables([user_changes[1], group_paths])
         classified = session.run(
             "deltas_classify", None, {"compared": compared, "content_changes": changes}, keep=True
         )
@@ -369,7 +386,8 @@ _COMPARED = pa.schema(
         ("in_filter", pa.bool_()),
     ]
 )
-"""The columns of deltas_users_compare and deltas_groups_compare (the groups' pass through a file)."""
+"""The columns of deltas_users_compare and deltas_groups_compare (the groups' come back as Arrow)."""
+_RAW = frozenset({"base_raw", "head_raw"})
 _CHANGES = pa.schema([("resource_type", pa.string()), ("id", pa.string()), ("changed_paths", pa.string())])
 _PATHS = pa.schema([("resource_type", pa.string()), ("id", pa.string()), ("path", pa.string())])
 _BATCH = 4096
