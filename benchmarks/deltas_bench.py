@@ -269,7 +269,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "cpu": cpu() - cpu0
 DELTAS = """
 import sys, time, json
 sys.path.insert(0, {root!r})
-from recon.deltas import deltas
+from recon.deltas.run import deltas
 from recon.store import Store
 import resource
 cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])

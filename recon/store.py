@@ -39,11 +39,11 @@ __all__ = [
     "Store",
     "atomic_write_bytes",
     "atomic_write_json",
-    "read_json_object",
     "check_name",
     "cycle_id_now",
     "default_data_dir",
     "partition_values",
+    "read_json_object",
 ]
 
 EXPORT_TABLES = ("users", "groups", "memberships")
