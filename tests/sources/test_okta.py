@@ -113,7 +113,8 @@ def test_lastupdated_delta_findings_equal_the_simulators_changes(
     extract(store, cfg, head)
     summary = deltas(store, "okta", base, head)
     found: dict[str, set[str]] = {}
-    for row in _rows(store.deltas_dir("okta", head) / "delta_findings.parquet"):
+    rows = _rows(store.deltas_dir("okta", head) / "delta_findings.parquet")
+    for row in rows:
         if row["resource_type"] == "User":
             found.setdefault(row["kind"], set()).add(row["id"])
     common = set(before.users) & set(after.users)
@@ -171,3 +172,31 @@ def test_an_ssws_token_revoked_mid_crawl_ends_partial_with_the_reason(
     assert result.manifest.rows["users"] == len(directories[0].users)
     assert result.manifest.rows["groups"] < len(directories[0].groups)
     assert API_TOKEN not in (result.export_path / "manifest.json").read_text()
+
+
+def test_a_429_storm_longer_than_the_retries_ends_partial_with_the_reason(
+    okta: ServedOkta, directories: list[Directory], store: Store
+) -> None:
+    """Okta's 429 carries no Retry-After: recon waits until X-Rate-Limit-Reset; when the limit
+    outlasts ``max_retries`` the export is published partial, naming the throttling."""
+    from recon.sources.extract import extract_source, open_client
+
+    okta.state.rate_limit, okta.state.window = 8, 600.0  # then every request is 429 for 10 minutes
+    waits: list[float] = []
+    cfg = config(okta, max_retries=2)
+    system = cfg.system("okta")
+    client = open_client(system, sleep=waits.append)
+    try:
+        result = extract_source(
+            store, system, ExtractRequest(system="okta", cycle="20260101T000000Z"), client=client
+        )
+    finally:
+        client.close()
+    assert result.manifest.status == "partial"
+    stopped = [a for a in result.manifest.anomalies if a["kind"] == "crawl_stopped"]
+    assert len(stopped) == 1 and "429" in stopped[0]["detail"]
+    assert okta.state.throttled == 3  # the first try and 2 retries
+    assert len([w for w in waits if w > 60]) >= 2  # each retry waited for the reset, not a backoff
+    assert result.manifest.rows["users"] < len(directories[0].users) or result.manifest.rows.get(
+        "groups", 0
+    ) < len(directories[0].groups)
