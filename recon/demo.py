@@ -302,12 +302,14 @@ def _extract_entra(store: Store) -> Stage:
         population = _members(full.export_path, assignment_group_id(_ENTRA_APP))
         expected = served[0].expected_population()
         counts = ", ".join(f"{count:,} {what}" for what, count in sorted(manifest.rows.items()))
-        ok = full.complete and same == users == len(served[0].users) and population == expected
+        counted = manifest.total_results.get("Users")
+        ok = full.complete and same == users == len(served[0].users) == counted and population == expected
         lines = [
             f"served {SOURCE}'s export of {base} as Microsoft Graph v1.0 pages with a token endpoint on "
             f"127.0.0.1 (MSAL over TLS, @odata.nextLink paging) and extracted it as {name} (kind entra): "
             f"{counts}; status {manifest.status}",
-            f"users whose mapped attributes equal the served export: {same:,} of {users:,}; expected "
+            f"users whose mapped attributes equal the served export: {same:,} of {users:,} (Graph's "
+            f"/users/$count: {counted if counted is not None else '?'}); expected "
             f"population (app-assignment group) {len(population):,} users = the app's assignments "
             f"({_ENTRA_ASSIGNED[0]} users, {_ENTRA_ASSIGNED[1]} groups): "
             + ("yes" if population == expected else "NO"),

@@ -31,7 +31,7 @@ Each part reproduces a documented behaviour:
 The served directory is a :class:`~recon.simulate.provider_view.Directory`; :meth:`GraphState.publish`
 makes a later one current, and the delta links handed out before reach back to the earlier ones.
 Subclasses of :class:`GraphState` add faults through :meth:`GraphState.fault`,
-:meth:`GraphState.refuse_token` and :meth:`GraphState.left_out_of_delta`.
+:meth:`GraphState.refuse_token`, :meth:`GraphState.left_out_of_delta` and :meth:`GraphState.count`.
 """
 
 from __future__ import annotations
@@ -139,6 +139,10 @@ class GraphState:
         """An error to answer Graph request ``number`` with instead (None: answer it).
         ``uses``: requests made before with this token (None: not a token this server issued)."""
         return None
+
+    def count(self, path: str, objects: int) -> int:
+        """What ``$count`` answers for ``path`` holding ``objects`` (a fault may lag it)."""
+        return objects
 
     def refuse_token(self) -> bool:
         """True: the token endpoint refuses this request (as for a revoked secret)."""
@@ -284,7 +288,10 @@ class GraphHandler(JsonHandler):
                 return self._error(
                     400, "Request_BadRequest", "$count requires the ConsistencyLevel header set to eventual."
                 )
-            return self._text(str(len(directory.users if path == "/users/$count" else directory.groups)))
+            size = len(directory.users if path == "/users/$count" else directory.groups)
+            with self.state.lock:
+                counted = self.state.count(path, size)
+            return self._text(str(counted))
         if path.startswith("/groups/") and path.count("/") == 3:
             _, _, gid, rel = path.split("/")
             if gid not in directory.groups or rel not in ("members", "transitiveMembers"):

@@ -70,6 +70,7 @@ class OktaCrawl:
         self.assignment: dict[str, Any] = {}
         self.sent: dict[str, dict[str, str]] = {}
         self.groups_too = True  # False: --resources Users (no groups, no app-assignment group)
+        self.extra_groups = 0  # groups recon adds (the app-assignment group)
 
     def _list(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         for response, body in self.client.pages(path, params, _next_link):
@@ -112,6 +113,7 @@ class OktaCrawl:
         if self.groups_too:
             yield from self._groups({})
         if population is not None:
+            self.extra_groups += 1
             yield self.assignment_resource(population)
 
     def since(self, watermark: str) -> Iterator[dict[str, Any]]:

@@ -10,7 +10,9 @@ test's credentials and these fault knobs on ``state``:
 - ``reject_tokens_after``: every token, old or new, is refused from that request number on (401),
   as when the app's consent is withdrawn mid-crawl: a renewed token is refused too;
 - ``refuse_tokens_after``: the token endpoint refuses further tokens (a revoked secret);
-- ``drop_from_delta``: ids a delta round leaves out (a change Graph failed to report).
+- ``drop_from_delta``: ids a delta round leaves out (a change Graph failed to report);
+- ``count_lag``: ``/users/$count`` answers that many more users than are listed (an eventually
+  consistent count that has not caught up with deletions).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class FaultyGraph(GraphState):
     reject_tokens_after: int | None = None
     refuse_tokens_after: int | None = None
     drop_from_delta: set[str] = field(default_factory=set)
+    count_lag: int = 0
     throttled: int = 0
     expired: int = 0
 
@@ -56,6 +59,9 @@ class FaultyGraph(GraphState):
             self.expired += 1
             return 401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.", {}
         return None
+
+    def count(self, path: str, objects: int) -> int:
+        return objects + self.count_lag if path == "/users/$count" else objects
 
     def refuse_token(self) -> bool:
         return self.refuse_tokens_after is not None and self.tokens_issued >= self.refuse_tokens_after

@@ -326,3 +326,46 @@ def test_a_429_storm_longer_than_the_retries_ends_partial_with_the_reason(
     assert graph.state.throttled == 4  # the first try and 3 retries
     assert [round(w) for w in waits] == [7, 7, 7]
     assert 0 < result.manifest.rows["users"] < len(directories[0].users)
+
+
+def test_a_full_export_records_graphs_own_counts_beside_the_exported_ones(
+    graph: ServedGraph, directories: list[Directory], store: Store
+) -> None:
+    result = extract(store, config(graph), "20260101T000000Z")
+    directory = directories[0]
+    manifest = result.manifest
+    assert manifest.total_results == {"Users": len(directory.users), "Groups": len(directory.groups)}
+    check = manifest.origin["count_check"]
+    assert check["Users"] == {"exported": len(directory.users), "provider": len(directory.users)}
+    # the app-assignment group is recon's: not counted against Graph's groups
+    assert manifest.rows["groups"] == len(directory.groups) + 1
+    assert check["Groups"] == {"exported": len(directory.groups), "provider": len(directory.groups)}
+    assert not [a for a in manifest.anomalies if a["kind"] == "provider_count_differs"]
+    delta = extract(store, config(graph), "20260102T000000Z", since="20260101T000000Z")
+    assert delta.manifest.total_results == {} and "count_check" not in delta.manifest.origin
+
+
+def test_extract_prints_a_count_that_differs_from_graphs(
+    directories: list[Directory],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from recon.cli import main
+
+    with serve_graph(directories[0], tmp_path, count_lag=3) as graph:
+        toml = tmp_path / "recon.toml"
+        toml.write_text(
+            f'[systems.entra]\nkind = "entra"\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
+            f'client_secret_env = "{SECRET_ENV}"\ngraph_url = "{graph.url}"\n'
+            f'login_url = "{graph.url}"\nca_bundle = "{graph.ca_bundle}"\n'
+        )
+        common = ["--system", "entra", "--config", str(toml), "--data-dir", str(tmp_path / "data")]
+        code = main(["extract", *common, "--cycle", "20260101T000000Z"])
+    out = capsys.readouterr().out
+    users, groups = len(directories[0].users), len(directories[0].groups)
+    assert code == 0  # the listing is the export; the count is a check
+    assert "provider count: GET /users/$count, /groups/$count (ConsistencyLevel: eventual)" in out
+    assert f"! users: {users:,} exported, entra counts {users + 3:,}: DIFFERENT" in out
+    assert f"- groups: {groups:,} exported = {groups:,} counted by entra" in out
+    assert "provider_count_differs" in out

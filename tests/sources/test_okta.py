@@ -200,3 +200,21 @@ def test_a_429_storm_longer_than_the_retries_ends_partial_with_the_reason(
     assert result.manifest.rows["users"] < len(directories[0].users) or result.manifest.rows.get(
         "groups", 0
     ) < len(directories[0].groups)
+
+
+def test_a_full_export_says_okta_has_no_count_and_names_the_console(
+    okta: ServedOkta, directories: list[Directory], store: Store
+) -> None:
+    from recon.sources.counts import count_lines
+
+    result = extract(store, config(okta), "20260101T000000Z")
+    manifest = result.manifest
+    assert manifest.total_results == {"Users": None, "Groups": None}
+    assert "no count endpoint" in manifest.origin["count_check"]["source"]
+    lines = count_lines(manifest)
+    assert lines[0] == "provider count: none: the Okta Management API has no count endpoint"
+    users = len(directories[0].users)
+    assert lines[1] == (
+        f"- users: {users:,} exported; compare with Okta Admin Console > Directory > People, status All"
+    )
+    assert "besides the app-assignment group" in lines[2]
