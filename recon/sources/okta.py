@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -146,4 +147,8 @@ class OktaCrawl:
         app_id = self.settings.app_id or ""
         obj = {"id": assignment_group_id(app_id), "profile": {"name": self.settings.assignment_group}}
         members = [{"value": user, "type": "User"} for user in population]
-        return self.mapping.group(obj, members, None, None, {"appAssignment": self.assignment})
+        # recon's group, not Okta's: its meta.lastModified is when recon read the assignments, so
+        # recon deltas does not hold Okta's lastUpdated filter to it (a delta export carries it
+        # exactly when its members changed)
+        read_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return self.mapping.group(obj, members, None, read_at, {"appAssignment": self.assignment})

@@ -112,21 +112,35 @@ def test_lastupdated_delta_findings_equal_the_simulators_changes(
     assert delta.manifest.filter == f'meta.lastModified gt "{watermark}"'
     extract(store, cfg, head)
     summary = deltas(store, "okta", base, head)
-    found: dict[str, set[str]] = {}
     rows = _rows(store.deltas_dir("okta", head) / "delta_findings.parquet")
-    for row in rows:
-        if row["resource_type"] == "User":
-            found.setdefault(row["kind"], set()).add(row["id"])
-    common = set(before.users) & set(after.users)
-    changed = {u for u in common if expected_user_row(before.users[u]) != expected_user_row(after.users[u])}
-    stale = {u for u in changed if after.users[u]["meta"]["lastModified"] <= watermark}
-    assert changed
-    assert found.get("missed_change", set()) == stale
-    assert found.get("unreported_deletion", set()) == set(before.users) - set(after.users)
-    created = set(after.users) - set(before.users)
-    assert found.get("missed_creation", set()) == {
-        u for u in created if after.users[u]["meta"]["lastModified"] <= watermark
-    }
+    # The truth, from the simulator's two directories: Okta's filter returns what is stamped after
+    # the watermark; a change stamped at or before it is missed (and its stamp is stale), a
+    # deletion cannot be returned. The app-assignment group is recon's: never a finding.
+    truth: set[tuple[str, str, str]] = set()
+    for kind, old, new, row in (
+        ("User", before.users, after.users, expected_user_row),
+        ("Group", before.groups, after.groups, None),
+    ):
+
+        def content(directory: Directory, rid: str, kind: str = kind, row: Any = row) -> Any:
+            if row is not None:
+                return row(directory.users[rid])
+            members = {m["value"] for m in directory.members(rid) if m["value"] in directory.users}
+            return directory.groups[rid].get("displayName"), members
+
+        for rid in set(old) | set(new):
+            if rid not in new:
+                truth.add(("unreported_deletion", kind, rid))
+                continue
+            stamped_after = new[rid]["meta"]["lastModified"] > watermark
+            if rid in old and content(before, rid) != content(after, rid) and not stamped_after:
+                truth |= {("missed_change", kind, rid), ("stale_last_modified", kind, rid)}
+            if rid not in old and not stamped_after:
+                truth |= {("missed_creation", kind, rid), ("stale_last_modified", kind, rid)}
+    found = {(row["kind"], row["resource_type"], row["id"]) for row in rows}
+    assert found == truth
+    assert any(kind == "Group" for _, kind, _ in truth), "the simulator planted no stale group change"
+    assert delta.manifest.rows["users"] > 0
     assert summary.watermark == watermark
 
 
