@@ -188,7 +188,7 @@ def test_a_token_that_expires_mid_crawl_is_renewed(
 def test_a_token_that_cannot_be_renewed_ends_partial_with_the_reason(
     graph: ServedGraph, directories: list[Directory], store: Store
 ) -> None:
-    graph.state.token_uses = 9  # past the assignments (7 requests), into the users
+    graph.state.token_uses = 11  # past the delta links, counts and assignments (9 requests), into the users
     graph.state.refuse_tokens_after = 1
     result = extract(store, config(graph), "20260101T000000Z", page_size=50)
     assert result.manifest.status == "partial"
