@@ -16,7 +16,9 @@ Each part reproduces a documented behaviour:
   ending with an ``@odata.nextLink`` that carries an opaque ``$skiptoken`` (Graph paging);
 - ``GET /v1.0/users/$count`` and ``/v1.0/groups/$count``: the number of objects as
   ``text/plain``, only with ``ConsistencyLevel: eventual`` (advanced query capabilities on
-  directory objects); without it 400 ``Request_BadRequest``;
+  directory objects); without it 400 ``Request_BadRequest``. The number comes after a UTF-8
+  byte-order mark: OData services may send one in text/plain answers (OASIS OData TC,
+  ODATA-1426) and Graph has been seen sending one, so a client must expect it;
 - ``/v1.0/groups/{id}/members`` and ``/transitiveMembers``: directoryObjects with
   ``@odata.type`` ``#microsoft.graph.user``/``#microsoft.graph.group``;
 - ``/v1.0/servicePrincipals(appId='…')`` and ``/servicePrincipals/{id}/appRoleAssignedTo``
@@ -291,7 +293,7 @@ class GraphHandler(JsonHandler):
             size = len(directory.users if path == "/users/$count" else directory.groups)
             with self.state.lock:
                 counted = self.state.count(path, size)
-            return self._text(str(counted))
+            return self._text("\ufeff" + str(counted))
         if path.startswith("/groups/") and path.count("/") == 3:
             _, _, gid, rel = path.split("/")
             if gid not in directory.groups or rel not in ("members", "transitiveMembers"):

@@ -126,13 +126,15 @@ class EntraCrawl:
             if resource == "Groups" and not self.groups_too:
                 continue
             try:
-                _, body = self.client.get(path, None, headers={"ConsistencyLevel": "eventual"})
+                text = self.client.get_text(path, None, headers={"ConsistencyLevel": "eventual"})
             except ScimError as exc:
                 if exc.status in (401, 403):
                     raise
-                body = None
+                text = ""
                 self.notes.append(("provider_count_unavailable", f"{path}: {exc}"))
-            counted[resource] = body if isinstance(body, int) and not isinstance(body, bool) else None
+            if text and not (text.isascii() and text.isdigit() and len(text) <= 12):
+                self.notes.append(("provider_count_unavailable", f"{path}: not a count: {text[:40]!r}"))
+            counted[resource] = int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
         return counted
 
     def _user(self, user: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from recon.errors import ScimError
 from recon.scim.client import RetryPolicy, ScimClient
@@ -150,6 +151,29 @@ class ProviderClient:
                 )
             raise error
         return response, body
+
+    def get_text(
+        self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> str:
+        """GET a ``text/plain`` answer (Graph's ``$count``): its text, without a UTF-8 byte-order
+        mark (OData services may send one). Raises :class:`ScimError` on any status but 200."""
+        self._check_origin(url)
+        response = self._authorised_get(url, params, headers)
+        self._respect_remaining(response)
+        if response.status_code != 200:
+            error = self._rewrap(self.scim.status_error(response))
+            try:
+                detail = _provider_detail(orjson.loads(response.content))
+            except orjson.JSONDecodeError:
+                detail = None
+            if detail:
+                error = ScimError(
+                    self.redact(f"HTTP {response.status_code} ({detail})"),
+                    url=error.url,
+                    status=response.status_code,
+                )
+            raise error
+        return response.content.decode("utf-8-sig", errors="replace").strip()
 
     def _check_origin(self, url: str) -> None:
         """Refuse an absolute URL on another origin than the base URL's before the token is sent.
