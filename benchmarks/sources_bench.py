@@ -202,12 +202,14 @@ def main() -> None:
                 server.wait(timeout=30)
                 shutil.rmtree(tls, ignore_errors=True)
             assert {f[3] for f in floors} == {r[3] for r in recons}, (floors, recons)
+            pair = [f[0] / r[0] for f, r in zip(floors, recons, strict=True)]  # each run's own ratio
             floor_s = median([f[0] for f in floors])
             recon_s = median([r[0] for r in recons])
             rss[kind, users] = median([r[1] for r in recons])
             rows.append(
                 f"| {kind} | {users:,} | {floor_s:.2f} s ({users / floor_s:,.0f}/s) | "
-                f"{recon_s:.2f} s ({users / recon_s:,.0f}/s) | {floor_s / recon_s:.2f} x | "
+                f"{recon_s:.2f} s ({users / recon_s:,.0f}/s) | {floor_s / recon_s:.2f} x "
+                f"({min(pair):.2f}-{max(pair):.2f}) | "
                 f"{median([r[2] for r in recons]) / max(median([f[2] for f in floors]), 1e-9):.2f} x | "
                 f"{median([f[1] for f in floors]):.0f} MB | {median([r[1] for r in recons]):.0f} MB |"
             )
@@ -219,7 +221,8 @@ def main() -> None:
             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `python benchmarks/sources_bench.py "
             f"--users {args.users} --runs {args.runs}`; medians of {args.runs} interleaved runs; "
             "users only (`--resources Users`). Throughput ratio = floor seconds / recon seconds "
-            "(1.00 x = as fast as the bare loop); CPU ratio = recon CPU / floor CPU.",
+            "(1.00 x = as fast as the bare loop), in brackets the lowest and highest of the runs' own "
+            "ratios; CPU ratio = recon CPU / floor CPU.",
             "",
             "| kind | users | floor | recon extract | throughput vs floor | CPU vs floor | floor peak RSS | recon peak RSS |",
             "|---|---|---|---|---|---|---|---|",
