@@ -2,8 +2,8 @@
 """Benchmark: Entra ID and Okta exports through the local fakes, against a bare httpx + json loop.
 
 The simulator's IdP with N users (generated, not committed; benchmarks/work/sources/) is served
-by the fakes of tests/sources (fake_graph: Graph over TLS with its token endpoint; fake_okta:
-the Okta API with SSWS) in their own process. In the same run, each in a fresh child process:
+by the fakes of tests/sources (fake_graph: the simulator's Graph pages, recon/simulate/graph_pages.py,
+over TLS with its token endpoint; fake_okta: the Okta API with SSWS) in their own process. In the same run, each in a fresh child process:
 
 - the floor: a bare loop of ``httpx.Client.get`` + ``json.loads`` over the same user pages
   (Graph: ``/users?$select=…&$top=999&$expand=manager`` following ``@odata.nextLink``, after
@@ -16,7 +16,7 @@ the Okta API with SSWS) in their own process. In the same run, each in a fresh c
 Throughput is users / seconds of the timed part; peak RSS is the child's own high-water mark
 (VmHWM: ``ru_maxrss`` would carry the parent's over ``exec``); CPU its user+system time. Medians of --runs runs, the two taking turns within each run.
 
-    python benchmarks/sources_bench.py --users 25000,100000 --runs 3
+    python benchmarks/sources_bench.py --users 25000,100000 --runs 5
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def serve_main(kind: str, data: Path, tls: Path) -> None:
 
 FLOOR = r"""
 import json, resource, sys, time, httpx, ssl
-kind, url, ca = sys.argv[1], sys.argv[2], sys.argv[3]
+kind, url, ca, select = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[5]
 import os
 CLIENT_ID, CLIENT_SECRET, TENANT, API_TOKEN = (os.environ[k] for k in ("B_CLIENT_ID", "B_SECRET", "B_TENANT", "B_TOKEN"))
 t0 = time.perf_counter(); c0 = time.process_time()
@@ -85,7 +85,6 @@ if kind == "entra":
     token = client.post(f"{url}/{TENANT}/oauth2/v2.0/token", data={"grant_type": "client_credentials",
         "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "scope": f"{url}/.default"}).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
-    select = "accountEnabled,businessPhones,city,country,createdDateTime,department,displayName,employeeId,faxNumber,givenName,id,jobTitle,mail,mailNickname,mobilePhone,postalCode,preferredLanguage,state,streetAddress,surname,userPrincipalName"
     next_url = f"{url}/v1.0/users"
     params = {"$select": select, "$top": "999", "$expand": "manager($select=id)"}
     while next_url:
@@ -109,7 +108,7 @@ print(json.dumps([seconds, hwm, time.process_time() - c0, users]))
 RECON = r"""
 import json, os, resource, sys, time
 from pathlib import Path
-from recon.config import parse_config
+from recon.config.toml import parse_config
 from recon.extract.crawl import ExtractRequest
 from recon.sources.system import extract_system
 from recon.store import Store
@@ -150,13 +149,31 @@ def child(code: str, *args: str) -> tuple[float, float, float, int]:
     return float(seconds), float(rss_kb) / 1024, float(cpu), int(users)
 
 
+def flatness(rss: dict[tuple[str, int], float]) -> list[str]:
+    """One line per kind: recon's median peak RSS at the smallest and the largest size."""
+    lines = []
+    for kind in sorted({k for k, _ in rss}):
+        sizes = sorted(n for k, n in rss if k == kind)
+        low, high = rss[kind, sizes[0]], rss[kind, sizes[-1]]
+        lines.append(
+            f"- {kind}: {low:.0f} MB at {sizes[0]:,} users, {high:.0f} MB at {sizes[-1]:,} "
+            f"({high - low:+.0f} MB, {high / low - 1:+.1%}) for {sizes[-1] / sizes[0]:.0f} x the users"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", default="25000,100000")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--kinds", default="okta,entra")
     args = parser.parse_args()
+    from recon.sources.mapping import mapping_for
+
     fakes = str(HERE.parent / "tests" / "sources")
+    # the floor asks Graph for the same properties as recon's default mapping: the same pages
+    select = ",".join(mapping_for("entra", {}, {}, "bench").user_select())
+    rss: dict[tuple[str, int], float] = {}
     rows = []
     loads = []
     for users in (int(n) for n in args.users.split(",")):
@@ -175,7 +192,7 @@ def main() -> None:
             floors, recons = [], []
             try:
                 for _ in range(args.runs):
-                    floors.append(child(FLOOR, kind, info["url"], ca, fakes))
+                    floors.append(child(FLOOR, kind, info["url"], ca, fakes, select))
                     folder = tempfile.mkdtemp(prefix="recon-bench-")
                     recons.append(child(RECON, kind, info["url"], ca, folder, fakes))
                     shutil.rmtree(folder, ignore_errors=True)
@@ -185,11 +202,14 @@ def main() -> None:
                 server.wait(timeout=30)
                 shutil.rmtree(tls, ignore_errors=True)
             assert {f[3] for f in floors} == {r[3] for r in recons}, (floors, recons)
+            pair = [f[0] / r[0] for f, r in zip(floors, recons, strict=True)]  # each run's own ratio
             floor_s = median([f[0] for f in floors])
             recon_s = median([r[0] for r in recons])
+            rss[kind, users] = median([r[1] for r in recons])
             rows.append(
                 f"| {kind} | {users:,} | {floor_s:.2f} s ({users / floor_s:,.0f}/s) | "
-                f"{recon_s:.2f} s ({users / recon_s:,.0f}/s) | {floor_s / recon_s:.2f} x | "
+                f"{recon_s:.2f} s ({users / recon_s:,.0f}/s) | {floor_s / recon_s:.2f} x "
+                f"({min(pair):.2f}-{max(pair):.2f}) | "
                 f"{median([r[2] for r in recons]) / max(median([f[2] for f in floors]), 1e-9):.2f} x | "
                 f"{median([f[1] for f in floors]):.0f} MB | {median([r[1] for r in recons]):.0f} MB |"
             )
@@ -201,7 +221,8 @@ def main() -> None:
             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `python benchmarks/sources_bench.py "
             f"--users {args.users} --runs {args.runs}`; medians of {args.runs} interleaved runs; "
             "users only (`--resources Users`). Throughput ratio = floor seconds / recon seconds "
-            "(1.00 x = as fast as the bare loop); CPU ratio = recon CPU / floor CPU.",
+            "(1.00 x = as fast as the bare loop), in brackets the lowest and highest of the runs' own "
+            "ratios; CPU ratio = recon CPU / floor CPU.",
             "",
             "| kind | users | floor | recon extract | throughput vs floor | CPU vs floor | floor peak RSS | recon peak RSS |",
             "|---|---|---|---|---|---|---|---|",
@@ -213,7 +234,9 @@ def main() -> None:
             "",
             "Both sides read the same pages from the same fake in another process (a stdlib "
             "ThreadingHTTPServer: Graph over TLS, 999 users a page; Okta 200 a page). Memory is flat "
-            "when recon's peak RSS barely moves from 25,000 to 100,000 users.",
+            "when recon's peak RSS barely moves from the smallest to the largest size:",
+            "",
+            *flatness(rss),
         ]
     )
     print(write_result("sources", text + "\n"))

@@ -25,9 +25,10 @@ from pathlib import Path
 
 import polars as pl
 
-from recon.config import Config, load_config
+from recon.config.toml import Config, load_config
 from recon.errors import DataNotFound, UsageError
 from recon.reports.recorded import has_findings
+from recon.schemas import assignment_group_id
 from recon.store import Store
 
 __all__ = ["DEMO_MARKER", "DemoResult", "Stage", "demo_data_dir", "run_demo"]
@@ -82,8 +83,8 @@ def run_demo(
     ``on_stage`` is called as each stage ends (the CLI prints it). Raises
     :class:`~recon.errors.UsageError` when ``data_dir`` holds anything but a previous demo.
     """
-    if idp not in ("scim", "okta"):
-        raise UsageError(f"--idp {idp!r}: use scim or okta")
+    if idp not in ("scim", "okta", "entra"):
+        raise UsageError(f"--idp {idp!r}: use scim, okta or entra")
     root = Path(data_dir)
     _prepare(root)
     started = time.perf_counter()
@@ -106,6 +107,8 @@ def run_demo(
     done(_extract(store))
     if idp == "okta":
         done(_extract_okta(store))
+    if idp == "entra":
+        done(_extract_entra(store))
     stage, checks["reconcile"] = _reconcile(store, config)
     done(stage)
     stage, checks["deltas"] = _deltas(store)
@@ -205,7 +208,7 @@ def _extract(store: Store) -> Stage:
 
 def _extract_okta(store: Store) -> Stage:
     """The IdP served as Okta Management API pages and extracted as a ``kind = "okta"`` system."""
-    from recon.config import parse_config
+    from recon.config.toml import parse_config
     from recon.extract.crawl import ExtractRequest
     from recon.simulate.okta_pages import serve_okta_pages
     from recon.sources.extract import extract_source
@@ -252,6 +255,123 @@ _OKTA_COLUMNS = (
 )
 
 
+def _extract_entra(store: Store) -> Stage:
+    """The IdP's last two cycles served as Microsoft Graph pages (and a local token endpoint) and
+    extracted as a ``kind = "entra"`` system: a full export, then a Graph delta round, each checked
+    against the simulator's exports."""
+    from recon.config.toml import parse_config
+    from recon.deltas.run import deltas
+    from recon.extract.crawl import ExtractRequest
+    from recon.simulate.graph_pages import serve_graph
+    from recon.simulate.provider_view import Directory
+    from recon.sources.extract import extract_source
+
+    def work() -> tuple[list[str], bool]:
+        cycles = store.cycles(SOURCE, "full")[-2:]
+        base, head = cycles[0], cycles[-1]
+        name = f"{SOURCE}-entra"
+        served = [Directory.from_export(store, SOURCE, cycle) for cycle in cycles]
+        for directory in served:
+            directory.assign(users=_ENTRA_ASSIGNED[0], groups=_ENTRA_ASSIGNED[1])
+        with serve_graph(served[0], app_id=_ENTRA_APP) as graph:
+            table = {
+                "kind": "entra",
+                "tenant_id": graph.state.tenant,
+                "client_id": graph.state.client_id,
+                "client_secret_env": _ENTRA_ENV,
+                "app_id": _ENTRA_APP,
+                "graph_url": graph.url,
+                "login_url": graph.url,
+                "ca_bundle": str(graph.ca_bundle),
+            }
+            system = parse_config({"systems": {name: table}}).system(name)
+            with _environment(_ENTRA_ENV, graph.state.client_secret):
+                full = extract_source(store, system, ExtractRequest(system=name, cycle=base))
+                rounds = []
+                if head != base:
+                    graph.state.publish(served[1])
+                    rounds.append(
+                        extract_source(store, system, ExtractRequest(system=name, cycle=head, since=base))
+                    )
+                    rounds.append(extract_source(store, system, ExtractRequest(system=name, cycle=head)))
+        manifest = full.manifest
+        users = manifest.rows.get("users", 0)
+        same = _equal_rows(
+            full.export_path / "users.parquet", store.export(SOURCE, base).table("users"), _ENTRA_COLUMNS
+        )
+        population = _members(full.export_path, assignment_group_id(_ENTRA_APP))
+        expected = served[0].expected_population()
+        counts = ", ".join(f"{count:,} {what}" for what, count in sorted(manifest.rows.items()))
+        counted = manifest.total_results.get("Users")
+        ok = full.complete and same == users == len(served[0].users) == counted and population == expected
+        lines = [
+            f"served {SOURCE}'s export of {base} as Microsoft Graph v1.0 pages with a token endpoint on "
+            f"127.0.0.1 (MSAL over TLS, @odata.nextLink paging) and extracted it as {name} (kind entra): "
+            f"{counts}; status {manifest.status}",
+            f"users whose mapped attributes equal the served export: {same:,} of {users:,} (Graph's "
+            f"/users/$count: {counted if counted is not None else '?'}); expected "
+            f"population (app-assignment group) {len(population):,} users = the app's assignments "
+            f"({_ENTRA_ASSIGNED[0]} users, {_ENTRA_ASSIGNED[1]} groups): "
+            + ("yes" if population == expected else "NO"),
+        ]
+        if rounds:
+            delta, head_full = rounds
+            returned = {
+                str(i) for i in pl.read_parquet(delta.export_path / "users.parquet", columns=["id"])["id"]
+            }
+            truth = _changed_users(
+                store.export(SOURCE, base).table("users"), store.export(SOURCE, head).table("users")
+            )
+            summary = deltas(store, name, base, head)
+            findings = sum(summary.counts.values())
+            ok = ok and delta.complete and head_full.complete and returned == truth and findings == 0
+            lines.append(
+                f"Graph delta round {base[:8]} -> {head[:8]} (the stored @odata.deltaLink): "
+                f"{len(returned):,} users returned = the simulator's {len(truth):,} changed, created or "
+                f"deleted users: {'yes' if returned == truth else 'NO'}; "
+                f"recon deltas: {_count(findings, 'finding')} (truth: 0, Graph reported every change)"
+                + _kinds({k: v for k, v in summary.counts.items() if v})
+            )
+        lines.append(f"-> {full.export_path}")
+        return lines, ok
+
+    return _timed("extract (entra)", work)
+
+
+_ENTRA_ENV = "RECON_DEMO_ENTRA_SECRET"
+_ENTRA_APP = "00000000-0000-0000-0000-0000000051ac"  # the demo's enterprise app (Slack)
+_ENTRA_ASSIGNED = (25, 3)  # users and groups the demo assigns to it
+_ENTRA_COLUMNS = (
+    "id",
+    "user_name",
+    "active",
+    "display_name",
+    "given_name",
+    "family_name",
+    "primary_email",
+    "title",
+    "department",
+    "employee_number",
+    "manager_id",
+)
+
+
+def _members(export: Path, group_id: str) -> set[str]:
+    """Member ids of one group in an export."""
+    table = pl.read_parquet(export / "memberships.parquet", columns=["group_id", "member_id"])
+    return set(table.filter(pl.col("group_id") == group_id)["member_id"].to_list())
+
+
+def _changed_users(base: Path, head: Path) -> set[str]:
+    """Users created, deleted, or changed on the compared columns between two exports."""
+    keep = list(_ENTRA_COLUMNS)
+    before = pl.read_parquet(base, columns=keep, hive_partitioning=False)
+    after = pl.read_parquet(head, columns=keep, hive_partitioning=False)
+    changed = after.join(before, on=keep, how="anti", nulls_equal=True)["id"].to_list()
+    gone = before.join(after, on="id", how="anti")["id"].to_list()
+    return {str(i) for i in [*changed, *gone]}
+
+
 @contextlib.contextmanager
 def _environment(name: str, value: str) -> Iterator[None]:
     """``name=value`` in the environment for the block (the demo's token never leaves the process)."""
@@ -267,7 +387,7 @@ def _environment(name: str, value: str) -> Iterator[None]:
 
 
 def _reconcile(store: Store, config: Config) -> tuple[Stage, tuple[int, int]]:
-    from recon.reconcile import reconcile
+    from recon.reconcile.run import reconcile
 
     equal = runs = 0
 
@@ -293,7 +413,7 @@ def _reconcile(store: Store, config: Config) -> tuple[Stage, tuple[int, int]]:
 
 
 def _deltas(store: Store) -> tuple[Stage, tuple[int, int]]:
-    from recon.deltas import deltas
+    from recon.deltas.run import deltas
 
     equal = runs = 0
 

@@ -34,7 +34,12 @@ def demo_command(
     cycles: Annotated[int, typer.Option("--cycles", help="Sync cycles.")] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Simulation seed (same seed, same data).")] = 2026,
     idp: Annotated[
-        str, typer.Option("--idp", help="scim, or okta: also serve the IdP as Okta API pages and extract it.")
+        str,
+        typer.Option(
+            "--idp",
+            help="scim, okta or entra: also serve the IdP as Okta API or Microsoft Graph pages and "
+            "extract it.",
+        ),
     ] = "scim",
     as_json: JsonOpt = False,
 ) -> None:

@@ -31,6 +31,7 @@ from recon.cli.common import (
 
 if TYPE_CHECKING:
     from recon.extract.live import ExtractResult, ProgressEvent
+    from recon.store import Manifest
 
 
 def register(app: typer.Typer) -> None:
@@ -135,6 +136,7 @@ def _report(result: ExtractResult, as_json: bool) -> None:
         echo(f"  filter: {manifest.filter} (applied {where})")
     if result.resumed:
         echo(f"  resumed: {manifest.origin.get('resumed_pages', 0)} page(s) replayed from the journal")
+    _provider_counts(manifest)
     for anomaly in manifest.anomalies:
         mark = "!" if anomaly.get("affects_completeness") else "-"
         examples = anomaly.get("examples") or []
@@ -147,6 +149,14 @@ def _report(result: ExtractResult, as_json: bool) -> None:
         )
     elif not result.complete:
         warn("the export is partial: records may be missing (see the anomalies marked !); exit code 1")
+
+
+def _provider_counts(manifest: Manifest) -> None:
+    """An Entra or Okta full export: exported vs the provider's own count (recon.sources.counts)."""
+    from recon.sources.counts import count_lines
+
+    for line in count_lines(manifest):
+        echo(f"  {line}")
 
 
 @contextmanager

@@ -14,6 +14,8 @@ Requests (Graph v1.0 reference):
   ``app-assignment``, id ``app-assignment:<appId>``), whose members are those users, so
   ``scope_groups = ["app-assignment"]`` in ``[reconcile.<entra>.<app>]`` scopes a target
   to it;
+- the provider's counts: ``GET /users/$count`` and ``/groups/$count`` with ``ConsistencyLevel:
+  eventual`` right before the listing (:mod:`recon.sources.counts`);
 - delta queries: before a full crawl ``GET /users/delta?$deltatoken=latest`` (and groups)
   returns a delta link without the initial data; it is stored in the manifest's
   ``origin.delta_links`` and a later ``recon extract --since <that cycle>`` follows it:
@@ -69,6 +71,8 @@ class EntraCrawl:
         self.notes: list[tuple[str, str]] = []
         self.assignment: dict[str, Any] = {}
         self.groups_too = True  # False: --resources Users (no groups, no app-assignment group)
+        self.counted: dict[str, int | None] = {}  # the provider's own counts, before a full listing
+        self.extra_groups = 0  # groups recon adds (the app-assignment group)
 
     # -- paging ----------------------------------------------------------------------------
     def _list(self, url: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -98,6 +102,7 @@ class EntraCrawl:
                 f"/{resource}/delta", {"$select": select, "$deltatoken": "latest"}, resource
             ):
                 pass
+        self.counted = self._counts()
         population = self._population() if self.settings.app_id and self.groups_too else None
         params = {"$select": select_users, "$top": str(self.top), "$expand": "manager($select=id)"}
         for user in self._list("/users", params):
@@ -111,7 +116,26 @@ class EntraCrawl:
             members = self._members(str(group.get("id")), members_path)
             yield self.mapping.group(group, members, group.get("createdDateTime"), None)
         if population is not None:
+            self.extra_groups += 1
             yield self.assignment_resource(population)
+
+    def _counts(self) -> dict[str, int | None]:
+        """Graph's own counts (``/users/$count``, ``/groups/$count``; None where Graph gives none)."""
+        counted: dict[str, int | None] = {}
+        for resource, path in (("Users", "/users/$count"), ("Groups", "/groups/$count")):
+            if resource == "Groups" and not self.groups_too:
+                continue
+            try:
+                text = self.client.get_text(path, None, headers={"ConsistencyLevel": "eventual"})
+            except ScimError as exc:
+                if exc.status in (401, 403):
+                    raise
+                text = ""
+                self.notes.append(("provider_count_unavailable", f"{path}: {exc}"))
+            if text and not (text.isascii() and text.isdigit() and len(text) <= 12):
+                self.notes.append(("provider_count_unavailable", f"{path}: not a count: {text[:40]!r}"))
+            counted[resource] = int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+        return counted
 
     def _user(self, user: dict[str, Any]) -> dict[str, Any]:
         manager = user.get("manager")

@@ -20,6 +20,9 @@ The app-assignment group is in every full export; a delta export carries it only
 members differ from the base full export's (so ``recon deltas`` sees it as changed exactly
 when the assignments changed).
 
+A full export records the provider's own counts beside the exported ones
+(:mod:`recon.sources.counts`: Graph ``$count``; Okta has none).
+
 Status: ``partial`` when the crawl stopped after some pages (retries given up, a token
 that expired and could not be renewed, a paging loop), with the reason as an anomaly that
 affects completeness; nothing read at all raises (exit 2).
@@ -41,8 +44,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from recon.capabilities import Capabilities, load_capabilities, save_capabilities
-from recon.config import SystemConfig
 from recon.config.providers import EntraSettings, OktaSettings
+from recon.config.toml import SystemConfig
 from recon.engine import Session, open_session
 from recon.errors import DataNotFound, ScimError, UsageError
 from recon.extract.crawl import ExtractRequest, canonical_resources
@@ -52,6 +55,7 @@ from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA, 
 from recon.extract.writer import ExportWriter
 from recon.schemas import ASSIGNMENT_GROUP_PREFIX
 from recon.sources.auth import EntraToken, OktaServiceToken, OktaSsws, TokenSource, ssl_context
+from recon.sources.counts import GRAPH_COUNT, OKTA_NO_COUNT, check_counts
 from recon.sources.declare import ExtensionSchemas
 from recon.sources.entra import EntraCrawl
 from recon.sources.http import ProviderClient
@@ -332,6 +336,8 @@ def extract_source(
                 manifest.origin = origin
                 writer.finish(session, manifest)
                 manifest.items_received = dict(crawl.received)
+                if kind == "full" and request.filter_expr is None:
+                    _count_check(crawl, manifest, groups_too)
                 atomic_write_json(staging / "manifest.json", manifest.to_json())
                 if manifest.status != "complete" and _is_complete(ref):
                     held = store.hold(staging, ref)  # a partial run never replaces a complete export
@@ -378,6 +384,19 @@ def _write(
     if manifest.rejected:
         manifest.status = "partial"
     return received
+
+
+def _count_check(crawl: EntraCrawl | OktaCrawl, manifest: Manifest, groups_too: bool) -> None:
+    """The provider's own counts beside the exported ones (:mod:`recon.sources.counts`)."""
+    for kind, detail in crawl.notes:
+        manifest.add_anomaly(kind, detail, affects_completeness=False)
+    exported = {"Users": manifest.rows.get("users", 0)}
+    if groups_too:
+        exported["Groups"] = manifest.rows.get("groups", 0) - crawl.extra_groups
+    if isinstance(crawl, EntraCrawl):
+        check_counts(manifest, crawl.counted, exported, GRAPH_COUNT)
+    else:
+        check_counts(manifest, {}, exported, OKTA_NO_COUNT)
 
 
 def _entra_filtered(crawl: EntraCrawl, expression: str) -> Iterator[dict[str, Any]]:

@@ -6,7 +6,8 @@ Added here:
 
 - the ``Authorization`` header comes from a :class:`~recon.sources.auth.TokenSource`; a 401
   renews the token and tries again (once per rejection, at most ``max_renewals`` times in a
-  crawl); a token that cannot be renewed (Okta SSWS) or keeps being refused ends the crawl;
+  crawl); a token that cannot be renewed (Okta SSWS), or a 401 again with the renewed token,
+  ends the crawl;
 - Okta's rate-limit headers (``X-Rate-Limit-Limit/-Remaining/-Reset``, the reset an epoch
   second): a 429 without ``Retry-After`` waits until ``X-Rate-Limit-Reset``, and when
   ``X-Rate-Limit-Remaining`` reaches 0 the next request waits for the reset instead of
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from recon.errors import ScimError
 from recon.scim.client import RetryPolicy, ScimClient
@@ -119,17 +121,24 @@ class ProviderClient:
                 text = text.replace(secret, "***")
         return text
 
-    def get(self, url: str, params: dict[str, Any] | None = None) -> tuple[httpx.Response, Any]:
-        """GET ``url`` (absolute, or relative to the base URL); (response, JSON body) on 200.
+    def get(
+        self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[httpx.Response, Any]:
+        """GET ``url`` (absolute, or relative to the base URL) with extra ``headers``; (response,
+        JSON body) on 200.
 
         Raises :class:`ScimError` (secrets redacted) on any other final status.
         """
         self._check_origin(url)
-        response = self._authorised_get(url, params)
+        response = self._authorised_get(url, params, headers)
         self._respect_remaining(response)
         # a body cut short is asked for again: with the provider token, which the SCIM client lacks
         response, body = self.scim.read_json(
-            response, "GET", url, params=params, headers={"Authorization": self.auth.header()}
+            response,
+            "GET",
+            url,
+            params=params,
+            headers={**(headers or {}), "Authorization": self.auth.header()},
         )
         if response.status_code != 200:
             error = self._rewrap(self.scim.status_error(response))
@@ -142,6 +151,29 @@ class ProviderClient:
                 )
             raise error
         return response, body
+
+    def get_text(
+        self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> str:
+        """GET a ``text/plain`` answer (Graph's ``$count``): its text, without a UTF-8 byte-order
+        mark (OData services may send one). Raises :class:`ScimError` on any status but 200."""
+        self._check_origin(url)
+        response = self._authorised_get(url, params, headers)
+        self._respect_remaining(response)
+        if response.status_code != 200:
+            error = self._rewrap(self.scim.status_error(response))
+            try:
+                detail = _provider_detail(orjson.loads(response.content))
+            except orjson.JSONDecodeError:
+                detail = None
+            if detail:
+                error = ScimError(
+                    self.redact(f"HTTP {response.status_code} ({detail})"),
+                    url=error.url,
+                    status=response.status_code,
+                )
+            raise error
+        return response.content.decode("utf-8-sig", errors="replace").strip()
 
     def _check_origin(self, url: str) -> None:
         """Refuse an absolute URL on another origin than the base URL's before the token is sent.
@@ -159,17 +191,31 @@ class ProviderClient:
                 f"{self.redact(str(base))} (the token is only sent there)"
             )
 
-    def _authorised_get(self, url: str, params: dict[str, Any] | None) -> httpx.Response:
-        """GET with the current token; a 401 renews it and tries again (within ``max_renewals``)."""
+    def _authorised_get(
+        self, url: str, params: dict[str, Any] | None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """GET with the current token. A 401 renews the token and tries once more (within
+        ``max_renewals`` for the crawl); a 401 with the renewed token ends it: a token that expired
+        is renewed, a token that is refused whatever it is (consent withdrawn) is not asked for again."""
+        renewed = False
         while True:
             try:
                 header = self.auth.header()
             except ScimError as exc:
                 raise self._rewrap(exc) from None
             try:
-                return self.scim.request("GET", url, params=params, headers={"Authorization": header})
+                return self.scim.request(
+                    "GET", url, params=params, headers={**(headers or {}), "Authorization": header}
+                )
             except ScimError as exc:
-                if exc.status == 401 and self.auth.refreshes < self.max_renewals and self.auth.renew():
+                if exc.status != 401:
+                    raise self._rewrap(exc) from None
+                if renewed:
+                    raise self._rewrap(
+                        ScimError(f"{exc} (refused again with a renewed token)", url=exc.url, status=401)
+                    ) from None
+                if self.auth.refreshes < self.max_renewals and self.auth.renew():
+                    renewed = True
                     continue
                 raise self._rewrap(exc) from None
 

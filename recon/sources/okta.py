@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -70,6 +71,7 @@ class OktaCrawl:
         self.assignment: dict[str, Any] = {}
         self.sent: dict[str, dict[str, str]] = {}
         self.groups_too = True  # False: --resources Users (no groups, no app-assignment group)
+        self.extra_groups = 0  # groups recon adds (the app-assignment group)
 
     def _list(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         for response, body in self.client.pages(path, params, _next_link):
@@ -112,6 +114,7 @@ class OktaCrawl:
         if self.groups_too:
             yield from self._groups({})
         if population is not None:
+            self.extra_groups += 1
             yield self.assignment_resource(population)
 
     def since(self, watermark: str) -> Iterator[dict[str, Any]]:
@@ -144,4 +147,8 @@ class OktaCrawl:
         app_id = self.settings.app_id or ""
         obj = {"id": assignment_group_id(app_id), "profile": {"name": self.settings.assignment_group}}
         members = [{"value": user, "type": "User"} for user in population]
-        return self.mapping.group(obj, members, None, None, {"appAssignment": self.assignment})
+        # recon's group, not Okta's: its meta.lastModified is when recon read the assignments, so
+        # recon deltas does not hold Okta's lastUpdated filter to it (a delta export carries it
+        # exactly when its members changed)
+        read_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return self.mapping.group(obj, members, None, read_at, {"appAssignment": self.assignment})

@@ -13,8 +13,8 @@ from directory import Directory, graph_user
 from fake_graph import APP_ID, CLIENT_ID, CLIENT_SECRET, TENANT, ServedGraph, serve_graph
 from idp_fixtures import directories_fixture, simulated_fixture  # noqa: F401  (fixtures)
 
-from recon.config import Config, parse_config
-from recon.deltas import deltas
+from recon.config.toml import Config, parse_config
+from recon.deltas.run import deltas
 from recon.extract.crawl import ExtractRequest
 from recon.sources.system import extract_system
 from recon.store import Store
@@ -130,12 +130,21 @@ def test_a_delta_round_finds_what_the_simulator_changed(
     cfg = config(graph)
     base, head = "20260101T000000Z", "20260102T000000Z"
     extract(store, cfg, base)
-    graph.state.publish(directories[1])
-    dropped = sorted(set(directories[0].users) & set(directories[1].users))
+    # the simulator's next cycle, and two users deleted outright (Graph reports them @removed)
+    grouped = {m["value"] for g in directories[1].groups.values() for m in g.get("members") or []}
+    gone = [u for u in sorted(directories[0].users) if u not in grouped and u in directories[1].users][:2]
+    after = Directory(
+        {uid: u for uid, u in directories[1].users.items() if uid not in gone},
+        directories[1].groups,
+        [u for u in directories[1].assigned_users if u not in gone],
+        directories[1].assigned_groups,
+    )
+    graph.state.publish(after)
+    dropped = sorted(set(directories[0].users) & set(after.users))
     changed = [
         uid
         for uid in dropped
-        if expected_user_row(directories[0].users[uid]) != expected_user_row(directories[1].users[uid])
+        if expected_user_row(directories[0].users[uid]) != expected_user_row(after.users[uid])
     ]
     assert changed, "the simulator changed no user between the cycles"
     graph.state.drop_from_delta = set(changed[:3])
@@ -145,15 +154,15 @@ def test_a_delta_round_finds_what_the_simulator_changed(
     extract(store, cfg, head)
     summary = deltas(store, "entra", base, head)
     findings = _rows(store.deltas_dir("entra", head) / "delta_findings.parquet")
-    by_kind: dict[str, set[str]] = {}
-    for row in findings:
-        by_kind.setdefault(row["kind"], set()).add(row["id"])
-    assert by_kind.get("missed_change") == set(changed[:3])
-    created = set(directories[1].users) - set(directories[0].users)
-    deleted = set(directories[0].users) - set(directories[1].users)
-    assert created or deleted
-    assert not by_kind.get("missed_creation")
-    assert not by_kind.get("unreported_deletion")  # Graph reported them with @removed
+    # the truth: exactly the planted omissions; creations and @removed deletions are not findings
+    assert {(row["kind"], row["resource_type"], row["id"]) for row in findings} == {
+        ("missed_change", "User", uid) for uid in changed[:3]
+    }
+    created = set(after.users) - set(directories[0].users)
+    deleted = set(directories[0].users) - set(after.users)
+    assert created and deleted == set(gone) and len(gone) == 2
+    returned = {row["id"] for row in _rows(delta.export_path / "users.parquet")}
+    assert returned == (set(changed) - set(changed[:3])) | created | deleted
     assert summary.watermark is not None and "deltatoken" in summary.watermark
 
 
@@ -179,7 +188,7 @@ def test_a_token_that_expires_mid_crawl_is_renewed(
 def test_a_token_that_cannot_be_renewed_ends_partial_with_the_reason(
     graph: ServedGraph, directories: list[Directory], store: Store
 ) -> None:
-    graph.state.token_uses = 9  # past the assignments (7 requests), into the users
+    graph.state.token_uses = 11  # past the delta links, counts and assignments (9 requests), into the users
     graph.state.refuse_tokens_after = 1
     result = extract(store, config(graph), "20260101T000000Z", page_size=50)
     assert result.manifest.status == "partial"
@@ -272,3 +281,91 @@ def test_an_unsupported_graph_filter_fails_before_anything_is_written(
             ExtractRequest(system="entra", cycle="20260101T000000Z", filter_expr="city eq 'x'"),
         )
     assert not store.export("entra", "20260101T000000Z", "delta").path.exists()
+
+
+def test_a_token_refused_again_after_one_renewal_ends_partial_with_the_reason(
+    graph: ServedGraph, directories: list[Directory], store: Store
+) -> None:
+    """An expired token is renewed once; when Graph refuses the renewed token too (consent
+    withdrawn mid-crawl), recon does not keep asking: the export is partial with the reason."""
+    graph.state.reject_tokens_after = 12  # past the assignments and the first user pages
+    result = extract(store, config(graph), "20260101T000000Z", page_size=50)
+    assert result.manifest.status == "partial"
+    assert result.manifest.origin["client"]["token_renewals"] == 1
+    assert graph.state.tokens_issued == 2
+    assert graph.state.expired == 2  # the expired token's 401, then the renewed token's
+    stopped = [a for a in result.manifest.anomalies if a["kind"] == "crawl_stopped"]
+    assert len(stopped) == 1 and stopped[0]["affects_completeness"]
+    assert "HTTP 401" in stopped[0]["detail"] and "refused again with a renewed token" in stopped[0]["detail"]
+    assert 0 < result.manifest.rows["users"] < len(directories[0].users)
+    text = (result.export_path / "manifest.json").read_text()
+    assert CLIENT_SECRET not in text
+
+
+def test_a_429_storm_longer_than_the_retries_ends_partial_with_the_reason(
+    graph: ServedGraph, directories: list[Directory], store: Store
+) -> None:
+    """Every 429 waits its Retry-After; when the storm outlasts ``max_retries`` the export is
+    published partial, naming the throttling, with what was read before it."""
+    from recon.sources.extract import extract_source, open_client
+
+    graph.state.throttle = set(range(12, 40))
+    graph.state.retry_after = "7"
+    waits: list[float] = []
+    cfg = config(graph, max_retries=3)
+    system = cfg.system("entra")
+    client = open_client(system, sleep=waits.append)
+    try:
+        request = ExtractRequest(system="entra", cycle="20260101T000000Z", page_size=50)
+        result = extract_source(store, system, request, client=client)
+    finally:
+        client.close()
+    assert result.manifest.status == "partial"
+    stopped = [a for a in result.manifest.anomalies if a["kind"] == "crawl_stopped"]
+    assert len(stopped) == 1 and "429" in stopped[0]["detail"]
+    assert graph.state.throttled == 4  # the first try and 3 retries
+    assert [round(w) for w in waits] == [7, 7, 7]
+    assert 0 < result.manifest.rows["users"] < len(directories[0].users)
+
+
+def test_a_full_export_records_graphs_own_counts_beside_the_exported_ones(
+    graph: ServedGraph, directories: list[Directory], store: Store
+) -> None:
+    result = extract(store, config(graph), "20260101T000000Z")
+    directory = directories[0]
+    manifest = result.manifest
+    assert manifest.total_results == {"Users": len(directory.users), "Groups": len(directory.groups)}
+    check = manifest.origin["count_check"]
+    assert check["Users"] == {"exported": len(directory.users), "provider": len(directory.users)}
+    # the app-assignment group is recon's: not counted against Graph's groups
+    assert manifest.rows["groups"] == len(directory.groups) + 1
+    assert check["Groups"] == {"exported": len(directory.groups), "provider": len(directory.groups)}
+    assert not [a for a in manifest.anomalies if a["kind"] == "provider_count_differs"]
+    delta = extract(store, config(graph), "20260102T000000Z", since="20260101T000000Z")
+    assert delta.manifest.total_results == {} and "count_check" not in delta.manifest.origin
+
+
+def test_extract_prints_a_count_that_differs_from_graphs(
+    directories: list[Directory],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from recon.cli import main
+
+    with serve_graph(directories[0], tmp_path, count_lag=3) as graph:
+        toml = tmp_path / "recon.toml"
+        toml.write_text(
+            f'[systems.entra]\nkind = "entra"\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n'
+            f'client_secret_env = "{SECRET_ENV}"\ngraph_url = "{graph.url}"\n'
+            f'login_url = "{graph.url}"\nca_bundle = "{graph.ca_bundle}"\n'
+        )
+        common = ["--system", "entra", "--config", str(toml), "--data-dir", str(tmp_path / "data")]
+        code = main(["extract", *common, "--cycle", "20260101T000000Z"])
+    out = capsys.readouterr().out
+    users, groups = len(directories[0].users), len(directories[0].groups)
+    assert code == 0  # the listing is the export; the count is a check
+    assert "provider count: GET /users/$count, /groups/$count (ConsistencyLevel: eventual)" in out
+    assert f"! users: {users:,} exported, entra counts {users + 3:,}: DIFFERENT" in out
+    assert f"- groups: {groups:,} exported = {groups:,} counted by entra" in out
+    assert "provider_count_differs" in out

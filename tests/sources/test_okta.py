@@ -14,8 +14,8 @@ from directory import Directory, okta_user
 from fake_okta import API_TOKEN, APP_ID, CLIENT_ID, ServedOkta, serve_okta
 from idp_fixtures import directories_fixture, simulated_fixture  # noqa: F401  (fixtures)
 
-from recon.config import Config, parse_config
-from recon.deltas import deltas
+from recon.config.toml import Config, parse_config
+from recon.deltas.run import deltas
 from recon.extract.crawl import ExtractRequest
 from recon.sources.system import extract_system
 from recon.store import Store
@@ -112,20 +112,35 @@ def test_lastupdated_delta_findings_equal_the_simulators_changes(
     assert delta.manifest.filter == f'meta.lastModified gt "{watermark}"'
     extract(store, cfg, head)
     summary = deltas(store, "okta", base, head)
-    found: dict[str, set[str]] = {}
-    for row in _rows(store.deltas_dir("okta", head) / "delta_findings.parquet"):
-        if row["resource_type"] == "User":
-            found.setdefault(row["kind"], set()).add(row["id"])
-    common = set(before.users) & set(after.users)
-    changed = {u for u in common if expected_user_row(before.users[u]) != expected_user_row(after.users[u])}
-    stale = {u for u in changed if after.users[u]["meta"]["lastModified"] <= watermark}
-    assert changed
-    assert found.get("missed_change", set()) == stale
-    assert found.get("unreported_deletion", set()) == set(before.users) - set(after.users)
-    created = set(after.users) - set(before.users)
-    assert found.get("missed_creation", set()) == {
-        u for u in created if after.users[u]["meta"]["lastModified"] <= watermark
-    }
+    rows = _rows(store.deltas_dir("okta", head) / "delta_findings.parquet")
+    # The truth, from the simulator's two directories: Okta's filter returns what is stamped after
+    # the watermark; a change stamped at or before it is missed (and its stamp is stale), a
+    # deletion cannot be returned. The app-assignment group is recon's: never a finding.
+    truth: set[tuple[str, str, str]] = set()
+    for kind, old, new, row in (
+        ("User", before.users, after.users, expected_user_row),
+        ("Group", before.groups, after.groups, None),
+    ):
+
+        def content(directory: Directory, rid: str, kind: str = kind, row: Any = row) -> Any:
+            if row is not None:
+                return row(directory.users[rid])
+            members = {m["value"] for m in directory.members(rid) if m["value"] in directory.users}
+            return directory.groups[rid].get("displayName"), members
+
+        for rid in set(old) | set(new):
+            if rid not in new:
+                truth.add(("unreported_deletion", kind, rid))
+                continue
+            stamped_after = new[rid]["meta"]["lastModified"] > watermark
+            if rid in old and content(before, rid) != content(after, rid) and not stamped_after:
+                truth |= {("missed_change", kind, rid), ("stale_last_modified", kind, rid)}
+            if rid not in old and not stamped_after:
+                truth |= {("missed_creation", kind, rid), ("stale_last_modified", kind, rid)}
+    found = {(row["kind"], row["resource_type"], row["id"]) for row in rows}
+    assert found == truth
+    assert any(kind == "Group" for _, kind, _ in truth), "the simulator planted no stale group change"
+    assert delta.manifest.rows["users"] > 0
     assert summary.watermark == watermark
 
 
@@ -171,3 +186,49 @@ def test_an_ssws_token_revoked_mid_crawl_ends_partial_with_the_reason(
     assert result.manifest.rows["users"] == len(directories[0].users)
     assert result.manifest.rows["groups"] < len(directories[0].groups)
     assert API_TOKEN not in (result.export_path / "manifest.json").read_text()
+
+
+def test_a_429_storm_longer_than_the_retries_ends_partial_with_the_reason(
+    okta: ServedOkta, directories: list[Directory], store: Store
+) -> None:
+    """Okta's 429 carries no Retry-After: recon waits until X-Rate-Limit-Reset; when the limit
+    outlasts ``max_retries`` the export is published partial, naming the throttling."""
+    from recon.sources.extract import extract_source, open_client
+
+    okta.state.rate_limit, okta.state.window = 8, 600.0  # then every request is 429 for 10 minutes
+    waits: list[float] = []
+    cfg = config(okta, max_retries=2)
+    system = cfg.system("okta")
+    client = open_client(system, sleep=waits.append)
+    try:
+        result = extract_source(
+            store, system, ExtractRequest(system="okta", cycle="20260101T000000Z"), client=client
+        )
+    finally:
+        client.close()
+    assert result.manifest.status == "partial"
+    stopped = [a for a in result.manifest.anomalies if a["kind"] == "crawl_stopped"]
+    assert len(stopped) == 1 and "429" in stopped[0]["detail"]
+    assert okta.state.throttled == 3  # the first try and 2 retries
+    assert len([w for w in waits if w > 60]) >= 2  # each retry waited for the reset, not a backoff
+    assert result.manifest.rows["users"] < len(directories[0].users) or result.manifest.rows.get(
+        "groups", 0
+    ) < len(directories[0].groups)
+
+
+def test_a_full_export_says_okta_has_no_count_and_names_the_console(
+    okta: ServedOkta, directories: list[Directory], store: Store
+) -> None:
+    from recon.sources.counts import count_lines
+
+    result = extract(store, config(okta), "20260101T000000Z")
+    manifest = result.manifest
+    assert manifest.total_results == {"Users": None, "Groups": None}
+    assert "no count endpoint" in manifest.origin["count_check"]["source"]
+    lines = count_lines(manifest)
+    assert lines[0] == "provider count: none: the Okta Management API has no count endpoint"
+    users = len(directories[0].users)
+    assert lines[1] == (
+        f"- users: {users:,} exported; compare with Okta Admin Console > Directory > People, status All"
+    )
+    assert "besides the app-assignment group" in lines[2]
