@@ -200,6 +200,7 @@ def main() -> None:
         "spark.sql.shuffle.partitions": args.shuffle_partitions,
     }
     loads_start = os.getloadavg()
+    measured_code = code_version()
     loads: list[float] = []
     results: dict[str, list[tuple[float, float, float]]] = {"duckdb": [], "spark": []}
     stopped: list[TimedOut] = []
@@ -236,7 +237,7 @@ def main() -> None:
     med = {e: [statistics.median(r[i] for r in rows) for i in range(3)] for e, rows in finished.items()}
     lines = [
         f"## reconcile on Spark {args.master} vs DuckDB: {args.users:,} users, "
-        f"~{8 * args.users:,} memberships (recon at {code_version()})",
+        f"~{8 * args.users:,} memberships (recon at {measured_code})",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3:.0f} GiB RAM, Python "
