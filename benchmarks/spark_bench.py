@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,10 +40,19 @@ from recon import __version__  # noqa: E402
 CHILD = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-from recon.config import EngineConfig, load_config
-from recon.reconcile import reconcile
+from recon.config.toml import EngineConfig, load_config
+from recon.reconcile.run import reconcile
 from recon.store import Store
 engine = EngineConfig(name={engine!r}, master={master!r}, conf={conf!r})
+began = time.perf_counter()
+if engine.name == "spark":
+    # progress on stderr, so that a run stopped at the time limit says how far it got
+    import recon.engine.spark as spark_engine
+    _run = spark_engine.SparkEngineSession.run
+    def _logged(self, name, *args, **kwargs):
+        print(f"{{time.perf_counter() - began:.0f}} s: sql/{{name}}.sql", file=sys.stderr, flush=True)
+        return _run(self, name, *args, **kwargs)
+    spark_engine.SparkEngineSession.run = _logged
 start_seconds = 0.0
 if engine.name == "spark":
     from recon.engine.spark import spark_session
@@ -77,11 +87,39 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def measured(code: str) -> tuple[dict[str, object], float]:
-    """Run ``code`` in a fresh Python; its JSON answer and the peak RSS of its process tree (MB)."""
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+class TimedOut(Exception):
+    """A measurement stopped at its time limit: how long it ran, its peak RSS and its last progress line."""
+
+    def __init__(self, seconds: float, peak: float, last: str) -> None:
+        super().__init__(f"stopped after {seconds:.0f} s")
+        self.seconds, self.peak, self.last = seconds, peak, last
+
+
+def measured(
+    code: str, lock: Path | None = None, timeout: float | None = None
+) -> tuple[dict[str, object], float]:
+    """Run ``code`` in a fresh Python (under ``flock lock`` when given: one measurement per lock);
+    its JSON answer and the peak RSS of its process tree (MB). Raises :class:`TimedOut` when it
+    runs longer than ``timeout`` seconds after taking the lock (its process tree is then stopped)."""
+    command = [sys.executable, "-c", code]
+    if lock is not None:
+        command = ["flock", str(lock), *command]
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     peak = 0.0
     done = threading.Event()
+    progress: list[str] = []
+    began: list[float] = []
+
+    def read_progress() -> None:
+        assert child.stderr is not None
+        for line in child.stderr:
+            if not began and line.strip():
+                began.append(time.perf_counter())  # the child runs: the lock is taken
+            if " s: sql/" in line or "Error" in line or "Exception" in line:
+                progress.append(line.rstrip())
+                print(f"  {line.rstrip()}", file=sys.stderr, flush=True)
 
     def sample() -> None:
         nonlocal peak
@@ -91,12 +129,41 @@ def measured(code: str) -> tuple[dict[str, object], float]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out, _ = child.communicate()
+    reader = threading.Thread(target=read_progress, daemon=True)
+    reader.start()
+    assert child.stdout is not None
+    out: list[str] = []
+    stdout = threading.Thread(target=lambda: out.extend(child.stdout or []), daemon=True)
+    stdout.start()
+    while child.poll() is None:
+        if timeout is not None and began and time.perf_counter() - began[0] > timeout:
+            seconds = time.perf_counter() - began[0]
+            os.killpg(child.pid, signal.SIGTERM)  # the child's own session: Python, flock, the JVM
+            child.wait()
+            done.set()
+            sampler.join()
+            raise TimedOut(seconds, peak, progress[-1] if progress else "(no statement started)")
+        time.sleep(0.5)
+    stdout.join()
+    reader.join()
     done.set()
     sampler.join()
     if child.returncode:
-        raise SystemExit(f"child failed with exit code {child.returncode}")
-    return json.loads(out.strip().splitlines()[-1]), peak
+        raise SystemExit(f"child failed with exit code {child.returncode}: {progress[-3:]}")
+    return json.loads("".join(out).strip().splitlines()[-1]), peak
+
+
+def code_version() -> str:
+    """The commit of the recon code measured (``+changes`` when the work tree differs from it)."""
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "recon", "sql"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return (head or "unknown") + ("+changes" if dirty else "")
 
 
 def main() -> None:
@@ -107,19 +174,36 @@ def main() -> None:
     parser.add_argument("--driver-memory", default="4g")
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "reconcile")
+    parser.add_argument("--shuffle-partitions", default="8")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "spark.md")
+    parser.add_argument(
+        "--lock", type=Path, help="run the generation and each measurement under flock LOCK, one at a time"
+    )
+    parser.add_argument(
+        "--spark-timeout", type=float, help="stop a Spark run after this many seconds (progress recorded)"
+    )
+    parser.add_argument("--note", default="", help="a paragraph written under the figures (conditions)")
     args = parser.parse_args()
 
     data = args.work / f"users-{args.users}"
     generate = ["--generate-only", "--users", str(args.users), "--work", str(args.work)]
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "reconcile_bench.py"), *generate], check=True)
+    locked = ["flock", str(args.lock)] if args.lock else []
+    subprocess.run(
+        [*locked, sys.executable, str(ROOT / "benchmarks" / "reconcile_bench.py"), *generate], check=True
+    )
     groups = max(1000, args.users // 100)
     expected = {kind: 0 for kind, _ in expected_counts(args.users, groups)}
     for (kind, _), count in expected_counts(args.users, groups).items():
         expected[kind] += count
-    conf = {"spark.driver.memory": args.driver_memory, "spark.sql.shuffle.partitions": "8"}
+    conf = {
+        "spark.driver.memory": args.driver_memory,
+        "spark.sql.shuffle.partitions": args.shuffle_partitions,
+    }
     loads_start = os.getloadavg()
+    measured_code = code_version()
+    loads: list[float] = []
     results: dict[str, list[tuple[float, float, float]]] = {"duckdb": [], "spark": []}
+    stopped: list[TimedOut] = []
     for run in range(args.runs):
         for engine in ("duckdb", "spark"):
             code = CHILD.format(
@@ -131,7 +215,14 @@ def main() -> None:
                 conf=conf if engine == "spark" else {},
                 limit=args.memory_limit,
             )
-            answer, peak = measured(code)
+            try:
+                answer, peak = measured(code, args.lock, args.spark_timeout if engine == "spark" else None)
+            except TimedOut as timed_out:
+                stopped.append(timed_out)
+                loads.append(os.getloadavg()[0])
+                print(f"run {run + 1} {engine}: {timed_out}, last: {timed_out.last}", flush=True)
+                continue
+            loads.append(os.getloadavg()[0])
             got = Counter({k: v for k, v in answer["by_kind"].items() if v})  # type: ignore[union-attr]
             if got != Counter({k: v for k, v in expected.items() if v}):
                 raise SystemExit(f"{engine}: findings differ from the truth: {dict(got)} vs {expected}")
@@ -142,41 +233,59 @@ def main() -> None:
                 f"peak tree RSS {peak:,.0f} MB, load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
-    med = {e: [statistics.median(r[i] for r in rows) for i in range(3)] for e, rows in results.items()}
-    ratio = med["spark"][0] / med["duckdb"][0]
-    rss_ratio = med["spark"][2] / med["duckdb"][2]
+    finished = {e: rows for e, rows in results.items() if rows}
+    med = {e: [statistics.median(r[i] for r in rows) for i in range(3)] for e, rows in finished.items()}
     lines = [
         f"## reconcile on Spark {args.master} vs DuckDB: {args.users:,} users, "
-        f"~{8 * args.users:,} memberships",
+        f"~{8 * args.users:,} memberships (recon at {measured_code})",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3:.0f} GiB RAM, Python "
         f"{platform.python_version()}, Java 17. Versions: recon {__version__}, pyspark "
         f"{metadata.version('pyspark')}, sqlglot {metadata.version('sqlglot')}, duckdb "
-        f"{metadata.version('duckdb')}. Load average at the start {loads_start[0]:.1f}, at the end "
-        f"{os.getloadavg()[0]:.1f} (a shared machine: other jobs ran during the runs).",
+        f"{metadata.version('duckdb')}. Load average (1 min) at the start {loads_start[0]:.1f}, after each "
+        f"run {', '.join(f'{x:.1f}' for x in loads)} (a shared machine: other jobs ran during the runs).",
         f"Input: the directory of benchmarks/reconcile_bench.py ({groups:,} groups, a target with its own "
-        f"ids, known faults); both engines' findings equal its truth in every run. Runs: {args.runs} per "
-        f"engine, alternating, each in a fresh process. Spark: {args.master}, spark.driver.memory "
-        f"{args.driver_memory}, 8 shuffle partitions; DuckDB: memory_limit {args.memory_limit}. Peak RSS is "
+        f"ids, known faults); every finished run's findings equal its truth. Runs: {args.runs} per "
+        f"engine, alternating, each in a fresh process"
+        + (f", each under flock {args.lock}" if args.lock else "")
+        + f". Spark: {args.master}, spark.driver.memory {args.driver_memory}, {args.shuffle_partitions} "
+        f"shuffle partitions; DuckDB: memory_limit {args.memory_limit}. Peak RSS is "
         "of the whole process tree (Python + JVM), sampled every 0.2 s.",
         "",
         "| engine | median reconcile s | runs (s) | session start s (median) | peak tree RSS MB (median) |",
         "|---|---|---|---|---|",
     ]
     for engine in ("duckdb", "spark"):
-        runs = ", ".join(f"{r[0]:.1f}" for r in results[engine])
+        if engine in med:
+            runs = ", ".join(f"{r[0]:.1f}" for r in results[engine])
+            lines.append(
+                f"| {engine} | {med[engine][0]:.1f} | {runs} | {med[engine][1]:.1f} | {med[engine][2]:,.0f} |"
+            )
+    for timed_out in stopped:
         lines.append(
-            f"| {engine} | {med[engine][0]:.1f} | {runs} | {med[engine][1]:.1f} | {med[engine][2]:,.0f} |"
+            f"| spark (stopped) | did not finish | stopped at the {args.spark_timeout:.0f} s limit after "
+            f"{timed_out.seconds:.0f} s; last statement started: `{timed_out.last}` | "
+            f"| {timed_out.peak:,.0f} |"
         )
-    lines += [
-        "",
-        f"Spark local is **{ratio:.1f}x the DuckDB time** (session start not included) and "
-        f"{rss_ratio:.1f}x its peak memory on this machine. Expected: on one machine Spark pays for "
-        "shuffles through local files, JVM start-up and task scheduling that DuckDB does not have; its "
-        "use is the directories and histories that do not fit one machine.",
-        "",
-    ]
+    lines.append("")
+    if "spark" in med and "duckdb" in med:
+        ratio = med["spark"][0] / med["duckdb"][0]
+        rss_ratio = med["spark"][2] / med["duckdb"][2]
+        lines.append(
+            f"Spark local is **{ratio:.1f}x the DuckDB time** (session start not included) and "
+            f"{rss_ratio:.1f}x its peak memory on this machine. Expected: on one machine Spark pays for "
+            "shuffles through local files, JVM start-up and task scheduling that DuckDB does not have; its "
+            "use is the directories and histories that do not fit one machine."
+        )
+    elif stopped:
+        lines.append(
+            "Spark did not finish within the time limit: no ratio. The stopped run's time is from the "
+            "session start to the stop (the session start included), its peak RSS the whole tree's."
+        )
+    if args.note:
+        lines += ["", args.note]
+    lines.append("")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     previous = args.out.read_text() if args.out.is_file() else "# Spark engine benchmarks\n\n"
     args.out.write_text(previous + "\n".join(lines) + "\n")

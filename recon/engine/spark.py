@@ -11,6 +11,10 @@ recon.toml). It runs the same ``sql/`` files as DuckDB, translated to Spark SQL 
   first ``key=value`` folder), partition columns read as strings (type inference off) and cast
   to the declared types; paths may be any URI Spark reads (``s3a://``, ``abfss://``, ``gs://``,
   ``dbfs:/``). Small Arrow or polars tables are copied in.
+* **Shared parts of a statement.** Spark expands each reference to a common table expression
+  into its own copy of the plan; one that several parts of a statement read and that joins or
+  aggregates is computed once first, as a checkpointed view (:func:`~recon.engine.spark_sql.spark_steps`),
+  kept as long as the statement's result needs it.
 * **Results** are lazy DataFrames; :meth:`keep` checkpoints one (``localCheckpoint``: computed once,
   kept in the executors' block stores, spilling to disk, lineage cut). Only small results come
   back to Python (:meth:`rows`, :meth:`arrow`); :meth:`batches` streams partition by partition.
@@ -41,9 +45,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recon.config import EngineConfig
+from recon.config.toml import EngineConfig
 from recon.engine import Input, Parquet, Session, Table, load_sql, prepared_call
-from recon.engine.spark_sql import DUCKDB_ONLY_FILES, portability_problems, to_spark
+from recon.engine.spark_sql import DUCKDB_ONLY_FILES, portability_problems, spark_steps
 from recon.errors import ConfigError, SqlFileError, UsageError
 from recon.row_groups import ROW_GROUP_ROWS, write_batches
 
@@ -200,11 +204,25 @@ class SparkEngineSession(Session):
         self._views.append(view)
         return view
 
-    def _run_text(self, duckdb_sql: str, params: Mapping[str, Any], inputs: Mapping[str, Input]) -> Table:
+    def _run_text(
+        self, duckdb_sql: str, params: Mapping[str, Any], inputs: Mapping[str, Input]
+    ) -> tuple[Table, list[DataFrame]]:
+        """The statement's result, and the checkpoints of its shared steps (which it reads)."""
         views = {name: self._view(name, source) for name, source in inputs.items()}
-        text = to_spark(duckdb_sql, views)
-        frame = self.spark.sql(text, args=_args(params)) if params else self.spark.sql(text)
-        return SparkTable(self, frame)
+        number = next(self._counter)
+        steps, text = spark_steps(duckdb_sql, views, lambda cte: f"_cte{number}_{cte}_{self._run_id}")
+        args = _args(params) if params else {}
+        shared: list[DataFrame] = []
+        for step in steps:
+            step_args = {key: value for key, value in args.items() if key in step.params}
+            frame = self.spark.sql(step.sql, args=step_args) if step_args else self.spark.sql(step.sql)
+            # computed once here, for every part of the statement that reads it
+            kept = frame.localCheckpoint(eager=True)
+            kept.createOrReplaceTempView(step.view)
+            self._views.append(step.view)
+            shared.append(kept)
+        frame = self.spark.sql(text, args=args) if args else self.spark.sql(text)
+        return SparkTable(self, frame), shared
 
     # -- the Session interface -----------------------------------------------------------
     def run(
@@ -219,8 +237,14 @@ class SparkEngineSession(Session):
         reason = _refusal(name)
         if reason:
             raise UsageError(f"sql/{name}.sql does not run on Spark: {reason}")
-        result = self._run_text(sql.query, given, bound)
-        return self.keep(result) if keep else result
+        result, shared = self._run_text(sql.query, given, bound)
+        if not keep:
+            self._kept.extend(shared)  # read whenever the lazy result is
+            return result
+        kept = self.keep(result)
+        for frame in shared:  # the kept result no longer reads them
+            frame.unpersist()
+        return kept
 
     def query(self, sql: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Input]) -> Table:
         problems = portability_problems(sql)
@@ -230,7 +254,9 @@ class SparkEngineSession(Session):
                 + "; ".join(problems)
                 + "): use --engine duckdb"
             )
-        return self._run_text(sql, dict(params or {}), inputs)
+        result, shared = self._run_text(sql, dict(params or {}), inputs)
+        self._kept.extend(shared)
+        return result
 
     def keep(self, table: Table) -> Table:
         kept = self._own(table).localCheckpoint(eager=True)

@@ -26,7 +26,9 @@ file; :data:`DUCKDB_ONLY_STAGES` names the stages whose statements only ever run
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
@@ -39,9 +41,11 @@ __all__ = [
     "DUCKDB_ONLY_STAGES",
     "FINGERPRINT_ON_SPARK",
     "SPARK_STAGES",
+    "SharedStep",
     "duckdb_only_reason",
     "portability_problems",
     "spark_query",
+    "spark_steps",
     "to_spark",
 ]
 
@@ -272,6 +276,108 @@ def to_spark(text: str, tables: Mapping[str, str] | None = None) -> str:
     if tables:
         tree = _renamed(tree, tables)
     return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
+
+
+@dataclass(frozen=True)
+class SharedStep:
+    """A common table expression of a statement, computed once before it: ``sql`` (Spark SQL,
+    reading the parameters ``params``) becomes the view ``view``, which the statement reads."""
+
+    view: str
+    sql: str
+    params: frozenset[str]
+
+
+def _does_work(node: exp.Expression) -> bool:
+    """Whether computing ``node`` joins, aggregates, sorts, unions or runs a subquery: work that
+    Spark would repeat for every reference when it expands a common table expression."""
+    if isinstance(node, exp.In) and node.args.get("query") is not None:
+        return True
+    return isinstance(node, exp.Join | exp.Group | exp.AggFunc | exp.Window | exp.Union | exp.Exists)
+
+
+def _cte_references(node: exp.Expression, names: set[str]) -> list[str]:
+    return [t.name for t in node.find_all(exp.Table) if not t.args.get("db") and t.name in names]
+
+
+def _read_from(tree: exp.Expression, views: Mapping[str, str]) -> exp.Expression:
+    """``tree`` with its references to the common table expressions ``views`` read from those views."""
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in views:
+            alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name))
+            return exp.Table(this=exp.to_identifier(views[node.name]), alias=alias)
+        return node
+
+    return tree.transform(rename)
+
+
+def _with_used(query: exp.Expression, ctes: list[exp.Expression]) -> exp.Expression:
+    """``query`` under a WITH of those of ``ctes`` it reads, directly or through another."""
+    names = {cte.alias_or_name for cte in ctes}
+    needed = set(_cte_references(query, names))
+    for cte in reversed(ctes):  # a common table expression reads only those before it
+        if cte.alias_or_name in needed:
+            needed.update(_cte_references(cte.this, names))
+    used = [cte for cte in ctes if cte.alias_or_name in needed]
+    query.set("with_", exp.With(expressions=used) if used else None)
+    return query
+
+
+def _placeholders(tree: exp.Expression) -> frozenset[str]:
+    return frozenset(node.name for node in tree.find_all(exp.Placeholder))
+
+
+def spark_steps(
+    text: str, tables: Mapping[str, str] | None, view_name: Callable[[str], str]
+) -> tuple[list[SharedStep], str]:
+    """One DuckDB statement as Spark SQL (see :func:`to_spark`), with its shared common table
+    expressions taken out as steps to compute first (raises :class:`sqlglot.errors.SqlglotError`).
+
+    Spark expands every reference to a common table expression into its own copy of the plan, so
+    one that several parts of a statement read is computed again for each (reconcile's membership
+    statement read each membership file about 40 times). A common table expression read more than
+    once that joins, aggregates or filters through a subquery (itself or through one it reads
+    that is expanded) becomes a :class:`SharedStep` under the view ``view_name(its name)``; the
+    statement and later steps read that view. The result is the same relation: a common table
+    expression is a name for a query, evaluated once or many times.
+    """
+    tree = _spark_tree_of(text).copy()
+    if tables:
+        tree = _renamed(tree, tables)
+    with_ = tree.args.get("with_")
+    if not isinstance(with_, exp.With) or with_.args.get("recursive"):
+        return [], tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
+    ctes = list(with_.expressions)
+    names = {cte.alias_or_name for cte in ctes}
+    uses = Counter(_cte_references(tree, names))
+    heavy: dict[str, bool] = {}
+    shared: dict[str, str] = {}
+    steps: list[SharedStep] = []
+    kept: list[exp.Expression] = []
+    for cte in ctes:
+        name = cte.alias_or_name
+        body = cte.this
+        expanded = [ref for ref in _cte_references(body, names) if ref not in shared]
+        heavy[name] = any(_does_work(node) for node in body.walk()) or any(heavy.get(r) for r in expanded)
+        if uses[name] < 2 or not heavy[name]:
+            kept.append(cte)
+            continue
+        query = _with_used(_read_from(body.copy(), shared), [_read_from(c.copy(), shared) for c in kept])
+        shared[name] = view_name(name)
+        steps.append(
+            SharedStep(
+                view=shared[name],
+                sql=query.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE),
+                params=_placeholders(query),
+            )
+        )
+    if not steps:
+        return [], tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
+    statement = tree.copy()
+    statement.set("with_", None)
+    statement = _with_used(_read_from(statement, shared), [_read_from(c.copy(), shared) for c in kept])
+    return steps, statement.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
 
 
 def duckdb_only_reason(name: str) -> str | None:

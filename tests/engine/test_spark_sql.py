@@ -17,6 +17,7 @@ from recon.engine.spark_sql import (
     duckdb_only_reason,
     portability_problems,
     spark_query,
+    spark_steps,
     to_spark,
 )
 
@@ -117,3 +118,41 @@ def test_inputs_are_renamed_but_ctes_of_the_same_name_are_not() -> None:
     )
     assert "_in1_source_users" in text and "_in3_groups" in text
     assert "_in2_users" not in text
+
+
+SHARED = """
+WITH picked AS (SELECT id FROM t WHERE v > $low),
+counted AS (SELECT id, count(*) AS n FROM picked JOIN u ON u.id = picked.id GROUP BY id),
+once AS (SELECT id, n FROM counted WHERE n > $high),
+plain AS (SELECT id FROM t)
+SELECT a.id FROM counted AS a JOIN counted AS b ON a.id = b.id
+UNION ALL SELECT id FROM once UNION ALL SELECT id FROM plain UNION ALL SELECT id FROM plain
+"""
+
+
+def test_a_common_table_expression_read_twice_that_joins_is_computed_once_as_a_step() -> None:
+    steps, text = spark_steps(SHARED, {"t": "_in1_t", "u": "_in2_u"}, lambda cte: f"_cte_{cte}")
+    # counted joins and aggregates and is read twice: a step; picked is read once (by the step);
+    # once is read once; plain is read twice but only scans: expanding it costs a scan, no join
+    assert [step.view for step in steps] == ["_cte_counted"]
+    step = steps[0]
+    assert "_in1_t" in step.sql and "_in2_u" in step.sql and ":low" in step.sql
+    assert step.params == {"low"}
+    assert "_cte_counted AS a" in text and "_cte_counted AS b" in text and "_cte_counted AS counted" in text
+    assert "JOIN _in2_u" not in text  # the join runs in the step only
+    assert ":high" in text and "picked AS" not in text.split("once AS")[1]
+
+
+def test_a_statement_without_shared_work_is_one_statement() -> None:
+    text = "WITH a AS (SELECT id FROM t) SELECT id FROM a UNION ALL SELECT id FROM a"
+    assert spark_steps(text, None, lambda cte: f"_cte_{cte}") == ([], to_spark(text))
+
+
+def test_reconcile_membership_findings_reads_each_shared_part_from_a_step() -> None:
+    steps, text = spark_steps(load_sql("reconcile_membership_findings").query, None, lambda c: f"_v_{c}")
+    views = [step.view for step in steps]
+    # differing_users was expanded into every part that reads it: each membership file was
+    # scanned ~40 times in one statement before
+    assert views[0] == "_v_differing_users"
+    assert {"_v_source_rows", "_v_target_rows", "_v_expected_users", "_v_actual_users"} <= set(views)
+    assert "source_memberships" not in text and "target_memberships" not in text
