@@ -9,6 +9,10 @@ well-behaved SCIM server (scim2-server) cannot be made to do:
 - ``huge``: a plain page of ``size`` bytes;
 - ``trickle``: a valid page sent one byte every ``interval`` seconds (so a read timeout,
   which restarts on every byte, never fires);
+- ``trickle_headers``: the status line, then the headers one byte every ``interval`` seconds
+  (the body is never reached: only a deadline on the whole exchange ends it);
+- ``stall``: the status line and headers of a page, then nothing (the connection stays open);
+  both hang up after ``give_up`` seconds;
 - ``deep``: a page with one attribute nested ``depth`` levels;
 - ``error``: HTTP 400 whose SCIM ``detail`` holds line breaks and ANSI escapes.
 
@@ -41,6 +45,11 @@ class Behaviour:
     depth: int = 300
     detail: str = "bad filter\n\x1b[31mRED\x1b[0m\rmore"
     extra: dict[str, Any] = field(default_factory=dict)  # ok mode: merged into the first user
+    honest: int = 0  # /Users requests answered as in ok mode (with ``total``) before ``mode`` applies
+    total: int | None = None  # ok mode: the totalResults announced (default: the users sent)
+    give_up: float = (
+        20.0  # trickle_headers/stall hang up after this, so a regression fails a test, not hangs it
+    )
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
 
@@ -48,11 +57,11 @@ def _user(n: int, **extra: Any) -> dict[str, Any]:
     return {"schemas": [USER], "id": f"u{n:04d}", "userName": f"user{n}@example.com", **extra}
 
 
-def _page(resources: list[dict[str, Any]]) -> bytes:
+def _page(resources: list[dict[str, Any]], total: int | None = None) -> bytes:
     return json.dumps(
         {
             "schemas": [LIST],
-            "totalResults": len(resources),
+            "totalResults": len(resources) if total is None else total,
             "startIndex": 1,
             "itemsPerPage": len(resources),
             "Resources": resources,
@@ -87,11 +96,14 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if not path.endswith(("/Users", "/Groups")):
             return self._send(404, b'{"detail": "not here"}')
-        if path.endswith("/Groups") or behaviour.mode == "ok":
+        honest = path.endswith("/Users") and behaviour.honest > 0
+        if honest:
+            behaviour.honest -= 1
+        if path.endswith("/Groups") or behaviour.mode == "ok" or honest:
             users = [] if path.endswith("/Groups") else [_user(n) for n in range(behaviour.users)]
             if users:
                 users[0].update(behaviour.extra)
-            return self._send(200, _page(users))
+            return self._send(200, _page(users, None if path.endswith("/Groups") else behaviour.total))
         mode = behaviour.mode
         if mode == "bomb":
             return self._send(200, _bomb(behaviour.size), {"Content-Encoding": "gzip"})
@@ -112,6 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
                 }
             ).encode()
             return self._send(400, body)
+        if mode in ("trickle_headers", "stall"):
+            return self._stall(mode, _page([_user(0)]), behaviour.interval)
         if mode == "trickle":
             body = _page([_user(n) for n in range(behaviour.users)])
             self.send_response(200)
@@ -129,6 +143,28 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             return None
         raise AssertionError(mode)
+
+    def _stall(self, mode: str, body: bytes, interval: float) -> None:
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\n"
+            + "".join(f"X-Padding-{n}: {'x' * 60}\r\n" for n in range(100))
+            + f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        try:
+            give_up = time.monotonic() + self.server.behaviour.give_up
+            if mode == "stall":
+                self.wfile.write(head)
+                self.wfile.flush()
+                self.server.stopping.wait(self.server.behaviour.give_up)
+                return
+            self.wfile.write(head[:17])  # the status line
+            for byte in head[17:]:
+                if self.server.stopping.wait(interval) or time.monotonic() > give_up:
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        except OSError:
+            return
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
