@@ -7,7 +7,8 @@ near, and an environment variable to raise it (or lower it)::
     RECON_MAX_JSON_DEPTH        nesting of arrays/objects in any JSON text          64
     RECON_MAX_RESOURCE_BYTES    one resource / one NDJSON line / one journal page   128 MiB
     RECON_MAX_RESPONSE_BYTES    one HTTP response body, compressed and decompressed 256 MiB
-    RECON_RESPONSE_DEADLINE     seconds for a whole HTTP response (headers + body)  300
+    RECON_MAX_TOKEN_BYTES       one answer of a token endpoint (Entra, Okta OAuth)   1 MiB
+    RECON_RESPONSE_DEADLINE     seconds for a whole HTTP exchange (connect to body) 300
     RECON_MAX_FILTER_TERMS      comparisons in one SCIM filter                      200
 
 What happens over a limit is the caller's rule, always one line naming the file or URL, the
@@ -41,6 +42,7 @@ class Limits:
     max_json_depth: int = 64
     max_resource_bytes: int = 128 * 2**20
     max_response_bytes: int = 256 * 2**20
+    max_token_bytes: int = 2**20
     response_deadline: float = 300.0
     max_filter_terms: int = 200
 
@@ -49,6 +51,7 @@ _ENV = {
     "max_json_depth": "RECON_MAX_JSON_DEPTH",
     "max_resource_bytes": "RECON_MAX_RESOURCE_BYTES",
     "max_response_bytes": "RECON_MAX_RESPONSE_BYTES",
+    "max_token_bytes": "RECON_MAX_TOKEN_BYTES",
     "response_deadline": "RECON_RESPONSE_DEADLINE",
     "max_filter_terms": "RECON_MAX_FILTER_TERMS",
 }

@@ -60,11 +60,14 @@ def connect(
     from_env = os.environ.get("RECON_MEMORY_LIMIT")
     limit = memory_limit or from_env
     if limit:
+        where = "RECON_MEMORY_LIMIT" if limit == from_env else "memory limit"
+        if limit.strip().startswith("-"):  # DuckDB reads a negative size as "no limit"
+            con.close()
+            raise ConfigError(f"{where}={limit!r} is not a memory size (use e.g. 2GB or 512MB)")
         try:
             con.execute("SET memory_limit = ?", [limit])
         except duckdb.Error as exc:
             con.close()
-            where = "RECON_MEMORY_LIMIT" if limit == from_env else "memory limit"
             raise ConfigError(f"{where}={limit!r} is not a memory size (use e.g. 2GB or 512MB)") from exc
     if threads:
         con.execute(f"SET threads = {int(threads)}")

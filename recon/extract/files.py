@@ -41,6 +41,7 @@ from recon.extract.columns import Done, UsersColumns, is_user_object
 from recon.extract.normalize import Rejected, normalise, parse_scim_datetime
 from recon.extract.writer import ExportWriter
 from recon.limits import DepthScanner, LimitExceeded, check_depth, limits, size_text
+from recon.scim.filter import parse as parse_filter
 from recon.store import ExportKind, Manifest, Store, check_name
 
 __all__ = ["ImportResult", "import_files", "iter_resources", "since_filter"]
@@ -468,6 +469,7 @@ def import_files(
     if since is not None:
         manifest.filter, manifest.watermark = since_filter(since)
     elif filter_expr is not None:
+        parse_filter(filter_expr)  # one that cannot be parsed here could never be checked by deltas
         manifest.filter = filter_expr
     manifest.started = _now()
     manifest.origin = {"method": "import", "files": [str(f) for f in files]}

@@ -26,7 +26,6 @@ import ssl
 import threading
 import time
 import urllib.parse
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,11 +39,28 @@ from recon import __version__
 from recon.errors import ScimError, UsageError
 from recon.limits import LimitExceeded, check_depth, limits, size_text
 from recon.safe_text import check_token, one_line
+from recon.scim.bounded import (
+    BodyOverCap,
+    Deadline,
+    DeadlinePassed,
+    UnsupportedEncoding,
+    bound_client,
+    exchange_deadline,
+    read_body,
+)
 from recon.scim.pages import Page, PageRequest, parse_list_response
 from recon.scim.paging import CursorPaginator, IndexPaginator
 from recon.scim.stream import PageStream
 
-__all__ = ["RETRYABLE_STATUS", "ClientStats", "RetryPolicy", "ScimClient", "SentPage", "redact_url"]
+__all__ = [
+    "RETRYABLE_STATUS",
+    "ClientStats",
+    "RetryPolicy",
+    "ScimClient",
+    "SentPage",
+    "describe_transport_error",
+    "redact_url",
+]
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 SCIM_JSON = "application/scim+json"
@@ -215,6 +231,7 @@ class ScimClient:
                 limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             )
             self._owns_http = True
+        bound_client(self._http)  # the response deadline covers the whole exchange
         self._headers = headers
 
     @classmethod
@@ -327,18 +344,29 @@ class ScimClient:
             request = self._http.build_request(
                 method, url, params=params, content=content, headers=send_headers
             )
-            response = self._http.send(request, stream=True)
-            try:
-                self._read_body(response, method, url)
-            finally:
-                response.close()
+            # one deadline for connecting, sending, the status line, the headers and the body
+            with exchange_deadline(limits().response_deadline) as deadline:
+                try:
+                    response = self._http.send(request, stream=True)
+                except httpx.TimeoutException as exc:
+                    if deadline.passed():
+                        raise self._error(
+                            f"{method}: no complete status line and headers after {deadline.seconds:g} s; "
+                            "not retried; the limit is RECON_RESPONSE_DEADLINE",
+                            url,
+                        ) from exc
+                    raise
+                try:
+                    self._read_body(response, method, url, deadline)
+                finally:
+                    response.close()
         except httpx.UnsupportedProtocol as exc:  # cannot succeed on a retry
             raise self._error(f"{method} cannot be sent: {exc}", url) from exc
         except httpx.HTTPError as exc:
             self._count(transport_errors=1)
             refused = isinstance(exc, httpx.ConnectError) and not self._connected
             if exhausted or (refused and attempt >= 1):
-                what = _describe_transport_error(exc)
+                what = describe_transport_error(exc)
                 tries = attempt + 1
                 raise self._error(f"{method} failed after {tries} attempt(s): {what}", url) from exc
             return self.policy.backoff(attempt, self._rand)
@@ -380,80 +408,34 @@ class ScimClient:
             )
         return response
 
-    def _read_body(self, response: httpx.Response, method: str, url: str) -> None:
+    def _read_body(self, response: httpx.Response, method: str, url: str, deadline: Deadline) -> None:
         """Read the body within the limits (:mod:`recon.limits`): bytes on the wire, bytes after
-        decompression, and the time for the whole response, which a server trickling a byte at a
-        time cannot stretch (the read timeout restarts on every byte). Over a limit: a
+        decompression, and the exchange deadline (:mod:`recon.scim.bounded`). Over a limit: a
         :class:`ScimError` that is not retried (the same request would meet the same answer)."""
-        bounds = limits()
-        deadline = time.monotonic() + bounds.response_deadline  # real time, whatever clock tests inject
-        cap = bounds.max_response_bytes
-        if response.is_stream_consumed:  # built in memory (a mock transport): only the size to check
-            if len(response.content) > cap:
-                raise self._error(
-                    f"{method}: HTTP {response.status_code} body over {size_text(cap)}; not retried; "
-                    "the limit is RECON_MAX_RESPONSE_BYTES",
-                    url,
-                    status=response.status_code,
-                )
-            return
-        decoder = _decoder(response.headers.get("Content-Encoding", ""))
-        if decoder is False:
-            encoding = one_line(response.headers["Content-Encoding"], 40)
+        cap = limits().max_response_bytes
+        try:
+            read_body(response, cap, deadline)
+        except BodyOverCap as exc:
             raise self._error(
-                f"{method}: unsupported Content-Encoding {encoding!r}",
+                f"{method}: HTTP {response.status_code} body over {size_text(cap)} ({exc.where}); "
+                "not retried; the limit is RECON_MAX_RESPONSE_BYTES",
                 url,
                 status=response.status_code,
-            )
-        parts: list[bytes] = []
-        size = wire = 0
-
-        def over(what: str) -> ScimError:
-            return self._error(
-                f"{method}: HTTP {response.status_code} body over {size_text(cap)} ({what}); not retried; "
-                "the limit is RECON_MAX_RESPONSE_BYTES",
+            ) from None
+        except UnsupportedEncoding as exc:
+            raise self._error(
+                f"{method}: unsupported Content-Encoding {one_line(str(exc), 40)!r}",
                 url,
                 status=response.status_code,
-            )
-
-        for raw in response.iter_raw():
-            wire += len(raw)
-            if wire > cap:
-                raise over("on the wire")
-            pending = raw
-            while pending:
-                if decoder is None:
-                    part, pending = pending, b""
-                else:  # inflate at most what still fits: a bomb never expands past the cap in memory
-                    try:
-                        part = decoder.decompress(pending, cap - size + 1)
-                    except zlib.error as exc:
-                        raise httpx.DecodingError(
-                            f"body is not valid {response.headers['Content-Encoding']}"
-                        ) from exc
-                    pending = decoder.unconsumed_tail
-                size += len(part)
-                if size > cap:
-                    raise over("after decompression" if decoder is not None else "on the wire")
-                parts.append(part)
-            if time.monotonic() > deadline:
-                raise self._error(
-                    f"{method}: HTTP {response.status_code} answer still arriving after "
-                    f"{bounds.response_deadline:g} s ({wire:,} bytes so far); not retried; "
-                    "the limit is RECON_RESPONSE_DEADLINE",
-                    url,
-                    status=response.status_code,
-                )
-        if decoder is not None:
-            try:
-                parts.append(decoder.flush())
-            except zlib.error as exc:
-                raise httpx.DecodingError("body ends inside its compressed data") from exc
-        data = b"".join(parts)
-        # what Response.read() would have set; a plain ByteStream also breaks httpx's reference
-        # cycle between a response and its stream, which kept each page alive until a full GC pass
-        response._content = data
-        response.stream = httpx.ByteStream(data)
+            ) from None
+        except DeadlinePassed as exc:
+            raise self._error(
+                f"{method}: HTTP {response.status_code} answer still arriving after "
+                f"{deadline.seconds:g} s ({exc.wire:,} bytes of body so far); not retried; "
+                "the limit is RECON_RESPONSE_DEADLINE",
+                url,
+                status=response.status_code,
+            ) from None
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET ``path`` and return its JSON object; raises :class:`ScimError` unless 200 + JSON object."""
@@ -608,20 +590,6 @@ class ScimClient:
         return PageStream(paginator, lambda request: self.fetch_page(resource, request), concurrency)
 
 
-def _decoder(encoding: str) -> Any:
-    """A zlib decompressor for ``Content-Encoding`` (None: identity; False: not one recon asked for)."""
-    names = [
-        name.strip().lower() for name in encoding.split(",") if name.strip().lower() not in ("", "identity")
-    ]
-    if not names:
-        return None
-    if names == ["gzip"] or names == ["x-gzip"]:
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if names == ["deflate"]:
-        return zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib-wrapped (what RFC 9110 means by deflate)
-    return False
-
-
 def _secret_forms(token: str | None) -> list[str]:
     """``token`` and the other spellings it takes in messages (JSON, repr, percent-encoded), longest first."""
     if not token:
@@ -642,7 +610,8 @@ def _cut_short(exc: orjson.JSONDecodeError, content: bytes) -> bool:
     return exc.pos >= len(content.rstrip()) - 1
 
 
-def _describe_transport_error(exc: httpx.HTTPError) -> str:
+def describe_transport_error(exc: httpx.HTTPError) -> str:
+    """What went wrong with a connection, in the user's words (certificates point to ``ca_bundle``)."""
     if isinstance(exc, httpx.ConnectTimeout):
         return "connection timed out"
     if isinstance(exc, httpx.TimeoutException):

@@ -24,6 +24,14 @@ import httpx
 
 from recon.config.providers import EntraSettings, OktaSettings, read_secret
 from recon.errors import ConfigError, ScimError
+from recon.safe_text import one_line
+from recon.sources.token_http import (
+    MsalSession,
+    access_token,
+    token_exchange,
+    token_json,
+    token_lifetime,
+)
 
 __all__ = ["EntraToken", "OktaServiceToken", "OktaSsws", "TokenSource", "ssl_context"]
 
@@ -69,32 +77,6 @@ def _redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-class _VerifiedSession:
-    """The HTTP client MSAL uses, verifying TLS with ``ca_bundle`` on every request.
-
-    ``requests`` lets ``REQUESTS_CA_BUNDLE`` override a session's ``verify``; passing it per
-    request makes the configured CA bundle win, as it does for every other recon request.
-    """
-
-    def __init__(self, verify: str | bool, timeout: float) -> None:
-        import requests
-
-        self._session = requests.Session()
-        self._verify = verify
-        self._timeout = timeout
-
-    def get(self, url: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", self._timeout)
-        return self._session.get(url, verify=self._verify, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", self._timeout)
-        return self._session.post(url, verify=self._verify, **kwargs)
-
-    def close(self) -> None:
-        self._session.close()
-
-
 class EntraToken:
     """Client-credentials tokens for Microsoft Graph from MSAL."""
 
@@ -121,27 +103,45 @@ class EntraToken:
         self.scopes = [f"{settings.graph_url}/.default"]
         self.refreshes = 0
         self._token: str | None = None
+        self._authority = f"{settings.login_url}/{settings.tenant_id}"
+        self._http = MsalSession(ssl_context(ca_bundle), timeout)
         try:
             self._app = msal.ConfidentialClientApplication(
                 settings.client_id,
                 client_credential=credential,
-                authority=f"{settings.login_url}/{settings.tenant_id}",
-                http_client=_VerifiedSession(str(ca_bundle) if ca_bundle else True, timeout),
+                authority=self._authority,
+                http_client=self._http,
                 instance_discovery=None if host in _MICROSOFT_LOGIN_HOSTS else False,
                 token_cache=msal.TokenCache(),
             )
-        except Exception as exc:  # MSAL reports discovery failures as ValueError or requests errors
+        except ScimError as exc:  # an answer outside the limits (token_http): already one line
+            self._http.close()
+            raise self._redacted(exc) from None
+        except Exception as exc:  # MSAL reports discovery failures as ValueError
+            self._http.close()
             raise ScimError(
-                _redact(f"Entra sign-in setup failed at {settings.login_url}: {exc}", self._secrets),
+                _redact(
+                    f"Entra sign-in setup failed at {settings.login_url}: {one_line(str(exc), 300)}",
+                    self._secrets,
+                ),
                 url=settings.login_url,
             ) from None
+
+    def _redacted(self, exc: ScimError) -> ScimError:
+        error = ScimError(_redact(str(exc), self._secrets), status=exc.status)
+        error.url = exc.url
+        return error
 
     def token(self) -> str:
         if self._token is None:
             try:
                 result = self._app.acquire_token_for_client(scopes=self.scopes)
+            except ScimError as exc:
+                raise self._redacted(exc) from None
             except Exception as exc:
-                raise ScimError(_redact(f"Entra token request failed: {exc}", self._secrets)) from None
+                raise ScimError(
+                    _redact(f"Entra token request failed: {one_line(str(exc), 300)}", self._secrets)
+                ) from None
             if "access_token" not in result:
                 error = result.get("error", "error")
                 detail = str(result.get("error_description", "")).splitlines()[0][:200]
@@ -152,11 +152,16 @@ class EntraToken:
                     ),
                     status=401,
                 )
-            self._token = str(result["access_token"])
+            endpoint = getattr(self._app.authority, "token_endpoint", None) or self._authority
+            self._token = access_token(result["access_token"], "the Entra token endpoint", str(endpoint))
         return self._token
 
     def header(self) -> str:
         return f"Bearer {self.token()}"
+
+    def close(self) -> None:
+        """Close the sign-in's HTTP client."""
+        self._http.close()
 
     def renew(self) -> bool:
         self._app.remove_tokens_for_client()
@@ -282,27 +287,22 @@ class OktaServiceToken:
                 "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                 "client_assertion": self._assertion(),
             }
-            try:
-                response = self._http.post(self._url, data=data, headers={"Accept": "application/json"})
-            except httpx.HTTPError as exc:
+            what = "the Okta token endpoint"
+            answer = token_exchange(
+                self._http, what, "POST", self._url, data=data, headers={"Accept": "application/json"}
+            )
+            body = token_json(answer, what)
+            if answer.status != 200 or "access_token" not in body:
+                error = body.get("error")
+                error_text = one_line(error, 100) if isinstance(error, str) else ""
                 raise ScimError(
-                    f"Okta token request failed: {type(exc).__name__}: {exc}", url=self._url
-                ) from None
-            body: Any = None
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-                error = body.get("error") if isinstance(body, dict) else None
-                raise ScimError(
-                    f"Okta refused a token: HTTP {response.status_code} {error or ''}".strip()
+                    f"Okta refused a token: HTTP {answer.status} {error_text}".strip()
                     + "; check client_id, the key and the app's granted scopes",
-                    url=self._url,
-                    status=response.status_code,
+                    url=answer.url,
+                    status=answer.status,
                 )
-            self._token = str(body["access_token"])
-            self._expires = self._clock() + float(body.get("expires_in") or 3600)
+            self._token = access_token(body["access_token"], what, answer.url)
+            self._expires = self._clock() + token_lifetime(body.get("expires_in"), what, answer.url)
         return self._token
 
     def header(self) -> str:

@@ -26,6 +26,7 @@ import httpx
 import orjson
 
 from recon.errors import ScimError
+from recon.scim.bounded import bound_transport
 from recon.scim.client import RetryPolicy, ScimClient
 from recon.sources.auth import TokenSource, ssl_context
 
@@ -87,7 +88,7 @@ class ProviderClient:
         clock: Callable[[], float] = time.time,
         max_renewals: int = 20,
     ) -> None:
-        inner = transport or httpx.HTTPTransport(verify=ssl_context(ca_bundle), retries=0)
+        inner = transport or bound_transport(httpx.HTTPTransport(verify=ssl_context(ca_bundle), retries=0))
         self.auth = auth
         self._sleep = sleep
         self._clock = clock

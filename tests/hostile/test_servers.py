@@ -5,6 +5,7 @@ that cannot travel in a header (issue 16, classes 2-4). Every case ends with one
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -188,3 +189,104 @@ def test_out_of_range_timestamp_on_a_live_page_is_a_reject_not_a_traceback(tmp_p
     manifest = json.loads(next((tmp_path / "d").rglob("manifest.json")).read_text())
     assert manifest["status"] == "partial"
     assert "out of the representable range" in json.dumps(manifest["anomalies"])
+
+
+# -- the total deadline covers the whole exchange (connect, status line, headers, body) -------
+
+
+def _recon_threads() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name.startswith("recon-")]
+
+
+@pytest.mark.parametrize(
+    ("mode", "said"),
+    [
+        ("trickle_headers", "no complete status line and headers after 2 s"),
+        ("stall", "answer still arriving after 2 s (0 bytes of body so far)"),
+    ],
+)
+def test_trickled_headers_or_a_stalled_body_meet_the_deadline(tmp_path: Path, mode: str, said: str) -> None:
+    # the read timeout is 60 s and restarts on every byte: only the deadline can end these
+    behaviour = Behaviour(mode=mode, interval=0.2)
+    with hostile_server(behaviour) as url:
+        started = time.monotonic()
+        outcome = _extract(tmp_path, _config(tmp_path, url), env={"RECON_RESPONSE_DEADLINE": "2"})
+        elapsed = time.monotonic() - started
+    assert_one_line_error(outcome, said, "not retried", "RECON_RESPONSE_DEADLINE", "/v2/Users)")
+    assert elapsed < 10, elapsed
+    assert _list_requests(behaviour) == 1
+    assert not list((tmp_path / "d").rglob("manifest.json"))
+    assert not _recon_threads()
+
+
+def test_trickled_headers_after_the_first_page_publish_partial(tmp_path: Path) -> None:
+    behaviour = Behaviour(mode="trickle_headers", honest=1, users=3, total=6, interval=0.2)
+    with hostile_server(behaviour) as url:
+        started = time.monotonic()
+        outcome = _extract(tmp_path, _config(tmp_path, url), env={"RECON_RESPONSE_DEADLINE": "2"})
+        elapsed = time.monotonic() - started
+    assert outcome.code == 1, outcome.stderr
+    assert "Traceback" not in outcome.stderr
+    assert elapsed < 10, elapsed
+    manifest = json.loads(next((tmp_path / "d").rglob("manifest.json")).read_text())
+    assert manifest["status"] == "partial"
+    assert manifest["rows"]["users"] == 3
+    assert "RECON_RESPONSE_DEADLINE" in json.dumps(manifest["anomalies"])
+    assert _list_requests(behaviour) == 2
+    assert not _recon_threads()
+
+
+def test_pages_requested_ahead_all_end_by_the_deadline_without_leaking_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from recon.errors import ScimError
+    from recon.scim.client import ScimClient
+
+    monkeypatch.setenv("RECON_RESPONSE_DEADLINE", "1.5")
+    behaviour = Behaviour(mode="trickle_headers", honest=1, users=3, total=30, interval=0.2)
+    with hostile_server(behaviour) as url, ScimClient(url, TOKEN, timeout=60, max_retries=2) as client:
+        started = time.monotonic()
+        pages = client.list_pages("Users", page_size=3, concurrency=4)
+        with pytest.raises(ScimError, match="RECON_RESPONSE_DEADLINE"):
+            for _ in pages:
+                pass
+        elapsed = time.monotonic() - started
+    assert elapsed < 8, elapsed
+    assert _list_requests(behaviour) >= 2  # the first page, then pages asked ahead concurrently
+    assert not _recon_threads()
+
+
+def test_provider_client_meets_the_deadline_on_trickled_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recon.errors import ScimError
+    from recon.sources.http import ProviderClient
+
+    class Ssws:
+        refreshes = 0
+
+        def header(self) -> str:
+            return f"SSWS {TOKEN}"
+
+        def token(self) -> str:
+            return TOKEN
+
+        def renew(self) -> bool:
+            return False
+
+        def secrets(self) -> list[str]:
+            return [TOKEN]
+
+    monkeypatch.setenv("RECON_RESPONSE_DEADLINE", "1.5")
+    behaviour = Behaviour(mode="trickle_headers", interval=0.2)
+    with hostile_server(behaviour) as url:
+        client = ProviderClient(url, Ssws(), timeout=60, max_retries=2)
+        started = time.monotonic()
+        with pytest.raises(ScimError) as caught:
+            list(client.pages(f"{url}/Users", None, lambda response, body: None))
+        elapsed = time.monotonic() - started
+        client.close()
+    message = str(caught.value)
+    assert "no complete status line and headers after 1.5 s" in message and "/v2/Users" in message
+    assert TOKEN not in message
+    assert elapsed < 6, elapsed
+    assert _list_requests(behaviour) == 1
+    assert not _recon_threads()
