@@ -1,13 +1,17 @@
 """Scale check for ``recon history``: synthetic findings over many cycles.
 
-    .venv/bin/python benchmarks/history_scale.py [--users 200000] [--cycles 10] [--runs 3]
+    .venv/bin/python benchmarks/history_scale.py [--users 200000] [--cycles 10] [--runs 5] \
+        [--before DIR --label TEXT]
 
 Writes a data folder with one source (idp) and two targets, ``--cycles`` daily cycles, source
 user exports (id, user_name, active) and per cycle and target: an attribute_mismatch for 5% of
 users (persisting), a membership_missing for 2% (changing), and a delayed_deactivation for each
 leaver (1% of users leave per cycle; the target deactivates 0-3 cycles later). Times
 ``history()`` (median of --runs, each in a fresh process, with its peak RSS) against the floor:
-a DuckDB scan of every column history reads from the same files. Results go to
+a DuckDB scan of every column history reads from the same files, interleaved with it. With
+``--before`` a checkout of the earlier code (``git archive <commit> | tar -x -C DIR``) is measured
+in the same run the same way. One more run per code times each statement through the engine
+session (where the time goes). Results, with the load average, go to
 benchmarks/results/history.md.
 """
 
@@ -24,6 +28,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -83,16 +88,41 @@ def generate(store: Store, users: int, ids: list[str]) -> int:
 
 CHILD = """
 import json, resource, sys, time
-from recon.store import Store
-t = time.perf_counter()
-if sys.argv[2] == "history":
-    from recon.reports import history
-    summary = history(Store(sys.argv[1]))
-    result = {"open": summary.open_drift.height, "leavers": summary.leavers.height}
+what, root = sys.argv[2], sys.argv[1]
+steps = {}
+if what == "history":
+    try:
+        from recon.reports import history
+    except ImportError:  # --before code from before the regroup (b5b7021)
+        from recon.history import history
+    from recon.store import Store
+    if len(sys.argv) > 3:  # where the time goes: seconds per statement, as the engine session runs it
+        import recon.engine.duckdb as engine
+
+        def timed(method, label):
+            def wrapper(self, table_or_name, *args, **kwargs):
+                started = time.perf_counter()
+                out = method(self, table_or_name, *args, **kwargs)
+                name = table_or_name
+                if not isinstance(name, str):
+                    name = getattr(name, "_bench", "?")
+                steps[name] = steps.get(name, 0.0) + time.perf_counter() - started
+                if not isinstance(table_or_name, str):
+                    return out
+                out._bench = name
+                return out
+            return wrapper
+
+        engine.DuckDBSession.run = timed(engine.DuckDBSession.run, "run")
+        engine.DuckDBSession.polars = timed(engine.DuckDBSession.polars, "polars")
 else:
     import duckdb
+t = time.perf_counter()
+if what == "history":
+    summary = history(Store(root))
+    result = {"open": summary.open_drift.height, "leavers": summary.leavers.height}
+else:
     con = duckdb.connect()
-    root = sys.argv[1]
     con.sql(f"SELECT count(*), count(DISTINCT kind), max(source_id), max(target_id), max(group_id), "
             f"max(target_group_id), max(attribute), max(severity), max(detail), max(user_name) "
             f"FROM read_parquet('{root}/findings/*/*/*/findings.parquet', hive_partitioning=true)").fetchall()
@@ -101,38 +131,80 @@ else:
     result = {}
 result["seconds"] = time.perf_counter() - t
 result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+result["steps"] = steps
 print(json.dumps(result))
 """
 
 
-def measure(root: Path, what: str) -> dict[str, float]:
+def measure(root: Path, what: str, code: Path | None = None, steps: bool = False) -> dict[str, Any]:
+    """One measurement in a fresh process; ``code``: a checkout whose recon/ is imported instead."""
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(root), what], capture_output=True, text=True, check=True
+        [sys.executable, "-c", CHILD, str(root), what, *(["steps"] if steps else [])],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=tempfile.gettempdir(),
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["load"] = os.getloadavg()[0]
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--cycles", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of the earlier code (git archive <commit>), measured in the same run",
+    )
+    parser.add_argument("--label", default="", help="what --before is (e.g. main at d7b0f13)")
     args = parser.parse_args()
+    kinds = ["floor", "history"] + (["before"] if args.before else [])
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "data")
         started = time.perf_counter()
         findings = generate(store, args.users, cycles(args.cycles))
         print(f"generated {findings} findings in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-        floors, runs = [], []
-        for _ in range(args.runs):
-            floors.append(measure(store.root, "floor"))
-            runs.append(measure(store.root, "history"))
-    floor = statistics.median(r["seconds"] for r in floors)
-    took = statistics.median(r["seconds"] for r in runs)
-    rss = max(r["peak_rss_mb"] for r in runs)
+        runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+        for index in range(args.runs):  # interleaved, the order rotating, so load drifts hit all alike
+            for kind in kinds[index % len(kinds) :] + kinds[: index % len(kinds)]:
+                what = "floor" if kind == "floor" else "history"
+                runs[kind].append(measure(store.root, what, args.before if kind == "before" else None))
+                print(kind, json.dumps(runs[kind][-1]), file=sys.stderr)
+        profile = measure(store.root, "history", steps=True)  # one more run, per statement
+        before_profile = measure(store.root, "history", args.before, steps=True) if args.before else None
+    med = {kind: statistics.median(r["seconds"] for r in rows) for kind, rows in runs.items()}
+    rss = {kind: max(r["peak_rss_mb"] for r in rows) for kind, rows in runs.items()}
+    loads = [r["load"] for rows in runs.values() for r in rows]
     ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     import duckdb as d
     import polars as p
+
+    def row(kind: str, name: str) -> str:
+        return (
+            f"| {name} | {args.users:,} | {args.cycles} | {findings:,} | ~{args.users * args.cycles:,} "
+            f"| {med[kind]:.2f} s | {med['floor']:.2f} s | {med[kind] / med['floor']:.1f}x "
+            f"| {rss[kind]:.0f} MB |"
+        )
+
+    def runs_of(kind: str) -> str:
+        return ", ".join(f"{r['seconds']:.2f}" for r in runs[kind])
+
+    def steps_of(profile: dict[str, Any]) -> str:
+        total = profile["seconds"]
+        parts = sorted(profile["steps"].items(), key=lambda item: -item[1])
+        return (
+            f"{total:.2f} s in all: "
+            + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in parts if seconds >= 0.05)
+            + f"; other {total - sum(profile['steps'].values()):.2f} s"
+        )
 
     lines = [
         "## recon history",
@@ -140,19 +212,27 @@ def main() -> None:
         f"Machine: {os.cpu_count()} cores, {ram_gb:.0f} GB RAM, {platform.platform()}; Python "
         f"{platform.python_version()}, duckdb {d.__version__}, polars {p.__version__}, recon {__version__}.",
         "",
-        "| source users | cycles | pairs | finding rows | source user rows | history() median "
+        "| code | source users | cycles | finding rows | source user rows | history() median "
         "| floor (scan) median | ratio | peak RSS |",
         "|---|---|---|---|---|---|---|---|---|",
-        f"| {args.users:,} | {args.cycles} | 2 | {findings:,} | ~{args.users * args.cycles:,} | {took:.2f} s "
-        f"| {floor:.2f} s | {took / floor:.1f}x | {rss:.0f} MB |",
+        row("history", "this branch"),
+        *([row("before", args.label or str(args.before))] if args.before else []),
         "",
-        f"Median of {args.runs} runs, each in a fresh process (cold imports included in neither figure); "
-        "floor = one DuckDB scan of every column history reads. Runs: "
-        + ", ".join(f"{r['seconds']:.2f}" for r in runs)
-        + " s (history); "
-        + ", ".join(f"{r['seconds']:.2f}" for r in floors)
-        + " s (floor). "
-        f"Result sizes: {runs[0]['open']:,} open findings, {runs[0]['leavers']:,} leaver rows.",
+        f"Median of {args.runs} runs of each, interleaved (the order rotating), each in a fresh process "
+        "(imports done before the clock starts); floor = one DuckDB scan of every column history reads, "
+        f"measured in the same run. Load average (1 min) at the measurements: min {min(loads):.1f}, "
+        f"median {statistics.median(loads):.1f}, max {max(loads):.1f} on {os.cpu_count()} cores. "
+        f"Runs: {runs_of('history')} s (history)"
+        + (f"; {runs_of('before')} s (before)" if args.before else "")
+        + f"; {runs_of('floor')} s (floor). "
+        f"Result sizes: {runs['history'][0]['open']:,} open findings, {runs['history'][0]['leavers']:,} "
+        "leaver rows.",
+        "",
+        "Where the time goes (one more run each, seconds per statement as the engine session runs it; "
+        "a lazy statement is counted when its rows are fetched):",
+        "",
+        f"- this branch: {steps_of(profile)}",
+        *([f"- before: {steps_of(before_profile)}"] if before_profile else []),
         "",
     ]
     out = ROOT / "benchmarks" / "results" / "history.md"

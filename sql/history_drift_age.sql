@@ -27,20 +27,53 @@ WITH occurrences AS (
         f.source, f.target, f.cycle, c.cycle_index, f.kind, f.source_id, f.target_id, f.group_id,
         f.target_group_id, f.attribute
 ),
+spans AS (  -- per finding identity: the first and last cycle it appears in, and in how many
+    SELECT
+        source, target, kind, source_id, target_id, group_id, target_group_id, attribute,
+        min(cycle_index) AS span_first,
+        max(cycle_index) AS span_last,
+        count(*) AS span_cycles
+    FROM occurrences
+    GROUP BY source, target, kind, source_id, target_id, group_id, target_group_id, attribute
+),
+-- Most findings appear in one unbroken run of cycles: their run starts at their first cycle.
+-- Only the identities with a gap are numbered run by run (the windows sort only their rows).
 marked AS (
     SELECT
-        source, target, cycle, cycle_index, kind, source_id, target_id, group_id, target_group_id,
-        attribute, severity_rank,
+        o.source, o.target, o.cycle, o.cycle_index, o.kind, o.source_id, o.target_id, o.group_id,
+        o.target_group_id, o.attribute, o.severity_rank,
         CASE
-            WHEN lag(cycle_index) OVER (
-                PARTITION BY source, target, kind, source_id, target_id, group_id, target_group_id, attribute
-                ORDER BY cycle_index
-            ) = cycle_index - 1 THEN NULL
-            ELSE cycle_index
+            WHEN lag(o.cycle_index) OVER (
+                PARTITION BY o.source, o.target, o.kind, o.source_id, o.target_id, o.group_id,
+                    o.target_group_id, o.attribute
+                ORDER BY o.cycle_index
+            ) = o.cycle_index - 1 THEN NULL
+            ELSE o.cycle_index
         END AS run_start
-    FROM occurrences
+    FROM occurrences AS o
+    JOIN spans AS s
+        ON s.source = o.source AND s.target = o.target AND s.kind = o.kind
+        AND s.source_id IS NOT DISTINCT FROM o.source_id
+        AND s.target_id IS NOT DISTINCT FROM o.target_id
+        AND s.group_id IS NOT DISTINCT FROM o.group_id
+        AND s.target_group_id IS NOT DISTINCT FROM o.target_group_id
+        AND s.attribute IS NOT DISTINCT FROM o.attribute
+    WHERE s.span_cycles <> s.span_last - s.span_first + 1
 ),
 aged AS (
+    SELECT
+        o.source, o.target, o.cycle, o.cycle_index, o.kind, o.source_id, o.target_id, o.group_id,
+        o.target_group_id, o.attribute, o.severity_rank, s.span_first AS first_index
+    FROM occurrences AS o
+    JOIN spans AS s
+        ON s.source = o.source AND s.target = o.target AND s.kind = o.kind
+        AND s.source_id IS NOT DISTINCT FROM o.source_id
+        AND s.target_id IS NOT DISTINCT FROM o.target_id
+        AND s.group_id IS NOT DISTINCT FROM o.group_id
+        AND s.target_group_id IS NOT DISTINCT FROM o.target_group_id
+        AND s.attribute IS NOT DISTINCT FROM o.attribute
+    WHERE s.span_cycles = s.span_last - s.span_first + 1
+    UNION ALL
     SELECT
         source, target, cycle, cycle_index, kind, source_id, target_id, group_id, target_group_id,
         attribute, severity_rank,

@@ -10,26 +10,53 @@
 WITH inactive AS (  -- narrow first: only users that are inactive somewhere can be leavers
     SELECT DISTINCT system, id FROM source_users WHERE active = false
 ),
+leaver_rows AS (  -- one pass over the exports, probing the (small) set of leavers: no row per pair yet
+    SELECT u.system, u.cycle, u.id, u.user_name, u.active
+    FROM source_users AS u
+    SEMI JOIN inactive AS i ON i.system = u.system AND i.id = u.id
+),
 observed AS (
     SELECT c.source, c.target, c.cycle_index, u.id AS source_id, u.user_name, u.active
-    FROM source_users AS u
-    JOIN inactive AS i ON i.system = u.system AND i.id = u.id
+    FROM leaver_rows AS u
     JOIN cycles AS c ON c.source = u.system AND c.cycle = u.cycle
 ),
-left_at AS (
-    SELECT source, target, source_id, min(cycle_index) AS left_index
+last_at AS (
+    SELECT source, target, max(cycle_index) AS last_index FROM cycles GROUP BY source, target
+),
+seen AS (  -- per pair and user: the first cycle it is inactive in, and the cycles it is exported in
+    SELECT
+        source,
+        target,
+        source_id,
+        min(CASE WHEN active = false THEN cycle_index END) AS left_index,
+        min(cycle_index) AS first_seen,
+        max(cycle_index) AS last_seen,
+        count(DISTINCT cycle_index) AS seen_cycles
     FROM observed
-    WHERE active = false
     GROUP BY source, target, source_id
 ),
+left_at AS (
+    SELECT source, target, source_id, left_index FROM seen WHERE left_index IS NOT NULL
+),
 deleted_at AS (
+    -- the first cycle after leaving in which the source no longer exports the user. Cycles are
+    -- numbered without gaps, so for a user exported in an unbroken run of cycles (the usual
+    -- life of an account) that is the cycle after its last one; only the others are looked up
+    -- cycle by cycle.
+    SELECT s.source, s.target, s.source_id, s.last_seen + 1 AS deleted_index
+    FROM seen AS s
+    JOIN last_at AS z ON z.source = s.source AND z.target = s.target
+    WHERE s.left_index IS NOT NULL AND s.seen_cycles = s.last_seen - s.first_seen + 1
+        AND s.last_seen < z.last_index
+    UNION ALL
     SELECT l.source, l.target, l.source_id, min(c.cycle_index) AS deleted_index
-    FROM left_at AS l
+    FROM seen AS l
     JOIN cycles AS c ON c.source = l.source AND c.target = l.target AND c.cycle_index > l.left_index
     LEFT JOIN observed AS o
         ON o.source = l.source AND o.target = l.target AND o.cycle_index = c.cycle_index
         AND o.source_id = l.source_id
-    WHERE o.source_id IS NULL
+    WHERE l.left_index IS NOT NULL AND l.seen_cycles <> l.last_seen - l.first_seen + 1
+        AND o.source_id IS NULL
     GROUP BY l.source, l.target, l.source_id
 ),
 pair_findings AS (
@@ -63,18 +90,38 @@ has_access AS (
         ON f.source = a.source AND f.target = a.target AND f.target_id = a.target_id
         AND f.kind = 'orphaned_in_target' AND f.severity <> 'low' AND f.cycle_index >= d.deleted_index
 ),
+access AS (  -- per leaver: the cycles (all at or after leaving) in which it had access
+    SELECT source, target, source_id, min(cycle_index) AS first_access, max(cycle_index) AS last_access,
+        count(*) AS access_cycles
+    FROM has_access
+    GROUP BY source, target, source_id
+),
 resolved_at AS (
+    -- the first cycle at or after leaving without access: the leaving cycle itself when the
+    -- leaver had no access then; after an unbroken run of access from leaving on, the cycle
+    -- after the run (none when the run reaches the latest cycle); else looked up cycle by cycle
+    SELECT l.source, l.target, l.source_id, l.left_index AS resolved_index
+    FROM left_at AS l
+    LEFT JOIN access AS a ON a.source = l.source AND a.target = l.target AND a.source_id = l.source_id
+    WHERE a.source_id IS NULL OR a.first_access > l.left_index
+    UNION ALL
+    SELECT a.source, a.target, a.source_id, a.last_access + 1 AS resolved_index
+    FROM access AS a
+    JOIN left_at AS l ON l.source = a.source AND l.target = a.target AND l.source_id = a.source_id
+    JOIN last_at AS z ON z.source = a.source AND z.target = a.target
+    WHERE a.first_access = l.left_index AND a.access_cycles = a.last_access - a.first_access + 1
+        AND a.last_access < z.last_index
+    UNION ALL
     SELECT l.source, l.target, l.source_id, min(c.cycle_index) AS resolved_index
     FROM left_at AS l
+    JOIN access AS a ON a.source = l.source AND a.target = l.target AND a.source_id = l.source_id
     JOIN cycles AS c ON c.source = l.source AND c.target = l.target AND c.cycle_index >= l.left_index
     LEFT JOIN has_access AS h
         ON h.source = l.source AND h.target = l.target AND h.source_id = l.source_id
         AND h.cycle_index = c.cycle_index
-    WHERE h.source_id IS NULL
+    WHERE a.first_access = l.left_index AND a.access_cycles <> a.last_access - a.first_access + 1
+        AND h.source_id IS NULL
     GROUP BY l.source, l.target, l.source_id
-),
-last_at AS (
-    SELECT source, target, max(cycle_index) AS last_index FROM cycles GROUP BY source, target
 )
 SELECT
     l.source,

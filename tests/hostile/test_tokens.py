@@ -5,7 +5,6 @@ token) printed. The server is tests/hostile/hostile_server.py; Entra's speaks TL
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from recon.simulate.local_tls import make_tls  # the Graph server's throwaway CA (one owner)
+
 from .helpers import Outcome, assert_one_line_error, recon
 from .hostile_server import TOKEN_ISSUED, Behaviour, hostile_server
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "sources"))
-from fake_graph import make_tls  # the Graph fake's throwaway CA (one owner)
 
 SECRET = "entra-client-secret-value-0123456789"
 TENANT = "contoso.onmicrosoft.com"
