@@ -167,9 +167,12 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
 class DuckDBTable(Table):
     """A DuckDB relation of one :class:`DuckDBSession`."""
 
-    def __init__(self, session: DuckDBSession, relation: duckdb.DuckDBPyRelation) -> None:
+    def __init__(
+        self, session: DuckDBSession, relation: duckdb.DuckDBPyRelation, kept: str | None = None
+    ) -> None:
         self.session = session
         self.relation = relation
+        self.kept = kept  # the name of the table holding the rows, when kept
 
     @property
     def columns(self) -> list[str]:
@@ -269,7 +272,14 @@ class DuckDBSession(Session):
     def _keep(self, table: Table, label: str) -> Table:
         name = f"_{label}_{next(self._counter)}"
         self._own(table).to_table(name)
-        return DuckDBTable(self, self.con.table(name))
+        return DuckDBTable(self, self.con.table(name), kept=name)
+
+    def release(self, table: Table) -> None:
+        self._own(table)
+        assert isinstance(table, DuckDBTable)
+        if table.kept is not None:
+            self.con.execute(f'DROP TABLE IF EXISTS "{table.kept}"')
+            table.kept = None
 
     def bind(self, source: Input) -> Table:
         if isinstance(source, Table):

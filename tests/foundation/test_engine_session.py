@@ -125,6 +125,21 @@ def test_keep_computes_now_and_survives_its_inputs_changing(session: Session, tm
     assert session.tuples(session.keep(session.bind(Parquet.of(path)))) == [("Groups", "1"), ("Groups", "2")]
 
 
+def test_release_frees_a_kept_table_and_leaves_others_alone(session: Session) -> None:
+    def tables() -> list[tuple[object, ...]]:
+        return session.tuples(session.query("SELECT count(*) FROM duckdb_tables()", None, {}))
+
+    given = session.bind(pa.table({"resource": ["Users"], "id": ["1"]}))
+    kept = session.run("extract_fetched_ids", inputs={"fetched_ids": given}, keep=True)
+    later = session.run("extract_fetched_ids", inputs={"fetched_ids": given}, keep=True)
+    assert tables() == [(2,)]
+    session.release(kept)
+    session.release(given)  # not kept: nothing to free, still readable
+    assert tables() == [(1,)]
+    assert session.tuples(later) == [("Users", 1, 1)]
+    assert session.tuples(given) == [("Users", "1")]
+
+
 def test_union_all_keeps_duplicates_in_order(session: Session) -> None:
     a = session.bind(pa.table({"x": [1, 2]}))
     b = session.bind(pa.table({"x": [2]}))
