@@ -347,6 +347,85 @@ print(json.dumps({{"seconds": seconds, "counts": summary.to_json()["counts"], "k
 """
 
 
+PROFILE = """
+import collections, json, sys, time
+sys.path.insert(0, {root!r})
+from recon.config import load_config
+from recon.engine import duckdb as engine
+from recon.reconcile import reconcile
+from recon.store import Store
+
+# where the time goes: each statement is timed where the session computes it (a kept result, the
+# findings written, rows fetched), wall and process CPU, and DuckDB's profiler sums its operators
+steps = []
+current = ["?"]
+run, keep = engine.DuckDBSession.run, engine.DuckDBSession._keep
+
+
+def named_run(self, name, params=None, inputs=None, *, keep=False):
+    current[0] = name
+    if not getattr(self, "_profiled", False):
+        self.con.execute("SET enable_profiling = 'json'")
+        self.con.execute("SET profiling_output = {out!r}")
+        self._profiled = True
+    return run(self, name, params, inputs, keep=keep)
+
+
+def operators(node, totals):
+    if node.get("name"):
+        totals[node["name"]] += node.get("timing", 0.0)
+    for child in node.get("children", []):
+        operators(child, totals)
+    return totals
+
+
+def timed(how, method):
+    def wrapper(self, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = method(self, *args, **kwargs)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        totals = collections.Counter()
+        for node in json.loads(self.con.get_profiling_information(format="json")).get("operator", []):
+            operators(node, totals)
+        steps.append([current[0], how, wall, cpu, totals.most_common(4)])
+        return result
+    return wrapper
+
+
+engine.DuckDBSession.run = named_run
+engine.DuckDBSession._keep = timed("kept", keep)
+for method in ("write_parquet", "rows", "tuples"):
+    setattr(engine.DuckDBSession, method, timed(method, getattr(engine.DuckDBSession, method)))
+config = load_config(__import__("pathlib").Path({data!r}) / "recon.toml")
+started, cpu = time.perf_counter(), time.process_time()
+reconcile(Store({data!r}), "idp", "app", config=config, memory_limit={limit!r})
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+print(json.dumps({{"seconds": seconds, "cpu": cpu, "steps": steps}}))
+"""
+
+
+def profile_lines(data: Path, limit: str | None, lock: Path | None) -> list[str]:
+    """One profiled reconcile(): per statement, wall and CPU seconds and DuckDB's top operators."""
+    code = PROFILE.format(
+        root=str(ROOT), data=str(data), limit=limit, out=str(data / ".tmp" / "profile.json")
+    )
+    answer, _, _ = child(code, lock)
+    seconds, cpu = float(answer["seconds"]), float(answer["cpu"])  # type: ignore[arg-type]
+    lines = [
+        "Where the time goes (one profiled run after the runs above, DuckDB's profiler on, which slows it: "
+        f"{seconds:.2f} s, CPU {cpu:.1f} s, load {os.getloadavg()[0]:.1f}). Per statement: wall and process "
+        "CPU seconds where the session computes it, and the operators with the most thread time (busy or "
+        "waiting for a core on a loaded machine; it is their proportions that tell):",
+        "",
+        "| statement | computed as | wall s | CPU s | share of CPU | top operators (thread s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, how, wall, step_cpu, top in answer["steps"]:  # type: ignore[attr-defined]
+        ops = ", ".join(f"{op} {t:.2f}" for op, t in top if t >= 0.01)
+        lines.append(f"| {name} | {how} | {wall:.2f} | {step_cpu:.2f} | {step_cpu / cpu:.0%} | {ops} |")
+    return [*lines, ""]
+
+
 def dir_bytes(path: Path) -> int:
     """Bytes of the files under ``path`` (0 when it does not exist); files may vanish meanwhile."""
     total = 0
@@ -507,6 +586,7 @@ def main() -> None:
         default=None,
         help="run each measurement under `flock LOCK` (10M: /work/wt/bigmem.lock)",
     )
+    parser.add_argument("--profile", action="store_true", help="add one profiled run: time per statement")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "reconcile")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "reconcile.md")
     parser.add_argument("--append", action="store_true", help="append to --out instead of replacing it")
@@ -609,6 +689,8 @@ def main() -> None:
         + ").",
         "",
     ]
+    if args.profile:
+        lines += profile_lines(data, args.memory_limit, args.lock)
     text = "\n".join(lines)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
