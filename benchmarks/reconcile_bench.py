@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recon import __version__  # noqa: E402
-from recon.engine.duckdb import connect  # noqa: E402
+from recon.engine.duckdb import connect, size_bytes  # noqa: E402
 from recon.store import Manifest, Store, atomic_write_json  # noqa: E402
 
 CYCLE = "20260105T020000Z"
@@ -304,7 +305,9 @@ FLOOR = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from recon.engine.duckdb import connect
-con = connect(temp_dir=__import__('pathlib').Path({tmp!r}), memory_limit={limit!r})
+# DuckDB's own default limit: the floor is DuckDB's scan, not a recon process held to --memory-limit
+# (reading the users' raw JSON, 2 threads need ~1.2 GB: under 1.25GB it ran out of memory)
+con = connect(temp_dir=__import__('pathlib').Path({tmp!r}))
 files = {files!r}
 
 
@@ -333,6 +336,8 @@ print(json.dumps({{"seconds": time.perf_counter() - started}}))
 RECONCILE = """
 import json, sys, time
 sys.path.insert(0, {root!r})
+import recon
+assert recon.__file__.startswith({root!r}), recon.__file__  # the checkout asked for, not the installed one
 from recon.config import load_config
 from recon.reconcile import reconcile
 from recon.store import Store
@@ -342,6 +347,85 @@ summary = reconcile(Store({data!r}), "idp", "app", config=config, memory_limit={
 seconds = time.perf_counter() - started
 print(json.dumps({{"seconds": seconds, "counts": summary.to_json()["counts"], "kinds": {kinds}}}))
 """
+
+
+PROFILE = """
+import collections, json, sys, time
+sys.path.insert(0, {root!r})
+from recon.config import load_config
+from recon.engine import duckdb as engine
+from recon.reconcile import reconcile
+from recon.store import Store
+
+# where the time goes: each statement is timed where the session computes it (a kept result, the
+# findings written, rows fetched), wall and process CPU, and DuckDB's profiler sums its operators
+steps = []
+current = ["?"]
+run, keep = engine.DuckDBSession.run, engine.DuckDBSession._keep
+
+
+def named_run(self, name, params=None, inputs=None, *, keep=False):
+    current[0] = name
+    if not getattr(self, "_profiled", False):
+        self.con.execute("SET enable_profiling = 'json'")
+        self.con.execute("SET profiling_output = {out!r}")
+        self._profiled = True
+    return run(self, name, params, inputs, keep=keep)
+
+
+def operators(node, totals):
+    if node.get("name"):
+        totals[node["name"]] += node.get("timing", 0.0)
+    for child in node.get("children", []):
+        operators(child, totals)
+    return totals
+
+
+def timed(how, method):
+    def wrapper(self, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = method(self, *args, **kwargs)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        totals = collections.Counter()
+        for node in json.loads(self.con.get_profiling_information(format="json")).get("operator", []):
+            operators(node, totals)
+        steps.append([current[0], how, wall, cpu, totals.most_common(4)])
+        return result
+    return wrapper
+
+
+engine.DuckDBSession.run = named_run
+engine.DuckDBSession._keep = timed("kept", keep)
+for method in ("write_parquet", "rows", "tuples"):
+    setattr(engine.DuckDBSession, method, timed(method, getattr(engine.DuckDBSession, method)))
+config = load_config(__import__("pathlib").Path({data!r}) / "recon.toml")
+started, cpu = time.perf_counter(), time.process_time()
+reconcile(Store({data!r}), "idp", "app", config=config, memory_limit={limit!r})
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+print(json.dumps({{"seconds": seconds, "cpu": cpu, "steps": steps}}))
+"""
+
+
+def profile_lines(data: Path, limit: str | None, lock: Path | None) -> list[str]:
+    """One profiled reconcile(): per statement, wall and CPU seconds and DuckDB's top operators."""
+    code = PROFILE.format(
+        root=str(ROOT), data=str(data), limit=limit, out=str(data / ".tmp" / "profile.json")
+    )
+    answer, _, _ = child(code, lock)
+    seconds, cpu = float(answer["seconds"]), float(answer["cpu"])  # type: ignore[arg-type]
+    lines = [
+        "Where the time goes (one profiled run after the runs above, DuckDB's profiler on, which slows it: "
+        f"{seconds:.2f} s, CPU {cpu:.1f} s, load {os.getloadavg()[0]:.1f}). Per statement: wall and process "
+        "CPU seconds where the session computes it, and the operators with the most thread time (busy or "
+        "waiting for a core on a loaded machine; it is their proportions that tell):",
+        "",
+        "| statement | computed as | wall s | CPU s | share of CPU | top operators (thread s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, how, wall, step_cpu, top in answer["steps"]:  # type: ignore[attr-defined]
+        ops = ", ".join(f"{op} {t:.2f}" for op, t in top if t >= 0.01)
+        lines.append(f"| {name} | {how} | {wall:.2f} | {step_cpu:.2f} | {step_cpu / cpu:.0%} | {ops} |")
+    return [*lines, ""]
 
 
 def dir_bytes(path: Path) -> int:
@@ -379,12 +463,15 @@ class SpillWatch:
         return self.peak / 1024**2
 
 
-def child(code: str, spill: SpillWatch | None = None) -> tuple[dict[str, object], float, float]:
-    """Run ``code`` in a fresh Python; its JSON answer, its peak RSS in MB and its CPU seconds."""
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+def child(code: str, lock: Path | None = None) -> tuple[dict[str, object], float, float]:
+    """Run ``code`` in a fresh Python (under ``flock lock`` when given: one measurement per turn of
+    the shared big-memory lock); its JSON answer, its peak RSS in MiB and its CPU seconds."""
+    command = [sys.executable, "-c", code]
+    if lock is not None:  # wait4 on flock reports the largest RSS and the CPU of the Python it waited for
+        command = ["flock", str(lock), *command]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    with spill or contextlib.nullcontext():
-        out = process.stdout.read()
+    out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
@@ -393,7 +480,42 @@ def child(code: str, spill: SpillWatch | None = None) -> tuple[dict[str, object]
     return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024, cpu
 
 
-def cli_wall(data: Path, limit: str | None) -> tuple[float, float, int]:
+@dataclass
+class Step:
+    """The runs of one measured step: seconds (timed inside the child), peak RSS, CPU, spill."""
+
+    label: str
+    code: str
+    seconds: list[float] = field(default_factory=list)
+    rss: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    spill: list[float] = field(default_factory=list)
+
+    def measure(self, data: Path, lock: Path | None) -> dict[str, object]:
+        with SpillWatch(data / ".tmp") as watch:
+            answer, rss, cpu = child(self.code, lock)
+        self.seconds.append(float(answer["seconds"]))  # type: ignore[arg-type]
+        self.rss.append(rss)
+        self.cpu.append(cpu)
+        self.spill.append(watch.peak_mb)
+        return answer
+
+    def row(self) -> str:
+        return (
+            f"| {self.label} | {statistics.median(self.seconds):.2f} | "
+            f"{', '.join(f'{x:.2f}' for x in self.seconds)} | {statistics.median(self.cpu):.1f} | "
+            f"{max(self.rss):,.0f} MiB | {max(self.spill):,.0f} MiB |"
+        )
+
+    def brief(self) -> str:
+        return (
+            f"{self.label.split(':')[0]} {self.seconds[-1]:.2f} s ({self.rss[-1]:.0f} MiB, "
+            f"cpu {self.cpu[-1]:.1f} s, spill {self.spill[-1]:.0f} MiB)"
+        )
+
+
+def cli_wall(data: Path, limit: str | None, lock: Path | None) -> tuple[float, float, int]:
+    """The whole ``recon reconcile`` command once: wall seconds (after the lock), peak RSS, exit code."""
     args = [
         sys.executable,
         "-m",
@@ -408,10 +530,34 @@ def cli_wall(data: Path, limit: str | None) -> tuple[float, float, int]:
     ]
     if limit:
         args += ["--memory-limit", limit]
-    started = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, cwd=ROOT)
+    timed = [sys.executable, "-c", CLI_TIMED, *args]  # timed inside the lock, not while waiting for it
+    if lock is not None:
+        timed = ["flock", str(lock), *timed]
+    process = subprocess.Popen(timed, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert process.stdout is not None
+    out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    seconds, code = json.loads(out.strip().splitlines()[-1])
+    return float(seconds), usage.ru_maxrss / 1024, int(code) if os.waitstatus_to_exitcode(status) == 0 else -1
+
+
+CLI_TIMED = """
+import json, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+print(json.dumps([time.perf_counter() - started, code]))
+"""
+
+
+def check_findings(data: Path, expected: Counter[tuple[str, str]]) -> None:
+    got = findings_rows({}, data)
+    if got != expected:
+        diff = {
+            k: (got.get(k, 0), expected.get(k, 0))
+            for k in set(got) | set(expected)
+            if got.get(k) != expected.get(k)
+        }
+        raise SystemExit(f"findings differ from the generated truth (got, expected): {diff}")
 
 
 def findings_rows(counts: dict[str, dict[str, int]], data: Path) -> Counter[tuple[str, str]]:
@@ -425,8 +571,24 @@ def findings_rows(counts: dict[str, dict[str, int]], data: Path) -> Counter[tupl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--memory-limit", default=None, help="DuckDB memory limit for floor and reconcile")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--memory-limit", default=None, help="--memory-limit for floor and reconcile")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a checkout of recon whose reconcile() is measured in the same run",
+    )
+    parser.add_argument(
+        "--before-label", default="main", help="what --before is, for the results (e.g. a commit)"
+    )
+    parser.add_argument(
+        "--lock",
+        type=Path,
+        default=None,
+        help="run each measurement under `flock LOCK` (10M: /work/wt/bigmem.lock)",
+    )
+    parser.add_argument("--profile", action="store_true", help="add one profiled run: time per statement")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "reconcile")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "reconcile.md")
     parser.add_argument("--append", action="store_true", help="append to --out instead of replacing it")
@@ -450,77 +612,97 @@ def main() -> None:
         for t in ("users", "groups", "memberships")
     ]
     sizes = sum(Path(f).stat().st_size for f in files) / 1024**2
-    floor_code = FLOOR.format(root=str(ROOT), tmp=str(data / ".tmp"), limit=args.memory_limit, files=files)
+    floor_code = FLOOR.format(root=str(ROOT), tmp=str(data / ".tmp"), files=files)
     reconcile_code = RECONCILE.format(root=str(ROOT), data=str(data), limit=args.memory_limit, kinds="None")
-    floors, floor_rss, floor_cpu, recs, rec_rss, rec_cpu = [], [], [], [], [], []
-    floor_spill, rec_spill, loads = [], [], []
+    if args.runs == 0:  # --runs 0 --profile --append: only the profiled run, added to the results
+        heading = f"### Where the time goes, {args.users:,} source users" + (
+            f", --memory-limit {args.memory_limit}" if args.memory_limit else ""
+        )
+        write(args, "\n".join([heading, "", *profile_lines(data, args.memory_limit, args.lock)]))
+        return
+    floor = Step("(a) floor: DuckDB reads every column of the six files", floor_code)
+    steps = [floor]
+    if args.before is not None:
+        before_code = RECONCILE.format(
+            root=str(args.before.resolve()), data=str(data), limit=args.memory_limit, kinds="None"
+        )
+        steps.append(Step(f"(b0) `reconcile()` before, from {args.before_label}", before_code))
+    after = Step("(b) `reconcile()` (correlate, compare, write findings + summary)", reconcile_code)
+    steps.append(after)
+    loads = []
     for run in range(args.runs):
-        with SpillWatch(data / ".tmp") as watch:
-            answer, rss, cpu = child(floor_code)
-        floors.append(float(answer["seconds"]))  # type: ignore[arg-type]
-        floor_rss.append(rss)
-        floor_cpu.append(cpu)
-        floor_spill.append(watch.peak_mb)
-        with SpillWatch(data / ".tmp") as watch:
-            answer, rss, cpu = child(reconcile_code)
-        recs.append(float(answer["seconds"]))  # type: ignore[arg-type]
-        rec_rss.append(rss)
-        rec_cpu.append(cpu)
-        rec_spill.append(watch.peak_mb)
+        # interleaved, and the order rotated each run, so no step always runs on a warmer or calmer machine
+        order = steps[run % len(steps) :] + steps[: run % len(steps)]
+        for step in order:
+            step.measure(data, args.lock)
+            if step is not floor:
+                check_findings(data, expected)
         loads.append(os.getloadavg())
         print(
-            f"run {run + 1}: floor {floors[-1]:.2f} s ({floor_rss[-1]:.0f} MB, cpu {floor_cpu[-1]:.1f} s, "
-            f"spill {floor_spill[-1]:.0f} MB), reconcile {recs[-1]:.2f} s ({rec_rss[-1]:.0f} MB, "
-            f"cpu {rec_cpu[-1]:.1f} s, spill {rec_spill[-1]:.0f} MB), load {loads[-1][0]:.1f}",
+            f"run {run + 1}: " + ", ".join(step.brief() for step in steps) + f", load {loads[-1][0]:.1f}",
             flush=True,
         )
-        got = findings_rows({}, data)
-        if got != expected:
-            diff = {
-                k: (got.get(k, 0), expected.get(k, 0))
-                for k in set(got) | set(expected)
-                if got.get(k) != expected.get(k)
-            }
-            raise SystemExit(f"findings differ from the generated truth (got, expected): {diff}")
-    wall, wall_rss, code = cli_wall(data, args.memory_limit)
-    floor, rec = statistics.median(floors), statistics.median(recs)
-    ratios = [r / f for r, f in zip(recs, floors, strict=True)]
-    cpu_ratio = statistics.median(rec_cpu) / statistics.median(floor_cpu)
+    wall, wall_rss, code = cli_wall(data, args.memory_limit, args.lock)
+    floor_s = statistics.median(floor.seconds)
+    rec = statistics.median(after.seconds)
+    ratios = [r / f for r, f in zip(after.seconds, floor.seconds, strict=True)]
+    cpu_ratio = statistics.median(after.cpu) / statistics.median(floor.cpu)
     lines = [
         f"## {args.users:,} source users, ~{8 * args.users:,} memberships per side, target with its own ids"
-        + (f", memory_limit {args.memory_limit}" if args.memory_limit else ""),
+        + (f", --memory-limit {args.memory_limit}" if args.memory_limit else ""),
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3:.0f} GiB RAM, Python "
         f"{platform.python_version()}. Versions: recon {__version__}, duckdb "
-        f"{metadata.version('duckdb')}, pyarrow {metadata.version('pyarrow')}. Load average at the end: "
-        f"{os.getloadavg()[0]:.1f} (a shared machine: other jobs ran during the runs). Input: six Parquet "
+        f"{metadata.version('duckdb')}, pyarrow {metadata.version('pyarrow')}. Input: six Parquet "
         f"files ordered as exports are written, {sizes:,.0f} MB; {groups:,} groups.",
-        f"Runs: {args.runs}, floor and reconcile back to back in each, each measurement in a fresh process "
-        "(peak RSS and CPU from wait4).",
+        f"Runs: {args.runs}, the steps interleaved in each (order rotated run by run), each measurement in a "
+        "fresh process (peak RSS and CPU from wait4)"
+        + (", each under `flock` of the shared big-memory lock" if args.lock else "")
+        + ". A shared machine: other jobs ran during the runs (load below).",
         "",
         "| step | median s | runs (s) | median CPU s | peak RSS (max) | peak spill in `.tmp` (max) |",
         "|---|---|---|---|---|---|",
-        f"| (a) floor: DuckDB reads every column of the six files | {floor:.2f} | "
-        f"{', '.join(f'{x:.2f}' for x in floors)} | {statistics.median(floor_cpu):.1f} | "
-        f"{max(floor_rss):,.0f} MB | {max(floor_spill):,.0f} MB |",
-        f"| (b) `reconcile()` (correlate, compare, write findings + summary) | {rec:.2f} | "
-        f"{', '.join(f'{x:.2f}' for x in recs)} | {statistics.median(rec_cpu):.1f} | "
-        f"{max(rec_rss):,.0f} MB | {max(rec_spill):,.0f} MB |",
+        *(step.row() for step in steps),
         f"| `recon reconcile` CLI, wall incl. interpreter start (once, exit {code}) | {wall:.2f} | | | "
-        f"{wall_rss:,.0f} MB | |",
+        f"{wall_rss:,.0f} MiB | |",
         "",
-        f"Ratio (b)/(a) of the medians: **{rec / floor:.2f}x**; per run: "
+        f"Ratio (b)/(a) of the medians: **{rec / floor_s:.2f}x**; per run: "
         f"{', '.join(f'{x:.2f}x' for x in ratios)} (median {statistics.median(ratios):.2f}x); CPU time "
-        f"{cpu_ratio:.2f}x. Goal: at most 3x, peak RSS at most 4 GB. Load average (1, 5, 15 min) after "
-        "each run: " + "; ".join(", ".join(f"{x:.1f}" for x in load) for load in loads) + ".",
+        f"{cpu_ratio:.2f}x.",
+    ]
+    if args.before is not None:
+        before = steps[1]
+        before_ratios = [r / f for r, f in zip(before.seconds, floor.seconds, strict=True)]
+        lines.append(
+            f"Before (b0)/(a): **{statistics.median(before.seconds) / floor_s:.2f}x** (per run "
+            f"{', '.join(f'{x:.2f}x' for x in before_ratios)}); CPU time "
+            f"{statistics.median(before.cpu) / statistics.median(floor.cpu):.2f}x."
+        )
+    if args.memory_limit:
+        limit = size_bytes(args.memory_limit)
+        peak = max(max(after.rss), wall_rss)
+        verdict = "within" if limit is not None and peak * 2**20 <= limit else "OVER"
+        lines.append(
+            f"Peak RSS of the whole process (b and the CLI): {peak:,.0f} MiB, {verdict} --memory-limit "
+            f"{args.memory_limit} ({(limit or 0) / 2**20:,.0f} MiB)."
+        )
+    lines += [
+        "Load average (1, 5, 15 min) after each run: "
+        + "; ".join(", ".join(f"{x:.1f}" for x in load) for load in loads)
+        + ".",
         "",
         f"Findings checked equal to the generated truth on every run: {sum(expected.values()):,} rows ("
         + ", ".join(f"{k} {s}: {v:,}" for (k, s), v in sorted(expected.items()))
         + ").",
         "",
     ]
-    text = "\n".join(lines)
+    if args.profile:
+        lines += profile_lines(data, args.memory_limit, args.lock)
+    write(args, "\n".join(lines))
+
+
+def write(args: argparse.Namespace, text: str) -> None:
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.append and args.out.is_file():

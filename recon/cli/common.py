@@ -65,7 +65,10 @@ EngineOpt = Annotated[
 ]
 MemoryLimitOpt = Annotated[
     str | None,
-    typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 4GB (spills beyond it)."),
+    typer.Option(
+        "--memory-limit",
+        help="Peak memory (RSS) of the whole process, e.g. 4GB; DuckDB gets a share and spills beyond it.",
+    ),
 ]
 
 

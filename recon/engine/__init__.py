@@ -256,6 +256,12 @@ class Session(ABC):
         """``table`` computed now and kept; returns a handle on the kept rows."""
 
     @abstractmethod
+    def release(self, table: Table) -> None:
+        """Free ``table``, kept by :meth:`keep` or ``run(keep=True)``, that no later statement reads
+        (its memory, or its spill files, go back to the engine); ``table`` and any lazy result over
+        it are invalid afterwards. A table that was not kept is left as it is."""
+
+    @abstractmethod
     def bind(self, source: Input) -> Table:
         """A handle on ``source`` (Parquet files, or an Arrow or polars table copied in)."""
 

@@ -32,7 +32,16 @@ from recon.engine import (
 from recon.errors import ConfigError
 from recon.row_groups import ROW_GROUP_ROWS, write_batches
 
-__all__ = ["DuckDBSession", "DuckDBTable", "connect", "memory_limit_bytes"]
+__all__ = [
+    "ARROW_ALLOWANCE",
+    "OUTSIDE_POOL",
+    "DuckDBSession",
+    "DuckDBTable",
+    "connect",
+    "duckdb_share",
+    "memory_limit_bytes",
+    "size_bytes",
+]
 
 _NAMES = itertools.count(1)
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
@@ -51,6 +60,10 @@ def connect(
     ``temp_dir`` (recon passes ``<data>/.tmp``); ``memory_limit`` defaults to
     ``$RECON_MEMORY_LIMIT`` when set, else DuckDB's own default; the fingerprint
     function ``fp64`` is registered (``hash``: 64-bit).
+
+    ``memory_limit`` bounds the whole process (peak RSS, as a user reads it), not only DuckDB's
+    buffer pool: DuckDB gets :func:`duckdb_share` of it, the rest is left for Python, Arrow and
+    DuckDB's allocations outside its pool.
     """
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
@@ -65,10 +78,14 @@ def connect(
             con.close()
             raise ConfigError(f"{where}={limit!r} is not a memory size (use e.g. 2GB or 512MB)")
         try:
-            con.execute("SET memory_limit = ?", [limit])
+            con.execute("SET memory_limit = ?", [limit])  # DuckDB checks the text
         except duckdb.Error as exc:
             con.close()
             raise ConfigError(f"{where}={limit!r} is not a memory size (use e.g. 2GB or 512MB)") from exc
+        process = size_bytes(limit)
+        if process is None:  # a spelling DuckDB reads and we do not: its own reading (1 decimal)
+            process = int(memory_limit_bytes(con))
+        con.execute(f"SET memory_limit = '{duckdb_share(process, _resident_bytes())}B'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     # in the database, not the temp schema: cursors (other connections to it) see it too
@@ -83,6 +100,61 @@ _FP64_OVERLOADS = ", ".join(
 )
 
 _SIZE_UNITS = {"byte": 1, "bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
+# the units DuckDB reads in a memory size (case-insensitive), as it reads them
+_LIMIT_UNITS = {
+    "": None,
+    "b": 1,
+    "byte": 1,
+    "bytes": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+_LIMIT = re.compile(r"\s*(\d+(?:\.\d*)?)\s*([a-z]*)\s*", re.I)
+
+ARROW_ALLOWANCE = 128 * 2**20
+"""Bytes of a memory limit kept for what Python holds besides the interpreter and libraries
+already loaded: Arrow batches in flight (the findings writer holds one row group of 16,384
+rows), small results fetched as rows, the Parquet writer's buffers."""
+OUTSIDE_POOL = 0.10
+"""The share of a memory limit kept for DuckDB's allocations outside its buffer pool (which is
+all that DuckDB's ``memory_limit`` bounds) and the allocator's slack: measured 5-6% at 10M users
+spilling under 3.5-4 GB (benchmarks/results/reconcile.md)."""
+
+
+def size_bytes(text: str) -> int | None:
+    """A memory size as DuckDB reads it ("4GB" = 4 * 10**9, "4GiB" = 4 * 2**30, "512 mb") in
+    bytes; None for a spelling it does not cover (a percentage of RAM, a bare number)."""
+    match = _LIMIT.fullmatch(text)
+    unit = _LIMIT_UNITS.get(match.group(2).lower()) if match else None
+    if match is None or unit is None:
+        return None
+    return int(float(match.group(1)) * unit)
+
+
+def duckdb_share(process_limit: int, resident: int) -> int:
+    """DuckDB's ``memory_limit`` (bytes) when the whole process must stay within ``process_limit``
+    bytes of RSS: the limit minus what the process holds now (``resident``: the interpreter and
+    libraries), minus :data:`ARROW_ALLOWANCE` and :data:`OUTSIDE_POOL`; never below a quarter of
+    the limit (a limit that small cannot be honoured: DuckDB then gets that quarter)."""
+    share = process_limit - resident - ARROW_ALLOWANCE - int(process_limit * OUTSIDE_POOL)
+    return max(share, process_limit // 4)
+
+
+def _resident_bytes() -> int:
+    """This process's resident memory now (Linux ``/proc/self/statm``), else its peak so far."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
@@ -99,9 +171,12 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float:
 class DuckDBTable(Table):
     """A DuckDB relation of one :class:`DuckDBSession`."""
 
-    def __init__(self, session: DuckDBSession, relation: duckdb.DuckDBPyRelation) -> None:
+    def __init__(
+        self, session: DuckDBSession, relation: duckdb.DuckDBPyRelation, kept: str | None = None
+    ) -> None:
         self.session = session
         self.relation = relation
+        self.kept = kept  # the name of the table holding the rows, when kept
 
     @property
     def columns(self) -> list[str]:
@@ -201,7 +276,14 @@ class DuckDBSession(Session):
     def _keep(self, table: Table, label: str) -> Table:
         name = f"_{label}_{next(self._counter)}"
         self._own(table).to_table(name)
-        return DuckDBTable(self, self.con.table(name))
+        return DuckDBTable(self, self.con.table(name), kept=name)
+
+    def release(self, table: Table) -> None:
+        self._own(table)
+        assert isinstance(table, DuckDBTable)
+        if table.kept is not None:
+            self.con.execute(f'DROP TABLE IF EXISTS "{table.kept}"')
+            table.kept = None
 
     def bind(self, source: Input) -> Table:
         if isinstance(source, Table):

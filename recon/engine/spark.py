@@ -263,6 +263,14 @@ class SparkEngineSession(Session):
         self._kept.append(kept)
         return SparkTable(self, kept)
 
+    def release(self, table: Table) -> None:
+        frame = self._own(table)
+        for index, kept in enumerate(self._kept):
+            if kept is frame:
+                del self._kept[index]
+                frame.unpersist()
+                return
+
     def bind(self, source: Input) -> Table:
         if isinstance(source, Table):
             self._own(source)

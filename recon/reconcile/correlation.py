@@ -46,12 +46,16 @@ def correlate(
             },
             inputs,
         )
+        earlier = correlation
         correlation = session.run(
             "reconcile_correlate_rule",
             {"rule": number},
-            {"correlation": correlation, "match_keys": keys},
+            {"correlation": earlier, "match_keys": keys},
             keep=True,
         )
+        # the new table holds the earlier rules' rows too: at 10M users the earlier one is ~1 GB
+        # that would otherwise stay in the memory limit (and be spilled) until the session closes
+        session.release(earlier)
     return correlation
 
 

@@ -133,3 +133,16 @@ def test_a_duckdb_only_statement_is_refused_with_what_to_do(spark: SparkSession)
         )
     with SparkEngineSession(spark) as session, pytest.raises(UsageError, match="--engine duckdb"):
         session.query("SELECT list_distinct(a) AS a FROM t", None, {"t": pa.table({"a": [[1]]})})
+
+
+def test_release_unpersists_a_kept_frame_only(spark: SparkSession) -> None:
+    session = SparkEngineSession(spark)
+    given = session.bind(pa.table({"resource": ["Users"], "id": ["1"]}))
+    kept = session.run("extract_fetched_ids", inputs={"fetched_ids": given}, keep=True)
+    later = session.keep(given)
+    session.release(kept)
+    session.release(given)  # not kept: left as it is
+    assert session.tuples(later) == [("Users", "1")]
+    assert session.tuples(given) == [("Users", "1")]
+    assert len(session._kept) == 1  # the released frame is no longer held until close
+    session.close()
