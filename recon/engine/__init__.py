@@ -332,11 +332,13 @@ def open_session(
     memory_limit: str | None = None,
     threads: int | None = None,
     engine: EngineConfig | None = None,
+    buffer_default: str | None = None,
 ) -> Session:
     """A session of the default engine (DuckDB), set up the way recon needs it.
 
     Spill files go to ``temp_dir`` (recon passes ``<data>/.tmp``); ``memory_limit`` defaults to
-    ``$RECON_MEMORY_LIMIT`` when set, else the engine's own default; ``threads`` to the cores.
+    ``$RECON_MEMORY_LIMIT`` when set (a bound on the whole process), else ``buffer_default`` (a
+    stage's own DuckDB buffer size), else the engine's own default; ``threads`` to the cores.
     With ``engine`` named ``spark`` (``[engine]``, ``--engine``), a Spark session instead
     (:mod:`recon.engine.spark`; the three DuckDB settings do not apply to it).
     """
@@ -346,4 +348,6 @@ def open_session(
         return SparkEngineSession(engine=engine)
     from recon.engine.duckdb import DuckDBSession
 
-    return DuckDBSession(temp_dir=temp_dir, memory_limit=memory_limit, threads=threads)
+    return DuckDBSession(
+        temp_dir=temp_dir, memory_limit=memory_limit, threads=threads, buffer_default=buffer_default
+    )

@@ -53,6 +53,7 @@ def connect(
     temp_dir: Path | None = None,
     memory_limit: str | None = None,
     threads: int | None = None,
+    buffer_default: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection set up the way recon needs it.
 
@@ -63,7 +64,10 @@ def connect(
 
     ``memory_limit`` bounds the whole process (peak RSS, as a user reads it), not only DuckDB's
     buffer pool: DuckDB gets :func:`duckdb_share` of it, the rest is left for Python, Arrow and
-    DuckDB's allocations outside its pool.
+    DuckDB's allocations outside its pool. ``buffer_default`` is a stage's own size for DuckDB's
+    buffer pool when the user set no limit (recon's built-in defaults, e.g. extraction's 1GB): it
+    is DuckDB's ``memory_limit`` as it is, not a bound on the process, so the defaults that
+    stages were measured with keep their meaning.
     """
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
@@ -86,6 +90,8 @@ def connect(
         if process is None:  # a spelling DuckDB reads and we do not: its own reading (1 decimal)
             process = int(memory_limit_bytes(con))
         con.execute(f"SET memory_limit = '{duckdb_share(process, _resident_bytes())}B'")
+    elif buffer_default:
+        con.execute("SET memory_limit = ?", [buffer_default])
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     # in the database, not the temp schema: cursors (other connections to it) see it too
@@ -227,8 +233,11 @@ class DuckDBSession(Session):
         memory_limit: str | None = None,
         threads: int | None = None,
         con: duckdb.DuckDBPyConnection | None = None,
+        buffer_default: str | None = None,
     ) -> None:
-        self.con = con or connect(temp_dir=temp_dir, memory_limit=memory_limit, threads=threads)
+        self.con = con or connect(
+            temp_dir=temp_dir, memory_limit=memory_limit, threads=threads, buffer_default=buffer_default
+        )
         self._counter = _NAMES  # one count for every session: a worker's cursor shares the catalog
 
     def _own(self, table: Table) -> duckdb.DuckDBPyRelation:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -480,7 +479,7 @@ def import_files(
             "give --force to replace it, or another --cycle"
         )
     # Ordering a large export by id is the memory peak: cap DuckDB so it spills instead of growing.
-    con = open_session(temp_dir=store.temp_dir, memory_limit=os.environ.get("RECON_MEMORY_LIMIT") or "768MB")
+    con = open_session(temp_dir=store.temp_dir, buffer_default="768MB")
     with store.publishing(ref.path) as staging:
         writer = ExportWriter(staging)
         intake = _Intake(writer)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -297,8 +296,7 @@ class _LazyConnection:
 
     def __call__(self) -> Session:
         if self._session is None:
-            limit = os.environ.get("RECON_MEMORY_LIMIT") or _MEMORY_LIMIT
-            self._session = open_session(temp_dir=self._store.temp_dir, memory_limit=limit)
+            self._session = open_session(temp_dir=self._store.temp_dir, buffer_default=_MEMORY_LIMIT)
         return self._session
 
     def close(self) -> None:

@@ -31,7 +31,6 @@ affects completeness; nothing read at all raises (exit 2).
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -306,8 +305,7 @@ def extract_source(
 
         def session() -> Session:  # opened only if rows must be sorted (as for SCIM extraction)
             if not sessions:
-                limit = os.environ.get("RECON_MEMORY_LIMIT") or "1GB"
-                sessions.append(open_session(temp_dir=store.temp_dir, memory_limit=limit))
+                sessions.append(open_session(temp_dir=store.temp_dir, buffer_default="1GB"))
             return sessions[0]
 
         held: Path | None = None

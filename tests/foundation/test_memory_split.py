@@ -65,3 +65,21 @@ def test_a_limit_that_is_not_a_size_is_one_line_naming_it(monkeypatch: pytest.Mo
     monkeypatch.setenv("RECON_MEMORY_LIMIT", "lots")
     with pytest.raises(ConfigError, match="RECON_MEMORY_LIMIT='lots' is not a memory size"):
         connect()
+
+
+def test_a_stages_own_default_sizes_duckdb_as_it_is_when_the_user_set_no_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # recon's built-in defaults (extraction 1GB, import 768MB) were measured as DuckDB buffer
+    # sizes; splitting them would shrink DuckDB below what a wide Parquet scan needs
+    monkeypatch.delenv("RECON_MEMORY_LIMIT", raising=False)
+    with open_session(buffer_default="768MB") as session:
+        assert session.memory_limit_bytes() == pytest.approx(768_000_000, rel=0.01)
+
+
+def test_a_user_limit_wins_over_a_stages_default_and_is_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECON_MEMORY_LIMIT", "2GiB")
+    with open_session(buffer_default="768MB") as session:
+        limit = 2 * 2**30
+        assert 0.24 * limit <= session.memory_limit_bytes() <= limit * (1 - OUTSIDE_POOL) - ARROW_ALLOWANCE
+        assert session.memory_limit_bytes() > 768_000_000
