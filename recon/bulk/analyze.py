@@ -128,7 +128,7 @@ def _frames(
         for r in records
         if r.operation.method == "POST" and r.operation.bulk_id is not None
     }
-    ops: dict[str, list[Any]] = {name: [] for name in _OPS_SCHEMA}
+    ops: list[tuple[Any, ...]] = []
     checks: dict[int, list[Expectation]] = {}
     types: list[str | None] = []
     for seq, record in enumerate(records, start=1):
@@ -137,34 +137,34 @@ def _frames(
         path_id = op.resource_id or ""
         if found is None and record.resource_id is None and path_id.startswith(BULK_ID_PREFIX):
             found = lookups.get(path_id[len(BULK_ID_PREFIX) :])
-        row = (
-            seq,
-            record.label,
-            record.op_index,
-            op.bulk_id,
-            op.method,
-            op.path,
-            record.resource_type,
-            record.resource_id,
-            found.attribute if found else None,
-            found.value if found else None,
-            found.case_exact if found else None,
-            op.version,
-            record.reported,
-            result.status if result else None,
-            result.location if result else None,
-            result.version if result else None,
-            result.scim_type if result else None,
-            result.detail if result else None,
-            record.note,
+        ops.append(
+            (
+                seq,
+                record.label,
+                record.op_index,
+                op.bulk_id,
+                op.method,
+                op.path,
+                record.resource_type,
+                record.resource_id,
+                found.attribute if found else None,
+                found.value if found else None,
+                found.case_exact if found else None,
+                op.version,
+                record.reported,
+                result.status if result else None,
+                result.location if result else None,
+                result.version if result else None,
+                result.scim_type if result else None,
+                result.detail if result else None,
+                record.note,
+            )
         )
-        for column, value in zip(ops.values(), row, strict=True):
-            column.append(value)
         types.append(record.resource_type)
         expected = expectations(record)
         if expected:
             checks[seq] = expected
-    return pl.DataFrame(ops, schema=_OPS_SCHEMA), checks, types
+    return pl.DataFrame(ops, schema=_OPS_SCHEMA, orient="row"), checks, types
 
 
 def _checks_frame(
@@ -174,7 +174,7 @@ def _checks_frame(
     rules: ContentRules,
 ) -> pl.DataFrame:
     """Every check, a value check decided on its resource's raw JSON by recon.content."""
-    rows: dict[str, list[Any]] = {name: [] for name in _EXPECT_SCHEMA}
+    rows: list[tuple[Any, ...]] = []
     for seq, expected in checks.items():
         raw = raws.get(seq)
         resource = _resource(raw)
@@ -182,10 +182,10 @@ def _checks_frame(
             met, actual = None, None
             if check.check == "value" and resource is not None:
                 met, actual = value_met(check, resource, types[seq - 1] or "User", rules)
-            row = (seq, number, check.check, check.attribute, check.expected, check.member_id, met, actual)
-            for column, value in zip(rows.values(), row, strict=True):
-                column.append(value)
-    return pl.DataFrame(rows, schema=_EXPECT_SCHEMA)
+            rows.append(
+                (seq, number, check.check, check.attribute, check.expected, check.member_id, met, actual)
+            )
+    return pl.DataFrame(rows, schema=_EXPECT_SCHEMA, orient="row")
 
 
 def _resource(raw: str | None) -> dict[str, Any] | None:

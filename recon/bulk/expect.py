@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from recon.bulk.model import bulk_references
+from recon.bulk.model import BULK_ID_PREFIX, bulk_references
 from recon.bulk.records import OpRecord
 from recon.content import ContentRules, changed_paths
 from recon.scim_columns import ENTERPRISE_USER, PRIMARY_EMAIL, by_path
@@ -79,12 +79,19 @@ def _text(value: Any) -> str | None:
 
 
 def _value(column: str, path: str, value: Any, *, adds: bool = False) -> Expectation | None:
-    if bulk_references(value):
+    if _refers(value):
         return None  # an unresolved reference cannot be compared
     shown = _primary_email(value) if column == PRIMARY_EMAIL and isinstance(value, list) else value
     if column == "manager_id" and isinstance(shown, dict):
         shown = shown.get("value")
     return Expectation("value", column, _text(shown), path=path, value=value, adds=adds)
+
+
+def _refers(value: Any) -> bool:
+    """Whether a value holds a ``bulkId:`` reference (cheaply ruled out for plain values)."""
+    if isinstance(value, str):
+        return BULK_ID_PREFIX in value and bool(bulk_references(value))
+    return isinstance(value, dict | list) and bool(bulk_references(value))
 
 
 def _primary_email(value: Any) -> Any:

@@ -67,12 +67,16 @@ class BulkOperation:
     @property
     def resource_type(self) -> str | None:
         """``User`` or ``Group`` from the path, else None."""
-        return resource_of_path(self.path)[0]
+        return self._resource[0]
 
     @property
     def resource_id(self) -> str | None:
         """The id in the path (``/Users/<id>``), possibly a ``bulkId:`` reference."""
-        return resource_of_path(self.path)[1]
+        return self._resource[1]
+
+    @cached_property
+    def _resource(self) -> tuple[str | None, str | None]:
+        return resource_of_path(self.path)
 
     def references(self) -> list[str]:
         """bulkIds this operation refers to (in its path and data), in order of appearance."""
