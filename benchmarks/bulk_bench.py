@@ -269,12 +269,13 @@ def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float
 
 
 def _plan_bytes(folder: Path) -> str:
-    """A digest of a plan folder: every chunk file, and plan.json without its created_at line."""
+    """A digest of a plan folder: every chunk file, and plan.json but its created_at and out_dir."""
     digest = hashlib.sha256()
     for path in sorted(folder.iterdir()):
         blob = path.read_bytes()
         if path.name == "plan.json":
-            blob = b"\n".join(line for line in blob.split(b"\n") if b'"created_at":' not in line)
+            lines = blob.split(b"\n")
+            blob = b"\n".join(x for x in lines if b'"created_at":' not in x and b'"out_dir":' not in x)
         digest.update(path.name.encode() + b"\0" + blob)
     return digest.hexdigest()
 
@@ -324,7 +325,7 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
     ]
     if identical is not None:
         lines += [
-            "Plan folder byte-identical before/after (chunk files; plan.json but its created_at): "
+            "Plan folder byte-identical before/after (chunk files; plan.json but created_at, out_dir): "
             f"{'yes' if identical else 'NO'}; analyze outcome counts equal: "
             f"{'yes' if same_outcomes else 'NO'}.",
             "",
