@@ -248,6 +248,57 @@ def step(kind: str, data: Path, out: Path) -> None:
             con.sql(query).fetchall()
 
 
+# (module, function) of each phase timed by --phases; a name the measured code lacks is left out
+PHASES = {
+    "plan": [
+        ("recon.bulk.matches", "reconcile_matches"),
+        ("recon.bulk.remedies", "RemedyBuilder.operations"),
+        ("recon.bulk.plan", "chunk_operations"),
+        ("recon.bulk.plan", "_write"),
+    ],
+    "analyze": [
+        ("recon.bulk.planfile", "load_plan"),
+        ("recon.bulk.analyze", "_frames"),
+        ("recon.bulk.analyze", "_checks_frame"),
+        ("recon.bulk.analyze", "outcome_frame"),
+    ],
+}
+
+
+def phases(kind: str, data: Path, out: Path) -> None:
+    """Run one step with its phases timed (CPU seconds of the process, all threads; wall seconds)."""
+    import importlib
+
+    clock = {"cpu": time.process_time, "wall": time.perf_counter}
+    spent: dict[str, dict[str, float]] = {}
+
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = {k: c() for k, c in clock.items()}
+            try:
+                return function(*args, **kwargs)
+            finally:
+                for k, c in clock.items():
+                    spent.setdefault(name, {"cpu": 0.0, "wall": 0.0})[k] += c() - start[k]
+
+        return wrapper
+
+    for module_name, qualified in PHASES[kind]:
+        module = importlib.import_module(module_name)
+        owner_name, _, attr = qualified.rpartition(".")
+        owner = getattr(module, owner_name) if owner_name else module
+        if hasattr(owner, attr):
+            setattr(owner, attr, timed(qualified, getattr(owner, attr)))
+    if kind == "plan":  # plan() binds reconcile_matches as a default argument: rebind it
+        plan_module = importlib.import_module("recon.bulk.plan")
+        defaults = plan_module.plan.__kwdefaults__
+        defaults["matches"] = importlib.import_module("recon.bulk.matches").reconcile_matches
+    start = {k: c() for k, c in clock.items()}
+    step(kind, data, out)
+    spent["whole step"] = {k: c() - start[k] for k, c in clock.items()}
+    print(json.dumps(spent))
+
+
 def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of one step in a fresh process running ``code``'s recon."""
     helper = (
@@ -350,14 +401,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--before", type=Path, help="a checkout of the code before the change")
     parser.add_argument("--note", default="", help="a line saying what --before is (e.g. main at <commit>)")
+    parser.add_argument("--phases", action="store_true", help="time the phases of one run per variant")
     parser.add_argument("--step")
     parser.add_argument("--code", type=Path, default=ROOT)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--data", type=Path, default=ROOT / "benchmarks/work/bulk")
     args = parser.parse_args()
     sys.path.insert(0, str(args.code))
+    if args.step and args.step.startswith("phases-"):
+        phases(args.step.removeprefix("phases-"), args.data, args.out)
+        return
     if args.step:
         step(args.step, args.data, args.out)
+        return
+    if args.phases:
+        where_the_time_goes(args)
         return
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("duckdb", "polars", "pyarrow", "orjson"))
@@ -383,6 +441,54 @@ def main() -> None:
     out = ROOT / "benchmarks/results/bulk.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def where_the_time_goes(args: argparse.Namespace) -> None:
+    """Build, reconcile, time the phases of plan and analyze once per variant; append to bulk.md."""
+    users = int(str(args.users).split(",")[-1])
+    data = args.data
+    shutil.rmtree(data, ignore_errors=True)
+    build(data, users)
+    measured("reconcile", data, ROOT, data / "plan-after")
+    variants = {"after": ROOT, **({"before": args.before} if args.before else {})}
+    found: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    load = os.getloadavg()[0]
+    for variant, code in variants.items():
+        for kind in ("plan", "analyze"):
+            command = [sys.executable, __file__, "--step", f"phases-{kind}", "--data", str(data)]
+            command += ["--code", str(code), "--out", str(data / f"plan-{variant}")]
+            done = subprocess.run(
+                command,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            found[(kind, variant)] = json.loads(done.stdout.strip().splitlines()[-1])
+    shutil.rmtree(data, ignore_errors=True)
+    lines = [
+        f"### Where the time goes ({users:,} users, one run of each, load average {load:.1f} at the start)",
+        "",
+        "CPU seconds of the process (all threads: DuckDB's are included) and wall seconds per phase; a",
+        "phase's time includes the phases it calls; `whole step` leaves out interpreter start-up and",
+        "imports. In analyze, `load_plan` (reading the plan back) and building the records from it are",
+        "the benchmark's stand-in for reading a log of `recon bulk apply`; the rest is analyze_records.",
+        "",
+        "| step | phase | " + " | ".join(f"{v} CPU s | {v} wall s" for v in variants) + " |",
+        "|---|---|" + "---|---|" * len(variants),
+    ]
+    for kind in ("plan", "analyze"):
+        names = [q for _, q in PHASES[kind]] + ["whole step"]
+        for name in names:
+            cells = []
+            for variant in variants:
+                got = found[(kind, variant)].get(name)
+                cells += [f"{got['cpu']:.2f}", f"{got['wall']:.2f}"] if got else ["-", "-"]
+            lines.append(f"| {kind} | {name} | " + " | ".join(cells) + " |")
+    out = ROOT / "benchmarks/results/bulk.md"
+    text = out.read_text() if out.is_file() else ""
+    text = text.split("### Where the time goes")[0].rstrip("\n")
+    out.write_text(text + "\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
