@@ -1,163 +1,205 @@
 """Scale check for ``recon bulk plan`` and ``recon bulk analyze``.
 
-    .venv/bin/python benchmarks/bulk_bench.py [--users 100000] [--runs 3]
+    .venv/bin/python benchmarks/bulk_bench.py [--users 1000000] [--runs 5] [--before CHECKOUT]
 
 Builds a data folder with an IdP (``idp``) of ``--users`` users (one group per 100 users, each
 user in 5 groups) and a drifted target (``app``: 8% of users missing, 2% orphans, 3% with a
 different department, 1% not deactivated, 2% of memberships missing, 1% excess), reconciles
-them with ``recon.reconcile.run`` (real findings), then measures, each in a fresh process (median of
-``--runs``, with peak RSS):
+them with ``recon.reconcile`` (real findings), then measures, each in a fresh process, with
+peak RSS:
 
 - ``plan``: findings -> chunked BulkRequests (maxOperations 1000, 1 MiB);
 - ``analyze``: every planned operation reported ok (POSTs with a location) checked against the
-  target export;
+  target export (reading the plan's chunk files back is part of the step, as a log would be);
 - the floor: a DuckDB scan of the columns plan reads (findings, source users with raw, target
   users/groups, source memberships).
 
+``--before`` names a second checkout (e.g. ``git archive <commit> | tar -x -C DIR``): its
+``recon`` runs the same steps on the same data, so the figure before a change is measured in
+the same run. The steps take turns within each run (the order rotates), so a change of machine
+load hits every step alike; the 1-minute load average is sampled before each measurement.
 Results go to benchmarks/results/bulk.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from importlib import metadata
 from pathlib import Path
-
-import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from recon.schemas import GROUPS, MEMBERSHIPS, USERS  # noqa: E402
-from recon.store import Manifest, Store, atomic_write_json  # noqa: E402
-
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+STEPS = ("floor", "plan", "analyze")
 
 
-def _user(uid: str, index: int, *, external: str | None, active: bool, department: str) -> dict[str, object]:
-    name = f"user{index:07d}@example.com"
-    raw = {
-        "schemas": [CORE, ENTERPRISE],
-        "id": uid,
-        "userName": name,
-        "active": active,
-        "name": {"givenName": f"Given{index}", "familyName": f"Family{index}"},
-        "emails": [{"value": name, "type": "work", "primary": True}],
-        "title": f"Title {index % 13}",
-        ENTERPRISE: {"department": department},
-        **({"externalId": external} if external else {}),
-    }
-    return {
-        "id": uid,
-        "external_id": external,
-        "user_name": name,
-        "active": active,
-        "display_name": None,
-        "given_name": f"Given{index}",
-        "family_name": f"Family{index}",
-        "emails": [{"value": name, "type": "work", "primary": True}],
-        "primary_email": name,
-        "employee_number": None,
-        "department": department,
-        "title": f"Title {index % 13}",
-        "manager_id": None,
-        "user_type": None,
-        "created": None,
-        "last_modified": None,
-        "version": 'W/"1"',
-        "raw": orjson.dumps(raw).decode(),
-    }
+# -- the data ------------------------------------------------------------------------------
+def _users(index: Any, uid: Any, *, external: Any, active: Any, department: Any) -> list[Any]:
+    """The columns of users.parquet for the rows numbered ``index`` (polars expressions)."""
+    import polars as pl
+
+    name = pl.concat_str(pl.lit("user"), index.cast(pl.String).str.zfill(7), pl.lit("@example.com"))
+    given = pl.concat_str(pl.lit("Given"), index.cast(pl.String))
+    family = pl.concat_str(pl.lit("Family"), index.cast(pl.String))
+    title = pl.concat_str(pl.lit("Title "), (index % 13).cast(pl.String))
+    raw = pl.concat_str(  # what orjson.dumps writes for the resource (compact, in this key order)
+        pl.lit(f'{{"schemas":["{CORE}","{ENTERPRISE}"],"id":"'),
+        uid,
+        pl.lit('","userName":"'),
+        name,
+        pl.lit('","active":'),
+        pl.when(active).then(pl.lit("true")).otherwise(pl.lit("false")),
+        pl.lit(',"name":{"givenName":"'),
+        given,
+        pl.lit('","familyName":"'),
+        family,
+        pl.lit('"},"emails":[{"value":"'),
+        name,
+        pl.lit('","type":"work","primary":true}],"title":"'),
+        title,
+        pl.lit(f'","{ENTERPRISE}":{{"department":"'),
+        department,
+        pl.lit('"}'),
+        pl.when(external.is_not_null())
+        .then(pl.concat_str(pl.lit(',"externalId":"'), external, pl.lit('"')))
+        .otherwise(pl.lit("")),
+        pl.lit("}"),
+    )
+    null = pl.lit(None, dtype=pl.String)
+    never = pl.lit(None, dtype=pl.Datetime("us", "UTC"))
+    return [
+        uid.alias("id"),
+        external.alias("external_id"),
+        name.alias("user_name"),
+        active.alias("active"),
+        null.alias("display_name"),
+        given.alias("given_name"),
+        family.alias("family_name"),
+        pl.concat_list(pl.struct(value=name, type=pl.lit("work"), primary=pl.lit(True))).alias("emails"),
+        name.alias("primary_email"),
+        null.alias("employee_number"),
+        department.alias("department"),
+        title.alias("title"),
+        null.alias("manager_id"),
+        null.alias("user_type"),
+        never.alias("created"),
+        never.alias("last_modified"),
+        pl.lit('W/"1"').alias("version"),
+        raw.alias("raw"),
+    ]
 
 
-def _write(
-    store: Store,
-    system: str,
-    users: list[dict[str, object]],
-    groups: list[dict[str, object]],
-    memberships: list[dict[str, object]],
-) -> None:
-    ref = store.export(system, "c1")
+def _write(data: Path, system: str, tables: dict[str, Any]) -> None:
+    import pyarrow.parquet as pq
+
+    from recon.schemas import GROUPS, MEMBERSHIPS, USERS
+    from recon.store import Manifest, Store, atomic_write_json
+
+    ref = Store(data).export(system, "c1")
     ref.path.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(users, schema=USERS), ref.table("users"))
-    pq.write_table(pa.Table.from_pylist(groups, schema=GROUPS), ref.table("groups"))
-    pq.write_table(pa.Table.from_pylist(memberships, schema=MEMBERSHIPS), ref.table("memberships"))
+    for name, schema in (("users", USERS), ("groups", GROUPS), ("memberships", MEMBERSHIPS)):
+        pq.write_table(tables[name].to_arrow().cast(schema), ref.table(name))
     atomic_write_json(ref.manifest_path, Manifest(system=system, cycle="c1", kind="full").to_json())
 
 
 def build(data: Path, n: int) -> None:
-    store = Store(data)
+    """Both exports, columnar (the rows and order the earlier per-row builder wrote)."""
+    import polars as pl
+
     n_groups = max(1, n // 100)
-    source_users, target_users = [], []
-    for i in range(n):
-        sid = f"s{i:07d}"
-        leaver = i % 100 == 1
-        source_users.append(_user(sid, i, external=None, active=not leaver, department=f"Dept {i % 7}"))
-        if i % 100 in range(10, 18):  # 8% missing in the target
-            continue
-        drift = i % 100 in (20, 21, 22)
-        target_users.append(
-            _user(
-                f"t{i:07d}",
-                i,
-                external=sid,
-                active=True,
-                department="Elsewhere" if drift else f"Dept {i % 7}",
-            )
+    i = pl.col("i")
+    rows = pl.DataFrame({"i": pl.int_range(0, n, eager=True)})
+    sid = pl.concat_str(pl.lit("s"), i.cast(pl.String).str.zfill(7))
+    dept = pl.concat_str(pl.lit("Dept "), (i % 7).cast(pl.String))
+    source_users = rows.select(
+        _users(i, sid, external=pl.lit(None, dtype=pl.String), active=i % 100 != 1, department=dept)
+    )
+    present = ~(i % 100).is_between(10, 17)  # 8% missing in the target
+    drift = (i % 100).is_between(20, 22)
+    target_users = pl.concat(
+        [
+            rows.filter(present).select(
+                _users(
+                    i,
+                    pl.concat_str(pl.lit("t"), i.cast(pl.String).str.zfill(7)),
+                    external=sid,
+                    active=pl.lit(True),
+                    department=pl.when(drift).then(pl.lit("Elsewhere")).otherwise(dept),
+                )
+            ),
+            pl.DataFrame({"i": pl.int_range(0, n // 50, eager=True)}).select(  # 2% orphans
+                _users(
+                    i + n,
+                    pl.concat_str(pl.lit("o"), i.cast(pl.String).str.zfill(7)),
+                    external=pl.lit(None, dtype=pl.String),
+                    active=pl.lit(True),
+                    department=pl.lit("X"),
+                )
+            ),
+        ]
+    )
+    g = pl.DataFrame({"g": pl.int_range(0, n_groups, eager=True)})
+    gid = pl.col("g").cast(pl.String).str.zfill(5)
+    nothing = pl.lit(None, dtype=pl.Datetime("us", "UTC"))
+    groups_src = g.select(
+        pl.concat_str(pl.lit("sg"), gid).alias("id"),
+        pl.lit(None, dtype=pl.String).alias("external_id"),
+        pl.concat_str(pl.lit("group-"), gid).alias("display_name"),
+        nothing.alias("created"),
+        nothing.alias("last_modified"),
+        pl.lit(None, dtype=pl.String).alias("version"),
+        pl.concat_str(
+            pl.lit('{"id": "sg'), gid, pl.lit('", "displayName": "group-'), gid, pl.lit('"}')
+        ).alias("raw"),
+    )
+    groups_tgt = g.select(
+        pl.concat_str(pl.lit("tg"), gid).alias("id"),
+        pl.concat_str(pl.lit("sg"), gid).alias("external_id"),
+        pl.concat_str(pl.lit("group-"), gid).alias("display_name"),
+        nothing.alias("created"),
+        nothing.alias("last_modified"),
+        pl.lit('W/"1"').alias("version"),
+        pl.lit("{}").alias("raw"),
+    )
+    pairs = pl.DataFrame({"x": pl.int_range(0, n * 5, eager=True)}).select(
+        (pl.col("x") // 5).alias("i"), (pl.col("x") % 5).alias("k")
+    )
+    group_of = (i * 7 + pl.col("k") * 13) % n_groups
+    src_m = pairs.select(
+        pl.concat_str(pl.lit("sg"), group_of.cast(pl.String).str.zfill(5)).alias("group_id"),
+        sid.alias("member_id"),
+        pl.lit("User").alias("member_type"),
+    )
+    kept = pairs.filter(present & ((i * 5 + pl.col("k")) % 50 != 0)).with_columns(g=group_of)  # 2% missing
+    excess = rows.filter(present & (i % 100 == 50)).select(i, pl.lit(5).alias("k"), g=(i + 1) % n_groups)
+    tgt_m = (
+        pl.concat([kept, excess.cast(kept.schema)])
+        .sort("i", "k")
+        .select(
+            pl.concat_str(pl.lit("tg"), pl.col("g").cast(pl.String).str.zfill(5)).alias("group_id"),
+            pl.concat_str(pl.lit("t"), i.cast(pl.String).str.zfill(7)).alias("member_id"),
+            pl.lit("User").alias("member_type"),
         )
-    for j in range(n // 50):  # 2% orphans
-        target_users.append(_user(f"o{j:07d}", n + j, external=None, active=True, department="X"))
-    groups_src = [
-        {
-            "id": f"sg{g:05d}",
-            "external_id": None,
-            "display_name": f"group-{g:05d}",
-            "created": None,
-            "last_modified": None,
-            "version": None,
-            "raw": json.dumps({"id": f"sg{g:05d}", "displayName": f"group-{g:05d}"}),
-        }
-        for g in range(n_groups)
-    ]
-    groups_tgt = [
-        {
-            "id": f"tg{g:05d}",
-            "external_id": f"sg{g:05d}",
-            "display_name": f"group-{g:05d}",
-            "created": None,
-            "last_modified": None,
-            "version": 'W/"1"',
-            "raw": "{}",
-        }
-        for g in range(n_groups)
-    ]
-    present = {u["external_id"] for u in target_users if u["external_id"]}
-    src_m, tgt_m = [], []
-    for i in range(n):
-        for k in range(5):
-            g = (i * 7 + k * 13) % n_groups
-            src_m.append({"group_id": f"sg{g:05d}", "member_id": f"s{i:07d}", "member_type": "User"})
-            if f"s{i:07d}" in present and (i * 5 + k) % 50 != 0:  # 2% of memberships missing
-                tgt_m.append({"group_id": f"tg{g:05d}", "member_id": f"t{i:07d}", "member_type": "User"})
-        if f"s{i:07d}" in present and i % 100 == 50:  # 1% excess
-            tgt_m.append(
-                {"group_id": f"tg{(i + 1) % n_groups:05d}", "member_id": f"t{i:07d}", "member_type": "User"}
-            )
-    _write(store, "idp", source_users, groups_src, src_m)
-    _write(store, "app", target_users, groups_tgt, tgt_m)
+    )
+    _write(data, "idp", {"users": source_users, "groups": groups_src, "memberships": src_m})
+    _write(data, "app", {"users": target_users, "groups": groups_tgt, "memberships": tgt_m})
 
 
-def step(kind: str, data: Path) -> None:
-    """One measured step (run in a child process)."""
+# -- the measured steps --------------------------------------------------------------------
+def step(kind: str, data: Path, out: Path) -> None:
+    """One measured step (run in a child process, with the ``recon`` under test on sys.path)."""
+    from recon.store import Store
+
     store = Store(data)
     if kind == "reconcile":
         from recon.reconcile import reconcile
@@ -166,21 +208,20 @@ def step(kind: str, data: Path) -> None:
     elif kind == "plan":
         from recon.bulk.plan import plan
 
-        summary = plan(store, "idp", "app", "c1", out=data / "plan")
-        (data / "plan_summary.json").write_text(json.dumps(summary.to_json()))
+        summary = plan(store, "idp", "app", "c1", out=out)
+        (out.parent / f"{out.name}.summary.json").write_text(json.dumps(summary.to_json()))
     elif kind == "analyze":
         from recon.bulk.analyze import analyze_records
         from recon.bulk.model import OperationResult
         from recon.bulk.planfile import load_plan
         from recon.bulk.records import OpRecord
 
-        loaded = load_plan(data / "plan")
+        loaded = load_plan(out)
         records = []
         for name, chunk in loaded.chunks:
             for index, op in enumerate(chunk.operations, start=1):
-                location = (
-                    f"https://x/v2/{'Users' if op.path.startswith('/Users') else 'Groups'}/new-{op.bulk_id}"
-                )
+                endpoint = "Users" if op.path.startswith("/Users") else "Groups"
+                location = f"https://x/v2/{endpoint}/new-{op.bulk_id}"
                 result = OperationResult(
                     op.method,
                     op.bulk_id,
@@ -190,7 +231,8 @@ def step(kind: str, data: Path) -> None:
                 )
                 resource_id = f"new-{op.bulk_id}" if op.method == "POST" else op.resource_id
                 records.append(OpRecord(name, index, op, "ok", result, None, op.resource_type, resource_id))
-        analyze_records(store, "app", records, run_id="bench", cycle="c1")
+        summary, _ = analyze_records(store, "app", records, run_id=f"bench-{out.name}", cycle="c1")
+        (out.parent / f"{out.name}.outcomes.json").write_text(json.dumps(summary.outcomes))
     elif kind == "floor":
         import duckdb
 
@@ -206,16 +248,69 @@ def step(kind: str, data: Path) -> None:
             con.sql(query).fetchall()
 
 
-def measured(kind: str, data: Path) -> tuple[float, float]:
-    code = (
+# (module, function) of each phase timed by --phases; a name the measured code lacks is left out
+PHASES = {
+    "plan": [
+        ("recon.bulk.matches", "reconcile_matches"),
+        ("recon.bulk.remedies", "RemedyBuilder.operations"),
+        ("recon.bulk.plan", "chunk_operations"),
+        ("recon.bulk.plan", "_write"),
+    ],
+    "analyze": [
+        ("recon.bulk.planfile", "load_plan"),
+        ("recon.bulk.analyze", "_frames"),
+        ("recon.bulk.analyze", "_checks_frame"),
+        ("recon.bulk.analyze", "outcome_frame"),
+    ],
+}
+
+
+def phases(kind: str, data: Path, out: Path) -> None:
+    """Run one step with its phases timed (CPU seconds of the process, all threads; wall seconds)."""
+    import importlib
+
+    clock = {"cpu": time.process_time, "wall": time.perf_counter}
+    spent: dict[str, dict[str, float]] = {}
+
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = {k: c() for k, c in clock.items()}
+            try:
+                return function(*args, **kwargs)
+            finally:
+                for k, c in clock.items():
+                    spent.setdefault(name, {"cpu": 0.0, "wall": 0.0})[k] += c() - start[k]
+
+        return wrapper
+
+    for module_name, qualified in PHASES[kind]:
+        module = importlib.import_module(module_name)
+        owner_name, _, attr = qualified.rpartition(".")
+        owner = getattr(module, owner_name) if owner_name else module
+        if hasattr(owner, attr):
+            setattr(owner, attr, timed(qualified, getattr(owner, attr)))
+    if kind == "plan":  # plan() binds reconcile_matches as a default argument: rebind it
+        plan_module = importlib.import_module("recon.bulk.plan")
+        defaults = plan_module.plan.__kwdefaults__
+        defaults["matches"] = importlib.import_module("recon.bulk.matches").reconcile_matches
+    start = {k: c() for k, c in clock.items()}
+    step(kind, data, out)
+    spent["whole step"] = {k: c() - start[k] for k, c in clock.items()}
+    print(json.dumps(spent))
+
+
+def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one step in a fresh process running ``code``'s recon."""
+    helper = (
         "import resource, subprocess, sys, time, json\n"
         "t = time.perf_counter()\n"
         "subprocess.run(sys.argv[1:], check=True)\n"
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
         "print(json.dumps([time.perf_counter() - t, peak]))\n"
     )
+    args = ["--step", kind, "--data", str(data), "--code", str(code), "--out", str(out)]
     done = subprocess.run(
-        [sys.executable, "-c", code, sys.executable, __file__, "--step", kind, "--data", str(data)],
+        [sys.executable, "-c", helper, sys.executable, __file__, *args],
         check=True,
         capture_output=True,
         text=True,
@@ -224,23 +319,46 @@ def measured(kind: str, data: Path) -> tuple[float, float]:
     return float(seconds), float(rss_kb) / 1024
 
 
-def scale(data: Path, users: int, runs: int) -> list[str]:
-    """Build, reconcile, then measure floor/plan/analyze ``runs`` times; the table rows of one scale."""
-    import shutil
+def _plan_bytes(folder: Path) -> str:
+    """A digest of a plan folder: every chunk file, and plan.json but its created_at and out_dir."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        blob = path.read_bytes()
+        if path.name == "plan.json":
+            lines = blob.split(b"\n")
+            blob = b"\n".join(x for x in lines if b'"created_at":' not in x and b'"out_dir":' not in x)
+        digest.update(path.name.encode() + b"\0" + blob)
+    return digest.hexdigest()
 
+
+def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
+    """Build, reconcile, then measure each step ``runs`` times, taking turns; the rows of one scale."""
     shutil.rmtree(data, ignore_errors=True)
     started = time.perf_counter()
     build(data, users)
     built = time.perf_counter() - started
-    rec_s, rec_rss = measured("reconcile", data)
-    results: dict[str, list[tuple[float, float]]] = {"floor": [], "plan": [], "analyze": []}
-    for _ in range(runs):
-        for kind in ("floor", "plan", "analyze"):
-            results[kind].append(measured(kind, data))
-    summary = json.loads((data / "plan_summary.json").read_text())
+    rec_s, rec_rss = measured("reconcile", data, ROOT, data / "plan-after")
+    variants = {"after": ROOT, **({"before": before} if before else {})}
+    jobs = [("floor", "after")] + [(k, v) for v in variants for k in ("plan", "analyze")]
+    results: dict[tuple[str, str], list[tuple[float, float]]] = {job: [] for job in jobs}
+    loads: list[float] = []
+    for variant, code in variants.items():  # not measured: a plan for analyze to read, warm caches
+        measured("plan", data, code, data / f"plan-{variant}")
+    for number in range(runs):
+        shift = number % len(jobs)
+        for kind, variant in jobs[shift:] + jobs[:shift]:
+            loads.append(os.getloadavg()[0])
+            results[(kind, variant)].append(measured(kind, data, variants[variant], data / f"plan-{variant}"))
+        shutil.rmtree(data / "bulk", ignore_errors=True)  # analyze's run folders
+    summary = json.loads((data / "plan-after.summary.json").read_text())
+    identical = None
+    if before is not None:
+        identical = _plan_bytes(data / "plan-after") == _plan_bytes(data / "plan-before")
+        same_outcomes = (data / "plan-after.outcomes.json").read_text() == (
+            data / "plan-before.outcomes.json"
+        ).read_text()
+    outcomes = json.loads((data / "plan-after.outcomes.json").read_text())
     shutil.rmtree(data, ignore_errors=True)
-    med = {k: statistics.median(s for s, _ in v) for k, v in results.items()}
-    rss = {k: max(r for _, r in v) for k, v in results.items()}
     kinds = ", ".join(f"{k} {v:,}" for k, v in summary["operations"].items())
     lines = [
         f"### {users:,} source users",
@@ -248,46 +366,129 @@ def scale(data: Path, users: int, runs: int) -> list[str]:
         f"{users // 100:,} groups, {users * 5:,} source memberships (built in {built:.1f} s; reconcile "
         f"{rec_s:.1f} s, {rec_rss:.0f} MB). Plan: {summary['total_operations']:,} operations ({kinds}) in "
         f"{summary['chunks']:,} chunks, {summary['bytes'] / 1e6:.1f} MB; remediates "
-        f"{summary['remediated']:,} findings.",
+        f"{summary['remediated']:,} findings. analyze: "
+        + ", ".join(f"{k} {v:,}" for k, v in outcomes.items() if v)
+        + ".",
         "",
-        "| step | median s | x floor | peak RSS MB |",
-        "|---|---|---|---|",
+        f"1-minute load average before each measurement: median {statistics.median(loads):.1f}, "
+        f"range {min(loads):.1f}-{max(loads):.1f} ({os.cpu_count()} cores).",
+        "",
     ]
-    for kind in ("floor", "plan", "analyze"):
-        ratio = med[kind] / med["floor"] if med["floor"] else float("nan")
-        lines.append(f"| {kind} | {med[kind]:.2f} | {ratio:.1f} | {rss[kind]:.0f} |")
+    if identical is not None:
+        lines += [
+            "Plan folder byte-identical before/after (chunk files; plan.json but created_at, out_dir): "
+            f"{'yes' if identical else 'NO'}; analyze outcome counts equal: "
+            f"{'yes' if same_outcomes else 'NO'}.",
+            "",
+        ]
+    lines += ["| step | code | median s | x floor | runs (s) | peak RSS MB |", "|---|---|---|---|---|---|"]
+    floor = statistics.median(s for s, _ in results[("floor", "after")])
+    for kind, variant in jobs:
+        times = [s for s, _ in results[(kind, variant)]]
+        if not times:
+            continue
+        med = statistics.median(times)
+        label = "" if kind == "floor" else variant
+        runs_text = " ".join(f"{s:.1f}" for s in times)
+        peak = max(r for _, r in results[(kind, variant)])
+        lines.append(f"| {kind} | {label} | {med:.2f} | {med / floor:.1f} | {runs_text} | {peak:.0f} |")
     return [*lines, ""]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--users", default="100000,1000000", help="comma-separated scales")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--users", default="1000000", help="comma-separated scales")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--before", type=Path, help="a checkout of the code before the change")
+    parser.add_argument("--note", default="", help="a line saying what --before is (e.g. main at <commit>)")
+    parser.add_argument("--phases", action="store_true", help="time the phases of one run per variant")
     parser.add_argument("--step")
+    parser.add_argument("--code", type=Path, default=ROOT)
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--data", type=Path, default=ROOT / "benchmarks/work/bulk")
     args = parser.parse_args()
+    sys.path.insert(0, str(args.code))
+    if args.step and args.step.startswith("phases-"):
+        phases(args.step.removeprefix("phases-"), args.data, args.out)
+        return
     if args.step:
-        step(args.step, args.data)
+        step(args.step, args.data, args.out)
+        return
+    if args.phases:
+        where_the_time_goes(args)
         return
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("duckdb", "polars", "pyarrow", "orjson"))
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
     lines = [
         "## recon bulk: plan and analyze at scale",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {mem_gb:.0f} GiB RAM, Python "
-        f"{platform.python_version()}; {versions}. Median of {args.runs} runs, each in a fresh process",
-        "(so every figure includes interpreter and import start-up, ~1 s). The floor is a DuckDB scan of",
-        "the columns plan reads (findings, source users with raw, target users/groups, source memberships).",
-        "Target drift: 8% of users missing, 2% orphans, 3% department drift, 1% not deactivated, 2% of",
-        "memberships missing, 1% excess. analyze checks every planned operation, reported ok, against the",
-        "target export.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {mem_gb:.0f} GiB RAM (shared), Python "
+        f"{platform.python_version()}; {versions}. Median of {args.runs} runs, each step in a fresh process",
+        "(so every figure includes interpreter and import start-up), the steps taking turns within each run.",
+        f"`after` is this checkout ({head.stdout.strip() or 'uncommitted'}"
+        + (f"), `before` is {args.note or args.before}." if args.before else ")."),
+        "The floor is a DuckDB scan of the columns plan reads (findings, source users with raw, target",
+        "users/groups, source memberships). Target drift: 8% of users missing, 2% orphans, 3% department",
+        "drift, 1% not deactivated, 2% of memberships missing, 1% excess. analyze checks every planned",
+        "operation, reported ok, against the target export.",
         "",
     ]
     for users in (int(u) for u in str(args.users).split(",")):
-        lines += scale(args.data, users, args.runs)
+        lines += scale(args.data, users, args.runs, args.before)
     out = ROOT / "benchmarks/results/bulk.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def where_the_time_goes(args: argparse.Namespace) -> None:
+    """Build, reconcile, time the phases of plan and analyze once per variant; append to bulk.md."""
+    users = int(str(args.users).split(",")[-1])
+    data = args.data
+    shutil.rmtree(data, ignore_errors=True)
+    build(data, users)
+    measured("reconcile", data, ROOT, data / "plan-after")
+    variants = {"after": ROOT, **({"before": args.before} if args.before else {})}
+    found: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    load = os.getloadavg()[0]
+    for variant, code in variants.items():
+        for kind in ("plan", "analyze"):
+            command = [sys.executable, __file__, "--step", f"phases-{kind}", "--data", str(data)]
+            command += ["--code", str(code), "--out", str(data / f"plan-{variant}")]
+            done = subprocess.run(
+                command,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            found[(kind, variant)] = json.loads(done.stdout.strip().splitlines()[-1])
+    shutil.rmtree(data, ignore_errors=True)
+    lines = [
+        f"### Where the time goes ({users:,} users, one run of each, load average {load:.1f} at the start)",
+        "",
+        "CPU seconds of the process (all threads: DuckDB's are included) and wall seconds per phase; a",
+        "phase's time includes the phases it calls; `whole step` leaves out interpreter start-up and",
+        "imports. In analyze, `load_plan` (reading the plan back) and building the records from it are",
+        "the benchmark's stand-in for reading a log of `recon bulk apply`; the rest is analyze_records.",
+        "",
+        "| step | phase | " + " | ".join(f"{v} CPU s | {v} wall s" for v in variants) + " |",
+        "|---|---|" + "---|---|" * len(variants),
+    ]
+    for kind in ("plan", "analyze"):
+        names = [q for _, q in PHASES[kind]] + ["whole step"]
+        for name in names:
+            cells = []
+            for variant in variants:
+                got = found[(kind, variant)].get(name)
+                cells += [f"{got['cpu']:.2f}", f"{got['wall']:.2f}"] if got else ["-", "-"]
+            lines.append(f"| {kind} | {name} | " + " | ".join(cells) + " |")
+    out = ROOT / "benchmarks/results/bulk.md"
+    text = out.read_text() if out.is_file() else ""
+    text = text.split("### Where the time goes")[0].rstrip("\n")
+    out.write_text(text + "\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -1,72 +1,29 @@
 -- name: bulk_outcomes
 -- purpose: per bulk operation, whether its effect is visible in the target export taken after the run, and its outcome
--- inputs: bulk_ops, bulk_expectations, target_users, target_groups, target_memberships
+-- inputs: bulk_ops, bulk_located, bulk_expectations, target_users, target_groups, target_memberships
 -- params: none
 --
 -- bulk_ops: one row per operation (seq, label, op_index, bulk_id, method, path, resource_type,
 --   resource_id, lookup_attribute, lookup_value, lookup_case_exact, version, reported, status,
 --   location, response_version, scim_type, detail, note); reported is ok | error | not_attempted | unconfirmed.
+-- bulk_located: (seq, resource_type, effective_id) of sql/bulk_located.sql: the target resource
+--   each operation acted on (null when a POST without a created id cannot be located).
 -- bulk_expectations: checks of each operation's effect (seq, check_no, check_kind, attribute,
---   expected, case_exact, member_id); check_kind is exists | absent | value | member | not_member.
--- A POST without a created id is located through its lookup attribute when exactly one target
--- resource has that value. visible is null when an operation has nothing checkable.
-WITH lookup_values AS (
-    SELECT 'User' AS resource_type, id, 'user_name' AS attribute, user_name AS value FROM target_users
-    UNION ALL SELECT 'User', id, 'external_id', external_id FROM target_users
-    UNION ALL SELECT 'Group', id, 'external_id', external_id FROM target_groups
-    UNION ALL SELECT 'Group', id, 'display_name', display_name FROM target_groups
-),
-looked_up AS (
-    SELECT o.seq, min(v.id) AS id, count(*) AS candidates
-    FROM bulk_ops AS o
-    JOIN lookup_values AS v
-        ON v.resource_type = o.resource_type
-        AND v.attribute = o.lookup_attribute
-        AND CASE WHEN o.lookup_case_exact THEN v.value = o.lookup_value
-                 ELSE lower(v.value) = lower(o.lookup_value) END
-    WHERE o.resource_id IS NULL AND o.lookup_attribute IS NOT NULL
-    GROUP BY o.seq
-),
-located AS (
-    SELECT
-        o.seq,
-        o.resource_type,
-        coalesce(o.resource_id, CASE WHEN l.candidates = 1 THEN l.id END) AS effective_id
-    FROM bulk_ops AS o
-    LEFT JOIN looked_up AS l ON l.seq = o.seq
-),
-touched_users AS (
-    SELECT u.id, u.external_id, u.user_name, u.active, u.display_name, u.given_name, u.family_name,
-        u.primary_email, u.employee_number, u.department, u.title, u.manager_id, u.user_type
-    FROM target_users AS u
-    SEMI JOIN located AS l ON l.resource_type = 'User' AND l.effective_id = u.id
-),
-touched_groups AS (
-    SELECT g.id, g.external_id, g.display_name
-    FROM target_groups AS g
-    SEMI JOIN located AS l ON l.resource_type = 'Group' AND l.effective_id = g.id
-),
-target_values AS (
-    SELECT 'User' AS resource_type, id, 'external_id' AS attribute, external_id AS value FROM touched_users
-    UNION ALL SELECT 'User', id, 'user_name', user_name FROM touched_users
-    UNION ALL SELECT 'User', id, 'active', CASE WHEN active THEN 'true' WHEN NOT active THEN 'false' END
-        FROM touched_users
-    UNION ALL SELECT 'User', id, 'display_name', display_name FROM touched_users
-    UNION ALL SELECT 'User', id, 'given_name', given_name FROM touched_users
-    UNION ALL SELECT 'User', id, 'family_name', family_name FROM touched_users
-    UNION ALL SELECT 'User', id, 'primary_email', primary_email FROM touched_users
-    UNION ALL SELECT 'User', id, 'employee_number', employee_number FROM touched_users
-    UNION ALL SELECT 'User', id, 'department', department FROM touched_users
-    UNION ALL SELECT 'User', id, 'title', title FROM touched_users
-    UNION ALL SELECT 'User', id, 'manager_id', manager_id FROM touched_users
-    UNION ALL SELECT 'User', id, 'user_type', user_type FROM touched_users
-    UNION ALL SELECT 'Group', id, 'external_id', external_id FROM touched_groups
-    UNION ALL SELECT 'Group', id, 'display_name', display_name FROM touched_groups
+--   expected, member_id, value_met, actual); check_kind is exists | absent | value | member |
+--   not_member. A value check is decided in Python by recon.content on the resource's raw JSON
+--   (value_met, and actual: the value it shows); null value_met: the resource was not there.
+-- visible is null when an operation has nothing checkable.
+WITH located AS (
+    SELECT seq, resource_type, effective_id FROM bulk_located
 ),
 target_ids AS (
-    SELECT 'User' AS resource_type, id FROM touched_users
+    SELECT 'User' AS resource_type, u.id
+    FROM target_users AS u
+    SEMI JOIN located AS l ON l.resource_type = 'User' AND l.effective_id = u.id
     UNION ALL
-    SELECT 'Group' AS resource_type, id FROM touched_groups
+    SELECT 'Group' AS resource_type, g.id
+    FROM target_groups AS g
+    SEMI JOIN located AS l ON l.resource_type = 'Group' AND l.effective_id = g.id
 ),
 memberships AS (
     SELECT DISTINCT m.group_id, m.member_id
@@ -81,15 +38,11 @@ checked AS (
         e.attribute,
         e.expected,
         e.member_id,
-        v.value AS actual,
+        e.actual,
         coalesce(CASE e.check_kind
             WHEN 'exists' THEN t.id IS NOT NULL
             WHEN 'absent' THEN t.id IS NULL
-            WHEN 'value' THEN t.id IS NOT NULL AND (
-                (nullif(v.value, '') IS NULL AND e.expected IS NULL)
-                OR (e.case_exact AND v.value = e.expected)
-                OR (NOT e.case_exact AND lower(v.value) = lower(e.expected))
-            )
+            WHEN 'value' THEN t.id IS NOT NULL AND e.value_met
             WHEN 'member' THEN m.group_id IS NOT NULL
             WHEN 'not_member' THEN m.group_id IS NULL
         END, false) AS met
@@ -97,11 +50,6 @@ checked AS (
     JOIN located AS l ON l.seq = e.seq
     LEFT JOIN target_ids AS t
         ON t.resource_type = l.resource_type AND t.id = l.effective_id
-    LEFT JOIN target_values AS v
-        ON e.check_kind = 'value'
-        AND v.resource_type = l.resource_type
-        AND v.id = l.effective_id
-        AND v.attribute = e.attribute
     LEFT JOIN memberships AS m
         ON e.check_kind IN ('member', 'not_member')
         AND m.group_id = l.effective_id

@@ -5,6 +5,17 @@
 -- source_raw is the source user for account kinds, the source group for group_missing_in_target;
 -- target_version is the target user's for account kinds, the target group's for group and
 -- membership kinds (the resource a remediation PATCHes or DELETEs).
+-- The source users are narrowed to those findings name before the join: joined whole, the
+-- hash table would be built over every user's raw text.
+WITH needed_source_users AS (
+    SELECT u.id, u.raw
+    FROM source_users AS u
+    WHERE u.id IN (
+        SELECT source_id
+        FROM findings
+        WHERE kind IN ('missing_in_target', 'delayed_deactivation', 'delayed_activation', 'attribute_mismatch')
+    )
+)
 SELECT
     f.kind,
     f.severity,
@@ -29,7 +40,7 @@ SELECT
         WHEN mg.id IS NOT NULL THEN 'Group'
     END AS member_type
 FROM findings AS f
-LEFT JOIN source_users AS su
+LEFT JOIN needed_source_users AS su
     ON su.id = f.source_id
     AND f.kind IN ('missing_in_target', 'delayed_deactivation', 'delayed_activation', 'attribute_mismatch')
 LEFT JOIN source_groups AS sg

@@ -11,13 +11,22 @@ WITH new_users AS (
 new_groups AS (
     SELECT DISTINCT group_id AS id FROM findings WHERE kind = 'group_missing_in_target'
 ),
+-- only memberships touching a created group or member can qualify: narrowing the (large)
+-- memberships table by id first keeps the typing joins and the DISTINCT to those few rows
+touching AS (
+    SELECT m.group_id, m.member_id, m.member_type
+    FROM source_memberships AS m
+    WHERE m.group_id IN (SELECT id FROM new_groups)
+        OR m.member_id IN (SELECT id FROM new_users)
+        OR m.member_id IN (SELECT id FROM new_groups)
+),
 typed AS (
     SELECT DISTINCT
         m.group_id,
         m.member_id,
         coalesce(m.member_type, CASE WHEN u.id IS NOT NULL THEN 'User' WHEN g.id IS NOT NULL THEN 'Group' END)
             AS member_type
-    FROM source_memberships AS m
+    FROM touching AS m
     LEFT JOIN source_users AS u ON u.id = m.member_id
     LEFT JOIN source_groups AS g ON g.id = m.member_id
 ),

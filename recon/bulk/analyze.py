@@ -25,11 +25,14 @@ from typing import Any
 import orjson
 import polars as pl
 
+from recon.bulk.collector import gc_paused
 from recon.bulk.exchanges import LogEntry, last_recorded_at, read_json_file, read_log, read_text, records_of
-from recon.bulk.expect import expectations, lookup
+from recon.bulk.expect import Expectation, expectations, lookup, value_met
 from recon.bulk.model import BULK_ID_PREFIX, parse_request, parse_response
 from recon.bulk.paths import new_run_id, run_dir
 from recon.bulk.records import Exchange, OpRecord
+from recon.capabilities import load_capabilities
+from recon.content import ContentRules, content_rules
 from recon.engine import Parquet, open_session
 from recon.errors import UsageError
 from recon.store import ExportRef, Store, atomic_write_bytes, atomic_write_json
@@ -81,8 +84,9 @@ _EXPECT_SCHEMA = {
     "check_kind": pl.String,
     "attribute": pl.String,
     "expected": pl.String,
-    "case_exact": pl.Boolean,
     "member_id": pl.String,
+    "value_met": pl.Boolean,
+    "actual": pl.String,
 }
 
 
@@ -115,14 +119,18 @@ class AnalyzeSummary:
         }
 
 
-def _frames(records: Sequence[OpRecord]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _frames(
+    records: Sequence[OpRecord],
+) -> tuple[pl.DataFrame, dict[int, list[Expectation]], list[str | None]]:
+    """The operations' table, each operation's checks (by seq), and each one's resource type."""
     lookups = {
         r.operation.bulk_id: lookup(r)
         for r in records
         if r.operation.method == "POST" and r.operation.bulk_id is not None
     }
-    ops: list[dict[str, Any]] = []
-    checks: list[dict[str, Any]] = []
+    ops: list[tuple[Any, ...]] = []
+    checks: dict[int, list[Expectation]] = {}
+    types: list[str | None] = []
     for seq, record in enumerate(records, start=1):
         op, result = record.operation, record.result
         found = lookup(record)
@@ -130,61 +138,108 @@ def _frames(records: Sequence[OpRecord]) -> tuple[pl.DataFrame, pl.DataFrame]:
         if found is None and record.resource_id is None and path_id.startswith(BULK_ID_PREFIX):
             found = lookups.get(path_id[len(BULK_ID_PREFIX) :])
         ops.append(
-            {
-                "seq": seq,
-                "label": record.label,
-                "op_index": record.op_index,
-                "bulk_id": op.bulk_id,
-                "method": op.method,
-                "path": op.path,
-                "resource_type": record.resource_type,
-                "resource_id": record.resource_id,
-                "lookup_attribute": found.attribute if found else None,
-                "lookup_value": found.value if found else None,
-                "lookup_case_exact": found.case_exact if found else None,
-                "version": op.version,
-                "reported": record.reported,
-                "status": result.status if result else None,
-                "location": result.location if result else None,
-                "response_version": result.version if result else None,
-                "scim_type": result.scim_type if result else None,
-                "detail": result.detail if result else None,
-                "note": record.note,
-            }
-        )
-        for number, check in enumerate(expectations(record), start=1):
-            checks.append(
-                {
-                    "seq": seq,
-                    "check_no": number,
-                    "check_kind": check.check,
-                    "attribute": check.attribute,
-                    "expected": check.expected,
-                    "case_exact": check.case_exact,
-                    "member_id": check.member_id,
-                }
+            (
+                seq,
+                record.label,
+                record.op_index,
+                op.bulk_id,
+                op.method,
+                op.path,
+                record.resource_type,
+                record.resource_id,
+                found.attribute if found else None,
+                found.value if found else None,
+                found.case_exact if found else None,
+                op.version,
+                record.reported,
+                result.status if result else None,
+                result.location if result else None,
+                result.version if result else None,
+                result.scim_type if result else None,
+                result.detail if result else None,
+                record.note,
             )
-    return pl.DataFrame(ops, schema=_OPS_SCHEMA), pl.DataFrame(checks, schema=_EXPECT_SCHEMA)
+        )
+        types.append(record.resource_type)
+        expected = expectations(record)
+        if expected:
+            checks[seq] = expected
+    return pl.DataFrame(ops, schema=_OPS_SCHEMA, orient="row"), checks, types
+
+
+def _checks_frame(
+    checks: dict[int, list[Expectation]],
+    raws: dict[int, str],
+    types: list[str | None],
+    rules: ContentRules,
+) -> pl.DataFrame:
+    """Every check, a value check decided on its resource's raw JSON by recon.content."""
+    rows: list[tuple[Any, ...]] = []
+    for seq, expected in checks.items():
+        raw = raws.get(seq)
+        resource = _resource(raw)
+        for number, check in enumerate(expected, start=1):
+            met, actual = None, None
+            if check.check == "value" and resource is not None:
+                met, actual = value_met(check, resource, types[seq - 1] or "User", rules)
+            rows.append(
+                (seq, number, check.check, check.attribute, check.expected, check.member_id, met, actual)
+            )
+    return pl.DataFrame(rows, schema=_EXPECT_SCHEMA, orient="row")
+
+
+def _resource(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}  # raw that is not JSON shows no value
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def outcome_frame(
-    records: Sequence[OpRecord], target: ExportRef, *, temp_dir: Path | None = None
+    records: Sequence[OpRecord],
+    target: ExportRef,
+    *,
+    temp_dir: Path | None = None,
+    rules: ContentRules | None = None,
 ) -> pl.DataFrame:
-    """One row per operation: the request, the reported result, and the outcome in ``target``."""
-    ops, checks = _frames(records)
-    with open_session(temp_dir=temp_dir) as session:
-        outcomes = session.run(
-            "bulk_outcomes",
-            None,
-            {
-                "bulk_ops": ops,
-                "bulk_expectations": checks,
-                "target_users": Parquet.of(target.table("users")),
-                "target_groups": Parquet.of(target.table("groups")),
-                "target_memberships": Parquet.of(target.table("memberships")),
-            },
+    """One row per operation: the request, the reported result, and the outcome in ``target``.
+
+    ``rules``: the target's content rules (:func:`recon.content.content_rules`; default RFC 7643).
+    """
+    with gc_paused():
+        ops, checks, types = _frames(records)
+        value_seqs = pl.DataFrame(
+            {"seq": [seq for seq, found in checks.items() if any(c.check == "value" for c in found)]},
+            schema={"seq": pl.Int64},
         )
-        return session.polars(outcomes)
+        tables = {
+            "target_users": Parquet.of(target.table("users")),
+            "target_groups": Parquet.of(target.table("groups")),
+        }
+        with open_session(temp_dir=temp_dir) as session:
+            located = session.run(
+                "bulk_located", None, {"bulk_ops": ops, "bulk_value_seqs": value_seqs, **tables}, keep=True
+            )
+            found = session.polars(located).filter(pl.col("raw").is_not_null())
+            raws = dict(zip(found["seq"].to_list(), found["raw"].to_list(), strict=True))
+            del found
+            expected = _checks_frame(checks, raws, types, rules or content_rules())
+            del raws
+            outcomes = session.run(
+                "bulk_outcomes",
+                None,
+                {
+                    "bulk_ops": ops,
+                    "bulk_located": located,
+                    "bulk_expectations": expected,
+                    **tables,
+                    "target_memberships": Parquet.of(target.table("memberships")),
+                },
+            )
+            return session.polars(outcomes)
 
 
 def _target_export(store: Store, system: str, cycle: str | None) -> ExportRef:
@@ -219,7 +274,8 @@ def analyze_records(
             f"(recon extract --system {system}) and analyze again"
         )
     folder = run_dir(store, system, run_id)
-    frame = outcome_frame(records, target, temp_dir=store.temp_dir)
+    rules = content_rules(load_capabilities(store, system))
+    frame = outcome_frame(records, target, temp_dir=store.temp_dir, rules=rules)
     counts = Counter(frame["outcome"].to_list())
     outcomes = {name: counts.get(name, 0) for name in OUTCOMES}
     summary = AnalyzeSummary(

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import orjson
-
 from recon.bulk.model import BULK_ID_PREFIX, BulkOperation, BulkRequest
 from recon.errors import UsageError
 
@@ -26,13 +24,11 @@ def empty_request_size(fail_on_errors: int | None = None) -> int:
 
 def operation_size(operation: BulkOperation) -> int:
     """Bytes of one operation in a serialised request (without the separating comma)."""
-    return len(orjson.dumps(operation.to_json()))
+    return len(operation.encoded)
 
 
-def _slack(operation: BulkOperation, here: set[str], id_budget: int) -> int:
-    return sum(
-        max(0, id_budget - len(BULK_ID_PREFIX + ref)) for ref in operation.references() if ref not in here
-    )
+def _slack(references: list[str], here: set[str], id_budget: int) -> int:
+    return sum(max(0, id_budget - len(BULK_ID_PREFIX + ref)) for ref in references if ref not in here)
 
 
 def chunk_operations(
@@ -56,8 +52,9 @@ def chunk_operations(
     size = base
     for operation in operations:
         cost = operation_size(operation)
-        slack_new = _slack(operation, set(), id_budget)
-        slack_here = _slack(operation, created_here, id_budget)
+        references = operation.references()
+        slack_new = _slack(references, set(), id_budget) if references else 0
+        slack_here = _slack(references, created_here, id_budget) if references else 0
         fits = current and len(current) < max_operations and size + 1 + cost + slack_here <= max_payload_size
         if not fits and current:
             chunks.append(BulkRequest(tuple(current), fail_on_errors))

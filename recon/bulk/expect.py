@@ -1,31 +1,40 @@
 """What each bulk operation should make visible in the target's export.
 
-An operation's effect is a list of :class:`Expectation` rows checked by
-``sql/bulk_outcomes.sql`` against the export taken after the run:
+An operation's effect is a list of :class:`Expectation` rows; ``sql/bulk_outcomes.sql`` checks
+them against the export taken after the run:
 
 - ``exists`` / ``absent``: the resource is (not) in the export (POST, PUT / DELETE);
-- ``value``: a flattened column has the value sent (``user_name``, ``active``, …);
+- ``value``: an attribute has the value sent, decided by :func:`value_met`;
 - ``member`` / ``not_member``: a membership row is (not) there (group PATCH add/remove, POST members).
 
-Only attributes the export flattens can be checked; anything else the operation sets is
-left out (an operation with nothing checkable is reported ``visible`` = null).
+Whether a value landed is a content question, answered by :mod:`recon.content` (the one
+definition of "same content", RFC 7643 rules: caseExact=false values case-insensitively,
+unassigned values equal, multi-valued attributes as sets, dateTimes as instants) on the
+target resource's ``raw`` JSON. The attributes checked are those the export also flattens
+(userName, active, the name parts, emails, title, department, manager, …); anything else an
+operation sets is left out (an operation with nothing checkable is reported ``visible`` = null).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from recon.bulk.model import BULK_ID_PREFIX
+import orjson
+
+from recon.bulk.model import BULK_ID_PREFIX, bulk_references
 from recon.bulk.records import OpRecord
+from recon.content import ContentRules, changed_paths
 from recon.scim_columns import ENTERPRISE_USER, PRIMARY_EMAIL, by_path
 
-__all__ = ["Expectation", "Lookup", "expectations", "lookup"]
+__all__ = ["Expectation", "Lookup", "expectations", "lookup", "value_met"]
 
 _ENTERPRISE = ENTERPRISE_USER.lower()
 # SCIM path (lower case) -> flattened column of users.parquet / groups.parquet: the attributes
-# an operation can set (recon/scim_columns.py), and the other spellings of manager and email
+# an operation can set (recon/scim_columns.py), and the other spellings of manager and email.
+# The column names the attribute in `unmet`; the value itself is compared on raw.
 _USER_COLUMNS = {
     **by_path("User", writable=True),
     f"{_ENTERPRISE}:manager": "manager_id",
@@ -33,7 +42,7 @@ _USER_COLUMNS = {
     "emails": PRIMARY_EMAIL,
 }
 _GROUP_COLUMNS = by_path("Group", writable=True)
-_CASE_EXACT = {"external_id", "active", "manager_id"}
+_PRIMARY_VALUE = "emails[primary eq true].value"
 _MEMBER_FILTER = re.compile(r'^members\[\s*value\s+eq\s+"([^"]*)"\s*\]$', re.IGNORECASE)
 
 
@@ -42,10 +51,12 @@ class Expectation:
     """One check of an operation's effect."""
 
     check: str  # exists | absent | value | member | not_member
-    attribute: str | None = None
-    expected: str | None = None
-    case_exact: bool = True
+    attribute: str | None = None  # value: the flattened column naming the attribute (for `unmet`)
+    expected: str | None = None  # value: the value sent, as text (None: unassigned)
     member_id: str | None = None
+    path: str | None = None  # value: the SCIM path set (lower case)
+    value: Any = None  # value: the JSON value set (None: removed)
+    adds: bool = False  # value: PATCH add of a multi-valued attribute (the values join the others)
 
 
 @dataclass(frozen=True)
@@ -58,24 +69,29 @@ class Lookup:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or value == "" or value == []:
+    if value is None or value == "" or value == [] or value == {}:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
     return str(value)
 
 
-def _value(column: str, value: Any) -> Expectation | None:
-    if column == "primary_email":
-        value = _primary_email(value)
-    elif column == "manager_id" and isinstance(value, dict):
-        value = value.get("value")
-    if isinstance(value, dict | list):
-        return None
-    text = _text(value)
-    if text is not None and text.startswith(BULK_ID_PREFIX):
+def _value(column: str, path: str, value: Any, *, adds: bool = False) -> Expectation | None:
+    if _refers(value):
         return None  # an unresolved reference cannot be compared
-    return Expectation("value", column, text, column in _CASE_EXACT)
+    shown = _primary_email(value) if column == PRIMARY_EMAIL and isinstance(value, list) else value
+    if column == "manager_id" and isinstance(shown, dict):
+        shown = shown.get("value")
+    return Expectation("value", column, _text(shown), path=path, value=value, adds=adds)
+
+
+def _refers(value: Any) -> bool:
+    """Whether a value holds a ``bulkId:`` reference (cheaply ruled out for plain values)."""
+    if isinstance(value, str):
+        return BULK_ID_PREFIX in value and bool(bulk_references(value))
+    return isinstance(value, dict | list) and bool(bulk_references(value))
 
 
 def _primary_email(value: Any) -> Any:
@@ -90,6 +106,74 @@ def _primary_email(value: Any) -> Any:
         if str(email.get("type") or "").lower() == "work":
             return email.get("value")
     return emails[0].get("value") if emails else None
+
+
+# -- did the value land? ------------------------------------------------------------------
+def _get(obj: Any, key: str) -> Any:
+    """``obj[key]`` with SCIM's case-insensitive attribute names (None when absent)."""
+    if not isinstance(obj, Mapping):
+        return None
+    if key in obj:
+        return obj[key]
+    for name, value in obj.items():
+        if name.lower() == key:
+            return value
+    return None
+
+
+def _split(path: str) -> tuple[str | None, str, str | None]:
+    """(extension URN, attribute, sub-attribute) of a lower-case SCIM path."""
+    urn = None
+    if path.startswith("urn:"):
+        urn, _, path = path.rpartition(":")
+    attribute, _, sub = path.partition(".")
+    return urn, attribute, sub or None
+
+
+def _nest(urn: str | None, attribute: str, sub: str | None, value: Any) -> dict[str, Any]:
+    inner: dict[str, Any] = {attribute: {sub: value} if sub else value}
+    return {urn: inner} if urn else inner
+
+
+def _projected(observed: Any, expected: Any) -> Any:
+    """The observed value limited to the sub-attributes the expected (singular complex) one sets."""
+    if isinstance(expected, dict) and isinstance(observed, Mapping):
+        return {key: _get(observed, key.lower()) for key in expected}
+    return observed
+
+
+def value_met(
+    check: Expectation, resource: Mapping[str, Any], resource_type: str, rules: ContentRules
+) -> tuple[bool, str | None]:
+    """(whether ``resource`` shows the value ``check`` expects, the value it shows as text).
+
+    The content comparison of :func:`recon.content.changed_paths` on the attribute alone: a
+    re-cased caseExact=false value or a reordered multi-valued one is the value sent; a
+    changed sub-attribute is not. A complex value counts the sub-attributes sent, a PATCH
+    ``add`` to a multi-valued attribute the values added.
+    """
+    path = check.path or ""
+    if path == _PRIMARY_VALUE:
+        observed = _primary_email(_get(resource, "emails"))
+        expected_part = {"emails": [{"value": check.value}]}
+        observed_part = {"emails": [{"value": observed}]}
+        return not changed_paths(expected_part, observed_part, resource_type, rules), _text(observed)
+    urn, attribute, sub = _split(path)
+    container = _get(resource, urn) if urn else resource
+    observed = _get(container, attribute)
+    if sub:
+        observed = _get(observed, sub)
+    observed = _projected(observed, check.value)
+    expected = check.value
+    if check.adds and isinstance(expected, list) and isinstance(observed, list):
+        expected = [*observed, *expected]  # the values added, beside the ones already there
+    same = not changed_paths(
+        _nest(urn, attribute, sub, expected), _nest(urn, attribute, sub, observed), resource_type, rules
+    )
+    shown = _primary_email(observed) if check.attribute == PRIMARY_EMAIL else observed
+    if check.attribute == "manager_id" and isinstance(shown, Mapping):
+        shown = shown.get("value")
+    return same, _text(shown)
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -122,7 +206,7 @@ def _resource_checks(resource_type: str, data: dict[str, Any]) -> list[Expectati
     for path, value in _flatten(data).items():
         column = columns.get(path)
         if column is not None and value is not None:
-            expectation = _value(column, value)
+            expectation = _value(column, path, value)
             if expectation is not None:
                 checks.append(expectation)
     if resource_type == "Group":
@@ -159,9 +243,9 @@ def _patch_checks(resource_type: str, data: dict[str, Any]) -> list[Expectation]
         if column is None:
             continue
         if op == "remove":
-            checks.append(Expectation("value", column, None, column in _CASE_EXACT))
+            checks.append(Expectation("value", column, None, path=lowered))
         elif op in ("add", "replace"):
-            expectation = _value(column, value)
+            expectation = _value(column, lowered, value, adds=op == "add" and isinstance(value, list))
             if expectation is not None:
                 checks.append(expectation)
     return checks

@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from recon.attributes import group_attribute, match_rules, user_attribute
 from recon.config import ReconcileConfig
-from recon.reconcile.correlation import correlation
+from recon.engine import Parquet, open_session
+from recon.reconcile.correlation import CORRELATION, correlate, correlation
 from recon.store import ExportRef, Store
 
 __all__ = ["Matches", "reconcile_matches"]
 
 _PAIRS = {"source_id": pl.String, "target_id": pl.String}
+_CORRELATION = pl.DataFrame(CORRELATION.empty_table()).schema
 
 
 @dataclass
@@ -37,11 +40,39 @@ class Matches:
         return self._user_index.get(source_id)
 
 
-def reconcile_matches(store: Store, source: ExportRef, target: ExportRef, pair: ReconcileConfig) -> Matches:
+def reconcile_matches(
+    store: Store, source: ExportRef, target: ExportRef, pair: ReconcileConfig, *, users: bool = True
+) -> Matches:
     """The 1:1 user and group matches of ``source`` vs ``target`` under ``pair``'s match rules
-    (reconcile's own correlation: ambiguous candidates are matched to none)."""
-    users, groups = correlation(store, source, target, pair)
+    (reconcile's own correlation: ambiguous candidates are matched to none).
+
+    ``users=False`` leaves the user matches empty (and skips their correlation, the costly
+    part): a plan needs them only to place existing users in created groups and to point
+    manager references.
+    """
+    if users:
+        user_pairs, groups = correlation(store, source, target, pair)
+    else:
+        user_pairs, groups = (
+            pl.DataFrame(schema=_CORRELATION),
+            _group_correlation(store, source, target, pair),
+        )
     return Matches(
-        users=users.filter(~pl.col("ambiguous")).select("source_id", "target_id"),
+        users=user_pairs.filter(~pl.col("ambiguous")).select("source_id", "target_id"),
         groups=groups.filter(~pl.col("ambiguous")).select("source_id", "target_id"),
     )
+
+
+def _group_correlation(
+    store: Store, source: ExportRef, target: ExportRef, pair: ReconcileConfig
+) -> pl.DataFrame:
+    """The group half of :func:`~recon.reconcile.correlation.correlation` (user rules still checked)."""
+    where = f"reconcile.{pair.source}.{pair.target}"
+    match_rules(pair.match, user_attribute, where + ".match")
+    rules = match_rules(pair.group_match, group_attribute, where + ".group_match")
+    with open_session(temp_dir=store.temp_dir) as session:
+        groups_in = {
+            f"{side}_groups": Parquet.of(ref.table("groups"))
+            for side, ref in (("source", source), ("target", target))
+        }
+        return session.polars(correlate(session, rules, "reconcile_group_match_keys", groups_in))

@@ -67,16 +67,25 @@ class BulkOperation:
     @property
     def resource_type(self) -> str | None:
         """``User`` or ``Group`` from the path, else None."""
-        return resource_of_path(self.path)[0]
+        return self._resource[0]
 
     @property
     def resource_id(self) -> str | None:
         """The id in the path (``/Users/<id>``), possibly a ``bulkId:`` reference."""
-        return resource_of_path(self.path)[1]
+        return self._resource[1]
+
+    @cached_property
+    def _resource(self) -> tuple[str | None, str | None]:
+        return resource_of_path(self.path)
 
     def references(self) -> list[str]:
         """bulkIds this operation refers to (in its path and data), in order of appearance."""
         return list(self._references)
+
+    @cached_property
+    def encoded(self) -> bytes:
+        """The operation as sent, compact JSON (computed once: plans measure and write it)."""
+        return orjson.dumps(self.to_json())
 
     @cached_property
     def _references(self) -> tuple[str, ...]:
@@ -99,8 +108,20 @@ class BulkRequest:
         return out
 
     def to_bytes(self) -> bytes:
-        """The exact bytes sent: compact JSON, UTF-8 (its length is the payload size)."""
-        return orjson.dumps(self.to_json())
+        """The exact bytes sent: compact JSON, UTF-8 (its length is the payload size).
+
+        The same bytes as ``orjson.dumps(self.to_json())``, assembled from each operation's
+        :attr:`BulkOperation.encoded` so that an operation is serialised once.
+        """
+        head = orjson.dumps({**self.to_json_envelope(), "Operations": []})
+        return head[:-2] + b",".join(op.encoded for op in self.operations) + b"]}"
+
+    def to_json_envelope(self) -> dict[str, Any]:
+        """The request body without its operations."""
+        out: dict[str, Any] = {"schemas": [BULK_REQUEST]}
+        if self.fail_on_errors is not None:
+            out["failOnErrors"] = self.fail_on_errors
+        return out
 
     def with_fail_on_errors(self, value: int | None) -> BulkRequest:
         """The same operations with another failOnErrors."""

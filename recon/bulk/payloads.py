@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -36,6 +37,20 @@ _PATH = re.compile(
 )
 
 
+class _Path(NamedTuple):
+    urn: str | None
+    attr: str
+    sub: str | None
+    filter: str | None
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(path: str) -> _Path | None:
+    """The parts of a SCIM path, parsed once per path (a plan asks for every user it creates)."""
+    match = _PATH.match(path)
+    return None if match is None else _Path(match["urn"], match["attr"], match["sub"], match["filter"])
+
+
 def _get(obj: Any, key: str) -> Any:
     """``obj[key]`` with SCIM's case-insensitive attribute names."""
     if not isinstance(obj, dict):
@@ -55,24 +70,24 @@ def _unassigned(value: Any) -> bool:
 
 def _source_value(raw: dict[str, Any], path: str) -> Any:
     """The value at a simple SCIM path (``attr``, ``attr.sub``, ``urn:…:attr[.sub]``) of ``raw``."""
-    match = _PATH.match(path)
+    match = _parsed(path)
     if match is None:
         return None
     container: Any = raw
-    if match["urn"]:
-        container = _get(raw, match["urn"])
-    value = _get(container, match["attr"])
-    if match["sub"]:
-        value = _get(value, match["sub"])
+    if match.urn:
+        container = _get(raw, match.urn)
+    value = _get(container, match.attr)
+    if match.sub:
+        value = _get(value, match.sub)
     return value
 
 
 def _patch_path(path: str) -> tuple[str, bool] | None:
     """(SCIM path to PATCH, whole multi-valued attribute?) for a compare-list path, or None."""
-    match = _PATH.match(path.strip())
+    match = _parsed(path.strip())
     if match is None:
         return None
-    urn, attr, sub, filt = match["urn"], match["attr"], match["sub"], match["filter"]
+    urn, attr, sub, filt = match.urn, match.attr, match.sub, match.filter
     if urn is not None and urn.lower() == USER_SCHEMA.lower():
         urn = None
     if urn is None and attr.lower() in _ENTERPRISE_NAMES:
@@ -117,17 +132,17 @@ def patch_body(operations: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _set_path(resource: dict[str, Any], path: str, value: Any) -> None:
-    match = _PATH.match(path)
-    if match is None or match["filter"] or value is None:
+    match = _parsed(path)
+    if match is None or match.filter or value is None:
         return
     container = resource
-    if match["urn"]:
-        container = resource.setdefault(match["urn"], {})
-    if match["sub"]:
-        container = container.setdefault(match["attr"], {})
-        container[match["sub"]] = value
+    if match.urn:
+        container = resource.setdefault(match.urn, {})
+    if match.sub:
+        container = container.setdefault(match.attr, {})
+        container[match.sub] = value
     else:
-        container[match["attr"]] = value
+        container[match.attr] = value
 
 
 def _match_values(

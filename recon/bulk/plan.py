@@ -28,11 +28,12 @@ import polars as pl
 
 from recon import __version__
 from recon.bulk.chunking import chunk_operations, empty_request_size
+from recon.bulk.collector import gc_paused
 from recon.bulk.limits import Limits, target_limits
 from recon.bulk.matches import Matches, reconcile_matches
 from recon.bulk.paths import plan_dir
 from recon.bulk.remedies import PlannedOp, RemedyBuilder
-from recon.config import Config, ReconcileConfig
+from recon.config import Config
 from recon.engine import Parquet, open_session
 from recon.errors import DataNotFound
 from recon.store import ExportRef, Store, atomic_write_bytes
@@ -128,7 +129,7 @@ def plan(
     max_operations: int | None = None,
     max_payload_size: int | None = None,
     etag: bool | None = None,
-    matches: Callable[[Store, ExportRef, ExportRef, ReconcileConfig], Matches] = reconcile_matches,
+    matches: Callable[..., Matches] = reconcile_matches,
 ) -> PlanSummary:
     """Write the remediation plan of ``target`` against ``source`` for ``cycle`` (default: latest)."""
     cycle = cycle or latest_findings_cycle(store, source, target)
@@ -143,9 +144,17 @@ def plan(
     limits = target_limits(
         store, target, max_operations=max_operations, max_payload_size=max_payload_size, etag=etag
     )
-    pairs = matches(store, source_ref, target_ref, pair)
-    with open_session(temp_dir=store.temp_dir) as session:
+    with open_session(temp_dir=store.temp_dir) as session, gc_paused():
         id_budget = _id_budget(target_ref)
+        inputs = {
+            "findings": Parquet.of(findings),
+            "source_users": Parquet.of(source_ref.table("users")),
+            "source_groups": Parquet.of(source_ref.table("groups")),
+            "target_users": Parquet.of(target_ref.table("users")),
+            "target_groups": Parquet.of(target_ref.table("groups")),
+        }
+        rows = session.polars(session.run("bulk_plan_findings", None, inputs))
+        pairs = matches(store, source_ref, target_ref, pair, users=_needs_user_matches(rows))
         builder = RemedyBuilder(
             match_rules=pair.match,
             group_match_rules=pair.group_match,
@@ -155,15 +164,9 @@ def plan(
             id_budget=id_budget,
             manager_of=pairs.user_target_of,
         )
-        inputs = {
-            "findings": Parquet.of(findings),
-            "source_users": Parquet.of(source_ref.table("users")),
-            "source_groups": Parquet.of(source_ref.table("groups")),
-            "target_users": Parquet.of(target_ref.table("users")),
-            "target_groups": Parquet.of(target_ref.table("groups")),
-        }
-        for row in _rows(session.polars(session.run("bulk_plan_findings", None, inputs))):
+        for row in _rows(rows):
             builder.add_finding(row)
+        del rows
         new_memberships = session.run(
             "bulk_plan_new_memberships",
             None,
@@ -179,15 +182,27 @@ def plan(
         )
         for row in _rows(session.polars(new_memberships)):
             builder.add_new_membership(row)
-    planned = builder.operations()
-    chunks = chunk_operations(
-        [p.operation for p in planned],
-        max_operations=limits.max_operations,
-        max_payload_size=limits.max_payload_size,
-        id_budget=id_budget,
+        planned = builder.operations()
+        chunks = chunk_operations(
+            [p.operation for p in planned],
+            max_operations=limits.max_operations,
+            max_payload_size=limits.max_payload_size,
+            id_budget=id_budget,
+        )
+        folder = out or plan_dir(store, source, target, cycle)
+        return _write(
+            folder, source, target, cycle, limits, planned, chunks, builder, findings, delete_orphans
+        )
+
+
+def _needs_user_matches(findings: pl.DataFrame) -> bool:
+    """Whether a plan of these findings needs the user matches: only to place existing users in
+    created groups, and to point a manager reference at the manager's account in the target."""
+    kind, attribute = pl.col("kind"), pl.col("attribute").str.to_lowercase()
+    wanted = (kind == "group_missing_in_target") | (
+        (kind == "attribute_mismatch") & attribute.str.contains("manager", literal=True)
     )
-    folder = out or plan_dir(store, source, target, cycle)
-    return _write(folder, source, target, cycle, limits, planned, chunks, builder, findings, delete_orphans)
+    return bool(findings.select(wanted.any()).item())
 
 
 def _rows(frame: pl.DataFrame) -> Iterator[dict[str, Any]]:

@@ -261,3 +261,31 @@ def test_correlation_follows_the_rules_in_order_and_drops_ambiguous_pairs(store:
     assert sorted(matches.users.rows()) == [("s1", "t1"), ("s2", "t2"), ("s4", "t5")]
     assert sorted(matches.groups.rows()) == [("g1", "tg1"), ("g2", "tg2")]
     assert matches.user_target_of("s2") == "t2" and matches.user_target_of("s3") is None
+
+
+@pytest.mark.parametrize("new_groups", [True, False])
+def test_user_matches_are_computed_only_when_the_plan_needs_them(store: Store, new_groups: bool) -> None:
+    # needed to place existing users in created groups (and for manager references); the plan is
+    # the same bytes whether or not they were computed
+    from recon.bulk.matches import Matches, reconcile_matches
+
+    build_scenario(store)
+    if not new_groups:
+        kept = [f for f in FINDINGS if f["kind"] != "group_missing_in_target"]
+        write_findings(store, "idp", "app", "c1", kept)
+    asked: list[bool] = []
+
+    def matches(*args: Any, users: bool = True) -> Matches:
+        asked.append(users)
+        return reconcile_matches(*args, users=users)
+
+    def forced(*args: Any, users: bool = True) -> Matches:
+        return reconcile_matches(*args, users=True)
+
+    lazy = plan(store, "idp", "app", out=store.root / "lazy", matches=matches)
+    full = plan(store, "idp", "app", out=store.root / "full", matches=forced)
+    assert asked == [new_groups]
+    assert lazy.chunks == full.chunks >= 1
+    for number in range(1, lazy.chunks + 1):
+        name = f"chunk-{number:04d}.json"
+        assert (lazy.out_dir / name).read_bytes() == (full.out_dir / name).read_bytes()

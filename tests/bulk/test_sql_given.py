@@ -131,35 +131,76 @@ _OPS = pa.schema(
 )  # fmt: skip
 _CHECKS = pa.schema(
     [("seq", pa.int64()), ("check_no", pa.int32()), ("check_kind", pa.string()), ("attribute", pa.string()),
-     ("expected", pa.string()), ("case_exact", pa.bool_()), ("member_id", pa.string())]
+     ("expected", pa.string()), ("member_id", pa.string()), ("value_met", pa.bool_()),
+     ("actual", pa.string())]
 )  # fmt: skip
+_LOCATED = pa.schema([("seq", pa.int64()), ("resource_type", pa.string()), ("effective_id", pa.string())])
+_VALUE_SEQS = pa.schema([("seq", pa.int64())])
+_OPS_GIVEN = """
+    seq | method | resource_type | resource_id | lookup_attribute | lookup_value | lookup_case_exact | reported
+    1   | PATCH  | User          | t1          | null             | null         | null              | ok
+    2   | POST   | User          | null        | user_name        | BOB          | false             | ok
+    3   | DELETE | User          | t9          | null             | null         | null              | error
+    4   | PATCH  | Group         | tg1         | null             | null         | null              | ok
+    5   | PATCH  | User          | t2          | null             | null         | null              | ok
+    6   | POST   | User          | null        | user_name        | zed          | true              | not_attempted
+    """  # noqa: E501
+
+
+def test_located_finds_each_resource_and_reads_raw_only_where_a_value_is_checked() -> None:
+    users = parse(
+        """
+        id | user_name | active | raw
+        t1 | ann       | true   | {"id":"t1"}
+        t2 | Bob       | false  | {"id":"t2"}
+        """,
+        USERS,
+    )
+    out = run(
+        "bulk_located",
+        bulk_ops=parse(_OPS_GIVEN, _OPS),
+        bulk_value_seqs=parse("seq\n1\n2", _VALUE_SEQS),
+        target_users=users,
+        target_groups=TARGET_GROUPS,
+    )
+    assert out.select("seq, effective_id, raw").order("seq").fetchall() == [
+        (1, "t1", '{"id":"t1"}'),
+        (2, "t2", '{"id":"t2"}'),  # located by its userName, case-insensitively
+        (3, "t9", None),
+        (4, "tg1", None),  # nothing to read: no value check
+        (5, "t2", None),
+        (6, None, None),  # zed is not there (and case-exact)
+    ]
 
 
 def test_outcomes_judge_each_operation_by_what_the_export_shows() -> None:
-    ops = parse(
+    ops = parse(_OPS_GIVEN, _OPS)
+    located = parse(
         """
-        seq | method | resource_type | resource_id | lookup_attribute | lookup_value | lookup_case_exact | reported
-        1   | PATCH  | User          | t1          | null             | null         | null              | ok
-        2   | POST   | User          | null        | user_name        | BOB          | false             | ok
-        3   | DELETE | User          | t9          | null             | null         | null              | error
-        4   | PATCH  | Group         | tg1         | null             | null         | null              | ok
-        5   | PATCH  | User          | t2          | null             | null         | null              | ok
-        6   | POST   | User          | null        | user_name        | zed          | true              | not_attempted
-        """,  # noqa: E501
-        _OPS,
+        seq | resource_type | effective_id
+        1   | User          | t1
+        2   | User          | t2
+        3   | User          | t9
+        4   | Group         | tg1
+        5   | User          | t2
+        6   | User          | null
+        """,
+        _LOCATED,
     )
+    # value_met / actual: what recon.content decided on the resource's raw JSON
     checks = parse(
         """
-        seq | check_no | check_kind | attribute | expected | case_exact | member_id
-        1   | 1        | exists     | null      | null     | true       | null
-        1   | 2        | value      | active    | false    | true       | null
-        2   | 1        | exists     | null      | null     | true       | null
-        2   | 2        | value      | user_name | bob      | false      | null
-        3   | 1        | absent     | null      | null     | true       | null
-        4   | 1        | exists     | null      | null     | true       | null
-        4   | 2        | member     | null      | null     | true       | t1
-        4   | 3        | not_member | null      | null     | true       | t2
-        6   | 1        | exists     | null      | null     | true       | null
+        seq | check_no | check_kind | attribute | expected | member_id | value_met | actual
+        1   | 1        | exists     | null      | null     | null      | null      | null
+        1   | 2        | value      | active    | false    | null      | false     | true
+        2   | 1        | exists     | null      | null     | null      | null      | null
+        2   | 2        | value      | user_name | bob      | null      | true      | Bob
+        3   | 1        | absent     | null      | null     | null      | null      | null
+        4   | 1        | exists     | null      | null     | null      | null      | null
+        4   | 2        | member     | null      | null     | t1        | null      | null
+        4   | 3        | not_member | null      | null     | t2        | null      | null
+        6   | 1        | exists     | null      | null     | null      | null      | null
+        6   | 2        | value      | user_name | zed      | null      | null      | null
         """,
         _CHECKS,
     )
@@ -175,6 +216,7 @@ def test_outcomes_judge_each_operation_by_what_the_export_shows() -> None:
     out = run(
         "bulk_outcomes",
         bulk_ops=ops,
+        bulk_located=located,
         bulk_expectations=checks,
         target_users=users,
         target_groups=TARGET_GROUPS,
@@ -182,9 +224,9 @@ def test_outcomes_judge_each_operation_by_what_the_export_shows() -> None:
     )
     assert out.select("seq, resource_id, outcome, visible, checks, checks_met, unmet").fetchall() == [
         (1, "t1", "reported_ok_not_applied", False, 2, 1, "active is 'true', expected 'false'"),
-        (2, "t2", "applied", True, 2, 2, None),  # located by its userName, case-insensitively
+        (2, "t2", "applied", True, 2, 2, None),
         (3, "t9", "failed_but_applied", True, 1, 1, None),
         (4, "tg1", "applied", True, 3, 3, None),
         (5, "t2", "unverified", None, 0, 0, None),  # nothing checkable
-        (6, None, "not_attempted", False, 1, 0, "not in the export"),
+        (6, None, "not_attempted", False, 2, 0, "not in the export"),
     ]

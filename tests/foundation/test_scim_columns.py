@@ -3,7 +3,6 @@ every reader of paths resolves against; multi-valued attributes follow RFC 7643 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,13 +116,16 @@ def test_extension_attributes_resolve_by_bare_name() -> None:
     assert user_attribute("manager").column_name == "manager_id"
 
 
-def test_bulk_outcomes_compares_every_column_an_operation_can_set() -> None:
-    # sql/bulk_outcomes.sql unpivots the target's columns to compare them with bulk/expect's checks
-    from recon.bulk.expect import _GROUP_COLUMNS, _USER_COLUMNS
-    from recon.engine import load_sql
+def test_bulk_analyze_checks_every_column_an_operation_can_set() -> None:
+    # recon/bulk/expect.py checks a PATCH of each writable flattened attribute (decided on raw)
+    from recon.bulk.expect import expectations
+    from recon.bulk.model import PATCH_OP, BulkOperation
+    from recon.bulk.records import OpRecord
+    from recon.scim_columns import by_path
 
-    query = load_sql("bulk_outcomes").query
-    block = query[query.index("target_values AS") : query.index("target_ids AS")]
-    compared = set(re.findall(r"'(User|Group)'(?: AS resource_type)?, id, '(\w+)'", block))
-    expected = {("User", c) for c in _USER_COLUMNS.values()} | {("Group", c) for c in _GROUP_COLUMNS.values()}
-    assert compared == expected
+    for resource_type, endpoint in (("User", "Users"), ("Group", "Groups")):
+        for path, column in by_path(resource_type, writable=True).items():
+            body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": path, "value": "x"}]}
+            op = BulkOperation("PATCH", f"/{endpoint}/r1", "b1", None, body)
+            checks = expectations(OpRecord("l", 1, op, "ok", None, None, resource_type, "r1"))
+            assert [(c.check, c.attribute) for c in checks] == [("exists", None), ("value", column)], path
