@@ -269,7 +269,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "cpu": cpu() - cpu0
 DELTAS = """
 import sys, time, json
 sys.path.insert(0, {root!r})
-from recon.deltas.run import deltas
+from recon.deltas import deltas  # the package face: the same before and after the regroup
 from recon.store import Store
 import resource
 cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
@@ -285,7 +285,10 @@ import sys, time, json, resource
 sys.path.insert(0, {root!r})
 from pathlib import Path
 import pyarrow as pa
-from recon import deltas as D
+try:
+    from recon.deltas import run as D
+except ImportError:  # the flat layout before b5b7021
+    from recon import deltas as D
 from recon.content import content_rules
 from recon.engine import open_session
 from recon.store import Store
