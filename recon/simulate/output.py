@@ -1,7 +1,9 @@
 """Writing what the simulator produces: exports (Parquet, or SCIM ListResponse pages) and truth tables.
 
-Parquet exports go through the same path as ``recon import``: each resource is normalised
-(:func:`recon.extract.normalize.normalise`) and streamed into an
+Parquet exports go through the same path as ``recon import``: users are made into columns by
+Arrow from their JSON texts in pages (:mod:`recon.extract.columns`, the rows ``normalise`` gives,
+tested equal), every other resource and every user of a page the columns refuse is normalised
+(:func:`recon.extract.normalize.normalise`), and all of it streams into an
 :class:`~recon.extract.writer.ExportWriter` inside :meth:`recon.store.Store.publishing`, so
 ``raw`` and the flattened columns always agree. ``scim-json`` writes the same resources as
 ListResponse pages (``users-0001.json``, ``groups-0001.json`` …) that ``recon import`` turns
@@ -22,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recon.engine.duckdb import DuckDBSession, connect
+from recon.extract.columns import Done, UsersColumns
 from recon.extract.normalize import Normalised, normalise
 from recon.extract.writer import ExportWriter
 from recon.schemas import DELTA_FINDINGS, FINDINGS
@@ -41,6 +44,7 @@ __all__ = [
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PAGE_SIZE = 1000
+USERS_PAGE = 2000  # users per page given to the columns (Arrow reads several pages at once)
 LEAVERS = pa.schema(
     [
         ("source_id", pa.string()),
@@ -96,18 +100,48 @@ class ParquetExports:
         stack = contextlib.ExitStack()
         staging = stack.enter_context(self.store.publishing(ref.path))
         memo = self._memos.setdefault(manifest.system, Memo(memoise))
+        columns: UsersColumns[list[Doc]] = UsersColumns()
+        pending: list[Doc] = []
         try:
             writer = ExportWriter(staging)
 
-            def add(doc: Doc) -> None:
+            def normalised(doc: Doc) -> None:
                 writer.add(memo.get(doc.raw, lambda: normalise(doc.data, doc.raw.decode("utf-8"))))
 
+            def write(done: Done[list[Doc]]) -> None:
+                for docs, _, batch in done:
+                    if batch is not None:
+                        writer.add_users(batch)
+                    else:  # a page the columns refuse (e.g. schema faults): resource by resource
+                        for doc in docs:
+                            normalised(doc)
+
+            def send() -> None:
+                nonlocal pending
+                if pending:
+                    write(columns.add(pending, [doc.raw for doc in pending]))
+                    pending = []
+
+            def add(doc: Doc) -> None:
+                if not doc.group:
+                    pending.append(doc)
+                    if len(pending) >= USERS_PAGE:
+                        send()
+                    return
+                send()  # the users before a group are written before it, as they arrived
+                write(columns.drain())
+                normalised(doc)
+
             yield add
+            send()
+            write(columns.drain())
             writer.close()
         except BaseException as exc:
             if not stack.__exit__(type(exc), exc, exc.__traceback__):
                 raise
             return
+        finally:
+            columns.close()
         if manifest.kind == "full":
             memo.rotate()
         if self._pool is None:
