@@ -44,7 +44,9 @@ __all__ = [
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PAGE_SIZE = 1000
-USERS_PAGE = 2000  # users per page given to the columns (Arrow reads several pages at once)
+# users per page given to the columns: as many as ExportWriter buffers before it writes, so its
+# files (and DuckDB's work on them) are those of adding the users one by one
+USERS_PAGE = 20_000
 LEAVERS = pa.schema(
     [
         ("source_id", pa.string()),
@@ -100,31 +102,31 @@ class ParquetExports:
         stack = contextlib.ExitStack()
         staging = stack.enter_context(self.store.publishing(ref.path))
         memo = self._memos.setdefault(manifest.system, Memo(memoise))
-        columns: UsersColumns[list[Doc]] = UsersColumns()
-        pending: list[Doc] = []
+        columns: UsersColumns[None] = UsersColumns(pages=1)
+        pending: list[bytes] = []  # the texts only: a user is parsed again only if its page is refused
         try:
-            writer = ExportWriter(staging)
+            writer = ExportWriter(staging, batch_rows=USERS_PAGE)
 
             def normalised(doc: Doc) -> None:
                 writer.add(memo.get(doc.raw, lambda: normalise(doc.data, doc.raw.decode("utf-8"))))
 
-            def write(done: Done[list[Doc]]) -> None:
-                for docs, _, batch in done:
+            def write(done: Done[None]) -> None:
+                for _, raws, batch in done:
                     if batch is not None:
                         writer.add_users(batch)
                     else:  # a page the columns refuse (e.g. schema faults): resource by resource
-                        for doc in docs:
-                            normalised(doc)
+                        for raw in raws:
+                            normalised(Doc(raw, False))
 
             def send() -> None:
                 nonlocal pending
                 if pending:
-                    write(columns.add(pending, [doc.raw for doc in pending]))
+                    write(columns.add(None, pending))
                     pending = []
 
             def add(doc: Doc) -> None:
                 if not doc.group:
-                    pending.append(doc)
+                    pending.append(doc.raw)
                     if len(pending) >= USERS_PAGE:
                         send()
                     return
