@@ -11,6 +11,7 @@ normally with ``Z`` and, for the "other offset" equivalence trap, with a ``+hh:m
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Callable
@@ -113,11 +114,21 @@ def cycle_id(cycle_time: int) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(cycle_time))
 
 
+@functools.lru_cache(maxsize=8192)
+def _date(day: int) -> str:
+    """``YYYY-MM-DDT`` of a day (days since 1970)."""
+    return time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400))
+
+
 def iso(seconds: int, offset_minutes: int = 0) -> str:
     """RFC 3339 text of a whole-second UTC time, with ``Z`` or the given offset."""
+    # the date of a day is looked up, the time of day computed: strftime per call was a hot spot
+    day, second = divmod(seconds + offset_minutes * 60, 86_400)
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
+    local = f"{_date(day)}{hour:02d}:{minute:02d}:{second:02d}"
     if offset_minutes == 0:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-    local = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds + offset_minutes * 60))
+        return local + "Z"
     sign = "+" if offset_minutes > 0 else "-"
     hours, minutes = divmod(abs(offset_minutes), 60)
     return f"{local}{sign}{hours:02d}:{minutes:02d}"

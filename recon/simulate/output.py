@@ -1,7 +1,9 @@
 """Writing what the simulator produces: exports (Parquet, or SCIM ListResponse pages) and truth tables.
 
-Parquet exports go through the same path as ``recon import``: each resource is normalised
-(:func:`recon.extract.normalize.normalise`) and streamed into an
+Parquet exports go through the same path as ``recon import``: users are made into columns by
+Arrow from their JSON texts in pages (:mod:`recon.extract.json_columns`, the rows ``normalise`` gives,
+tested equal), every other resource and every user of a page the columns refuse is normalised
+(:func:`recon.extract.normalize.normalise`), and all of it streams into an
 :class:`~recon.extract.writer.ExportWriter` inside :meth:`recon.store.Store.publishing`, so
 ``raw`` and the flattened columns always agree. ``scim-json`` writes the same resources as
 ListResponse pages (``users-0001.json``, ``groups-0001.json`` …) that ``recon import`` turns
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recon.engine.duckdb import DuckDBSession, connect
+from recon.extract.json_columns import lines_of, page_rows
 from recon.extract.normalize import Normalised, normalise
 from recon.extract.writer import ExportWriter
 from recon.schemas import DELTA_FINDINGS, FINDINGS
@@ -41,6 +45,10 @@ __all__ = [
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PAGE_SIZE = 1000
+# users per page given to the columns: as many as ExportWriter buffers before it writes, so its
+# files (and DuckDB's work on them) are those of adding the users one by one
+USERS_PAGE = 20_000
+_MAX_TEXT = 2**31 - 1  # Arrow's string offsets are int32
 LEAVERS = pa.schema(
     [
         ("source_id", pa.string()),
@@ -62,6 +70,19 @@ def write_rows(path: Path, rows: Sequence[NamedTuple], schema: pa.Schema) -> Non
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def _users_rows(raws: list[bytes]) -> pa.RecordBatch | None:
+    """The ``users`` rows of these User texts, made by Arrow (:mod:`recon.extract.json_columns`:
+    the rows ``normalise`` gives), or None when the page needs ``normalise``.
+
+    On the caller's thread: with a worker thread (as :class:`recon.extract.columns.UsersColumns`
+    does) the simulation's peak RSS grew by ~25% at 50,000 users and saved no CPU time.
+    """
+    text, offsets = lines_of(raws)
+    if offsets[-1] > _MAX_TEXT:
+        return None
+    return page_rows(pa.py_buffer(text), pa.py_buffer(array("i", offsets)), [len(raws)])[0]
 
 
 class ParquetExports:
@@ -96,13 +117,36 @@ class ParquetExports:
         stack = contextlib.ExitStack()
         staging = stack.enter_context(self.store.publishing(ref.path))
         memo = self._memos.setdefault(manifest.system, Memo(memoise))
+        pending: list[bytes] = []  # the texts only: a user is parsed again only if its page is refused
         try:
-            writer = ExportWriter(staging)
+            writer = ExportWriter(staging, batch_rows=USERS_PAGE)
 
-            def add(doc: Doc) -> None:
+            def normalised(doc: Doc) -> None:
                 writer.add(memo.get(doc.raw, lambda: normalise(doc.data, doc.raw.decode("utf-8"))))
 
+            def send() -> None:
+                nonlocal pending
+                if not pending:
+                    return
+                batch = _users_rows(pending)
+                if batch is not None:
+                    writer.add_users(batch)
+                else:  # a page the columns refuse (e.g. schema faults): resource by resource
+                    for raw in pending:
+                        normalised(Doc(raw, False))
+                pending = []
+
+            def add(doc: Doc) -> None:
+                if not doc.group:
+                    pending.append(doc.raw)
+                    if len(pending) >= USERS_PAGE:
+                        send()
+                    return
+                send()  # the users before a group are written before it, as they arrived
+                normalised(doc)
+
             yield add
+            send()
             writer.close()
         except BaseException as exc:
             if not stack.__exit__(type(exc), exc, exc.__traceback__):

@@ -92,13 +92,23 @@ def doc_of(resource: dict[str, Any]) -> Doc:
 
 def primary_email(emails: Iterable[dict[str, Any]]) -> str | None:
     """The primary email's value; else the first ``work`` one; else the first (as RFC 7643 readers do)."""
-    listed = list(emails)
-    chosen = next((e for e in listed if e.get("primary") is True), None)
-    if chosen is None:
-        chosen = next((e for e in listed if str(e.get("type") or "").lower() == "work"), None)
-    if chosen is None and listed:
-        chosen = listed[0]
-    value = None if chosen is None else chosen.get("value")
+    listed = emails if type(emails) is list else list(emails)
+    if not listed:
+        return None
+    # loops rather than generators: this runs for every user of every export
+    chosen = None
+    for email in listed:
+        if email.get("primary") is True:
+            chosen = email
+            break
+    else:
+        for email in listed:
+            if str(email.get("type") or "").lower() == "work":
+                chosen = email
+                break
+        else:
+            chosen = listed[0]
+    value = chosen.get("value")
     return None if value is None else str(value)
 
 
