@@ -96,9 +96,10 @@ class ParquetExports:
     every export and raises the first error.
     """
 
-    def __init__(self, store: Store, memory_limit: str, *, background: bool = True) -> None:
+    def __init__(self, store: Store, buffer_default: str, *, background: bool = True) -> None:
         self.store = store
-        con = connect(temp_dir=store.temp_dir, memory_limit=memory_limit)
+        # RECON_MEMORY_LIMIT, when set, bounds the process; else DuckDB gets ``buffer_default``
+        con = connect(temp_dir=store.temp_dir, buffer_default=buffer_default)
         con.execute("SET enable_progress_bar = false")
         self._con = DuckDBSession(con=con)
         # in the background only for small directories: for large ones DuckDB's memory would add
