@@ -239,7 +239,8 @@ def _extract_okta(store: Store) -> Stage:
 
 
 _OKTA_ENV = "RECON_DEMO_OKTA_TOKEN"
-_OKTA_COLUMNS = (
+# the user columns both providers' default mappings fill, compared against the served export
+_MAPPED_COLUMNS = (
     "id",
     "user_name",
     "active",
@@ -251,8 +252,8 @@ _OKTA_COLUMNS = (
     "department",
     "employee_number",
     "manager_id",
-    "user_type",
 )
+_OKTA_COLUMNS = (*_MAPPED_COLUMNS, "user_type")
 
 
 def _extract_entra(store: Store) -> Stage:
@@ -341,19 +342,7 @@ def _extract_entra(store: Store) -> Stage:
 _ENTRA_ENV = "RECON_DEMO_ENTRA_SECRET"
 _ENTRA_APP = "00000000-0000-0000-0000-0000000051ac"  # the demo's enterprise app (Slack)
 _ENTRA_ASSIGNED = (25, 3)  # users and groups the demo assigns to it
-_ENTRA_COLUMNS = (
-    "id",
-    "user_name",
-    "active",
-    "display_name",
-    "given_name",
-    "family_name",
-    "primary_email",
-    "title",
-    "department",
-    "employee_number",
-    "manager_id",
-)
+_ENTRA_COLUMNS = _MAPPED_COLUMNS
 
 
 def _members(export: Path, group_id: str) -> set[str]:
