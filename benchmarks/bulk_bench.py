@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-STEPS = ("floor", "plan", "analyze")
+STEPS = ("floor", "floor+write", "floor+read", "plan", "analyze")
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -233,19 +233,51 @@ def step(kind: str, data: Path, out: Path) -> None:
                 records.append(OpRecord(name, index, op, "ok", result, None, op.resource_type, resource_id))
         summary, _ = analyze_records(store, "app", records, run_id=f"bench-{out.name}", cycle="c1")
         (out.parent / f"{out.name}.outcomes.json").write_text(json.dumps(summary.outcomes))
-    elif kind == "floor":
-        import duckdb
+    elif kind in ("floor", "floor+write", "floor+read"):
+        _floor(data)
+        if kind == "floor+write":  # what writing the plan's bytes costs: each file fsynced, renamed
+            _write_copy(out, out.parent / f"{out.name}.copy")
+        elif kind == "floor+read":  # what parsing the plan's JSON back costs (the collector off)
+            import gc
 
-        con = duckdb.connect()
-        idp, app = data / "exports/system=idp/*/*", data / "exports/system=app/*/*"
-        for query in (
-            f"SELECT count(*), sum(length(kind)) FROM read_parquet('{data}/findings/*/*/*/findings.parquet')",
-            f"SELECT sum(length(raw)), count(id) FROM read_parquet('{idp}/users.parquet')",
-            f"SELECT count(id), count(version), count(active) FROM read_parquet('{app}/users.parquet')",
-            f"SELECT count(id), count(version) FROM read_parquet('{app}/groups.parquet')",
-            f"SELECT count(group_id), count(member_id) FROM read_parquet('{idp}/memberships.parquet')",
-        ):
-            con.sql(query).fetchall()
+            import orjson
+
+            gc.disable()
+            for path in sorted(out.iterdir()):
+                orjson.loads(path.read_bytes())
+
+
+def _write_copy(folder: Path, copy: Path) -> None:
+    """Every file of ``folder`` written into ``copy`` as a plan writes its files, then removed."""
+    import hashlib
+
+    blobs = [(path.name, path.read_bytes()) for path in sorted(folder.iterdir())]
+    shutil.rmtree(copy, ignore_errors=True)
+    copy.mkdir()
+    for name, blob in blobs:
+        hashlib.sha256(blob).digest()
+        with open(copy / f".{name}.tmp", "wb") as handle:
+            handle.write(blob)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(copy / f".{name}.tmp", copy / name)
+    shutil.rmtree(copy)
+
+
+def _floor(data: Path) -> None:
+    """The scan floor: the columns plan reads, read once by DuckDB."""
+    import duckdb
+
+    con = duckdb.connect()
+    idp, app = data / "exports/system=idp/*/*", data / "exports/system=app/*/*"
+    for query in (
+        f"SELECT count(*), sum(length(kind)) FROM read_parquet('{data}/findings/*/*/*/findings.parquet')",
+        f"SELECT sum(length(raw)), count(id) FROM read_parquet('{idp}/users.parquet')",
+        f"SELECT count(id), count(version), count(active) FROM read_parquet('{app}/users.parquet')",
+        f"SELECT count(id), count(version) FROM read_parquet('{app}/groups.parquet')",
+        f"SELECT count(group_id), count(member_id) FROM read_parquet('{idp}/memberships.parquet')",
+    ):
+        con.sql(query).fetchall()
 
 
 # (module, function) of each phase timed by --phases; a name the measured code lacks is left out
@@ -339,7 +371,8 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
     built = time.perf_counter() - started
     rec_s, rec_rss = measured("reconcile", data, ROOT, data / "plan-after")
     variants = {"after": ROOT, **({"before": before} if before else {})}
-    jobs = [("floor", "after")] + [(k, v) for v in variants for k in ("plan", "analyze")]
+    floors = [("floor", "after"), ("floor+write", "after"), ("floor+read", "after")]
+    jobs = floors + [(k, v) for v in variants for k in ("plan", "analyze")]
     results: dict[tuple[str, str], list[tuple[float, float]]] = {job: [] for job in jobs}
     loads: list[float] = []
     for variant, code in variants.items():  # not measured: a plan for analyze to read, warm caches
@@ -388,7 +421,7 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
         if not times:
             continue
         med = statistics.median(times)
-        label = "" if kind == "floor" else variant
+        label = "" if kind.startswith("floor") else variant
         runs_text = " ".join(f"{s:.1f}" for s in times)
         peak = max(r for _, r in results[(kind, variant)])
         lines.append(f"| {kind} | {label} | {med:.2f} | {med / floor:.1f} | {runs_text} | {peak:.0f} |")
