@@ -331,14 +331,14 @@ def phases(kind: str, data: Path, out: Path) -> None:
     print(json.dumps(spent))
 
 
-def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one step in a fresh process running ``code``'s recon."""
+def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, CPU seconds) of one step in a fresh process running ``code``'s recon."""
     helper = (
         "import resource, subprocess, sys, time, json\n"
         "t = time.perf_counter()\n"
         "subprocess.run(sys.argv[1:], check=True)\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "print(json.dumps([time.perf_counter() - t, peak]))\n"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(json.dumps([time.perf_counter() - t, usage.ru_maxrss, usage.ru_utime + usage.ru_stime]))\n"
     )
     args = ["--step", kind, "--data", str(data), "--code", str(code), "--out", str(out)]
     done = subprocess.run(
@@ -347,8 +347,8 @@ def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float
         capture_output=True,
         text=True,
     )
-    seconds, rss_kb = json.loads(done.stdout.strip().splitlines()[-1])
-    return float(seconds), float(rss_kb) / 1024
+    seconds, rss_kb, cpu = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(seconds), float(rss_kb) / 1024, float(cpu)
 
 
 def _plan_bytes(folder: Path) -> str:
@@ -369,11 +369,11 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
     started = time.perf_counter()
     build(data, users)
     built = time.perf_counter() - started
-    rec_s, rec_rss = measured("reconcile", data, ROOT, data / "plan-after")
+    rec_s, rec_rss, _ = measured("reconcile", data, ROOT, data / "plan-after")
     variants = {"after": ROOT, **({"before": before} if before else {})}
     floors = [("floor", "after"), ("floor+write", "after"), ("floor+read", "after")]
     jobs = floors + [(k, v) for v in variants for k in ("plan", "analyze")]
-    results: dict[tuple[str, str], list[tuple[float, float]]] = {job: [] for job in jobs}
+    results: dict[tuple[str, str], list[tuple[float, float, float]]] = {job: [] for job in jobs}
     loads: list[float] = []
     for variant, code in variants.items():  # not measured: a plan for analyze to read, warm caches
         measured("plan", data, code, data / f"plan-{variant}")
@@ -414,17 +414,25 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
             f"{'yes' if same_outcomes else 'NO'}.",
             "",
         ]
-    lines += ["| step | code | median s | x floor | runs (s) | peak RSS MB |", "|---|---|---|---|---|---|"]
-    floor = statistics.median(s for s, _ in results[("floor", "after")])
+    lines += [
+        "| step | code | median s | x floor | runs (s) | median CPU s | CPU x floor | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    floor = statistics.median(s for s, _, _ in results[("floor", "after")])
+    floor_cpu = statistics.median(c for _, _, c in results[("floor", "after")])
     for kind, variant in jobs:
-        times = [s for s, _ in results[(kind, variant)]]
+        times = [s for s, _, _ in results[(kind, variant)]]
         if not times:
             continue
         med = statistics.median(times)
+        cpu = statistics.median(c for _, _, c in results[(kind, variant)])
         label = "" if kind.startswith("floor") else variant
         runs_text = " ".join(f"{s:.1f}" for s in times)
-        peak = max(r for _, r in results[(kind, variant)])
-        lines.append(f"| {kind} | {label} | {med:.2f} | {med / floor:.1f} | {runs_text} | {peak:.0f} |")
+        peak = max(r for _, r, _ in results[(kind, variant)])
+        lines.append(
+            f"| {kind} | {label} | {med:.2f} | {med / floor:.1f} | {runs_text} | {cpu:.2f} | "
+            f"{cpu / floor_cpu:.1f} | {peak:.0f} |"
+        )
     return [*lines, ""]
 
 
@@ -434,6 +442,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--before", type=Path, help="a checkout of the code before the change")
     parser.add_argument("--note", default="", help="a line saying what --before is (e.g. main at <commit>)")
+    parser.add_argument("--after-note", default="", help="what this checkout is, when it is not a git clone")
     parser.add_argument("--phases", action="store_true", help="time the phases of one run per variant")
     parser.add_argument("--step")
     parser.add_argument("--code", type=Path, default=ROOT)
@@ -461,8 +470,8 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {mem_gb:.0f} GiB RAM (shared), Python "
         f"{platform.python_version()}; {versions}. Median of {args.runs} runs, each step in a fresh process",
         "(so every figure includes interpreter and import start-up), the steps taking turns within each run.",
-        f"`after` is this checkout ({head.stdout.strip() or 'uncommitted'}"
-        + (f"), `before` is {args.note or args.before}." if args.before else ")."),
+        f"`after` is {args.after_note or 'this checkout (' + (head.stdout.strip() or 'uncommitted') + ')'}"
+        + (f", `before` is {args.note or args.before}." if args.before else "."),
         "The floor is a DuckDB scan of the columns plan reads (findings, source users with raw, target",
         "users/groups, source memberships). Target drift: 8% of users missing, 2% orphans, 3% department",
         "drift, 1% not deactivated, 2% of memberships missing, 1% excess. analyze checks every planned",
