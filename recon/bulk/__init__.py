@@ -9,6 +9,8 @@
 
 The names are imported on first use (PEP 562): ``recon bulk plan`` then loads neither the HTTP
 client of apply nor the validation of re-extracts (measured: about half a second of start-up).
+``plan`` is also the name of its submodule: once ``recon.bulk.plan`` has been imported as a
+module, the package attribute is that module, so import the function from ``recon.bulk.plan``.
 """
 
 from __future__ import annotations
@@ -54,4 +56,6 @@ def __getattr__(name: str) -> Any:
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # asked once
+    return value
