@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-STEPS = ("floor", "plan", "analyze")
+STEPS = ("floor", "floor+write", "floor+read", "plan", "analyze")
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -233,19 +233,51 @@ def step(kind: str, data: Path, out: Path) -> None:
                 records.append(OpRecord(name, index, op, "ok", result, None, op.resource_type, resource_id))
         summary, _ = analyze_records(store, "app", records, run_id=f"bench-{out.name}", cycle="c1")
         (out.parent / f"{out.name}.outcomes.json").write_text(json.dumps(summary.outcomes))
-    elif kind == "floor":
-        import duckdb
+    elif kind in ("floor", "floor+write", "floor+read"):
+        _floor(data)
+        if kind == "floor+write":  # what writing the plan's bytes costs: each file fsynced, renamed
+            _write_copy(out, out.parent / f"{out.name}.copy")
+        elif kind == "floor+read":  # what parsing the plan's JSON back costs (the collector off)
+            import gc
 
-        con = duckdb.connect()
-        idp, app = data / "exports/system=idp/*/*", data / "exports/system=app/*/*"
-        for query in (
-            f"SELECT count(*), sum(length(kind)) FROM read_parquet('{data}/findings/*/*/*/findings.parquet')",
-            f"SELECT sum(length(raw)), count(id) FROM read_parquet('{idp}/users.parquet')",
-            f"SELECT count(id), count(version), count(active) FROM read_parquet('{app}/users.parquet')",
-            f"SELECT count(id), count(version) FROM read_parquet('{app}/groups.parquet')",
-            f"SELECT count(group_id), count(member_id) FROM read_parquet('{idp}/memberships.parquet')",
-        ):
-            con.sql(query).fetchall()
+            import orjson
+
+            gc.disable()
+            for path in sorted(out.iterdir()):
+                orjson.loads(path.read_bytes())
+
+
+def _write_copy(folder: Path, copy: Path) -> None:
+    """Every file of ``folder`` written into ``copy`` as a plan writes its files, then removed."""
+    import hashlib
+
+    blobs = [(path.name, path.read_bytes()) for path in sorted(folder.iterdir())]
+    shutil.rmtree(copy, ignore_errors=True)
+    copy.mkdir()
+    for name, blob in blobs:
+        hashlib.sha256(blob).digest()
+        with open(copy / f".{name}.tmp", "wb") as handle:
+            handle.write(blob)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(copy / f".{name}.tmp", copy / name)
+    shutil.rmtree(copy)
+
+
+def _floor(data: Path) -> None:
+    """The scan floor: the columns plan reads, read once by DuckDB."""
+    import duckdb
+
+    con = duckdb.connect()
+    idp, app = data / "exports/system=idp/*/*", data / "exports/system=app/*/*"
+    for query in (
+        f"SELECT count(*), sum(length(kind)) FROM read_parquet('{data}/findings/*/*/*/findings.parquet')",
+        f"SELECT sum(length(raw)), count(id) FROM read_parquet('{idp}/users.parquet')",
+        f"SELECT count(id), count(version), count(active) FROM read_parquet('{app}/users.parquet')",
+        f"SELECT count(id), count(version) FROM read_parquet('{app}/groups.parquet')",
+        f"SELECT count(group_id), count(member_id) FROM read_parquet('{idp}/memberships.parquet')",
+    ):
+        con.sql(query).fetchall()
 
 
 # (module, function) of each phase timed by --phases; a name the measured code lacks is left out
@@ -299,14 +331,14 @@ def phases(kind: str, data: Path, out: Path) -> None:
     print(json.dumps(spent))
 
 
-def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one step in a fresh process running ``code``'s recon."""
+def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, CPU seconds) of one step in a fresh process running ``code``'s recon."""
     helper = (
         "import resource, subprocess, sys, time, json\n"
         "t = time.perf_counter()\n"
         "subprocess.run(sys.argv[1:], check=True)\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "print(json.dumps([time.perf_counter() - t, peak]))\n"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(json.dumps([time.perf_counter() - t, usage.ru_maxrss, usage.ru_utime + usage.ru_stime]))\n"
     )
     args = ["--step", kind, "--data", str(data), "--code", str(code), "--out", str(out)]
     done = subprocess.run(
@@ -315,8 +347,8 @@ def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float
         capture_output=True,
         text=True,
     )
-    seconds, rss_kb = json.loads(done.stdout.strip().splitlines()[-1])
-    return float(seconds), float(rss_kb) / 1024
+    seconds, rss_kb, cpu = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(seconds), float(rss_kb) / 1024, float(cpu)
 
 
 def _plan_bytes(folder: Path) -> str:
@@ -337,10 +369,11 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
     started = time.perf_counter()
     build(data, users)
     built = time.perf_counter() - started
-    rec_s, rec_rss = measured("reconcile", data, ROOT, data / "plan-after")
+    rec_s, rec_rss, _ = measured("reconcile", data, ROOT, data / "plan-after")
     variants = {"after": ROOT, **({"before": before} if before else {})}
-    jobs = [("floor", "after")] + [(k, v) for v in variants for k in ("plan", "analyze")]
-    results: dict[tuple[str, str], list[tuple[float, float]]] = {job: [] for job in jobs}
+    floors = [("floor", "after"), ("floor+write", "after"), ("floor+read", "after")]
+    jobs = floors + [(k, v) for v in variants for k in ("plan", "analyze")]
+    results: dict[tuple[str, str], list[tuple[float, float, float]]] = {job: [] for job in jobs}
     loads: list[float] = []
     for variant, code in variants.items():  # not measured: a plan for analyze to read, warm caches
         measured("plan", data, code, data / f"plan-{variant}")
@@ -381,17 +414,25 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
             f"{'yes' if same_outcomes else 'NO'}.",
             "",
         ]
-    lines += ["| step | code | median s | x floor | runs (s) | peak RSS MB |", "|---|---|---|---|---|---|"]
-    floor = statistics.median(s for s, _ in results[("floor", "after")])
+    lines += [
+        "| step | code | median s | x floor | runs (s) | median CPU s | CPU x floor | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    floor = statistics.median(s for s, _, _ in results[("floor", "after")])
+    floor_cpu = statistics.median(c for _, _, c in results[("floor", "after")])
     for kind, variant in jobs:
-        times = [s for s, _ in results[(kind, variant)]]
+        times = [s for s, _, _ in results[(kind, variant)]]
         if not times:
             continue
         med = statistics.median(times)
-        label = "" if kind == "floor" else variant
+        cpu = statistics.median(c for _, _, c in results[(kind, variant)])
+        label = "" if kind.startswith("floor") else variant
         runs_text = " ".join(f"{s:.1f}" for s in times)
-        peak = max(r for _, r in results[(kind, variant)])
-        lines.append(f"| {kind} | {label} | {med:.2f} | {med / floor:.1f} | {runs_text} | {peak:.0f} |")
+        peak = max(r for _, r, _ in results[(kind, variant)])
+        lines.append(
+            f"| {kind} | {label} | {med:.2f} | {med / floor:.1f} | {runs_text} | {cpu:.2f} | "
+            f"{cpu / floor_cpu:.1f} | {peak:.0f} |"
+        )
     return [*lines, ""]
 
 
@@ -401,6 +442,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--before", type=Path, help="a checkout of the code before the change")
     parser.add_argument("--note", default="", help="a line saying what --before is (e.g. main at <commit>)")
+    parser.add_argument("--after-note", default="", help="what this checkout is, when it is not a git clone")
     parser.add_argument("--phases", action="store_true", help="time the phases of one run per variant")
     parser.add_argument("--step")
     parser.add_argument("--code", type=Path, default=ROOT)
@@ -428,8 +470,8 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {mem_gb:.0f} GiB RAM (shared), Python "
         f"{platform.python_version()}; {versions}. Median of {args.runs} runs, each step in a fresh process",
         "(so every figure includes interpreter and import start-up), the steps taking turns within each run.",
-        f"`after` is this checkout ({head.stdout.strip() or 'uncommitted'}"
-        + (f"), `before` is {args.note or args.before}." if args.before else ")."),
+        f"`after` is {args.after_note or 'this checkout (' + (head.stdout.strip() or 'uncommitted') + ')'}"
+        + (f", `before` is {args.note or args.before}." if args.before else "."),
         "The floor is a DuckDB scan of the columns plan reads (findings, source users with raw, target",
         "users/groups, source memberships). Target drift: 8% of users missing, 2% orphans, 3% department",
         "drift, 1% not deactivated, 2% of memberships missing, 1% excess. analyze checks every planned",

@@ -27,10 +27,6 @@ def operation_size(operation: BulkOperation) -> int:
     return len(operation.encoded)
 
 
-def _slack(references: list[str], here: set[str], id_budget: int) -> int:
-    return sum(max(0, id_budget - len(BULK_ID_PREFIX + ref)) for ref in references if ref not in here)
-
-
 def chunk_operations(
     operations: Sequence[BulkOperation],
     *,
@@ -53,8 +49,12 @@ def chunk_operations(
     for operation in operations:
         cost = operation_size(operation)
         references = operation.references()
-        slack_new = _slack(references, set(), id_budget) if references else 0
-        slack_here = _slack(references, created_here, id_budget) if references else 0
+        slack_new = slack_here = 0
+        for ref in references:  # what a reference may grow by: all, and those not created here
+            slack = max(0, id_budget - len(BULK_ID_PREFIX + ref))
+            slack_new += slack
+            if ref not in created_here:
+                slack_here += slack
         fits = current and len(current) < max_operations and size + 1 + cost + slack_here <= max_payload_size
         if not fits and current:
             chunks.append(BulkRequest(tuple(current), fail_on_errors))

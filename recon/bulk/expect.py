@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -46,9 +46,8 @@ _PRIMARY_VALUE = "emails[primary eq true].value"
 _MEMBER_FILTER = re.compile(r'^members\[\s*value\s+eq\s+"([^"]*)"\s*\]$', re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Expectation:
-    """One check of an operation's effect."""
+class Expectation(NamedTuple):
+    """One check of an operation's effect (a tuple: an analysis makes 700,000 at 1M users)."""
 
     check: str  # exists | absent | value | member | not_member
     attribute: str | None = None  # value: the flattened column naming the attribute (for `unmet`)

@@ -32,7 +32,7 @@ from recon.bulk.collector import gc_paused
 from recon.bulk.limits import Limits, target_limits
 from recon.bulk.matches import Matches, reconcile_matches
 from recon.bulk.paths import plan_dir
-from recon.bulk.remedies import PlannedOp, RemedyBuilder
+from recon.bulk.remedies import NEW_MEMBERSHIP_COLUMNS, PlannedOp, RemedyBuilder
 from recon.config import Config
 from recon.engine import Parquet, open_session
 from recon.errors import DataNotFound
@@ -180,8 +180,9 @@ def plan(
                 "target_groups": inputs["target_groups"],
             },
         )
-        for row in _rows(session.polars(new_memberships)):
-            builder.add_new_membership(row)
+        builder.add_new_memberships(
+            session.polars(new_memberships).select(NEW_MEMBERSHIP_COLUMNS).iter_rows()
+        )
         planned = builder.operations()
         chunks = chunk_operations(
             [p.operation for p in planned],
