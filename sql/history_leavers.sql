@@ -7,57 +7,72 @@
 -- A leaver still has access in a cycle when that cycle has a delayed_deactivation finding for it,
 -- or, once the source has hard-deleted it, an orphaned_in_target finding on an active account
 -- (severity other than low) for a target account it was matched to while inactive.
-WITH inactive AS (  -- narrow first: only users that are inactive somewhere can be leavers
-    SELECT DISTINCT system, id FROM source_users WHERE active = false
+-- The exports are read twice, narrowly: the inactive rows (few; the only ones read with the
+-- name the user had) find the leavers; then the ids of the other rows are probed against the
+-- leavers, to find one exported again after it first left (e.g. rehired, rare). Rows from before
+-- a user left never matter.
+WITH inactive AS (
+    SELECT system, cycle, id, user_name FROM source_users WHERE active = false
 ),
-leaver_rows AS (  -- one pass over the exports, probing the (small) set of leavers: no row per pair yet
-    SELECT u.system, u.cycle, u.id, u.user_name, u.active
+first_left AS (  -- per system and leaver: the first export showing it inactive (every pair's is later)
+    SELECT system, id, min(cycle) AS left_cycle FROM inactive GROUP BY system, id
+),
+exported_later AS (  -- a leaver exported active (or with active unknown) after it first left
+    -- (DISTINCT: the per-pair joins below are not planned into this one, on all the exports)
+    SELECT DISTINCT u.system, u.cycle, u.id
     FROM source_users AS u
-    SEMI JOIN inactive AS i ON i.system = u.system AND i.id = u.id
+    JOIN first_left AS f ON f.system = u.system AND f.id = u.id
+        -- one condition on both sides, so that no filter on the exports alone makes the planner
+        -- take them for the smaller side of the join
+        AND CASE WHEN u.active = false THEN NULL ELSE u.cycle END > f.left_cycle
 ),
-observed AS (
-    SELECT c.source, c.target, c.cycle_index, u.id AS source_id, u.user_name, u.active
-    FROM leaver_rows AS u
-    JOIN cycles AS c ON c.source = u.system AND c.cycle = u.cycle
+inactive_at AS (  -- per pair: the cycles in which each leaver is exported inactive, and its name there
+    SELECT c.source, c.target, c.cycle_index, i.id AS source_id, i.user_name
+    FROM inactive AS i
+    JOIN cycles AS c ON c.source = i.system AND c.cycle = i.cycle
+),
+left_at AS (
+    SELECT source, target, source_id, min(cycle_index) AS left_index
+    FROM inactive_at
+    GROUP BY source, target, source_id
 ),
 last_at AS (
     SELECT source, target, max(cycle_index) AS last_index FROM cycles GROUP BY source, target
 ),
-seen AS (  -- per pair and user: the first cycle it is inactive in, and the cycles it is exported in
-    SELECT
-        source,
-        target,
-        source_id,
-        min(CASE WHEN active = false THEN cycle_index END) AS left_index,
-        min(cycle_index) AS first_seen,
-        max(cycle_index) AS last_seen,
-        count(DISTINCT cycle_index) AS seen_cycles
-    FROM observed
-    GROUP BY source, target, source_id
+exported_after AS (  -- per pair and leaver: the distinct cycles, from leaving on, in which the source exports it
+    SELECT source, target, source_id, cycle_index FROM inactive_at
+    UNION
+    SELECT c.source, c.target, l.source_id, c.cycle_index
+    FROM exported_later AS e
+    JOIN cycles AS c ON c.source = e.system AND c.cycle = e.cycle
+    JOIN left_at AS l
+        ON l.source = c.source AND l.target = c.target AND l.source_id = e.id AND c.cycle_index > l.left_index
 ),
-left_at AS (
-    SELECT source, target, source_id, left_index FROM seen WHERE left_index IS NOT NULL
+exported_run AS (
+    SELECT e.source, e.target, e.source_id, l.left_index, max(e.cycle_index) AS last_exported,
+        count(*) = max(e.cycle_index) - l.left_index + 1 AS unbroken
+    FROM exported_after AS e
+    JOIN left_at AS l ON l.source = e.source AND l.target = e.target AND l.source_id = e.source_id
+    GROUP BY e.source, e.target, e.source_id, l.left_index
 ),
 deleted_at AS (
     -- the first cycle after leaving in which the source no longer exports the user. Cycles are
-    -- numbered without gaps, so for a user exported in an unbroken run of cycles (the usual
-    -- life of an account) that is the cycle after its last one; only the others are looked up
-    -- cycle by cycle.
-    SELECT s.source, s.target, s.source_id, s.last_seen + 1 AS deleted_index
-    FROM seen AS s
-    JOIN last_at AS z ON z.source = s.source AND z.target = s.target
-    WHERE s.left_index IS NOT NULL AND s.seen_cycles = s.last_seen - s.first_seen + 1
-        AND s.last_seen < z.last_index
+    -- numbered without gaps, so for a leaver exported in an unbroken run of cycles from leaving on
+    -- (the usual life of an account) that is the cycle after the run; only the others are looked
+    -- up cycle by cycle.
+    SELECT r.source, r.target, r.source_id, r.last_exported + 1 AS deleted_index
+    FROM exported_run AS r
+    JOIN last_at AS z ON z.source = r.source AND z.target = r.target
+    WHERE r.unbroken AND r.last_exported < z.last_index
     UNION ALL
-    SELECT l.source, l.target, l.source_id, min(c.cycle_index) AS deleted_index
-    FROM seen AS l
-    JOIN cycles AS c ON c.source = l.source AND c.target = l.target AND c.cycle_index > l.left_index
-    LEFT JOIN observed AS o
-        ON o.source = l.source AND o.target = l.target AND o.cycle_index = c.cycle_index
-        AND o.source_id = l.source_id
-    WHERE l.left_index IS NOT NULL AND l.seen_cycles <> l.last_seen - l.first_seen + 1
-        AND o.source_id IS NULL
-    GROUP BY l.source, l.target, l.source_id
+    SELECT r.source, r.target, r.source_id, min(c.cycle_index) AS deleted_index
+    FROM exported_run AS r
+    JOIN cycles AS c ON c.source = r.source AND c.target = r.target AND c.cycle_index > r.left_index
+    LEFT JOIN exported_after AS o
+        ON o.source = r.source AND o.target = r.target AND o.cycle_index = c.cycle_index
+        AND o.source_id = r.source_id
+    WHERE NOT r.unbroken AND o.source_id IS NULL
+    GROUP BY r.source, r.target, r.source_id
 ),
 pair_findings AS (
     SELECT f.source, f.target, c.cycle_index, f.kind, f.severity, f.source_id, f.target_id
@@ -139,7 +154,7 @@ SELECT
     coalesce(r.resolved_index, z.last_index + 1) - l.left_index AS open_cycles,
     (coalesce(rc.cycle_epoch, zc.cycle_epoch) - lc.cycle_epoch) / 3600.0 AS open_hours
 FROM left_at AS l
-JOIN observed AS n ON n.source = l.source AND n.target = l.target AND n.source_id = l.source_id
+JOIN inactive_at AS n ON n.source = l.source AND n.target = l.target AND n.source_id = l.source_id
     AND n.cycle_index = l.left_index
 JOIN cycles AS lc ON lc.source = l.source AND lc.target = l.target AND lc.cycle_index = l.left_index
 JOIN last_at AS z ON z.source = l.source AND z.target = l.target
