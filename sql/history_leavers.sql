@@ -11,7 +11,7 @@
 -- name the user had) find the leavers; then the ids of the other rows are probed against the
 -- leavers, to find one exported again after it first left (e.g. rehired, rare). Rows from before
 -- a user left never matter.
-WITH inactive AS (
+WITH inactive AS MATERIALIZED (  -- read once: it finds the leavers, numbers their cycles, names them
     SELECT system, cycle, id, user_name FROM source_users WHERE active = false
 ),
 first_left AS (  -- per system and leaver: the first export showing it inactive (every pair's is later)
@@ -26,53 +26,70 @@ exported_later AS (  -- a leaver exported active (or with active unknown) after 
         -- take them for the smaller side of the join
         AND CASE WHEN u.active = false THEN NULL ELSE u.cycle END > f.left_cycle
 ),
-inactive_at AS (  -- per pair: the cycles in which each leaver is exported inactive, and its name there
-    SELECT c.source, c.target, c.cycle_index, i.id AS source_id, i.user_name
+left_at AS (
+    -- per pair and leaver: the first cycle it is inactive in, and the last of its inactive exports;
+    -- unbroken: inactive in every cycle from leaving to that last one, once each (a bit per
+    -- cycle, exact for runs of up to 63 cycles)
+    SELECT
+        c.source,
+        c.target,
+        i.id AS source_id,
+        min(c.cycle_index) AS left_index,
+        max(c.cycle_index) AS last_inactive,
+        count(*) = max(c.cycle_index) - min(c.cycle_index) + 1
+            AND max(c.cycle_index) - min(c.cycle_index) < 63
+            AND bit_count(bit_or(CAST(1 AS BIGINT) << (c.cycle_index % 63))) = count(*) AS unbroken
     FROM inactive AS i
     JOIN cycles AS c ON c.source = i.system AND c.cycle = i.cycle
-),
-left_at AS (
-    SELECT source, target, source_id, min(cycle_index) AS left_index
-    FROM inactive_at
-    GROUP BY source, target, source_id
+    GROUP BY c.source, c.target, i.id
 ),
 last_at AS (
     SELECT source, target, max(cycle_index) AS last_index FROM cycles GROUP BY source, target
 ),
-exported_after AS (  -- per pair and leaver: the distinct cycles, from leaving on, in which the source exports it
-    SELECT source, target, source_id, cycle_index FROM inactive_at
-    UNION
+later_at AS (  -- per pair: the cycles after leaving in which a leaver is exported other than inactive
     SELECT c.source, c.target, l.source_id, c.cycle_index
     FROM exported_later AS e
     JOIN cycles AS c ON c.source = e.system AND c.cycle = e.cycle
     JOIN left_at AS l
         ON l.source = c.source AND l.target = c.target AND l.source_id = e.id AND c.cycle_index > l.left_index
 ),
-exported_run AS (
-    SELECT e.source, e.target, e.source_id, l.left_index, max(e.cycle_index) AS last_exported,
-        count(*) = max(e.cycle_index) - l.left_index + 1 AS unbroken
-    FROM exported_after AS e
-    JOIN left_at AS l ON l.source = e.source AND l.target = e.target AND l.source_id = e.source_id
-    GROUP BY e.source, e.target, e.source_id, l.left_index
+looked_up AS (  -- leavers whose exports from leaving on are not one unbroken inactive run (rare)
+    SELECT source, target, source_id, left_index FROM left_at WHERE NOT unbroken
+    UNION
+    SELECT l.source, l.target, l.source_id, l.left_index
+    FROM left_at AS l
+    SEMI JOIN later_at AS e ON e.source = l.source AND e.target = l.target AND e.source_id = l.source_id
+),
+lookup_cycles AS (  -- for the looked-up leavers: every cycle after leaving
+    SELECT x.source, x.target, x.source_id, c.cycle_index
+    FROM looked_up AS x
+    JOIN cycles AS c ON c.source = x.source AND c.target = x.target AND c.cycle_index > x.left_index
+),
+looked_up_exports AS (  -- and the cycles in which the source exports them, inactive or not
+    SELECT c.source, c.target, i.id AS source_id, c.cycle_index
+    FROM inactive AS i
+    JOIN cycles AS c ON c.source = i.system AND c.cycle = i.cycle
+    SEMI JOIN looked_up AS x ON x.source = c.source AND x.target = c.target AND x.source_id = i.id
+    UNION ALL
+    SELECT source, target, source_id, cycle_index FROM later_at
 ),
 deleted_at AS (
     -- the first cycle after leaving in which the source no longer exports the user. Cycles are
-    -- numbered without gaps, so for a leaver exported in an unbroken run of cycles from leaving on
-    -- (the usual life of an account) that is the cycle after the run; only the others are looked
-    -- up cycle by cycle.
-    SELECT r.source, r.target, r.source_id, r.last_exported + 1 AS deleted_index
-    FROM exported_run AS r
-    JOIN last_at AS z ON z.source = r.source AND z.target = r.target
-    WHERE r.unbroken AND r.last_exported < z.last_index
+    -- numbered without gaps, so for a leaver exported (inactive) in an unbroken run of cycles
+    -- from leaving on, and not otherwise (the usual life of an account), that is the cycle after
+    -- the run; only the others are looked up cycle by cycle.
+    SELECT l.source, l.target, l.source_id, l.last_inactive + 1 AS deleted_index
+    FROM left_at AS l
+    JOIN last_at AS z ON z.source = l.source AND z.target = l.target
+    ANTI JOIN looked_up AS x ON x.source = l.source AND x.target = l.target AND x.source_id = l.source_id
+    WHERE l.last_inactive < z.last_index
     UNION ALL
-    SELECT r.source, r.target, r.source_id, min(c.cycle_index) AS deleted_index
-    FROM exported_run AS r
-    JOIN cycles AS c ON c.source = r.source AND c.target = r.target AND c.cycle_index > r.left_index
-    LEFT JOIN exported_after AS o
-        ON o.source = r.source AND o.target = r.target AND o.cycle_index = c.cycle_index
-        AND o.source_id = r.source_id
-    WHERE NOT r.unbroken AND o.source_id IS NULL
-    GROUP BY r.source, r.target, r.source_id
+    SELECT c.source, c.target, c.source_id, min(c.cycle_index) AS deleted_index
+    FROM lookup_cycles AS c
+    ANTI JOIN looked_up_exports AS e
+        ON e.source = c.source AND e.target = c.target AND e.source_id = c.source_id
+        AND e.cycle_index = c.cycle_index
+    GROUP BY c.source, c.target, c.source_id
 ),
 pair_findings AS (
     SELECT f.source, f.target, c.cycle_index, f.kind, f.severity, f.source_id, f.target_id
@@ -154,9 +171,8 @@ SELECT
     coalesce(r.resolved_index, z.last_index + 1) - l.left_index AS open_cycles,
     (coalesce(rc.cycle_epoch, zc.cycle_epoch) - lc.cycle_epoch) / 3600.0 AS open_hours
 FROM left_at AS l
-JOIN inactive_at AS n ON n.source = l.source AND n.target = l.target AND n.source_id = l.source_id
-    AND n.cycle_index = l.left_index
 JOIN cycles AS lc ON lc.source = l.source AND lc.target = l.target AND lc.cycle_index = l.left_index
+JOIN inactive AS n ON n.system = l.source AND n.cycle = lc.cycle AND n.id = l.source_id
 JOIN last_at AS z ON z.source = l.source AND z.target = l.target
 JOIN cycles AS zc ON zc.source = z.source AND zc.target = z.target AND zc.cycle_index = z.last_index
 LEFT JOIN deleted_at AS d ON d.source = l.source AND d.target = l.target AND d.source_id = l.source_id

@@ -1,10 +1,11 @@
 -- name: history_open_drift
 -- purpose: the findings still open at each system pair's latest cycle, worst and oldest first, with their age in cycles and the cycle they were first seen in
--- inputs: drift_spans, aged_findings, findings, cycles, severity_ranks
+-- inputs: drift_spans, aged_findings, latest_findings, cycles, severity_ranks
 -- params: none
 -- drift_spans: history_drift_spans; aged_findings: history_drift_age. An identity in one clean
 -- run up to the latest cycle is as old as the cycles since its first; the others carry their age.
--- The wide columns are read for the latest cycle only, from the worst copy of each finding.
+-- latest_findings: the findings files of each pair's latest cycle (rows of other cycles are
+-- ignored): the wide columns are read for that cycle only, from the worst copy of each finding.
 WITH latest AS (
     SELECT source, target, max(cycle_index) AS cycle_index FROM cycles GROUP BY source, target
 ),
@@ -22,7 +23,7 @@ open_now AS (
     FROM aged_findings AS a
     JOIN latest AS l ON l.source = a.source AND l.target = a.target AND l.cycle_index = a.cycle_index
 ),
-latest_findings AS (
+worst_copies AS (
     SELECT
         f.source, f.target, f.cycle, f.kind, r.severity, r.severity_rank, f.source_id, f.target_id,
         f.group_id, f.target_group_id, f.attribute, f.user_name, f.group_name, f.source_value,
@@ -32,7 +33,7 @@ latest_findings AS (
                 f.target_group_id, f.attribute
             ORDER BY r.severity_rank NULLS LAST, f.detail
         ) AS copy
-    FROM findings AS f
+    FROM latest_findings AS f
     LEFT JOIN severity_ranks AS r ON r.severity = f.severity
     JOIN cycles AS c ON c.source = f.source AND c.target = f.target AND c.cycle = f.cycle
     JOIN latest AS l ON l.source = c.source AND l.target = c.target AND l.cycle_index = c.cycle_index
@@ -42,7 +43,7 @@ SELECT
     o.target_group_id, w.group_name, o.attribute, w.source_value, w.target_value, w.detail, o.age,
     fc.cycle AS first_cycle
 FROM open_now AS o
-JOIN latest_findings AS w
+JOIN worst_copies AS w
     ON w.copy = 1 AND w.source = o.source AND w.target = o.target AND w.kind = o.kind
     AND w.source_id IS NOT DISTINCT FROM o.source_id
     AND w.target_id IS NOT DISTINCT FROM o.target_id

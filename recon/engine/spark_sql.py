@@ -219,6 +219,9 @@ def _spark_tree(tree: exp.Expression) -> exp.Expression:
     """The corrections of the module docstring, applied to a parsed DuckDB statement."""
 
     def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+            node.set("materialized", None)  # DuckDB's planning hint; Spark has no such syntax
+            return node
         if isinstance(node, exp.Anonymous) and node.name.lower() == "fp64":
             return exp.Anonymous(this=FINGERPRINT_ON_SPARK, expressions=node.expressions)
         if isinstance(node, exp.Bracket) and len(node.expressions) == 1:

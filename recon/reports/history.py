@@ -234,7 +234,12 @@ def history(
     )
     with open_session(temp_dir=store.temp_dir, engine=engine) as session:
         try:
-            cycle_rows, counts, open_drift = _drift(session, findings, cycles)
+            latest = {(src, tgt): cycle for src, tgt, cycle in keys}  # keys are sorted: the last wins
+            latest_findings = Parquet.of(
+                *(store.findings_dir(*key, cycle) / "findings.parquet" for key, cycle in latest.items()),
+                hive_types=_FINDINGS_HIVE,
+            )
+            cycle_rows, counts, open_drift = _drift(session, findings, latest_findings, cycles)
             leavers, latency = _latency(store, session, keys, findings)
             pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
             # filtered: the delta history of the systems in the selected pairs
@@ -256,7 +261,9 @@ def history(
     )
 
 
-def _drift(session: Session, findings: Parquet, cycles: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
+def _drift(
+    session: Session, findings: Parquet, latest_findings: Parquet, cycles: pl.DataFrame
+) -> tuple[pl.DataFrame, ...]:
     """The ``cycles``, ``counts`` and ``open_drift`` frames.
 
     One pass over the findings' identity columns gives each identity's span of cycles; the
@@ -269,7 +276,9 @@ def _drift(session: Session, findings: Parquet, cycles: pl.DataFrame) -> tuple[p
     drift["aged_findings"] = aged
     counts = session.run("history_counts", None, {**drift, "findings": findings}, keep=True)
     cycle_rows = session.polars(session.run("history_cycles", None, {**drift, "counts": counts}))
-    open_drift = session.polars(session.run("history_open_drift", None, {**drift, "findings": findings}))
+    open_drift = session.polars(
+        session.run("history_open_drift", None, {**drift, "latest_findings": latest_findings})
+    )
     return cycle_rows, session.polars(counts), open_drift
 
 

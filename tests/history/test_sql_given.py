@@ -114,7 +114,9 @@ def test_open_drift_is_the_latest_cycle_worst_then_oldest_first_with_the_worst_c
         """,  # noqa: E501
         FINDINGS,
     )
-    out = run("history_open_drift", drift_spans=spans, aged_findings=aged, findings=findings, cycles=cycles)
+    out = run(
+        "history_open_drift", drift_spans=spans, aged_findings=aged, latest_findings=findings, cycles=cycles
+    )
     got = out.select("cycle, kind, severity, source_id, target_id, user_name, detail, age, first_cycle")
     assert got.fetchall() == [
         ("c2", "orphaned_in_target", "critical", None, "t9", None, "a: active", 1, "c2"),
