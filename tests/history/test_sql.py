@@ -79,6 +79,9 @@ def test_drift_spans_and_ages_count_consecutive_cycles_and_restart_after_a_gap()
         idp    | app    | c3    | orphaned_in_target | low      | null         | t9        | null
         idp    | app    | c3    | orphaned_in_target | critical | null         | t9        | null
         idp    | app2   | c3    | missing_in_target  | high     | u2        | null         | null
+        idp    | app    | c1    | attribute_mismatch | medium   | u3        | t3        | title
+        idp    | app    | c1    | attribute_mismatch | medium   | u3        | t3        | title
+        idp    | app    | c3    | attribute_mismatch | medium   | u3        | t3        | title
     """)
     given_cycles = cycles({("idp", "app"): ["c1", "c2", "c3"], ("idp", "app2"): ["c3"]})
     with open_session() as session:
@@ -103,6 +106,8 @@ def test_drift_spans_and_ages_count_consecutive_cycles_and_restart_after_a_gap()
             ("app", "missing_in_target", "u2", None, None, 1, 3, False),  # c2 broke the run
             ("app", "orphaned_in_target", None, "t9", None, 3, 3, False),  # two rows in one cycle
             ("app2", "missing_in_target", "u2", None, None, 1, 1, True),  # another pair, own history
+            # three rows over three cycles, yet c2 is missing: the copy in c1 does not fill it
+            ("app", "attribute_mismatch", "u3", "t3", "title", 1, 3, False),
         ]
     )
     # only the identities that are not one clean run are aged row by row
@@ -116,6 +121,8 @@ def test_drift_spans_and_ages_count_consecutive_cycles_and_restart_after_a_gap()
             ("app", "c1", "missing_in_target", "u2", None, None, 1, 1),
             ("app", "c3", "missing_in_target", "u2", None, None, 1, 3),  # c2 broke the run
             ("app", "c3", "orphaned_in_target", None, "t9", None, 1, 3),  # duplicate row counted once
+            ("app", "c1", "attribute_mismatch", "u3", "t3", "title", 1, 1),
+            ("app", "c3", "attribute_mismatch", "u3", "t3", "title", 1, 3),
         ]
     )
     orphan = aged.filter(pl.col("target_id") == "t9")
