@@ -1,7 +1,7 @@
 """Scale check for ``recon history``: synthetic findings over many cycles.
 
     .venv/bin/python benchmarks/history_scale.py [--users 200000] [--cycles 10] [--runs 5] \
-        [--before DIR --label TEXT]
+        [--before DIR --label TEXT] [--data DIR]
 
 Writes a data folder with one source (idp) and two targets, ``--cycles`` daily cycles, source
 user exports (id, user_name, active) and per cycle and target: an attribute_mismatch for 5% of
@@ -11,8 +11,10 @@ leaver (1% of users leave per cycle; the target deactivates 0-3 cycles later). T
 a DuckDB scan of every column history reads from the same files, interleaved with it. With
 ``--before`` a checkout of the earlier code (``git archive <commit> | tar -x -C DIR``) is measured
 in the same run the same way. One more run per code times each statement through the engine
-session (where the time goes). Results, with the load average, go to
-benchmarks/results/history.md.
+session (where the time goes) and writes the digest of ``history().to_json()``: with ``--before``
+the two must be equal (the outputs are byte-identical), else the script fails. ``--data DIR``
+generates the inputs into DIR once and reuses them on later runs (1M users x 20 cycles take a
+while). Results, with the load average and CPU seconds, go to benchmarks/results/history.md.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def generate(store: Store, users: int, ids: list[str]) -> int:
 
 
 CHILD = """
-import json, resource, sys, time
+import hashlib, json, resource, sys, time
 what, root = sys.argv[2], sys.argv[1]
 steps = {}
 if what == "history":
@@ -118,6 +120,7 @@ if what == "history":
 else:
     import duckdb
 t = time.perf_counter()
+cpu = time.process_time()
 if what == "history":
     summary = history(Store(root))
     result = {"open": summary.open_drift.height, "leavers": summary.leavers.height}
@@ -130,8 +133,13 @@ else:
             f"FROM read_parquet('{root}/exports/*/*/*/users.parquet', hive_partitioning=true)").fetchall()
     result = {}
 result["seconds"] = time.perf_counter() - t
+result["cpu_seconds"] = time.process_time() - cpu
 result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 result["steps"] = steps
+if what == "history" and steps:  # after the clock: the digest of every table history returns
+    out = summary.to_json()
+    out.pop("data_dir")
+    result["digest"] = hashlib.sha256(json.dumps(out, sort_keys=True, default=str).encode()).hexdigest()
 print(json.dumps(result))
 """
 
@@ -165,13 +173,19 @@ def main() -> None:
         help="a checkout of the earlier code (git archive <commit>), measured in the same run",
     )
     parser.add_argument("--label", default="", help="what --before is (e.g. main at d7b0f13)")
+    parser.add_argument("--data", type=Path, help="generate the inputs here once and reuse them")
     args = parser.parse_args()
     kinds = ["floor", "history"] + (["before"] if args.before else [])
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "data")
+        store = Store((args.data or Path(tmp)) / "data")
+        marker = store.root.parent / f"generated-{args.users}x{args.cycles}.json"
         started = time.perf_counter()
-        findings = generate(store, args.users, cycles(args.cycles))
-        print(f"generated {findings} findings in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        if args.data and marker.is_file():
+            findings = int(json.loads(marker.read_text())["findings"])
+        else:
+            findings = generate(store, args.users, cycles(args.cycles))
+            marker.write_text(json.dumps({"findings": findings}))
+        print(f"{findings} findings ready in {time.perf_counter() - started:.1f}s", file=sys.stderr)
         runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
         for index in range(args.runs):  # interleaved, the order rotating, so load drifts hit all alike
             for kind in kinds[index % len(kinds) :] + kinds[: index % len(kinds)]:
@@ -180,7 +194,12 @@ def main() -> None:
                 print(kind, json.dumps(runs[kind][-1]), file=sys.stderr)
         profile = measure(store.root, "history", steps=True)  # one more run, per statement
         before_profile = measure(store.root, "history", args.before, steps=True) if args.before else None
+    if before_profile and before_profile["digest"] != profile["digest"]:
+        raise SystemExit(
+            f"history() output differs from --before: {profile['digest']} != {before_profile['digest']}"
+        )
     med = {kind: statistics.median(r["seconds"] for r in rows) for kind, rows in runs.items()}
+    cpu = {kind: statistics.median(r["cpu_seconds"] for r in rows) for kind, rows in runs.items()}
     rss = {kind: max(r["peak_rss_mb"] for r in rows) for kind, rows in runs.items()}
     loads = [r["load"] for rows in runs.values() for r in rows]
     ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -191,6 +210,7 @@ def main() -> None:
         return (
             f"| {name} | {args.users:,} | {args.cycles} | {findings:,} | ~{args.users * args.cycles:,} "
             f"| {med[kind]:.2f} s | {med['floor']:.2f} s | {med[kind] / med['floor']:.1f}x "
+            f"| {cpu[kind]:.2f} s / {cpu['floor']:.2f} s = {cpu[kind] / cpu['floor']:.1f}x "
             f"| {rss[kind]:.0f} MB |"
         )
 
@@ -213,8 +233,8 @@ def main() -> None:
         f"{platform.python_version()}, duckdb {d.__version__}, polars {p.__version__}, recon {__version__}.",
         "",
         "| code | source users | cycles | finding rows | source user rows | history() median "
-        "| floor (scan) median | ratio | peak RSS |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| floor (scan) median | ratio | CPU s (median), history / floor | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         row("history", "this branch"),
         *([row("before", args.label or str(args.before))] if args.before else []),
         "",
@@ -226,7 +246,12 @@ def main() -> None:
         + (f"; {runs_of('before')} s (before)" if args.before else "")
         + f"; {runs_of('floor')} s (floor). "
         f"Result sizes: {runs['history'][0]['open']:,} open findings, {runs['history'][0]['leavers']:,} "
-        "leaver rows.",
+        "leaver rows."
+        + (
+            f" Output: the sha256 of history().to_json() is equal for both codes ({profile['digest'][:16]}…)."
+            if before_profile
+            else ""
+        ),
         "",
         "Where the time goes (one more run each, seconds per statement as the engine session runs it; "
         "a lazy statement is counted when its rows are fetched):",

@@ -1,79 +1,53 @@
 -- name: history_drift_age
--- purpose: every finding identity of every cycle with its open-drift age: how many consecutive cycles, up to and including that one, the same finding has appeared in
--- inputs: findings, cycles, severity_ranks
+-- purpose: every occurrence (finding identity and cycle) of the identities that do not appear in one clean run of cycles (gaps, duplicate rows, runs of more than 63 cycles), with its open-drift age: how many consecutive cycles, up to and including that one, the same finding has appeared in
+-- inputs: findings, cycles, severity_ranks, drift_spans
 -- params: none
--- A finding's identity across cycles is (source, target, kind, source_id, target_id, group_id,
--- target_group_id, attribute); GROUP BY and PARTITION BY put NULLs together, as identity needs.
--- cycles numbers every findings cycle of a pair 1, 2, 3, ... (cycles with no findings included),
--- so a cycle without the finding breaks its run. Narrow on purpose: the wide text columns are
--- read back only for the open findings (history_open_drift).
-WITH occurrences AS (
-    SELECT
-        f.source,
-        f.target,
-        f.cycle,
-        c.cycle_index,
-        f.kind,
-        f.source_id,
-        f.target_id,
-        f.group_id,
-        f.target_group_id,
-        f.attribute,
-        min(r.severity_rank) AS severity_rank
+-- drift_spans: history_drift_spans. The identities in one unbroken run (most of them) are aged
+-- from their spans; only the others are numbered here, run by run, with windows over their rows.
+-- Duplicate rows of a finding in one cycle count once, with the worst severity.
+WITH broken AS (
+    SELECT source, target, kind, source_id, target_id, group_id, target_group_id, attribute
+    FROM drift_spans
+    WHERE NOT unbroken
+),
+broken_rows AS (
+    SELECT f.source, f.target, f.cycle, f.kind, f.severity, f.source_id, f.target_id, f.group_id,
+        f.target_group_id, f.attribute
     FROM findings AS f
+    SEMI JOIN broken AS b
+        ON b.source = f.source AND b.target = f.target AND b.kind = f.kind
+        AND b.source_id IS NOT DISTINCT FROM f.source_id
+        AND b.target_id IS NOT DISTINCT FROM f.target_id
+        AND b.group_id IS NOT DISTINCT FROM f.group_id
+        AND b.target_group_id IS NOT DISTINCT FROM f.target_group_id
+        AND b.attribute IS NOT DISTINCT FROM f.attribute
+),
+occurrences AS (
+    SELECT
+        f.source, f.target, f.cycle, c.cycle_index, f.kind, f.source_id, f.target_id, f.group_id,
+        f.target_group_id, f.attribute,
+        min(r.severity_rank) AS severity_rank
+    FROM broken_rows AS f
     JOIN cycles AS c ON c.source = f.source AND c.target = f.target AND c.cycle = f.cycle
     LEFT JOIN severity_ranks AS r ON r.severity = f.severity
     GROUP BY
         f.source, f.target, f.cycle, c.cycle_index, f.kind, f.source_id, f.target_id, f.group_id,
         f.target_group_id, f.attribute
 ),
-spans AS (  -- per finding identity: the first and last cycle it appears in, and in how many
-    SELECT
-        source, target, kind, source_id, target_id, group_id, target_group_id, attribute,
-        min(cycle_index) AS span_first,
-        max(cycle_index) AS span_last,
-        count(*) AS span_cycles
-    FROM occurrences
-    GROUP BY source, target, kind, source_id, target_id, group_id, target_group_id, attribute
-),
--- Most findings appear in one unbroken run of cycles: their run starts at their first cycle.
--- Only the identities with a gap are numbered run by run (the windows sort only their rows).
 marked AS (
     SELECT
-        o.source, o.target, o.cycle, o.cycle_index, o.kind, o.source_id, o.target_id, o.group_id,
-        o.target_group_id, o.attribute, o.severity_rank,
+        source, target, cycle, cycle_index, kind, source_id, target_id, group_id, target_group_id,
+        attribute, severity_rank,
         CASE
-            WHEN lag(o.cycle_index) OVER (
-                PARTITION BY o.source, o.target, o.kind, o.source_id, o.target_id, o.group_id,
-                    o.target_group_id, o.attribute
-                ORDER BY o.cycle_index
-            ) = o.cycle_index - 1 THEN NULL
-            ELSE o.cycle_index
+            WHEN lag(cycle_index) OVER (
+                PARTITION BY source, target, kind, source_id, target_id, group_id, target_group_id, attribute
+                ORDER BY cycle_index
+            ) = cycle_index - 1 THEN NULL
+            ELSE cycle_index
         END AS run_start
-    FROM occurrences AS o
-    JOIN spans AS s
-        ON s.source = o.source AND s.target = o.target AND s.kind = o.kind
-        AND s.source_id IS NOT DISTINCT FROM o.source_id
-        AND s.target_id IS NOT DISTINCT FROM o.target_id
-        AND s.group_id IS NOT DISTINCT FROM o.group_id
-        AND s.target_group_id IS NOT DISTINCT FROM o.target_group_id
-        AND s.attribute IS NOT DISTINCT FROM o.attribute
-    WHERE s.span_cycles <> s.span_last - s.span_first + 1
+    FROM occurrences
 ),
 aged AS (
-    SELECT
-        o.source, o.target, o.cycle, o.cycle_index, o.kind, o.source_id, o.target_id, o.group_id,
-        o.target_group_id, o.attribute, o.severity_rank, s.span_first AS first_index
-    FROM occurrences AS o
-    JOIN spans AS s
-        ON s.source = o.source AND s.target = o.target AND s.kind = o.kind
-        AND s.source_id IS NOT DISTINCT FROM o.source_id
-        AND s.target_id IS NOT DISTINCT FROM o.target_id
-        AND s.group_id IS NOT DISTINCT FROM o.group_id
-        AND s.target_group_id IS NOT DISTINCT FROM o.target_group_id
-        AND s.attribute IS NOT DISTINCT FROM o.attribute
-    WHERE s.span_cycles = s.span_last - s.span_first + 1
-    UNION ALL
     SELECT
         source, target, cycle, cycle_index, kind, source_id, target_id, group_id, target_group_id,
         attribute, severity_rank,

@@ -7,57 +7,89 @@
 -- A leaver still has access in a cycle when that cycle has a delayed_deactivation finding for it,
 -- or, once the source has hard-deleted it, an orphaned_in_target finding on an active account
 -- (severity other than low) for a target account it was matched to while inactive.
-WITH inactive AS (  -- narrow first: only users that are inactive somewhere can be leavers
-    SELECT DISTINCT system, id FROM source_users WHERE active = false
+-- The exports are read twice, narrowly: the inactive rows (few; the only ones read with the
+-- name the user had) find the leavers; then the ids of the other rows are probed against the
+-- leavers, to find one exported again after it first left (e.g. rehired, rare). Rows from before
+-- a user left never matter.
+WITH inactive AS MATERIALIZED (  -- read once: it finds the leavers, numbers their cycles, names them
+    SELECT system, cycle, id, user_name FROM source_users WHERE active = false
 ),
-leaver_rows AS (  -- one pass over the exports, probing the (small) set of leavers: no row per pair yet
-    SELECT u.system, u.cycle, u.id, u.user_name, u.active
+first_left AS (  -- per system and leaver: the first export showing it inactive (every pair's is later)
+    SELECT system, id, min(cycle) AS left_cycle FROM inactive GROUP BY system, id
+),
+exported_later AS (  -- a leaver exported active (or with active unknown) after it first left
+    -- (DISTINCT: the per-pair joins below are not planned into this one, on all the exports)
+    SELECT DISTINCT u.system, u.cycle, u.id
     FROM source_users AS u
-    SEMI JOIN inactive AS i ON i.system = u.system AND i.id = u.id
+    JOIN first_left AS f ON f.system = u.system AND f.id = u.id
+        -- one condition on both sides, so that no filter on the exports alone makes the planner
+        -- take them for the smaller side of the join
+        AND CASE WHEN u.active = false THEN NULL ELSE u.cycle END > f.left_cycle
 ),
-observed AS (
-    SELECT c.source, c.target, c.cycle_index, u.id AS source_id, u.user_name, u.active
-    FROM leaver_rows AS u
-    JOIN cycles AS c ON c.source = u.system AND c.cycle = u.cycle
+left_at AS (
+    -- per pair and leaver: the first cycle it is inactive in, and the last of its inactive exports;
+    -- unbroken: inactive in every cycle from leaving to that last one, once each (a bit per
+    -- cycle, exact for runs of up to 63 cycles)
+    SELECT
+        c.source,
+        c.target,
+        i.id AS source_id,
+        min(c.cycle_index) AS left_index,
+        max(c.cycle_index) AS last_inactive,
+        count(*) = max(c.cycle_index) - min(c.cycle_index) + 1
+            AND max(c.cycle_index) - min(c.cycle_index) < 63
+            AND bit_count(bit_or(CAST(1 AS BIGINT) << (c.cycle_index % 63))) = count(*) AS unbroken
+    FROM inactive AS i
+    JOIN cycles AS c ON c.source = i.system AND c.cycle = i.cycle
+    GROUP BY c.source, c.target, i.id
 ),
 last_at AS (
     SELECT source, target, max(cycle_index) AS last_index FROM cycles GROUP BY source, target
 ),
-seen AS (  -- per pair and user: the first cycle it is inactive in, and the cycles it is exported in
-    SELECT
-        source,
-        target,
-        source_id,
-        min(CASE WHEN active = false THEN cycle_index END) AS left_index,
-        min(cycle_index) AS first_seen,
-        max(cycle_index) AS last_seen,
-        count(DISTINCT cycle_index) AS seen_cycles
-    FROM observed
-    GROUP BY source, target, source_id
+later_at AS (  -- per pair: the cycles after leaving in which a leaver is exported other than inactive
+    SELECT c.source, c.target, l.source_id, c.cycle_index
+    FROM exported_later AS e
+    JOIN cycles AS c ON c.source = e.system AND c.cycle = e.cycle
+    JOIN left_at AS l
+        ON l.source = c.source AND l.target = c.target AND l.source_id = e.id AND c.cycle_index > l.left_index
 ),
-left_at AS (
-    SELECT source, target, source_id, left_index FROM seen WHERE left_index IS NOT NULL
+looked_up AS (  -- leavers whose exports from leaving on are not one unbroken inactive run (rare)
+    SELECT source, target, source_id, left_index FROM left_at WHERE NOT unbroken
+    UNION
+    SELECT l.source, l.target, l.source_id, l.left_index
+    FROM left_at AS l
+    SEMI JOIN later_at AS e ON e.source = l.source AND e.target = l.target AND e.source_id = l.source_id
+),
+lookup_cycles AS (  -- for the looked-up leavers: every cycle after leaving
+    SELECT x.source, x.target, x.source_id, c.cycle_index
+    FROM looked_up AS x
+    JOIN cycles AS c ON c.source = x.source AND c.target = x.target AND c.cycle_index > x.left_index
+),
+looked_up_exports AS (  -- and the cycles in which the source exports them, inactive or not
+    SELECT c.source, c.target, i.id AS source_id, c.cycle_index
+    FROM inactive AS i
+    JOIN cycles AS c ON c.source = i.system AND c.cycle = i.cycle
+    SEMI JOIN looked_up AS x ON x.source = c.source AND x.target = c.target AND x.source_id = i.id
+    UNION ALL
+    SELECT source, target, source_id, cycle_index FROM later_at
 ),
 deleted_at AS (
     -- the first cycle after leaving in which the source no longer exports the user. Cycles are
-    -- numbered without gaps, so for a user exported in an unbroken run of cycles (the usual
-    -- life of an account) that is the cycle after its last one; only the others are looked up
-    -- cycle by cycle.
-    SELECT s.source, s.target, s.source_id, s.last_seen + 1 AS deleted_index
-    FROM seen AS s
-    JOIN last_at AS z ON z.source = s.source AND z.target = s.target
-    WHERE s.left_index IS NOT NULL AND s.seen_cycles = s.last_seen - s.first_seen + 1
-        AND s.last_seen < z.last_index
+    -- numbered without gaps, so for a leaver exported (inactive) in an unbroken run of cycles
+    -- from leaving on, and not otherwise (the usual life of an account), that is the cycle after
+    -- the run; only the others are looked up cycle by cycle.
+    SELECT l.source, l.target, l.source_id, l.last_inactive + 1 AS deleted_index
+    FROM left_at AS l
+    JOIN last_at AS z ON z.source = l.source AND z.target = l.target
+    ANTI JOIN looked_up AS x ON x.source = l.source AND x.target = l.target AND x.source_id = l.source_id
+    WHERE l.last_inactive < z.last_index
     UNION ALL
-    SELECT l.source, l.target, l.source_id, min(c.cycle_index) AS deleted_index
-    FROM seen AS l
-    JOIN cycles AS c ON c.source = l.source AND c.target = l.target AND c.cycle_index > l.left_index
-    LEFT JOIN observed AS o
-        ON o.source = l.source AND o.target = l.target AND o.cycle_index = c.cycle_index
-        AND o.source_id = l.source_id
-    WHERE l.left_index IS NOT NULL AND l.seen_cycles <> l.last_seen - l.first_seen + 1
-        AND o.source_id IS NULL
-    GROUP BY l.source, l.target, l.source_id
+    SELECT c.source, c.target, c.source_id, min(c.cycle_index) AS deleted_index
+    FROM lookup_cycles AS c
+    ANTI JOIN looked_up_exports AS e
+        ON e.source = c.source AND e.target = c.target AND e.source_id = c.source_id
+        AND e.cycle_index = c.cycle_index
+    GROUP BY c.source, c.target, c.source_id
 ),
 pair_findings AS (
     SELECT f.source, f.target, c.cycle_index, f.kind, f.severity, f.source_id, f.target_id
@@ -139,9 +171,8 @@ SELECT
     coalesce(r.resolved_index, z.last_index + 1) - l.left_index AS open_cycles,
     (coalesce(rc.cycle_epoch, zc.cycle_epoch) - lc.cycle_epoch) / 3600.0 AS open_hours
 FROM left_at AS l
-JOIN observed AS n ON n.source = l.source AND n.target = l.target AND n.source_id = l.source_id
-    AND n.cycle_index = l.left_index
 JOIN cycles AS lc ON lc.source = l.source AND lc.target = l.target AND lc.cycle_index = l.left_index
+JOIN inactive AS n ON n.system = l.source AND n.cycle = lc.cycle AND n.id = l.source_id
 JOIN last_at AS z ON z.source = l.source AND z.target = l.target
 JOIN cycles AS zc ON zc.source = z.source AND zc.target = z.target AND zc.cycle_index = z.last_index
 LEFT JOIN deleted_at AS d ON d.source = l.source AND d.target = l.target AND d.source_id = l.source_id

@@ -12,6 +12,8 @@ module then corrects what sqlglot translates without an error but with another m
 * ``epoch(t)`` becomes microseconds / 10^6 as a double: sqlglot writes ``unix_timestamp(t)``,
   which drops the fraction of a second that DuckDB's ``epoch`` keeps;
 * ``a / b`` divides as DOUBLE, as DuckDB does (Spark keeps ``x / 3600.0`` a DECIMAL).
+* ``WITH x AS MATERIALIZED (...)``, DuckDB's hint to compute a common table expression once,
+  loses the hint (Spark has no such syntax; :func:`spark_steps` decides what it computes once).
 
 Parameters stay bound, never spliced: sqlglot writes DuckDB's ``$name`` as Spark's named
 parameter marker ``:name``, which ``spark.sql(text, args={...})`` binds.
@@ -219,6 +221,9 @@ def _spark_tree(tree: exp.Expression) -> exp.Expression:
     """The corrections of the module docstring, applied to a parsed DuckDB statement."""
 
     def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+            node.set("materialized", None)  # DuckDB's planning hint; Spark has no such syntax
+            return node
         if isinstance(node, exp.Anonymous) and node.name.lower() == "fp64":
             return exp.Anonymous(this=FINGERPRINT_ON_SPARK, expressions=node.expressions)
         if isinstance(node, exp.Bracket) and len(node.expressions) == 1:

@@ -234,18 +234,12 @@ def history(
     )
     with open_session(temp_dir=store.temp_dir, engine=engine) as session:
         try:
-            aged = session.run("history_drift_age", None, {"findings": findings, "cycles": cycles}, keep=True)
-            cycle_rows = session.polars(
-                session.run("history_cycles", None, {"aged_findings": aged, "cycles": cycles})
+            latest = {(src, tgt): cycle for src, tgt, cycle in keys}  # keys are sorted: the last wins
+            latest_findings = Parquet.of(
+                *(store.findings_dir(*key, cycle) / "findings.parquet" for key, cycle in latest.items()),
+                hive_types=_FINDINGS_HIVE,
             )
-            counts = session.polars(session.run("history_counts", None, {"aged_findings": aged}))
-            open_drift = session.polars(
-                session.run(
-                    "history_open_drift",
-                    None,
-                    {"aged_findings": aged, "findings": findings, "cycles": cycles},
-                )
-            )
+            cycle_rows, counts, open_drift = _drift(session, findings, latest_findings, cycles)
             leavers, latency = _latency(store, session, keys, findings)
             pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
             # filtered: the delta history of the systems in the selected pairs
@@ -265,6 +259,27 @@ def history(
         completeness=completeness,
         missed=missed,
     )
+
+
+def _drift(
+    session: Session, findings: Parquet, latest_findings: Parquet, cycles: pl.DataFrame
+) -> tuple[pl.DataFrame, ...]:
+    """The ``cycles``, ``counts`` and ``open_drift`` frames.
+
+    One pass over the findings' identity columns gives each identity's span of cycles; the
+    identities in one clean run (most) are aged from their spans, only the others row by row
+    (``history_drift_age``), so no statement joins every finding row back to its identity.
+    """
+    spans = session.run("history_drift_spans", None, {"findings": findings, "cycles": cycles}, keep=True)
+    drift = {"drift_spans": spans, "cycles": cycles}
+    aged = session.run("history_drift_age", None, {**drift, "findings": findings}, keep=True)
+    drift["aged_findings"] = aged
+    counts = session.run("history_counts", None, {**drift, "findings": findings}, keep=True)
+    cycle_rows = session.polars(session.run("history_cycles", None, {**drift, "counts": counts}))
+    open_drift = session.polars(
+        session.run("history_open_drift", None, {**drift, "latest_findings": latest_findings})
+    )
+    return cycle_rows, session.polars(counts), open_drift
 
 
 def _latency(

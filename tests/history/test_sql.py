@@ -66,7 +66,7 @@ def run(name: str, **relations: Any) -> pl.DataFrame:
         return session.polars(session.run(name, None, relations))
 
 
-def test_drift_age_counts_consecutive_cycles_and_restarts_after_a_gap() -> None:
+def test_drift_spans_and_ages_count_consecutive_cycles_and_restart_after_a_gap() -> None:
     given = findings("""
         source | target | cycle | kind               | severity | source_id | target_id | attribute
         idp    | app    | c1    | attribute_mismatch | medium   | u1        | t1        | title
@@ -79,53 +79,115 @@ def test_drift_age_counts_consecutive_cycles_and_restarts_after_a_gap() -> None:
         idp    | app    | c3    | orphaned_in_target | low      | null         | t9        | null
         idp    | app    | c3    | orphaned_in_target | critical | null         | t9        | null
         idp    | app2   | c3    | missing_in_target  | high     | u2        | null         | null
+        idp    | app    | c1    | attribute_mismatch | medium   | u3        | t3        | title
+        idp    | app    | c1    | attribute_mismatch | medium   | u3        | t3        | title
+        idp    | app    | c3    | attribute_mismatch | medium   | u3        | t3        | title
     """)
-    out = run(
-        "history_drift_age",
-        findings=given,
-        cycles=cycles({("idp", "app"): ["c1", "c2", "c3"], ("idp", "app2"): ["c3"]}),
-    )
-    got = sorted(
-        (
-            r["target"],
-            r["cycle"],
-            r["kind"],
-            r["source_id"],
-            r["target_id"],
-            r["attribute"],
-            r["age"],
-            r["first_index"],
+    given_cycles = cycles({("idp", "app"): ["c1", "c2", "c3"], ("idp", "app2"): ["c3"]})
+    with open_session() as session:
+        spans = session.run(
+            "history_drift_spans", None, {"findings": given, "cycles": given_cycles}, keep=True
         )
-        for r in out.iter_rows(named=True)
+        aged = session.polars(
+            session.run(
+                "history_drift_age", None, {"findings": given, "cycles": given_cycles, "drift_spans": spans}
+            )
+        )
+        span_rows = session.polars(spans)
+    got_spans = sorted(
+        (r["target"], r["kind"], r["source_id"], r["target_id"], r["attribute"], r["first_index"],
+         r["last_index"], r["unbroken"])
+        for r in span_rows.iter_rows(named=True)
+    )  # fmt: skip
+    assert got_spans == sorted(
+        [
+            ("app", "attribute_mismatch", "u1", "t1", "title", 1, 3, True),
+            ("app", "attribute_mismatch", "u1", "t1", "department", 2, 3, True),
+            ("app", "missing_in_target", "u2", None, None, 1, 3, False),  # c2 broke the run
+            ("app", "orphaned_in_target", None, "t9", None, 3, 3, False),  # two rows in one cycle
+            ("app2", "missing_in_target", "u2", None, None, 1, 1, True),  # another pair, own history
+            # three rows over three cycles, yet c2 is missing: the copy in c1 does not fill it
+            ("app", "attribute_mismatch", "u3", "t3", "title", 1, 3, False),
+        ]
     )
+    # only the identities that are not one clean run are aged row by row
+    got = sorted(
+        (r["target"], r["cycle"], r["kind"], r["source_id"], r["target_id"], r["attribute"], r["age"],
+         r["first_index"])
+        for r in aged.iter_rows(named=True)
+    )  # fmt: skip
     assert got == sorted(
         [
-            ("app", "c1", "attribute_mismatch", "u1", "t1", "title", 1, 1),
-            ("app", "c2", "attribute_mismatch", "u1", "t1", "title", 2, 1),
-            ("app", "c3", "attribute_mismatch", "u1", "t1", "title", 3, 1),
-            ("app", "c2", "attribute_mismatch", "u1", "t1", "department", 1, 2),
-            ("app", "c3", "attribute_mismatch", "u1", "t1", "department", 2, 2),
             ("app", "c1", "missing_in_target", "u2", None, None, 1, 1),
             ("app", "c3", "missing_in_target", "u2", None, None, 1, 3),  # c2 broke the run
             ("app", "c3", "orphaned_in_target", None, "t9", None, 1, 3),  # duplicate row counted once
-            ("app2", "c3", "missing_in_target", "u2", None, None, 1, 1),  # another pair, own history
+            ("app", "c1", "attribute_mismatch", "u3", "t3", "title", 1, 1),
+            ("app", "c3", "attribute_mismatch", "u3", "t3", "title", 1, 3),
         ]
     )
-    orphan = out.filter(pl.col("target_id") == "t9")
+    orphan = aged.filter(pl.col("target_id") == "t9")
     assert orphan["severity"].to_list() == ["critical"]  # the worst severity of duplicate rows
 
 
+def test_a_run_of_more_than_63_cycles_is_aged_row_by_row() -> None:
+    ids = [f"c{i:03d}" for i in range(1, 71)]
+    given = pl.concat(
+        [
+            findings(f"""
+                source | target | cycle | kind               | severity | source_id | target_id | attribute
+                idp    | app    | {cycle} | attribute_mismatch | medium | u1        | t1        | title
+            """)
+            for cycle in ids
+        ]
+    )
+    given_cycles = cycles({("idp", "app"): ids})
+    with open_session() as session:
+        spans = session.run(
+            "history_drift_spans", None, {"findings": given, "cycles": given_cycles}, keep=True
+        )
+        assert session.polars(spans)["unbroken"].to_list() == [False]
+        aged = session.polars(
+            session.run(
+                "history_drift_age", None, {"findings": given, "cycles": given_cycles, "drift_spans": spans}
+            )
+        )
+    assert aged.sort("cycle_index")["age"].to_list() == list(range(1, 71))
+
+
 def test_cycles_table_counts_new_persisting_and_resolved() -> None:
-    aged = table(
+    # finding a: c1 and c3 (a gap: aged row by row); finding b: c1 only (one clean run, from its span)
+    counts = table(
         """
-        source | target | cycle | cycle_index | kind | severity | age
+        source | target | cycle | cycle_index | kind | severity | findings
         idp    | app    | c1    | 1           | a    | high     | 1
         idp    | app    | c1    | 1           | b    | low      | 1
         idp    | app    | c3    | 3           | a    | critical | 1
     """,
-        {"cycle_index": pl.Int64, "age": pl.Int64},
+        {"cycle_index": pl.Int64, "findings": pl.Int64},
     )
-    out = run("history_cycles", aged_findings=aged, cycles=cycles({("idp", "app"): ["c1", "c2", "c3"]}))
+    spans = table(
+        """
+        source | target | kind | source_id | first_index | last_index | unbroken
+        idp    | app    | a    | u1        | 1           | 3          | false
+        idp    | app    | b    | u2        | 1           | 1          | true
+    """,
+        {"first_index": pl.Int64, "last_index": pl.Int64, "unbroken": pl.Boolean},
+    )
+    aged = table(
+        """
+        source | target | cycle | cycle_index | kind | severity | source_id | age | first_index
+        idp    | app    | c1    | 1           | a    | high     | u1        | 1   | 1
+        idp    | app    | c3    | 3           | a    | critical | u1        | 1   | 3
+    """,
+        {"cycle_index": pl.Int64, "age": pl.Int64, "first_index": pl.Int64},
+    )
+    out = run(
+        "history_cycles",
+        counts=counts,
+        drift_spans=spans,
+        aged_findings=aged,
+        cycles=cycles({("idp", "app"): ["c1", "c2", "c3"]}),
+    )
     got = [
         (
             r["cycle"],
@@ -145,6 +207,45 @@ def test_cycles_table_counts_new_persisting_and_resolved() -> None:
         ("c2", 0, 0, 0, 0, 0, 0, 2, 0),  # a cycle without findings still appears; both resolved
         ("c3", 1, 1, 0, 0, 1, 0, 0, 1),
     ]
+
+
+def test_cycles_table_ages_clean_runs_from_their_spans() -> None:
+    # three findings in one clean run each: c1-c3, c2-c3, c3 only
+    spans = table(
+        """
+        source | target | kind | source_id | first_index | last_index | unbroken
+        idp    | app    | a    | u1        | 1           | 3          | true
+        idp    | app    | a    | u2        | 2           | 3          | true
+        idp    | app    | a    | u3        | 3           | 3          | true
+    """,
+        {"first_index": pl.Int64, "last_index": pl.Int64, "unbroken": pl.Boolean},
+    )
+    counts = table(
+        """
+        source | target | cycle | cycle_index | kind | severity | findings
+        idp    | app    | c1    | 1           | a    | high     | 1
+        idp    | app    | c2    | 2           | a    | high     | 2
+        idp    | app    | c3    | 3           | a    | high     | 3
+    """,
+        {"cycle_index": pl.Int64, "findings": pl.Int64},
+    )
+    aged = (
+        counts.select("source", "target", "cycle", "cycle_index")
+        .clear()
+        .with_columns(pl.lit(None, pl.Int64).alias("age"))
+    )
+    out = run(
+        "history_cycles",
+        counts=counts,
+        drift_spans=spans,
+        aged_findings=aged,
+        cycles=cycles({("idp", "app"): ["c1", "c2", "c3"]}),
+    )
+    got = [
+        (r["cycle"], r["findings"], r["new"], r["persisting"], r["resolved"], r["max_age"])
+        for r in out.iter_rows(named=True)
+    ]
+    assert got == [("c1", 1, 1, 0, 0, 1), ("c2", 2, 1, 1, 0, 2), ("c3", 3, 1, 2, 0, 3)]
 
 
 SOURCE_USERS = """

@@ -18,26 +18,58 @@ FINDINGS = pa.schema(
                              "source_value", "target_value", "detail")]
 )  # fmt: skip
 CYCLES = pa.schema([("source", _S), ("target", _S), ("cycle", _S), ("cycle_index", pa.int64())])
+SPANS = pa.schema(
+    [(name, _S) for name in ("source", "target", "kind", "source_id", "target_id", "group_id",
+                             "target_group_id", "attribute")]
+    + [("first_index", pa.int64()), ("last_index", pa.int64()), ("unbroken", pa.bool_())]
+)  # fmt: skip
 
 
 def test_counts_per_pair_cycle_kind_and_severity() -> None:
+    # rows of findings in one clean run count as they are; the others as their occurrences (aged)
+    findings = parse(
+        """
+        source | target | cycle | kind               | severity | source_id
+        idp    | app    | c2    | missing_in_target  | high     | u1
+        idp    | app    | c2    | missing_in_target  | high     | u2
+        idp    | app    | c2    | orphaned_in_target | low      | u3
+        idp    | app    | c2    | orphaned_in_target | critical | u3
+        idp    | app    | c1    | missing_in_target  | high     | u1
+        idp    | app2   | c1    | missing_in_target  | high     | u1
+        """,
+        FINDINGS,
+    )
+    cycles = parse(
+        """
+        source | target | cycle | cycle_index
+        idp    | app    | c1    | 1
+        idp    | app    | c2    | 2
+        idp    | app2   | c1    | 1
+        """,
+        CYCLES,
+    )
+    spans = parse(
+        """
+        source | target | kind               | source_id | first_index | last_index | unbroken
+        idp    | app    | missing_in_target  | u1        | 1           | 2          | true
+        idp    | app    | missing_in_target  | u2        | 2           | 2          | true
+        idp    | app    | orphaned_in_target | u3        | 2           | 2          | false
+        idp    | app2   | missing_in_target  | u1        | 1           | 1          | true
+        """,
+        SPANS,
+    )
     aged = parse(
         """
-        source | target | cycle | cycle_index | kind               | severity
-        idp    | app    | c2    | 2           | missing_in_target  | high
-        idp    | app    | c2    | 2           | missing_in_target  | high
-        idp    | app    | c2    | 2           | orphaned_in_target | low
-        idp    | app    | c2    | 2           | orphaned_in_target | critical
-        idp    | app    | c1    | 1           | missing_in_target  | high
-        idp    | app2   | c1    | 1           | missing_in_target  | high
+        source | target | cycle | cycle_index | kind               | severity | source_id | age | first_index
+        idp    | app    | c2    | 2           | orphaned_in_target | critical | u3        | 1   | 2
         """,
         AGED,
     )
-    assert run("history_counts", aged_findings=aged).fetchall() == [
+    out = run("history_counts", findings=findings, cycles=cycles, drift_spans=spans, aged_findings=aged)
+    assert out.fetchall() == [
         ("idp", "app", "c1", 1, "missing_in_target", "high", 1),
         ("idp", "app", "c2", 2, "missing_in_target", "high", 2),
         ("idp", "app", "c2", 2, "orphaned_in_target", "critical", 1),
-        ("idp", "app", "c2", 2, "orphaned_in_target", "low", 1),
         ("idp", "app2", "c1", 1, "missing_in_target", "high", 1),
     ]
 
@@ -51,15 +83,21 @@ def test_open_drift_is_the_latest_cycle_worst_then_oldest_first_with_the_worst_c
         """,
         CYCLES,
     )
-    aged = parse(
+    spans = parse(
+        """
+        source | target | kind               | source_id | target_id | attribute | first_index | last_index | unbroken
+        idp    | app    | missing_in_target  | u2        | null      | null      | 1           | 2          | true
+        idp    | app    | missing_in_target  | u5        | null      | null      | 1           | 1          | true
+        idp    | app    | attribute_mismatch | u1        | t1        | title     | 2           | 2          | true
+        idp    | app    | orphaned_in_target | null      | t9        | null      | 2           | 2          | false
+        idp    | app    | missing_in_target  | u3        | null      | null      | 2           | 2          | true
+        """,  # noqa: E501
+        SPANS,
+    )
+    aged = parse(  # the identities that are not one clean run (here: two rows in c2)
         """
         source | target | cycle | cycle_index | kind               | severity | source_id | target_id | attribute | age | first_index
-        idp    | app    | c1    | 1           | missing_in_target  | high     | u2        | null      | null      | 1   | 1
-        idp    | app    | c1    | 1           | missing_in_target  | high     | u5        | null      | null      | 1   | 1
-        idp    | app    | c2    | 2           | missing_in_target  | high     | u2        | null      | null      | 2   | 1
-        idp    | app    | c2    | 2           | attribute_mismatch | medium   | u1        | t1        | title     | 1   | 2
         idp    | app    | c2    | 2           | orphaned_in_target | critical | null      | t9        | null      | 1   | 2
-        idp    | app    | c2    | 2           | missing_in_target  | high     | u3        | null      | null      | 1   | 2
         """,  # noqa: E501
         AGED,
     )
@@ -76,7 +114,9 @@ def test_open_drift_is_the_latest_cycle_worst_then_oldest_first_with_the_worst_c
         """,  # noqa: E501
         FINDINGS,
     )
-    out = run("history_open_drift", aged_findings=aged, findings=findings, cycles=cycles)
+    out = run(
+        "history_open_drift", drift_spans=spans, aged_findings=aged, latest_findings=findings, cycles=cycles
+    )
     got = out.select("cycle, kind, severity, source_id, target_id, user_name, detail, age, first_cycle")
     assert got.fetchall() == [
         ("c2", "orphaned_in_target", "critical", None, "t9", None, "a: active", 1, "c2"),
