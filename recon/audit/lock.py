@@ -74,7 +74,14 @@ class AuditLock:
         self.took_over: Holder | None = None
 
     def __enter__(self) -> AuditLock:
-        self.acquire()
+        try:
+            self.acquire()
+        except BaseException:
+            # A signal (SIGTERM is raised as an exception) can land after the link made the lock
+            # ours but before acquire returns; __exit__ would then never run and the lock would
+            # outlive us. release() removes it only if it carries our token.
+            self.release()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -155,3 +155,37 @@ def test_a_terminated_audit_exits_130_and_releases_its_lock(sim_copy: Path) -> N
     assert err.strip().splitlines()[-1].startswith("recon: interrupted; audit of cycle ")
     assert "Traceback" not in err
     assert not store.audit_lock_path.exists()
+
+
+class _Terminated(BaseException):
+    """Stands in for the exception recon raises on SIGTERM."""
+
+
+@pytest.mark.parametrize("stale", [False, True], ids=["fresh lock", "stale lock taken over"])
+def test_a_signal_landing_just_after_the_lock_is_ours_still_releases_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stale: bool
+) -> None:
+    # The window between the link that makes the lock ours and the end of __enter__ cannot be
+    # hit on purpose by a real signal (the subprocess test above hits it by chance); a link that
+    # succeeds and then "receives" the signal reproduces it exactly.
+    path = tmp_path / ".audit.lock"
+    if stale:
+        dead = {"pid": 2**22 + 17, "host": socket.gethostname(), "started": "x", "cycle": "c", "token": "t"}
+        path.write_text(json.dumps(dead))
+    real_replace, real_link = os.replace, os.link
+
+    def link_then_signal(src: object, dst: object) -> None:
+        real_link(src, dst)  # type: ignore[arg-type]
+        if str(dst) == str(path):
+            raise _Terminated
+
+    def replace_then_signal(src: object, dst: object) -> None:
+        real_replace(src, dst)  # type: ignore[arg-type]
+        raise _Terminated
+
+    monkeypatch.setattr("recon.audit.lock.os.link", link_then_signal)
+    monkeypatch.setattr("recon.audit.lock.os.replace", replace_then_signal)
+    with pytest.raises(_Terminated), AuditLock(path, "20990101T000000Z"):
+        pass
+    assert not path.exists()
+    assert not [p.name for p in tmp_path.iterdir()], "a temporary lock file was left behind"
