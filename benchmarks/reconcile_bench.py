@@ -428,6 +428,57 @@ def profile_lines(data: Path, limit: str | None, lock: Path | None) -> list[str]
     return [*lines, ""]
 
 
+BOUND = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from recon.engine.duckdb import connect
+con = connect(temp_dir=__import__('pathlib').Path({tmp!r}), memory_limit={limit!r})
+files = {files!r}
+# the membership comparison's parts, each on its own over both memberships files: what a per-user
+# fingerprint costs at least (read the member ids; hash them into one group per member), and what
+# the second pass costs at least (read the files again for the few members whose prints differ)
+parts = {{
+    "read member ids": "SELECT sum(strlen(member_id)), count(group_id) FROM read_parquet(?)",
+    "read and hash member ids": (
+        "SELECT bit_xor(fp64(member_id)), bit_xor(fp64(group_id)) FROM read_parquet(?)"
+    ),
+    "per-member fingerprints (1 group per member)": (
+        "SELECT count(*), sum(n), bit_xor(x), sum(s) FROM (SELECT fp64(member_id) AS k, count(*) AS n, "
+        "bit_xor(fp64(group_id)) AS x, sum(CAST(fp64(group_id) AS HUGEINT)) AS s "
+        "FROM read_parquet(?) GROUP BY k)"
+    ),
+    "second pass: 2% of the members": (
+        "SELECT count(*), sum(strlen(group_id)) FROM read_parquet(?) "
+        "WHERE fp64(member_id) % 50 = 0 OR member_type IS DISTINCT FROM 'User'"
+    ),
+}}
+out = {{}}
+for name, sql in parts.items():
+    wall, cpu = time.perf_counter(), time.process_time()
+    for path in files:
+        con.sql(sql, params=[path]).fetchall()
+    out[name] = [time.perf_counter() - wall, time.process_time() - cpu]
+print(json.dumps({{"seconds": 0, "parts": out}}))
+"""
+
+
+def bound_lines(data: Path, files: list[str], limit: str | None, lock: Path | None) -> list[str]:
+    """The membership comparison's parts timed alone (one fresh process): the least its two passes cost."""
+    memberships = [f for f in files if f.endswith("memberships.parquet")]
+    code = BOUND.format(root=str(ROOT), tmp=str(data / ".tmp"), limit=limit, files=memberships)
+    answer, _, _ = child(code, lock)
+    lines = [
+        "What the membership comparison costs at least: its parts alone over both memberships files "
+        f"(one process, load {os.getloadavg()[0]:.1f}):",
+        "",
+        "| part | wall s | CPU s |",
+        "|---|---|---|",
+    ]
+    for name, (wall, cpu) in answer["parts"].items():  # type: ignore[attr-defined]
+        lines.append(f"| {name} | {wall:.2f} | {cpu:.2f} |")
+    return [*lines, ""]
+
+
 def dir_bytes(path: Path) -> int:
     """Bytes of the files under ``path`` (0 when it does not exist); files may vanish meanwhile."""
     total = 0
@@ -589,6 +640,9 @@ def main() -> None:
         help="run each measurement under `flock LOCK` (10M: /work/wt/bigmem.lock)",
     )
     parser.add_argument("--profile", action="store_true", help="add one profiled run: time per statement")
+    parser.add_argument(
+        "--bound", action="store_true", help="add the membership passes timed alone (their least cost)"
+    )
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "reconcile")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "reconcile.md")
     parser.add_argument("--append", action="store_true", help="append to --out instead of replacing it")
@@ -618,7 +672,10 @@ def main() -> None:
         heading = f"### Where the time goes, {args.users:,} source users" + (
             f", --memory-limit {args.memory_limit}" if args.memory_limit else ""
         )
-        write(args, "\n".join([heading, "", *profile_lines(data, args.memory_limit, args.lock)]))
+        lines = [heading, "", *profile_lines(data, args.memory_limit, args.lock)]
+        if args.bound:
+            lines += bound_lines(data, files, args.memory_limit, args.lock)
+        write(args, "\n".join(lines))
         return
     floor = Step("(a) floor: DuckDB reads every column of the six files", floor_code)
     steps = [floor]
@@ -699,6 +756,8 @@ def main() -> None:
     ]
     if args.profile:
         lines += profile_lines(data, args.memory_limit, args.lock)
+    if args.bound:
+        lines += bound_lines(data, files, args.memory_limit, args.lock)
     write(args, "\n".join(lines))
 
 
