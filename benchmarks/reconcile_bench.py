@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -611,6 +612,12 @@ def check_findings(data: Path, expected: Counter[tuple[str, str]]) -> None:
         raise SystemExit(f"findings differ from the generated truth (got, expected): {diff}")
 
 
+def findings_digest(data: Path) -> str:
+    """sha256 of the findings file a reconcile step wrote."""
+    path = data / "findings" / "source=idp" / "target=app" / f"cycle={CYCLE}" / "findings.parquet"
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def findings_rows(counts: dict[str, dict[str, int]], data: Path) -> Counter[tuple[str, str]]:
     import polars as pl
 
@@ -687,6 +694,7 @@ def main() -> None:
     after = Step("(b) `reconcile()` (correlate, compare, write findings + summary)", reconcile_code)
     steps.append(after)
     loads = []
+    digests: dict[str, set[str]] = {}  # sha256 of findings.parquet written by each reconcile step
     for run in range(args.runs):
         # interleaved, and the order rotated each run, so no step always runs on a warmer or calmer machine
         order = steps[run % len(steps) :] + steps[: run % len(steps)]
@@ -694,6 +702,7 @@ def main() -> None:
             step.measure(data, args.lock)
             if step is not floor:
                 check_findings(data, expected)
+                digests.setdefault(step.label, set()).add(findings_digest(data))
         loads.append(os.getloadavg())
         print(
             f"run {run + 1}: " + ", ".join(step.brief() for step in steps) + f", load {loads[-1][0]:.1f}",
@@ -736,6 +745,13 @@ def main() -> None:
             f"{', '.join(f'{x:.2f}x' for x in before_ratios)}); CPU time "
             f"{statistics.median(before.cpu) / statistics.median(floor.cpu):.2f}x."
         )
+    every = set().union(*digests.values())
+    lines.append(
+        "Findings Parquet byte-identical across every reconcile run"
+        + (" (before and after)" if args.before is not None else "")
+        + (f": yes, sha256 {next(iter(every))[:16]}…" if len(every) == 1 else f": NO, {len(every)} digests")
+        + "."
+    )
     if args.memory_limit:
         limit = size_bytes(args.memory_limit)
         peak = max(max(after.rss), wall_rss)
