@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -428,6 +429,57 @@ def profile_lines(data: Path, limit: str | None, lock: Path | None) -> list[str]
     return [*lines, ""]
 
 
+BOUND = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from recon.engine.duckdb import connect
+con = connect(temp_dir=__import__('pathlib').Path({tmp!r}), memory_limit={limit!r})
+files = {files!r}
+# the membership comparison's parts, each on its own over both memberships files: what a per-user
+# fingerprint costs at least (read the member ids; hash them into one group per member), and what
+# the second pass costs at least (read the files again for the few members whose prints differ)
+parts = {{
+    "read member ids": "SELECT sum(strlen(member_id)), count(group_id) FROM read_parquet(?)",
+    "read and hash member ids": (
+        "SELECT bit_xor(fp64(member_id)), bit_xor(fp64(group_id)) FROM read_parquet(?)"
+    ),
+    "per-member fingerprints (1 group per member)": (
+        "SELECT count(*), sum(n), bit_xor(x), sum(s) FROM (SELECT fp64(member_id) AS k, count(*) AS n, "
+        "bit_xor(fp64(group_id)) AS x, sum(CAST(fp64(group_id) AS HUGEINT)) AS s "
+        "FROM read_parquet(?) GROUP BY k)"
+    ),
+    "second pass: 2% of the members": (
+        "SELECT count(*), sum(strlen(group_id)) FROM read_parquet(?) "
+        "WHERE fp64(member_id) % 50 = 0 OR member_type IS DISTINCT FROM 'User'"
+    ),
+}}
+out = {{}}
+for name, sql in parts.items():
+    wall, cpu = time.perf_counter(), time.process_time()
+    for path in files:
+        con.sql(sql, params=[path]).fetchall()
+    out[name] = [time.perf_counter() - wall, time.process_time() - cpu]
+print(json.dumps({{"seconds": 0, "parts": out}}))
+"""
+
+
+def bound_lines(data: Path, files: list[str], limit: str | None, lock: Path | None) -> list[str]:
+    """The membership comparison's parts timed alone (one fresh process): the least its two passes cost."""
+    memberships = [f for f in files if f.endswith("memberships.parquet")]
+    code = BOUND.format(root=str(ROOT), tmp=str(data / ".tmp"), limit=limit, files=memberships)
+    answer, _, _ = child(code, lock)
+    lines = [
+        "What the membership comparison costs at least: its parts alone over both memberships files "
+        f"(one process, load {os.getloadavg()[0]:.1f}):",
+        "",
+        "| part | wall s | CPU s |",
+        "|---|---|---|",
+    ]
+    for name, (wall, cpu) in answer["parts"].items():  # type: ignore[attr-defined]
+        lines.append(f"| {name} | {wall:.2f} | {cpu:.2f} |")
+    return [*lines, ""]
+
+
 def dir_bytes(path: Path) -> int:
     """Bytes of the files under ``path`` (0 when it does not exist); files may vanish meanwhile."""
     total = 0
@@ -560,6 +612,12 @@ def check_findings(data: Path, expected: Counter[tuple[str, str]]) -> None:
         raise SystemExit(f"findings differ from the generated truth (got, expected): {diff}")
 
 
+def findings_digest(data: Path) -> str:
+    """sha256 of the findings file a reconcile step wrote."""
+    path = data / "findings" / "source=idp" / "target=app" / f"cycle={CYCLE}" / "findings.parquet"
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def findings_rows(counts: dict[str, dict[str, int]], data: Path) -> Counter[tuple[str, str]]:
     import polars as pl
 
@@ -589,6 +647,10 @@ def main() -> None:
         help="run each measurement under `flock LOCK` (10M: /work/wt/bigmem.lock)",
     )
     parser.add_argument("--profile", action="store_true", help="add one profiled run: time per statement")
+    parser.add_argument("--skip-cli", action="store_true", help="do not time the whole CLI command once")
+    parser.add_argument(
+        "--bound", action="store_true", help="add the membership passes timed alone (their least cost)"
+    )
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "reconcile")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "reconcile.md")
     parser.add_argument("--append", action="store_true", help="append to --out instead of replacing it")
@@ -618,7 +680,10 @@ def main() -> None:
         heading = f"### Where the time goes, {args.users:,} source users" + (
             f", --memory-limit {args.memory_limit}" if args.memory_limit else ""
         )
-        write(args, "\n".join([heading, "", *profile_lines(data, args.memory_limit, args.lock)]))
+        lines = [heading, "", *profile_lines(data, args.memory_limit, args.lock)]
+        if args.bound:
+            lines += bound_lines(data, files, args.memory_limit, args.lock)
+        write(args, "\n".join(lines))
         return
     floor = Step("(a) floor: DuckDB reads every column of the six files", floor_code)
     steps = [floor]
@@ -630,6 +695,7 @@ def main() -> None:
     after = Step("(b) `reconcile()` (correlate, compare, write findings + summary)", reconcile_code)
     steps.append(after)
     loads = []
+    digests: dict[str, set[str]] = {}  # sha256 of findings.parquet written by each reconcile step
     for run in range(args.runs):
         # interleaved, and the order rotated each run, so no step always runs on a warmer or calmer machine
         order = steps[run % len(steps) :] + steps[: run % len(steps)]
@@ -637,12 +703,14 @@ def main() -> None:
             step.measure(data, args.lock)
             if step is not floor:
                 check_findings(data, expected)
+                digests.setdefault(step.label, set()).add(findings_digest(data))
         loads.append(os.getloadavg())
         print(
             f"run {run + 1}: " + ", ".join(step.brief() for step in steps) + f", load {loads[-1][0]:.1f}",
             flush=True,
         )
-    wall, wall_rss, code = cli_wall(data, args.memory_limit, args.lock)
+    # the whole command once (skipped with --skip-cli: at 10M one more reconcile takes minutes)
+    wall, wall_rss, code = (0.0, 0.0, -1) if args.skip_cli else cli_wall(data, args.memory_limit, args.lock)
     floor_s = statistics.median(floor.seconds)
     rec = statistics.median(after.seconds)
     ratios = [r / f for r, f in zip(after.seconds, floor.seconds, strict=True)]
@@ -664,8 +732,14 @@ def main() -> None:
         "| step | median s | runs (s) | median CPU s | peak RSS (max) | peak spill in `.tmp` (max) |",
         "|---|---|---|---|---|---|",
         *(step.row() for step in steps),
-        f"| `recon reconcile` CLI, wall incl. interpreter start (once, exit {code}) | {wall:.2f} | | | "
-        f"{wall_rss:,.0f} MiB | |",
+        *(
+            []
+            if args.skip_cli
+            else [
+                f"| `recon reconcile` CLI, wall incl. interpreter start (once, exit {code}) | "
+                f"{wall:.2f} | | | {wall_rss:,.0f} MiB | |"
+            ]
+        ),
         "",
         f"Ratio (b)/(a) of the medians: **{rec / floor_s:.2f}x**; per run: "
         f"{', '.join(f'{x:.2f}x' for x in ratios)} (median {statistics.median(ratios):.2f}x); CPU time "
@@ -679,12 +753,20 @@ def main() -> None:
             f"{', '.join(f'{x:.2f}x' for x in before_ratios)}); CPU time "
             f"{statistics.median(before.cpu) / statistics.median(floor.cpu):.2f}x."
         )
+    every = set().union(*digests.values())
+    lines.append(
+        "Findings Parquet byte-identical across every reconcile run"
+        + (" (before and after)" if args.before is not None else "")
+        + (f": yes, sha256 {next(iter(every))[:16]}…" if len(every) == 1 else f": NO, {len(every)} digests")
+        + "."
+    )
     if args.memory_limit:
         limit = size_bytes(args.memory_limit)
         peak = max(max(after.rss), wall_rss)
         verdict = "within" if limit is not None and peak * 2**20 <= limit else "OVER"
+        measured = "b" if args.skip_cli else "b and the CLI"
         lines.append(
-            f"Peak RSS of the whole process (b and the CLI): {peak:,.0f} MiB, {verdict} --memory-limit "
+            f"Peak RSS of the whole process ({measured}): {peak:,.0f} MiB, {verdict} --memory-limit "
             f"{args.memory_limit} ({(limit or 0) / 2**20:,.0f} MiB)."
         )
     lines += [
@@ -699,6 +781,8 @@ def main() -> None:
     ]
     if args.profile:
         lines += profile_lines(data, args.memory_limit, args.lock)
+    if args.bound:
+        lines += bound_lines(data, files, args.memory_limit, args.lock)
     write(args, "\n".join(lines))
 
 

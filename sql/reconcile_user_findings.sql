@@ -53,6 +53,12 @@ orphaned AS (
     ANTI JOIN user_correlation AS c ON c.target_id = t.id
 ),
 -- Each activity finding needs one inactive side, a small set: start from it, not from all pairs.
+inactive_sources AS (
+    SELECT id, user_name FROM source_users WHERE active = false
+),
+inactive_targets AS (
+    SELECT id FROM target_users WHERE active = false
+),
 deactivation AS (
     SELECT
         'delayed_deactivation' AS kind,
@@ -62,11 +68,19 @@ deactivation AS (
         s.user_name,
         'user ' || coalesce(s.user_name, c.source_id) || ' is inactive in the source but still active in the target'
             AS detail
-    FROM user_correlation AS c
-    JOIN source_users AS s ON s.id = c.source_id
+    FROM inactive_sources AS s
+    JOIN user_correlation AS c ON c.source_id = s.id
     WHERE NOT c.ambiguous
-        AND s.active = false
-        AND c.target_id NOT IN (SELECT id FROM target_users WHERE active = false)
+        AND c.target_id NOT IN (SELECT id FROM inactive_targets)
+),
+-- the pairs whose target is inactive first (few), then their source accounts; DISTINCT (the
+-- matched pairs are distinct already) keeps DuckDB from joining all pairs to the source accounts
+-- first, which it otherwise does (it guesses a fifth of the accounts inactive): 0.95 -> 0.72 CPU s at 1M
+inactive_target_pairs AS (
+    SELECT DISTINCT c.source_id, c.target_id
+    FROM user_correlation AS c
+    SEMI JOIN inactive_targets AS t ON t.id = c.target_id
+    WHERE NOT c.ambiguous
 ),
 activation AS (
     SELECT
@@ -77,11 +91,9 @@ activation AS (
         s.user_name,
         'user ' || coalesce(s.user_name, c.source_id) || ' is active in the source but inactive in the target'
             AS detail
-    FROM user_correlation AS c
+    FROM inactive_target_pairs AS c
     JOIN source_users AS s ON s.id = c.source_id
-    WHERE NOT c.ambiguous
-        AND s.active IS DISTINCT FROM false
-        AND c.target_id IN (SELECT id FROM target_users WHERE active = false)
+    WHERE s.active IS DISTINCT FROM false
 ),
 accounts AS (
     SELECT kind, severity, source_id, target_id, user_name, detail FROM ambiguous
