@@ -294,6 +294,10 @@ class _Run:
     ) -> None:
         self.out, self.directory, self.apps, self.writer, self.ledger = out, directory, apps, writer, ledger
         self.schema = schema
+        # Parquet exports are written in id order whatever order the resources come in; given
+        # in that order (one sort of the ids here), the writer has nothing to sort. Page files
+        # keep the directory's order, and schema faults their twins right after the original.
+        self.by_id = writer.fmt == "parquet" and schema is None
         systems = [SOURCE, *(app.name for app in apps)]
         self.render_memo = {name: RenderMemo(memoise) for name in systems}
         self.row_memo: dict[str, Memo[UserRow]] = {name: Memo(memoise) for name in systems}
@@ -326,7 +330,9 @@ class _Run:
         cycle = cycle_id(now)
         self.cycle_ids.append(cycle)
         source, head = ViewBuilder(self.row_memo[SOURCE]), ContentIndex(self.content_memo)
-        rendered = idp_resources(d, cycle, self.ledger, self.render_memo[SOURCE], schema_faults=self.schema)
+        rendered = idp_resources(
+            d, cycle, self.ledger, self.render_memo[SOURCE], schema_faults=self.schema, by_id=self.by_id
+        )
         self.writer.export(SOURCE, now, "full", rendered, collectors=(source, head))
         if self.schema is not None:
             folder = self.store.truth_schema_dir(SOURCE, cycle)
@@ -339,7 +345,7 @@ class _Run:
         self._track_leavers(index, source.view)
         for app in self.apps:
             target = ViewBuilder(self.row_memo[app.name])
-            rendered = target_resources(app, cycle, self.ledger, self.render_memo[app.name])
+            rendered = target_resources(app, cycle, self.ledger, self.render_memo[app.name], by_id=self.by_id)
             self.writer.export(app.name, now, "full", rendered, collectors=(target,))
             self.row_memo[app.name].rotate()
             rows = findings(source.view, target.view, self.privileged)
@@ -372,6 +378,7 @@ class _Run:
             extra_users=frozenset(extra_users),
             extra_groups=frozenset(extra_groups),
             schema_faults=self.schema,
+            by_id=self.by_id,
         )
         returned = ContentIndex(self.content_memo)
         self.writer.export(
