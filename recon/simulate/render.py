@@ -44,6 +44,7 @@ from recon.simulate.views import CUSTOM, ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA
 __all__ = ["CUSTOM_SCHEMA", "Rendered", "idp_resources", "phone_number", "target_resources"]
 
 _TRAPS = "traps"
+_USER_TRAPS = NAME_CASE | EMAIL_CASE | EMAIL_ORDER | BLANK  # flags a target user's traps come from
 T = TypeVar("T")
 
 
@@ -261,8 +262,19 @@ def idp_resources(
         notes = _Deferred(ledger)
         for at in _in_order(users, lambda u: d.user_id(u.num), by_id):
             user, notes.at = users[at], at
-            state = (user.c, user.p, user.form, user.created, user.last_modified, user.version, user.flags)
-            doc = memo.get(user.num, state, partial(_idp_user, d, user, cycle, notes))
+            if memo.enabled:
+                state = (
+                    user.c,
+                    user.p,
+                    user.form,
+                    user.created,
+                    user.last_modified,
+                    user.version,
+                    user.flags,
+                )
+                doc = memo.get(user.num, state, partial(_idp_user, d, user, cycle, notes))
+            else:
+                doc = Doc.of(_idp_user(d, user, cycle, notes), False)
             if schema_faults is None:
                 yield doc
             else:
@@ -312,7 +324,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> dict
     resource["meta"] = _meta(
         "User", account.created, account.last_modified, account.version, offset, f"{base}/Users/{tid}"
     )
-    if source_id is not None:
+    if source_id is not None and (flags & _USER_TRAPS or account.ext != EXT_SOURCE):
         _note_user_traps(t.name, cycle, ledger, resource, account, source_id, emails, blank)
     if offset:
         example = {"system": t.name, "cycle": cycle, "id": tid, "created": resource["meta"]["created"]}
@@ -396,6 +408,9 @@ def target_resources(
         notes = _Deferred(ledger)
         for at in _in_order(accounts, t.account_id, by_id):
             a, notes.at = accounts[at], at
+            if not memo.enabled:
+                yield Doc.of(_target_user(t, a, cycle, notes), False)
+                continue
             manager = t.acct_of[a.c.manager] if 0 <= a.c.manager < len(t.acct_of) else None
             state = (a.c, a.active, a.ext, a.flags, a.created, a.last_modified, a.version, a.src, manager)
             yield memo.get(a.serial, state, partial(_target_user, t, a, cycle, notes))

@@ -136,9 +136,15 @@ class ViewBuilder:
             resource = doc.data
             rid = str(resource["id"])
             self.view.groups.append(GroupRow(rid, resource.get("externalId"), resource.get("displayName")))
+            users, groups = self.view.user_groups, self.view.group_parents
             for member in resource.get("members") or []:
-                into = self.view.group_parents if member.get("type") == "Group" else self.view.user_groups
-                into.setdefault(str(member["value"]), []).append(rid)
+                into = groups if member.get("type") == "Group" else users
+                value = member["value"]
+                listed = into.get(value if type(value) is str else str(value))
+                if listed is None:
+                    into[str(value)] = [rid]
+                else:
+                    listed.append(rid)
             return
         if self._memo is not None:
             self.view.users.append(self._memo.get(doc.raw, lambda: user_row(doc.data)))
