@@ -246,7 +246,7 @@ def content(resource: dict[str, Any]) -> Indexed:
         resource.get("displayName"),
         name.get("givenName"),
         name.get("familyName"),
-        sorted({(e.get("value"), e.get("type"), e.get("primary")) for e in emails}, key=repr),
+        _by_repr({(e.get("value"), e.get("type"), e.get("primary")) for e in emails}),
         primary_email(emails),
         enterprise.get("employeeNumber"),
         enterprise.get("department"),
@@ -261,6 +261,11 @@ def content(resource: dict[str, Any]) -> Indexed:
         str((resource.get(CUSTOM) or {}).get("badge")).lower(),
     ]
     return Indexed.of(str(resource["id"]), _digest(key), resource.get("userName"), last_modified)
+
+
+def _by_repr(values: set[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The set's members in the order of their repr (a lone one without calling repr)."""
+    return list(values) if len(values) < 2 else sorted(values, key=repr)
 
 
 def _digest(values: list[Any]) -> bytes:
