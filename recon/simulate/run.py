@@ -153,9 +153,9 @@ def _prepare(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-# DuckDB's buffer for finishing each export (dedupe and sort) when RECON_MEMORY_LIMIT is not set:
-# at 512MB a 1M-user IdP export ran out of memory in the sort (sim20, d7b0f13 too); 1GB finishes
-# 1M users x 2 cycles at 3.8 GB peak RSS of the whole process.
+# DuckDB's buffer for an export that has something to dedupe and sort, when RECON_MEMORY_LIMIT is
+# not set. The simulator gives its resources in id order, so its exports sort nothing and DuckDB
+# is not even opened; when they were sorted, a 1M-user IdP export needed 1GB (512MB ran out).
 DUCKDB_BUFFER = "1GB"
 
 
