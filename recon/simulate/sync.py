@@ -374,7 +374,7 @@ class Target:
             active=rng.random() < 0.8,
             home_first=False,
         )
-        keys = [k for k in self.groups if k >= 0 and k not in self.dir.privileged]
+        keys = self._excess_pools()[1]  # the source groups that are not privileged, in order
         chosen = set(rng.sample(keys, min(len(keys), 1)))
         privileged = [k for k in self.dir.privileged if k in self.groups]
         if privileged and rng.random() < 0.25:
