@@ -127,7 +127,9 @@ def _size(folder: Path) -> tuple[int, int]:
     return sum(p.stat().st_size for p in files), len(files)
 
 
-def _measure(users: int, cycles: int, runs: int, before: Path | None) -> dict[str, object]:
+def _measure(
+    users: int, cycles: int, runs: int, before: Path | None, floor_runs: int | None = None
+) -> dict[str, object]:
     out = WORK / f"sim-{users}"
     old = WORK / f"sim-{users}-before"
     sims: list[Timed] = []
@@ -145,7 +147,7 @@ def _measure(users: int, cycles: int, runs: int, before: Path | None) -> dict[st
             shutil.rmtree(old, ignore_errors=True)
     exports, truth = _size(out / "exports"), _size(out / "truth")
     floors = []
-    for run in range(runs):
+    for run in range(runs if floor_runs is None else floor_runs):
         floors.append(_floor(out))
         print(f"{users:,} users, floor {run + 1}: {floors[-1]} load {_load()}", flush=True)
     rows = _rows(out)
@@ -164,6 +166,7 @@ def _measure(users: int, cycles: int, runs: int, before: Path | None) -> dict[st
         "exports": exports,
         "truth": truth,
         "rss": max(r.peak_rss_mb for r in sims),
+        "floor_runs": len(floors),
         "floor": median([r.seconds for r in floors]),
         "floor_cpu": median([r.cpu_seconds for r in floors]),
         "floor_rss": max(r.peak_rss_mb for r in floors),
@@ -191,6 +194,7 @@ def main() -> None:
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--before", type=Path, help="a source tree of the code before the change")
     parser.add_argument("--before-label", default="before", help="what --before is (e.g. main at d7b0f13)")
+    parser.add_argument("--floor-runs", type=int, help="floor runs of the large run (default: as many)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -199,7 +203,7 @@ def main() -> None:
     if not args.skip_demo:
         results.append(_measure(args.demo_users, args.demo_cycles, args.runs, args.before))
     if not args.skip_million:
-        results.append(_measure(args.scale_users, 2, args.million_runs, args.before))
+        results.append(_measure(args.scale_users, 2, args.million_runs, args.before, args.floor_runs))
     lines = [
         "# recon simulate — demo scale and 1M users",
         "",

@@ -9,8 +9,12 @@ straight into ``users.parquet`` as they come, in Arrow batches (:meth:`ExportWri
 or one by one (:meth:`ExportWriter.add`); there is nothing to drop and nothing to sort. From
 the first id out of order on, the rows written so far and every later one go to
 ``_received/users.parquet`` with their arrival number, and :meth:`ExportWriter.finish`
-keeps the first copy of each id and sorts in DuckDB (which spills beyond its memory cap), as
-it always does for groups and memberships. Memory stays flat however large the export.
+keeps the first copy of each id and sorts in DuckDB (which spills beyond its memory cap).
+Groups likewise: while their ids increase, each group goes straight into ``groups.parquet``
+and its members, ordered by member id (the first copy of a member kept), into
+``memberships.parquet``; from the first group out of order on, groups and memberships go to
+``_received`` and DuckDB keeps the first copies and sorts. Memory stays flat however large
+the export.
 The staging folder is published by :meth:`recon.store.Store.publishing`.
 """
 
@@ -98,6 +102,74 @@ class _UsersSink:
         return self._final.close()
 
 
+class _GroupsSink:
+    """The groups of one export and their memberships: straight to the final files while group
+    ids increase, else (:meth:`abandon`) handed back for ``_received``."""
+
+    def __init__(self, staging: Path) -> None:
+        self._groups = RowGroupFile(staging / "groups.parquet", GROUPS)
+        self._memberships = RowGroupFile(staging / "memberships.parquet", MEMBERSHIPS)
+        self._rows: list[dict[str, Any]] = []
+        self._group_ids: list[str] = []
+        self._member_ids: list[str] = []
+        self._member_types: list[str | None] = []
+        self._last: str | None = None
+        self.ordered = True
+        self.rows = {"groups": 0, "memberships": 0}
+
+    def takes(self, group_id: str) -> bool:
+        """Whether a group with this id continues the increasing order."""
+        return self.ordered and (self._last is None or group_id > self._last)
+
+    def add(self, resource: Normalised, batch_rows: int) -> None:
+        """Append a group whose id :meth:`takes`, and its members in member id order."""
+        self._last = resource.row["id"]
+        self._rows.append(resource.row)
+        members = sorted(resource.memberships, key=_member_id)  # stable: the first copy first
+        previous: str | None = None
+        for member in members:
+            member_id = member["member_id"]
+            if member_id == previous:
+                continue  # a later copy of the same member (the first one is kept)
+            previous = member_id
+            self._group_ids.append(member["group_id"])
+            self._member_ids.append(member_id)
+            self._member_types.append(member["member_type"])
+        if len(self._rows) >= batch_rows or len(self._member_ids) >= batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the buffered rows to the files."""
+        if self._rows:
+            self._groups.add(pa.RecordBatch.from_pylist(self._rows, schema=GROUPS))
+            self.rows["groups"] += len(self._rows)
+            self._rows = []
+        if self._member_ids:
+            columns = [self._group_ids, self._member_ids, self._member_types]
+            self._memberships.add(
+                pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], schema=MEMBERSHIPS)
+            )
+            self.rows["memberships"] += len(self._member_ids)
+            self._group_ids, self._member_ids, self._member_types = [], [], []
+
+    def abandon(self) -> tuple[list[pa.RecordBatch], list[pa.RecordBatch]]:
+        """Stop writing the final files; the groups and memberships taken so far, in order."""
+        self.flush()
+        self.ordered = False
+        return list(self._groups.abandon()), list(self._memberships.abandon())
+
+    def close(self) -> dict[str, int]:
+        """Finish both files (empty tables when no group came); returns their rows."""
+        self.flush()
+        self._groups.close()
+        self._memberships.close()
+        return self.rows
+
+
+def _member_id(member: dict[str, Any]) -> str:
+    return str(member["member_id"])
+
+
 class ExportWriter:
     """Collects normalised resources for one export and writes its tables on :meth:`finish`."""
 
@@ -109,6 +181,7 @@ class ExportWriter:
         self._buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in _RECEIVED}
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._users = _UsersSink(staging, self._received_dir)
+        self._groups = _GroupsSink(staging)
         self._seq = 0
         self._closed = False
         self.received = {"User": 0, "Group": 0}
@@ -120,7 +193,13 @@ class ExportWriter:
         if resource.resource_type == "User":
             self._buffers["users"].append(resource.row)
             self.received["User"] += 1
+        elif self._groups.takes(resource.row["id"]):
+            self._groups.add(resource, self._batch_rows)
+            self.received["Group"] += 1
+            return
         else:
+            if self._groups.ordered:
+                self._receive_groups()
             self._buffers["groups"].append({**resource.row, "_seq": seq})
             self.received["Group"] += 1
             for index, membership in enumerate(resource.memberships):
@@ -130,6 +209,28 @@ class ExportWriter:
         for name, buffer in self._buffers.items():
             if len(buffer) >= self._batch_rows:
                 self._flush(name)
+
+    def _receive_groups(self) -> None:
+        """From the first group out of id order on: the groups taken so far go to ``_received``
+        (numbered before every later resource, so their copies stay the first ones)."""
+        groups, memberships = self._groups.abandon()
+        seq_of: dict[str, int] = {}
+        for batch in groups:
+            for row in batch.to_pylist():
+                seq_of[row["id"]] = len(seq_of) + 1
+                self._buffers["groups"].append({**row, "_seq": seq_of[row["id"]]})
+        index = 0
+        previous = None
+        for batch in memberships:
+            for membership in batch.to_pylist():
+                group_seq = seq_of[membership["group_id"]]
+                index = index + 1 if membership["group_id"] == previous else 0
+                previous = membership["group_id"]
+                self._buffers["memberships"].append(
+                    {**membership, "_group_seq": group_seq, "_seq": group_seq * 1_000_000 + index}
+                )
+        for name in ("groups", "memberships"):
+            self._flush(name)
 
     def add_users(self, batch: pa.RecordBatch) -> None:
         """Append users given as rows of the ``users`` table (e.g. from :mod:`recon.extract.columns`)."""
@@ -181,9 +282,10 @@ class ExportWriter:
             return lazy() if callable(lazy) else lazy
 
         received = {name: Parquet.of(self._received_dir / f"{name}.parquet") for name in _RECEIVED}
-        groups = self.received["Group"] > 0
+        ordered = self._groups.ordered
+        groups = self.received["Group"] > 0 and not ordered  # groups to sort in DuckDB
         duplicates = []
-        if groups or not self._users.ordered:  # users in increasing id order have no duplicates
+        if groups or not self._users.ordered:  # resources in increasing id order have no duplicates
             session = sql()
             duplicates = session.tuples(
                 session.run(
@@ -211,9 +313,8 @@ class ExportWriter:
                 USERS,
             )
         rows = {"users": users, "groups": 0, "memberships": 0}
-        if not groups:  # nothing to sort: the two empty tables
-            RowGroupFile(self.staging / "groups.parquet", GROUPS).close()
-            RowGroupFile(self.staging / "memberships.parquet", MEMBERSHIPS).close()
+        if ordered:  # in id order, no id twice: already the tables (empty when no group came)
+            rows.update(self._groups.close())
         else:
             session = sql()
             rows["groups"] = session.write_parquet(

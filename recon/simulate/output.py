@@ -98,10 +98,10 @@ class ParquetExports:
 
     def __init__(self, store: Store, buffer_default: str, *, background: bool = True) -> None:
         self.store = store
-        # RECON_MEMORY_LIMIT, when set, bounds the process; else DuckDB gets ``buffer_default``
-        con = connect(temp_dir=store.temp_dir, buffer_default=buffer_default)
-        con.execute("SET enable_progress_bar = false")
-        self._con = DuckDBSession(con=con)
+        self._buffer_default = buffer_default
+        # opened when an export has something to sort: the simulator gives its resources in id
+        # order, so usually never (DuckDB's memory then never adds to the simulation's)
+        self._con: DuckDBSession | None = None
         # in the background only for small directories: for large ones DuckDB's memory would add
         # to the caller's peak instead of following it
         self._pool = (
@@ -160,9 +160,17 @@ class ParquetExports:
         else:
             self._pending.append(self._pool.submit(self._finish, writer, manifest, stack))
 
+    def _session(self) -> DuckDBSession:
+        if self._con is None:
+            # RECON_MEMORY_LIMIT, when set, bounds the process; else DuckDB gets ``buffer_default``
+            con = connect(temp_dir=self.store.temp_dir, buffer_default=self._buffer_default)
+            con.execute("SET enable_progress_bar = false")
+            self._con = DuckDBSession(con=con)
+        return self._con
+
     def _finish(self, writer: ExportWriter, manifest: Manifest, stack: contextlib.ExitStack) -> None:
         try:
-            writer.finish(self._con, manifest)
+            writer.finish(self._session, manifest)
         except BaseException as exc:
             stack.__exit__(type(exc), exc, exc.__traceback__)  # removes the staging folder
             raise
@@ -182,7 +190,8 @@ class ParquetExports:
             self._pending.clear()
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
-            self._con.close()
+            if self._con is not None:
+                self._con.close()
 
 
 class _Pages:

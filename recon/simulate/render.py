@@ -14,9 +14,9 @@ case. Each trap is recorded in the ledger the first time a record shows it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from recon.simulate.directory import Directory
 from recon.simulate.ids import OFFSETS, iso
@@ -44,6 +44,45 @@ from recon.simulate.views import CUSTOM, ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA
 __all__ = ["CUSTOM_SCHEMA", "Rendered", "idp_resources", "phone_number", "target_resources"]
 
 _TRAPS = "traps"
+_USER_TRAPS = NAME_CASE | EMAIL_CASE | EMAIL_ORDER | BLANK  # flags a target user's traps come from
+T = TypeVar("T")
+
+
+class Notes(Protocol):
+    """Where rendering records the traps it shows (a :class:`Ledger`, or :class:`_Deferred`)."""
+
+    def note_once(self, section: str, name: str, key: str, example: dict[str, Any]) -> None:
+        """Count record ``key`` under ``name`` the first time, keeping the first examples."""
+
+
+class _Deferred:
+    """Notes made while records are rendered in id order, given to the ledger afterwards in the
+    order the records are listed: the ledger (its counts and first examples) is the one the
+    listing order gives, whatever order the records were rendered in."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.at = 0  # the listing position of the record being rendered
+        self._notes: list[tuple[int, str, str, str, dict[str, Any]]] = []
+
+    def note_once(self, section: str, name: str, key: str, example: dict[str, Any]) -> None:
+        self._notes.append((self.at, section, name, key, example))
+
+    def replay(self) -> None:
+        self._notes.sort(key=lambda note: note[0])  # stable: a record's notes keep their order
+        for _, section, name, key, example in self._notes:
+            self.ledger.note_once(section, name, key, example)
+        self._notes = []
+
+
+def _in_order(records: Sequence[T], rid: Callable[[T], str], by_id: bool) -> list[int]:
+    """Listing positions of ``records``, ordered by id when ``by_id`` (a writer then takes them
+    as they come, with nothing to sort)."""
+    positions = list(range(len(records)))
+    if by_id:
+        ids = [rid(record) for record in records]
+        positions.sort(key=ids.__getitem__)
+    return positions
 
 
 class Rendered:
@@ -113,7 +152,7 @@ CUSTOM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _idp_user(d: Directory, user: User, cycle: str, ledger: Ledger) -> dict[str, Any]:
+def _idp_user(d: Directory, user: User, cycle: str, ledger: Notes) -> dict[str, Any]:
     c, rid = user.c, d.user_id(user.num)
     offset = OFFSETS[user.num % len(OFFSETS)] if user.flags & TS_OFFSET else 0
     p, form = user.p, user.form
@@ -159,7 +198,7 @@ def _idp_user(d: Directory, user: User, cycle: str, ledger: Ledger) -> dict[str,
     return resource
 
 
-def _idp_group(d: Directory, group: Group, members: list[str], cycle: str, ledger: Ledger) -> dict[str, Any]:
+def _idp_group(d: Directory, group: Group, members: list[str], cycle: str, ledger: Notes) -> dict[str, Any]:
     gid = d.group_id(group.gnum)
     offset = OFFSETS[group.gnum % len(OFFSETS)] if group.flags & TS_OFFSET else 0
     listed = [{"value": m, "type": "User"} for m in members]
@@ -183,8 +222,12 @@ def idp_resources(
     extra_users: frozenset[int] = frozenset(),
     extra_groups: frozenset[int] = frozenset(),
     schema_faults: SchemaFaults | None = None,
+    by_id: bool = False,
 ) -> Rendered:
     """The IdP's users and groups; with ``after`` only those the delta filter returns.
+
+    Users then groups, each in the directory's order, or with ``by_id`` each in id order (the
+    ledger is the same either way).
 
     With ``schema_faults``, the planned users are written faulted (each twin right after its
     original), and a full export's injected findings are recorded for the truth.
@@ -216,15 +259,30 @@ def idp_resources(
     )
 
     def generate() -> Iterator[Doc]:
-        for user in users:
-            state = (user.c, user.p, user.form, user.created, user.last_modified, user.version, user.flags)
-            doc = memo.get(user.num, state, partial(_idp_user, d, user, cycle, ledger))
+        notes = _Deferred(ledger)
+        for at in _in_order(users, lambda u: d.user_id(u.num), by_id):
+            user, notes.at = users[at], at
+            if memo.enabled:
+                state = (
+                    user.c,
+                    user.p,
+                    user.form,
+                    user.created,
+                    user.last_modified,
+                    user.version,
+                    user.flags,
+                )
+                doc = memo.get(user.num, state, partial(_idp_user, d, user, cycle, notes))
+            else:
+                doc = Doc.of(_idp_user(d, user, cycle, notes), False)
             if schema_faults is None:
                 yield doc
             else:
                 yield from schema_faults.apply(doc, d.user_id(user.num), record=after is None)
-        for group in groups:
-            yield Doc.of(_idp_group(d, group, members[group.gnum], cycle, ledger), True)
+        for at in _in_order(groups, lambda g: d.group_id(g.gnum), by_id):
+            group, notes.at = groups[at], len(users) + at
+            yield Doc.of(_idp_group(d, group, members[group.gnum], cycle, notes), True)
+        notes.replay()
 
     return Rendered(len(users) + twins, len(groups), generate())
 
@@ -234,7 +292,7 @@ def _after(modified: int | None, second: int) -> bool:
 
 
 # -- a target -------------------------------------------------------------------------------
-def _target_user(t: Target, account: Account, cycle: str, ledger: Ledger) -> dict[str, Any]:
+def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> dict[str, Any]:
     c, tid, flags = account.c, t.account_id(account), account.flags
     base = f"https://{t.name}.example.com/scim/v2"
     source_id = t.dir.user_id(account.src) if account.src >= 0 else None
@@ -266,7 +324,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Ledger) -> dic
     resource["meta"] = _meta(
         "User", account.created, account.last_modified, account.version, offset, f"{base}/Users/{tid}"
     )
-    if source_id is not None:
+    if source_id is not None and (flags & _USER_TRAPS or account.ext != EXT_SOURCE):
         _note_user_traps(t.name, cycle, ledger, resource, account, source_id, emails, blank)
     if offset:
         example = {"system": t.name, "cycle": cycle, "id": tid, "created": resource["meta"]["created"]}
@@ -277,7 +335,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Ledger) -> dic
 def _note_user_traps(
     system: str,
     cycle: str,
-    ledger: Ledger,
+    ledger: Notes,
     resource: dict[str, Any],
     account: Account,
     source_id: str,
@@ -308,7 +366,7 @@ def _note_user_traps(
         ledger.note_once(_TRAPS, "external_id_absent", key, example(userName=resource["userName"]))
 
 
-def _target_group(t: Target, group: TGroup, members: list[str], cycle: str, ledger: Ledger) -> dict[str, Any]:
+def _target_group(t: Target, group: TGroup, members: list[str], cycle: str, ledger: Notes) -> dict[str, Any]:
     gid = t.group_id(group)
     offset = OFFSETS[group.serial % len(OFFSETS)] if group.flags & TS_OFFSET else 0
     resource: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": gid}
@@ -332,8 +390,11 @@ def _target_group(t: Target, group: TGroup, members: list[str], cycle: str, ledg
     return resource
 
 
-def target_resources(t: Target, cycle: str, ledger: Ledger, memo: RenderMemo) -> Rendered:
-    """A target's full export: its accounts and groups, traps rendered."""
+def target_resources(
+    t: Target, cycle: str, ledger: Ledger, memo: RenderMemo, *, by_id: bool = False
+) -> Rendered:
+    """A target's full export: its accounts and groups, traps rendered (each in id order with
+    ``by_id``; the ledger is the same either way)."""
     accounts = [a for a in t.accounts if a is not None]
     groups = sorted(t.groups.values(), key=lambda g: g.serial)
     members: dict[int, list[str]] = {g.key: [] for g in groups}
@@ -344,11 +405,18 @@ def target_resources(t: Target, cycle: str, ledger: Ledger, memo: RenderMemo) ->
                 listed.append(t.account_id(account))
 
     def generate() -> Iterator[Doc]:
-        for a in accounts:
+        notes = _Deferred(ledger)
+        for at in _in_order(accounts, t.account_id, by_id):
+            a, notes.at = accounts[at], at
+            if not memo.enabled:
+                yield Doc.of(_target_user(t, a, cycle, notes), False)
+                continue
             manager = t.acct_of[a.c.manager] if 0 <= a.c.manager < len(t.acct_of) else None
             state = (a.c, a.active, a.ext, a.flags, a.created, a.last_modified, a.version, a.src, manager)
-            yield memo.get(a.serial, state, partial(_target_user, t, a, cycle, ledger))
-        for group in groups:
-            yield Doc.of(_target_group(t, group, members[group.key], cycle, ledger), True)
+            yield memo.get(a.serial, state, partial(_target_user, t, a, cycle, notes))
+        for at in _in_order(groups, t.group_id, by_id):
+            group, notes.at = groups[at], len(accounts) + at
+            yield Doc.of(_target_group(t, group, members[group.key], cycle, notes), True)
+        notes.replay()
 
     return Rendered(len(accounts), len(groups), generate())

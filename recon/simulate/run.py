@@ -9,11 +9,13 @@ the arguments: the same seed gives byte-identical files.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,9 +153,9 @@ def _prepare(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-# DuckDB's buffer for finishing each export (dedupe and sort) when RECON_MEMORY_LIMIT is not set:
-# at 512MB a 1M-user IdP export ran out of memory in the sort (sim20, d7b0f13 too); 1GB finishes
-# 1M users x 2 cycles at 3.8 GB peak RSS of the whole process.
+# DuckDB's buffer for an export that has something to dedupe and sort, when RECON_MEMORY_LIMIT is
+# not set. The simulator gives its resources in id order, so its exports sort nothing and DuckDB
+# is not even opened; when they were sorted, a 1M-user IdP export needed 1GB (512MB ran out).
 DUCKDB_BUFFER = "1GB"
 
 
@@ -262,13 +264,31 @@ def simulate(
     writer = _Writer(out, fmt, seed, chosen.name, memoise)
     faulty = SchemaFaults(seed, schema_faults) if schema_faults > 0 else None
     run = _Run(out, directory, apps, writer, ledger, memoise, faulty)
-    try:
-        for index in range(cycles):
-            run.cycle(index)
-    finally:
-        writer.close()
-    run.finish(seed, chosen, fmt)
+    with _gc_paused():
+        try:
+            for index in range(cycles):
+                run.cycle(index)
+        finally:
+            writer.close()
+        run.finish(seed, chosen, fmt)
     return run.summary(seed, chosen.name, fmt, time.perf_counter() - started)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Cyclic garbage collection off inside the block (reference counting still frees memory).
+
+    The model, the views and the fingerprints are millions of small records that hold no
+    reference cycles; the collector's full passes over all of them grow faster than the
+    directory (at 1M users the findings and a cycle's sync took 15-60x their 100k time).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _idp_capabilities(store: Store) -> None:
@@ -294,6 +314,10 @@ class _Run:
     ) -> None:
         self.out, self.directory, self.apps, self.writer, self.ledger = out, directory, apps, writer, ledger
         self.schema = schema
+        # Parquet exports are written in id order whatever order the resources come in; given
+        # in that order (one sort of the ids here), the writer has nothing to sort. Page files
+        # keep the directory's order, and schema faults their twins right after the original.
+        self.by_id = writer.fmt == "parquet" and schema is None
         systems = [SOURCE, *(app.name for app in apps)]
         self.render_memo = {name: RenderMemo(memoise) for name in systems}
         self.row_memo: dict[str, Memo[UserRow]] = {name: Memo(memoise) for name in systems}
@@ -326,7 +350,9 @@ class _Run:
         cycle = cycle_id(now)
         self.cycle_ids.append(cycle)
         source, head = ViewBuilder(self.row_memo[SOURCE]), ContentIndex(self.content_memo)
-        rendered = idp_resources(d, cycle, self.ledger, self.render_memo[SOURCE], schema_faults=self.schema)
+        rendered = idp_resources(
+            d, cycle, self.ledger, self.render_memo[SOURCE], schema_faults=self.schema, by_id=self.by_id
+        )
         self.writer.export(SOURCE, now, "full", rendered, collectors=(source, head))
         if self.schema is not None:
             folder = self.store.truth_schema_dir(SOURCE, cycle)
@@ -339,7 +365,7 @@ class _Run:
         self._track_leavers(index, source.view)
         for app in self.apps:
             target = ViewBuilder(self.row_memo[app.name])
-            rendered = target_resources(app, cycle, self.ledger, self.render_memo[app.name])
+            rendered = target_resources(app, cycle, self.ledger, self.render_memo[app.name], by_id=self.by_id)
             self.writer.export(app.name, now, "full", rendered, collectors=(target,))
             self.row_memo[app.name].rotate()
             rows = findings(source.view, target.view, self.privileged)
@@ -372,6 +398,7 @@ class _Run:
             extra_users=frozenset(extra_users),
             extra_groups=frozenset(extra_groups),
             schema_faults=self.schema,
+            by_id=self.by_id,
         )
         returned = ContentIndex(self.content_memo)
         self.writer.export(

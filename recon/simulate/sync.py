@@ -16,7 +16,8 @@ what the data says.
 from __future__ import annotations
 
 import random
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 from recon.simulate.directory import Directory, stochastic_round
 from recon.simulate.ids import CYCLE_SECONDS, IdMaker, cycle_id
@@ -95,6 +96,7 @@ class Target:
         self._duplicated_groups: set[int] = set()
         self._cycle = 0
         self._account_ids: list[str] = []  # by serial
+        self._pools: tuple[tuple[int, int], list[int], list[int], dict[int, int]] | None = None
 
     # -- helpers ----------------------------------------------------------------------------
     def _when(self) -> int:
@@ -372,7 +374,7 @@ class Target:
             active=rng.random() < 0.8,
             home_first=False,
         )
-        keys = [k for k in self.groups if k >= 0 and k not in self.dir.privileged]
+        keys = self._excess_pools()[1]  # the source groups that are not privileged, in order
         chosen = set(rng.sample(keys, min(len(keys), 1)))
         privileged = [k for k in self.dir.privileged if k in self.groups]
         if privileged and rng.random() < 0.25:
@@ -411,9 +413,12 @@ class Target:
     def _excess(self, account: Account) -> None:
         rng = self.rng
         user = self._user(account.src)
-        present = [k for k in self.groups if k not in account.groups and k not in user.groups]
-        privileged = [k for k in present if k in self.dir.privileged]
-        others = [k for k in present if k >= 0 and k not in self.dir.privileged]
+        held = {*account.groups, *user.groups}
+        privileged_keys, other_keys, other_at = self._excess_pools()
+        # the groups not held, in the order of self.groups: privileged ones, or the others
+        # (without listing all of them for every fault: same list, same draws)
+        privileged = [k for k in privileged_keys if k not in held]
+        others = _Without(other_keys, sorted(other_at[k] for k in held if k in other_at))
         pool = privileged if privileged and rng.random() < self.faults.excess_privileged_share else others
         if not pool:
             return
@@ -425,6 +430,16 @@ class Target:
             target_id=self.account_id(account),
             group_id=self.dir.group_id(key),
         )
+
+    def _excess_pools(self) -> tuple[list[int], list[int], dict[int, int]]:
+        """The privileged groups and the other source groups (keys in the order of self.groups,
+        which only ever grows), with the others' positions; remade when a group was added."""
+        size = (len(self.groups), len(self.dir.privileged))
+        if self._pools is None or self._pools[0] != size:
+            privileged = [k for k in self.groups if k in self.dir.privileged]
+            others = [k for k in self.groups if k >= 0 and k not in self.dir.privileged]
+            self._pools = (size, privileged, others, {k: i for i, k in enumerate(others)})
+        return self._pools[1], self._pools[2], self._pools[3]
 
     def _duplicate(self, account: Account) -> None:
         """A second account for the same person, made so that neither can be told apart."""
@@ -464,3 +479,29 @@ class Target:
         managed = [a for a in self.acct_of if a is not None]
         for account in rng.sample(managed, min(len(managed), rng.randint(2, 6))):
             self._set_groups(account, account.src, {*account.groups, key})
+
+
+class _Without(Sequence[int]):
+    """``keys`` less those at the ``gone`` positions (sorted), without copying ``keys``."""
+
+    def __init__(self, keys: list[int], gone: list[int]) -> None:
+        self._keys, self._gone = keys, gone
+
+    def __len__(self) -> int:
+        return len(self._keys) - len(self._gone)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[int]: ...
+    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        at = index
+        for position in self._gone:  # each gone position at or before it moves it one on
+            if position > at:
+                break
+            at += 1
+        return self._keys[at]

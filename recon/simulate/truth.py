@@ -16,7 +16,7 @@ fed with what the exports contain (:mod:`recon.simulate.views`), never with SQL:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, TypeVar
@@ -76,34 +76,25 @@ class Correlation:
     decided_targets: set[str]
 
 
-def _exact(value: str | None) -> str | None:
-    return value if value else None
+class Rule(NamedTuple):
+    """A match rule: the source field equal to the target field (both fields of the row tuples;
+    ``folded``: compared case-insensitively). ``""`` and None are no value."""
+
+    source: int
+    target: int
+    folded: bool
 
 
-def _folded(value: str | None) -> str | None:
-    return value.lower() if value else None
-
-
-def correlate(
-    sources: Sequence[R],
-    targets: Sequence[R],
-    rules: Sequence[tuple[Callable[[R], str | None], Callable[[R], str | None]]],
-) -> Correlation:
+def correlate(sources: Sequence[R], targets: Sequence[R], rules: Sequence[Rule]) -> Correlation:
     """Apply the match rules in order (see the module docstring)."""
     matched: dict[str, str] = {}
     ambiguous: list[tuple[str, str]] = []
     decided_s: set[str] = set()
     decided_t: set[str] = set()
-    for source_key, target_key in rules:
+    for rule in rules:
         # value -> the one record id having it, or the list of them when several do
-        on_target: dict[str, str | list[str]] = {}
-        for t in targets:
-            if t.id not in decided_t and (value := target_key(t)) is not None:
-                _collect(on_target, value, t.id)
-        on_source: dict[str, str | list[str]] = {}
-        for s in sources:
-            if s.id not in decided_s and (value := source_key(s)) is not None and value in on_target:
-                _collect(on_source, value, s.id)
+        on_target = _keyed(targets, rule.target, rule.folded, decided_t, None)
+        on_source = _keyed(sources, rule.source, rule.folded, decided_s, on_target)
         for value, sids in on_source.items():
             tids = on_target[value]
             if isinstance(sids, str) and isinstance(tids, str):
@@ -120,14 +111,36 @@ def correlate(
     return Correlation(matched, reverse, ambiguous, decided_s, decided_t)
 
 
-def _collect(into: dict[str, str | list[str]], value: str, rid: str) -> None:
-    held = into.get(value)
-    if held is None:
-        into[value] = rid
-    elif isinstance(held, str):
-        into[value] = [held, rid]
-    else:
-        held.append(rid)
+def _keyed(
+    records: Sequence[R],
+    field: int,
+    folded: bool,
+    decided: set[str],
+    within: dict[str, str | list[str]] | None,
+) -> dict[str, str | list[str]]:
+    """``value -> id`` (or ids, when several records have it) of the records not ``decided``
+    that have a value in ``field`` (one ``within`` those keys, when given)."""
+    into: dict[str, str | list[str]] = {}
+    # one loop, no call per record: this runs for every user of every target and cycle
+    for record in records:
+        value: str | None = record[field]  # type: ignore[assignment]  # the rule's field holds text
+        if not value:
+            continue
+        rid = record[0]
+        if rid in decided:
+            continue
+        if folded:
+            value = value.lower()
+        if within is not None and value not in within:
+            continue
+        held = into.get(value)
+        if held is None:
+            into[value] = rid
+        elif isinstance(held, str):
+            into[value] = [held, rid]
+        else:
+            held.append(rid)
+    return into
 
 
 def _norm(value: str | None) -> str | None:
@@ -138,14 +151,14 @@ def _text(value: str | None) -> str | None:
     return value if value else None
 
 
-_USER_RULES: list[tuple[Callable[[UserRow], str | None], Callable[[UserRow], str | None]]] = [
-    (lambda s: _exact(s.id), lambda t: _exact(t.external_id)),
-    (lambda s: _folded(s.user_name), lambda t: _folded(t.user_name)),
-]
-_GROUP_RULES: list[tuple[Callable[[GroupRow], str | None], Callable[[GroupRow], str | None]]] = [
-    (lambda s: _exact(s.id), lambda t: _exact(t.external_id)),
-    (lambda s: _folded(s.display_name), lambda t: _folded(t.display_name)),
-]
+_USER_RULES = (
+    Rule(UserRow._fields.index("id"), UserRow._fields.index("external_id"), False),
+    Rule(UserRow._fields.index("user_name"), UserRow._fields.index("user_name"), True),
+)
+_GROUP_RULES = (
+    Rule(GroupRow._fields.index("id"), GroupRow._fields.index("external_id"), False),
+    Rule(GroupRow._fields.index("display_name"), GroupRow._fields.index("display_name"), True),
+)
 
 
 def findings(source: DirectoryView, target: DirectoryView, privileged: Iterable[str]) -> list[Finding]:
@@ -256,9 +269,13 @@ def _memberships(
     source_users: Mapping[str, UserRow] | None,
 ) -> Iterable[Finding]:
     """Membership drift for matched members (users, or nested groups when ``source_users`` is None)."""
+    matched, reverse = groups.matched, groups.reverse
     for sid, tid in members.items():
-        expected = {groups.matched[g]: g for g in source_of.get(sid, ()) if g in groups.matched}
-        actual = {tg: groups.reverse[tg] for tg in target_of.get(tid, ()) if tg in groups.reverse}
+        mine, theirs = source_of.get(sid), target_of.get(tid)
+        if not mine and not theirs:
+            continue
+        expected = {matched[g]: g for g in mine or () if g in matched}
+        actual = {tg: reverse[tg] for tg in theirs or () if tg in reverse}
         if expected.keys() == actual.keys():
             continue
         user_name = source_users[sid].user_name if source_users is not None else None

@@ -136,9 +136,15 @@ class ViewBuilder:
             resource = doc.data
             rid = str(resource["id"])
             self.view.groups.append(GroupRow(rid, resource.get("externalId"), resource.get("displayName")))
+            users, groups = self.view.user_groups, self.view.group_parents
             for member in resource.get("members") or []:
-                into = self.view.group_parents if member.get("type") == "Group" else self.view.user_groups
-                into.setdefault(str(member["value"]), []).append(rid)
+                into = groups if member.get("type") == "Group" else users
+                value = member["value"]
+                listed = into.get(value if type(value) is str else str(value))
+                if listed is None:
+                    into[str(value)] = [rid]
+                else:
+                    listed.append(rid)
             return
         if self._memo is not None:
             self.view.users.append(self._memo.get(doc.raw, lambda: user_row(doc.data)))
@@ -240,7 +246,7 @@ def content(resource: dict[str, Any]) -> Indexed:
         resource.get("displayName"),
         name.get("givenName"),
         name.get("familyName"),
-        sorted({(e.get("value"), e.get("type"), e.get("primary")) for e in emails}, key=repr),
+        _by_repr({(e.get("value"), e.get("type"), e.get("primary")) for e in emails}),
         primary_email(emails),
         enterprise.get("employeeNumber"),
         enterprise.get("department"),
@@ -255,6 +261,11 @@ def content(resource: dict[str, Any]) -> Indexed:
         str((resource.get(CUSTOM) or {}).get("badge")).lower(),
     ]
     return Indexed.of(str(resource["id"]), _digest(key), resource.get("userName"), last_modified)
+
+
+def _by_repr(values: set[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The set's members in the order of their repr (a lone one without calling repr)."""
+    return list(values) if len(values) < 2 else sorted(values, key=repr)
 
 
 def _digest(values: list[Any]) -> bytes:

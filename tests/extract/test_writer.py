@@ -94,3 +94,63 @@ def test_no_users_gives_an_empty_table(tmp_path: Path) -> None:
     assert manifest.rows == {"users": 0, "groups": 0, "memberships": 0}
     assert pq.read_table(tmp_path / "empty" / "users.parquet").num_rows == 0
     assert empty
+
+
+def group(i: int, members: list[tuple[str, str | None]], name: str = "") -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "id": f"g{i:04d}",
+        "displayName": name or f"Group {i}",
+        "members": [{"value": value, "type": kind} if kind else {"value": value} for value, kind in members],
+        "meta": {"created": "2025-06-01T08:00:00Z"},
+    }
+
+
+def group_export(tmp_path: Path, name: str, resources: list[dict[str, Any]]) -> tuple[bytes, bytes, Manifest]:
+    staging = tmp_path / name
+    staging.mkdir()
+    writer = ExportWriter(staging, batch_rows=300)
+    for resource in resources:
+        writer.add(normalise(resource))
+    con = open_session(memory_limit="256MB")
+    try:
+        manifest = writer.finish(con, Manifest(system="s", cycle="c", kind="full"))
+    finally:
+        con.close()
+    assert not (staging / "_received").exists()
+    return (staging / "groups.parquet").read_bytes(), (staging / "memberships.parquet").read_bytes(), manifest
+
+
+def test_groups_in_order_are_written_as_they_come_and_equal_the_sorted_ones(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    groups = []
+    for i in range(700):
+        members: list[tuple[str, str | None]] = [
+            (f"u{rng.randrange(3000):05d}", "User") for _ in range(i % 9)
+        ]
+        if i % 5 == 0 and members:
+            members.append((members[0][0], "Group"))  # the same member again: the first copy is kept
+        if i % 11 == 0:
+            members.append((f"g{(i + 1) % 700:04d}", None))
+        groups.append(group(i, members))
+    shuffled = groups[:]
+    rng.shuffle(shuffled)
+    late = [*groups[:400], *groups[450:], *groups[400:450]]  # in order, then one out of order
+    copy = [*groups[:300], group(5, [("u99999", "User")], name="second copy"), *groups[300:]]
+
+    in_order = group_export(tmp_path, "in-order", groups)
+    by_duckdb = group_export(tmp_path, "shuffled", shuffled)
+    turned = group_export(tmp_path, "late", late)
+    deduped = group_export(tmp_path, "copy", copy)
+
+    assert in_order[:2] == by_duckdb[:2] == turned[:2] == deduped[:2]
+    assert in_order[2].rows == by_duckdb[2].rows == deduped[2].rows
+    assert in_order[2].duplicates_dropped == 0 and deduped[2].duplicates_dropped == 1
+    memberships = pq.read_table(tmp_path / "in-order" / "memberships.parquet").to_pylist()
+    keys = [(m["group_id"], m["member_id"]) for m in memberships]
+    assert keys == sorted(set(keys))
+    first = groups[5]["members"][0]["value"]
+    assert {"group_id": "g0005", "member_id": first, "member_type": "User"} in memberships
+    assert {"group_id": "g0000", "member_id": "g0001", "member_type": None} in memberships
+    names = pq.read_table(tmp_path / "copy" / "groups.parquet").column("display_name").to_pylist()
+    assert "second copy" not in names and len(names) == 700
