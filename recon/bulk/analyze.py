@@ -25,13 +25,13 @@ from typing import Any
 import orjson
 import polars as pl
 
-from recon.bulk.collector import gc_paused
 from recon.bulk.exchanges import LogEntry, last_recorded_at, read_json_file, read_log, read_text, records_of
 from recon.bulk.expect import Expectation, expectations, lookup, value_met
 from recon.bulk.model import BULK_ID_PREFIX, parse_request, parse_response
 from recon.bulk.paths import new_run_id, run_dir
 from recon.bulk.records import Exchange, OpRecord
 from recon.capabilities import load_capabilities
+from recon.collector import gc_paused
 from recon.content import ContentRules, content_rules
 from recon.engine import Parquet, open_session
 from recon.errors import UsageError

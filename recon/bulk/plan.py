@@ -28,11 +28,11 @@ import polars as pl
 
 from recon import __version__
 from recon.bulk.chunking import chunk_operations, empty_request_size
-from recon.bulk.collector import gc_paused
 from recon.bulk.limits import Limits, target_limits
 from recon.bulk.matches import Matches, reconcile_matches
 from recon.bulk.paths import plan_dir
 from recon.bulk.remedies import NEW_MEMBERSHIP_COLUMNS, PlannedOp, RemedyBuilder
+from recon.collector import gc_paused
 from recon.config import Config
 from recon.engine import Parquet, open_session
 from recon.errors import DataNotFound

@@ -9,10 +9,10 @@ from typing import Any
 
 import orjson
 
-from recon.bulk.collector import gc_paused
 from recon.bulk.exchanges import read_json_file
 from recon.bulk.limits import Limits
 from recon.bulk.model import BulkRequest, parse_request
+from recon.collector import gc_paused
 from recon.errors import DataNotFound, InputError
 
 __all__ = ["LoadedPlan", "load_plan"]

@@ -9,19 +9,18 @@ the arguments: the same seed gives byte-identical files.
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from recon import __version__
 from recon.capabilities import Capabilities, save_capabilities
+from recon.collector import gc_paused
 from recon.errors import UsageError
 from recon.extract.files import since_filter
 from recon.scim.discovery import flatten_attributes
@@ -264,7 +263,7 @@ def simulate(
     writer = _Writer(out, fmt, seed, chosen.name, memoise)
     faulty = SchemaFaults(seed, schema_faults) if schema_faults > 0 else None
     run = _Run(out, directory, apps, writer, ledger, memoise, faulty)
-    with _gc_paused():
+    with gc_paused():
         try:
             for index in range(cycles):
                 run.cycle(index)
@@ -272,23 +271,6 @@ def simulate(
             writer.close()
         run.finish(seed, chosen, fmt)
     return run.summary(seed, chosen.name, fmt, time.perf_counter() - started)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Cyclic garbage collection off inside the block (reference counting still frees memory).
-
-    The model, the views and the fingerprints are millions of small records that hold no
-    reference cycles; the collector's full passes over all of them grow faster than the
-    directory (at 1M users the findings and a cycle's sync took 15-60x their 100k time).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _idp_capabilities(store: Store) -> None:
