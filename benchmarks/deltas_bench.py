@@ -280,6 +280,8 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "cpu": cpu() - cpu0, "sum
 
 # One run of the phases of recon.deltas.deltas, one after the other on one session (no worker
 # thread, so each phase's CPU seconds are its own), timed in a fresh process: where the time goes.
+# Then the anatomy: single statements over the same files that take the phases apart (not run by
+# recon; each one timed alone on a fresh connection).
 PHASES = """
 import sys, time, json, resource
 sys.path.insert(0, {root!r})
@@ -291,22 +293,34 @@ except ImportError:  # the flat layout before b5b7021
     from recon import deltas as D
 from recon.content import content_rules
 from recon.engine import open_session
+from recon.engine.duckdb import connect
 from recon.store import Store
-cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 store = Store({data!r})
-b, h, d = (D._tables(store.complete_export("idp", c, k)) for c, k in (({base!r}, "full"), ({head!r}, "full"), ({head!r}, "delta")))
+refs = [store.complete_export("idp", c, k) for c, k in (({base!r}, "full"), ({head!r}, "full"), ({head!r}, "delta"))]
+b, h, d = (D._tables(ref) for ref in refs)
 rules = content_rules(None)
 phases = {{}}
-def timed(label, thunk):
-    t0 = cpu(); out = thunk(); phases[label] = cpu() - t0; return out
+def timed(label, thunk, into=phases):
+    u0, s0 = resource.getrusage(resource.RUSAGE_SELF)[:2]
+    out = thunk()
+    u1, s1 = resource.getrusage(resource.RUSAGE_SELF)[:2]
+    into[label] = [u1 - u0 + s1 - s0, s1 - s0]
+    return out
 with open_session(temp_dir=store.temp_dir, memory_limit={memory!r}) as s:
     users = timed("users: deltas_users_compare (base and head joined on id, raw texts carried)", lambda: s.run(
         "deltas_users_compare", None,
         {{"base_users": b.users, "head_users": h.users, "delta_users": d.users, "delta_users_matching": d.users}}, keep=True))
     uc = timed("users: content comparison in Python (recon/content.py)", lambda: D.content_changes(
         s, s.run("deltas_candidates", None, {{"compared": users}}), rules))
-    gr, gc, gp = timed("groups: deltas_groups_compare (member fingerprints, raw texts) + content comparison", lambda: D._compare_groups(
-        s.worker(), None, b, h, d, None, rules))
+    w = s.worker()
+    groups = timed("groups: deltas_groups_compare (member fingerprints, raw texts joined on id)", lambda: w.run(
+        "deltas_groups_compare", None,
+        {{"base_groups": b.groups, "head_groups": h.groups, "base_memberships": b.memberships,
+          "head_memberships": h.memberships, "delta_groups": d.groups, "delta_groups_matching": d.groups}}, keep=True))
+    gc, gp = timed("groups: content comparison in Python (recon/content.py)", lambda: D.content_changes(
+        w, w.run("deltas_candidates", None, {{"compared": groups}}), rules))
+    gr = timed("groups: compare rows handed back without raw texts", lambda: D._without_raw(w, groups))
+    w.close()
     def tail():
         compared = s.union_all(users, s.bind(gr))
         classified = s.run("deltas_classify", None, {{"compared": compared, "content_changes": pa.concat_tables([uc[0], gc])}}, keep=True)
@@ -314,7 +328,24 @@ with open_session(temp_dir=store.temp_dir, memory_limit={memory!r}) as s:
         s.write_parquet(findings, Path({data!r}) / ".tmp" / "phases_findings.parquet", D.DELTA_FINDINGS)
         s.rows(s.run("deltas_counts", None, {{"classified": classified}}))
     timed("classify, findings written, counts", tail)
-print(json.dumps({{"seconds": 0.0, "cpu": sum(phases.values()), "phases": phases}}))
+f = lambda ref, table: "read_parquet('" + str(ref.table(table)) + "')"
+bu, hu, bg, hg, bm, hm = f(refs[0], "users"), f(refs[1], "users"), f(refs[0], "groups"), f(refs[1], "groups"), f(refs[0], "memberships"), f(refs[1], "memberships")
+prints = "(SELECT group_id, count(*) AS n, bit_xor(hash(member_id, member_type)) AS x, sum(CAST(hash(member_id, member_type) AS HUGEINT)) AS s FROM {{}} GROUP BY group_id)"
+anatomy_sql = {{
+    "users: raw texts of both files decoded, nothing else (their floor share)": "SELECT sum(strlen(raw)) FROM " + bu + " UNION ALL SELECT sum(strlen(raw)) FROM " + hu,
+    "users: ids, names and lastModified joined on id, no raw text": "SELECT count(*) FROM (SELECT id, user_name, last_modified FROM " + bu + ") AS b FULL JOIN (SELECT id, user_name, last_modified FROM " + hu + ") AS h ON h.id = b.id WHERE b.last_modified IS DISTINCT FROM h.last_modified",
+    "users: raw texts joined on id and compared, nothing else": "SELECT count(*) FROM (SELECT id, raw FROM " + bu + ") AS b FULL JOIN (SELECT id, raw FROM " + hu + ") AS h ON h.id = b.id WHERE b.raw IS DISTINCT FROM h.raw",
+    "groups: raw texts of both files decoded, nothing else": "SELECT sum(strlen(raw)) FROM " + bg + " UNION ALL SELECT sum(strlen(raw)) FROM " + hg,
+    "groups: raw texts joined on id and compared, nothing else": "SELECT count(*) FROM (SELECT id, raw FROM " + bg + ") AS b FULL JOIN (SELECT id, raw FROM " + hg + ") AS h ON h.id = b.id WHERE b.raw IS DISTINCT FROM h.raw",
+    "groups: memberships of both files decoded, nothing else": "SELECT sum(strlen(group_id) + strlen(member_id) + strlen(member_type)) FROM " + bm + " UNION ALL SELECT sum(strlen(group_id) + strlen(member_id) + strlen(member_type)) FROM " + hm,
+    "groups: member fingerprints of both sides joined": "SELECT count(*) FROM " + prints.format(bm) + " AS b FULL JOIN " + prints.format(hm) + " AS h ON h.group_id = b.group_id WHERE b.n IS DISTINCT FROM h.n OR b.x IS DISTINCT FROM h.x OR b.s IS DISTINCT FROM h.s",
+}}
+anatomy = {{}}
+for label, sql in anatomy_sql.items():
+    con = connect(memory_limit={memory!r})
+    timed(label, lambda: con.sql(sql).fetchall(), anatomy)
+    con.close()
+print(json.dumps({{"seconds": 0.0, "cpu": sum(v[0] for v in phases.values()), "phases": phases, "anatomy": anatomy}}))
 """
 
 
@@ -525,7 +556,8 @@ def main() -> None:
         )
     same_summary = len(set(outputs["after"] + outputs["before"])) == 1
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    phases = measure(PHASES.format(root=str(ROOT), **common))[2]["phases"]  # type: ignore[union-attr]
+    phased = measure(PHASES.format(root=str(ROOT), **common))[2]
+    phases, anatomy = phased["phases"], phased["anatomy"]
     floor_cpu = [statistics.median(x) for x in zip(*floor_new.per_file, strict=True)]
     load_after_phases = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
@@ -535,7 +567,8 @@ def main() -> None:
     files = ["base users", "base groups", "base memberships", "head users", "head groups",
              "head memberships", "delta users", "delta groups", "delta memberships"]  # fmt: skip
     floor_rows = "\n".join(f"| {name} | {cpu:.2f} |" for name, cpu in zip(files, floor_cpu, strict=True))
-    phase_rows = "\n".join(f"| {name} | {cpu:.2f} |" for name, cpu in phases.items())  # type: ignore[union-attr]
+    phase_rows = "\n".join(f"| {name} | {cpu:.2f} | {sys_:.2f} |" for name, (cpu, sys_) in phases.items())  # type: ignore[union-attr]
+    anatomy_rows = "\n".join(f"| {name} | {cpu:.2f} | {sys_:.2f} |" for name, (cpu, sys_) in anatomy.items())  # type: ignore[union-attr]
     normalised = "" if old is None or floor_old is None else f"{floor_old.row(None)}\n{old.row(floor_old)}\n"
     verdict = (
         f"**Goal met: {ratio_wall:.2f}x** (CPU {ratio_cpu:.2f}x)."
@@ -581,11 +614,19 @@ The floor (a), per file (median over the runs):
 {floor_rows}
 
 `recon.deltas.deltas`, phase by phase, run one after the other in one process after the timed runs
-(no worker thread, so each phase's CPU is its own; load average then {load_after_phases}):
+(no worker thread, so each phase's CPU is its own; load average then {load_after_phases}). System CPU
+is the kernel's share (mostly page faults: memory a hash table touches for the first time):
 
-| phase | CPU s |
-|---|---|
+| phase | CPU s | of which system |
+|---|---|---|
 {phase_rows}
+
+The anatomy of those phases: single statements over the same files, each timed alone on a fresh
+DuckDB connection right after (not run by recon; they take the phases apart):
+
+| statement | CPU s | of which system |
+|---|---|---|
+{anatomy_rows}
 
 How: SQL joins base and head on id and hands over only the resources whose `raw` text (or member
 set) differs; recon/content.py parses both versions of those (orjson) and compares them as RFC 7643
