@@ -43,6 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from recon import __version__  # noqa: E402
 from recon.engine.duckdb import connect  # noqa: E402
+from recon.fingerprint import content_sha256_of_text  # noqa: E402
+from recon.schemas import CONTENT_SHA256  # noqa: E402
 from recon.store import Manifest, Store, atomic_write_json  # noqa: E402
 
 BASE, HEAD = "20260105T020000Z", "20260106T020000Z"
@@ -186,6 +188,39 @@ COPY (
 """
 
 
+def add_prints(path: Path, resource_type: str) -> None:
+    """Append ``content_sha256`` to a users or groups file DuckDB wrote, as recon's writers fill it
+    (:func:`recon.fingerprint.content_sha256_of_text` of each ``raw``, in Python), written again by
+    DuckDB (``POSITIONAL JOIN``: same rows, same order, DuckDB's row groups and zstd)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if CONTENT_SHA256 in pq.read_schema(path).names:
+        return
+    source = pq.ParquetFile(path)
+    prints = []
+    for batch in source.iter_batches(columns=["raw"], batch_size=65_536):
+        prints += [content_sha256_of_text(t, resource_type) for t in batch.column(0).to_pylist()]
+    table = pa.table({CONTENT_SHA256: pa.array(prints, pa.binary())})
+    staged = path.with_suffix(".prints.parquet")
+    con = connect(temp_dir=path.parent.parent / ".tmp")
+    con.register("prints", table)
+    con.sql(
+        f"COPY (SELECT * FROM read_parquet('{path}', hive_partitioning = false) POSITIONAL JOIN prints) "
+        f"TO '{staged}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    con.close()
+    staged.replace(path)
+
+
+def add_all_prints(store: Store) -> None:
+    """``content_sha256`` in every users and groups file of the three exports."""
+    for cycle, kind in ((BASE, "full"), (HEAD, "full"), (HEAD, "delta")):
+        ref = store.export("idp", cycle, kind)  # type: ignore[arg-type]
+        add_prints(ref.table("users"), "User")
+        add_prints(ref.table("groups"), "Group")
+
+
 def generate(root: Path, n: int) -> dict[str, int]:
     """Write the three exports; return the expected counts."""
     if root.exists():
@@ -218,6 +253,7 @@ def generate(root: Path, n: int) -> dict[str, int]:
         if delta:
             manifest.filter, manifest.watermark = f'meta.lastModified gt "{WATERMARK}"', WATERMARK
         atomic_write_json(ref.manifest_path, manifest.to_json())
+    add_all_prints(store)
     per = n // 1000
     changed_groups = int(con.sql("SELECT count(*) FROM changed").fetchall()[0][0])
     bumped_groups = int(con.sql("SELECT count(*) FROM changed WHERE changed_group % 2 = 0").fetchall()[0][0])
@@ -251,6 +287,8 @@ def read(column, kind):
         return 'sum(epoch_ms("' + column + '"))'
     if kind.endswith("[]"):
         return 'sum(len(list_transform("' + column + '", lambda e: e.value)))'
+    if kind == "BLOB":
+        return 'sum(octet_length("' + column + '"))'
     return 'count("' + column + '")'
 
 
@@ -307,14 +345,16 @@ def timed(label, thunk, into=phases):
     into[label] = [u1 - u0 + s1 - s0, s1 - s0]
     return out
 with open_session(temp_dir=store.temp_dir, memory_limit={memory!r}) as s:
-    users = timed("users: deltas_users_compare (base and head joined on id, raw texts carried)", lambda: s.run(
-        "deltas_users_compare", None,
+    pick = getattr(D, "_compare_sql", lambda kind, base, head: "deltas_" + kind + "_compare")
+    us, gs = pick("users", refs[0], refs[1]), pick("groups", refs[0], refs[1])
+    users = timed("users: " + us + " (base and head joined on id" + (", prints; raw read back where they differ)" if us.endswith("prints") else ", raw texts carried)"), lambda: s.run(
+        us, None,
         {{"base_users": b.users, "head_users": h.users, "delta_users": d.users, "delta_users_matching": d.users}}, keep=True))
     uc = timed("users: content comparison in Python (recon/content.py)", lambda: D.content_changes(
         s, s.run("deltas_candidates", None, {{"compared": users}}), rules))
     w = s.worker()
-    groups = timed("groups: deltas_groups_compare (member fingerprints, raw texts joined on id)", lambda: w.run(
-        "deltas_groups_compare", None,
+    groups = timed("groups: " + gs + " (member fingerprints, " + ("prints joined on id; raw read back where they differ)" if gs.endswith("prints") else "raw texts joined on id)"), lambda: w.run(
+        gs, None,
         {{"base_groups": b.groups, "head_groups": h.groups, "base_memberships": b.memberships,
           "head_memberships": h.memberships, "delta_groups": d.groups, "delta_groups_matching": d.groups}}, keep=True))
     gc, gp = timed("groups: content comparison in Python (recon/content.py)", lambda: D.content_changes(
@@ -334,6 +374,8 @@ prints = "(SELECT group_id, count(*) AS n, bit_xor(hash(member_id, member_type))
 anatomy_sql = {{
     "users: raw texts of both files decoded, nothing else (their floor share)": "SELECT sum(strlen(raw)) FROM " + bu + " UNION ALL SELECT sum(strlen(raw)) FROM " + hu,
     "users: ids, names and lastModified joined on id, no raw text": "SELECT count(*) FROM (SELECT id, user_name, last_modified FROM " + bu + ") AS b FULL JOIN (SELECT id, user_name, last_modified FROM " + hu + ") AS h ON h.id = b.id WHERE b.last_modified IS DISTINCT FROM h.last_modified",
+    "users: ids, names, lastModified and content prints joined on id, no raw text": "SELECT count(*) FROM (SELECT id, user_name, last_modified, content_sha256 FROM " + bu + ") AS b FULL JOIN (SELECT id, user_name, last_modified, content_sha256 FROM " + hu + ") AS h ON h.id = b.id WHERE b.content_sha256 IS DISTINCT FROM h.content_sha256",
+    "users: raw texts read back for the ids whose prints differ, both files": "WITH d AS (SELECT b.id FROM (SELECT id, content_sha256 FROM " + bu + ") AS b JOIN (SELECT id, content_sha256 FROM " + hu + ") AS h ON h.id = b.id WHERE b.content_sha256 IS DISTINCT FROM h.content_sha256) SELECT sum(strlen(raw)) FROM " + bu + " WHERE id IN (SELECT id FROM d) UNION ALL SELECT sum(strlen(raw)) FROM " + hu + " WHERE id IN (SELECT id FROM d)",
     "users: raw texts joined on id and compared, nothing else": "SELECT count(*) FROM (SELECT id, raw FROM " + bu + ") AS b FULL JOIN (SELECT id, raw FROM " + hu + ") AS h ON h.id = b.id WHERE b.raw IS DISTINCT FROM h.raw",
     "groups: raw texts of both files decoded, nothing else": "SELECT sum(strlen(raw)) FROM " + bg + " UNION ALL SELECT sum(strlen(raw)) FROM " + hg,
     "groups: raw texts joined on id and compared, nothing else": "SELECT count(*) FROM (SELECT id, raw FROM " + bg + ") AS b FULL JOIN (SELECT id, raw FROM " + hg + ") AS h ON h.id = b.id WHERE b.raw IS DISTINCT FROM h.raw",
@@ -384,9 +426,9 @@ OLD_USER_COLUMNS = [
 
 def reads_of(store: Store, new: bool) -> list[tuple[str, list[str]]]:
     """(file, columns) that ``recon deltas`` reads: the whole-resource version (``new``) or main's."""
-    users_full = ["id", "user_name", "last_modified", "raw"] if new else OLD_USER_COLUMNS
+    users_full = ["id", "user_name", "last_modified", "raw", CONTENT_SHA256] if new else OLD_USER_COLUMNS
     groups_full = (
-        ["id", "display_name", "last_modified", "raw"]
+        ["id", "display_name", "last_modified", "raw", CONTENT_SHA256]
         if new
         else ["id", "external_id", "display_name", "last_modified"]
     )
@@ -476,6 +518,7 @@ def main() -> None:
     )
     (args.work / "expected.json").write_text(json.dumps(expected))
     store = Store(args.work)
+    add_all_prints(store)  # inputs of a run before the prints existed get them (once)
     import pyarrow.parquet as pq
 
     new_reads, old_reads = reads_of(store, True), reads_of(store, False)
