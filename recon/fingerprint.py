@@ -27,12 +27,8 @@ _SORTED = orjson.OPT_SORT_KEYS
 def content_sha256(resource: Mapping[str, Any], resource_type: str) -> bytes | None:
     """The 32-byte print of one parsed resource (``"User"`` or ``"Group"``), None if it cannot be
     serialised (a value orjson refuses: then the resource is compared as without a print)."""
-    left_out = (_LEFT_OUT, _GROUP_LEFT_OUT) if resource_type == "Group" else (_LEFT_OUT,)
-    content = {key: value for key, value in resource.items() if key not in left_out}
-    try:
-        return hashlib.sha256(orjson.dumps(content, option=_SORTED)).digest()
-    except (orjson.JSONEncodeError, TypeError):
-        return None
+    left_out = _left_out(resource_type)
+    return _digest({key: value for key, value in resource.items() if key not in left_out})
 
 
 def content_sha256_of_text(raw: bytes | str | None, resource_type: str) -> bytes | None:
@@ -44,4 +40,19 @@ def content_sha256_of_text(raw: bytes | str | None, resource_type: str) -> bytes
         resource = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    return content_sha256(resource, resource_type) if isinstance(resource, dict) else None
+    if not isinstance(resource, dict):
+        return None
+    for key in _left_out(resource_type):  # the parsed object is ours: no copy
+        resource.pop(key, None)
+    return _digest(resource)
+
+
+def _left_out(resource_type: str) -> tuple[str, ...]:
+    return (_LEFT_OUT, _GROUP_LEFT_OUT) if resource_type == "Group" else (_LEFT_OUT,)
+
+
+def _digest(content: dict[str, Any]) -> bytes | None:
+    try:
+        return hashlib.sha256(orjson.dumps(content, option=_SORTED)).digest()
+    except (orjson.JSONEncodeError, TypeError):
+        return None
