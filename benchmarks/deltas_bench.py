@@ -671,13 +671,16 @@ DuckDB connection right after (not run by recon; they take the phases apart):
 |---|---|---|
 {anatomy_rows}
 
-How: SQL joins base and head on id and hands over only the resources whose `raw` text (or member
-set) differs; recon/content.py parses both versions of those (orjson) and compares them as RFC 7643
-says, path by path. Identical text is identical content, so an unchanged resource costs one string
-comparison in the join. Group member sets are compared by per-group fingerprints (count, bit_xor and
-sum of 64-bit hashes); the member changes are looked up with IN (a mark join on the few changed
-group ids). The groups' SQL and their content comparison run on a worker session while the main
-one compares the users' contents; the worker hands back small Arrow tables without the raw texts.
+How: every users and groups file carries `content_sha256` (SHA-256 of the resource without `meta`,
+a group's also without `members`, as sorted compact JSON; recon/fingerprint.py). SQL joins base and
+head on id and the 32-byte prints only, and reads `raw` back just for the resources whose prints
+differ (or are null); recon/content.py parses both versions of those (orjson) and compares them as
+RFC 7643 says, path by path. Equal prints are equal content, so an unchanged resource costs one
+32-byte comparison and a touched-only one (lastModified bumped) is no candidate. Group member sets
+are compared by per-group fingerprints (count, bit_xor and sum of 64-bit hashes); the member
+changes are looked up with IN. The groups' SQL and their content comparison run on a worker session
+while the main one compares the users' contents. Exports without the column are compared by the
+statements before this change (the raw texts joined on id).
 """
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
