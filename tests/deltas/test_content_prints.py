@@ -9,9 +9,12 @@ from array import array
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recon.deltas import deltas
 from recon.deltas.run import _compare_sql
@@ -20,6 +23,7 @@ from recon.extract.files import import_files
 from recon.extract.json_columns import lines_of, page_rows
 from recon.extract.normalize import normalise
 from recon.extract.writer import ExportWriter
+from recon.fingerprint import content_sha256, content_sha256_of_text
 from recon.simulate.run import simulate
 from recon.store import Manifest, Store
 from tests.deltas.test_deltas_import import EXPECTED, load, rows
@@ -176,3 +180,38 @@ def test_exports_without_prints_give_the_same_findings(
     assert _compare_sql("users", base_ref, head_ref) == want
     assert _compare_sql("groups", base_ref, head_ref) == want.replace("users", "groups")
     assert _summary(store) == with_prints
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    content=st.dictionaries(
+        st.text(max_size=8).filter(lambda k: k not in ("meta", "members")), _JSON, max_size=6
+    ),
+    meta=_JSON,
+    members=_JSON,
+    kind=st.sampled_from(["User", "Group"]),
+)
+def test_print_of_a_parsed_object_and_of_its_text_agree_and_ignore_meta(
+    content: dict[str, Any], meta: Any, members: Any, kind: str
+) -> None:
+    resource = {**content, "meta": meta, "members": members}
+    printed = content_sha256(resource, kind)
+    assert printed is not None and len(printed) == 32
+    assert content_sha256_of_text(orjson.dumps(resource), kind) == printed
+    assert content_sha256(dict(reversed(list(resource.items()))), kind) == printed  # key order
+    assert content_sha256({**resource, "meta": {"lastModified": "2026-02-01T00:00:00Z"}}, kind) == printed
+    # a group's members are not in its print (memberships carry them); a user's are
+    assert (content_sha256({**resource, "members": [members]}, kind) == printed) == (kind == "Group")
+    changed = {**resource, "x-extra": [resource.get("x-extra")]}  # [v] is never v
+    assert content_sha256(changed, kind) != printed
