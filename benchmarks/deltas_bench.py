@@ -43,6 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from recon import __version__  # noqa: E402
 from recon.engine.duckdb import connect  # noqa: E402
+from recon.fingerprint import content_sha256_of_text  # noqa: E402
+from recon.schemas import CONTENT_SHA256  # noqa: E402
 from recon.store import Manifest, Store, atomic_write_json  # noqa: E402
 
 BASE, HEAD = "20260105T020000Z", "20260106T020000Z"
@@ -186,6 +188,39 @@ COPY (
 """
 
 
+def add_prints(path: Path, resource_type: str) -> None:
+    """Append ``content_sha256`` to a users or groups file DuckDB wrote, as recon's writers fill it
+    (:func:`recon.fingerprint.content_sha256_of_text` of each ``raw``, in Python), written again by
+    DuckDB (``POSITIONAL JOIN``: same rows, same order, DuckDB's row groups and zstd)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if CONTENT_SHA256 in pq.read_schema(path).names:
+        return
+    source = pq.ParquetFile(path)
+    prints = []
+    for batch in source.iter_batches(columns=["raw"], batch_size=65_536):
+        prints += [content_sha256_of_text(t, resource_type) for t in batch.column(0).to_pylist()]
+    table = pa.table({CONTENT_SHA256: pa.array(prints, pa.binary())})
+    staged = path.with_suffix(".prints.parquet")
+    con = connect(temp_dir=path.parent.parent / ".tmp")
+    con.register("prints", table)
+    con.sql(
+        f"COPY (SELECT * FROM read_parquet('{path}', hive_partitioning = false) POSITIONAL JOIN prints) "
+        f"TO '{staged}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    con.close()
+    staged.replace(path)
+
+
+def add_all_prints(store: Store) -> None:
+    """``content_sha256`` in every users and groups file of the three exports."""
+    for cycle, kind in ((BASE, "full"), (HEAD, "full"), (HEAD, "delta")):
+        ref = store.export("idp", cycle, kind)  # type: ignore[arg-type]
+        add_prints(ref.table("users"), "User")
+        add_prints(ref.table("groups"), "Group")
+
+
 def generate(root: Path, n: int) -> dict[str, int]:
     """Write the three exports; return the expected counts."""
     if root.exists():
@@ -218,6 +253,7 @@ def generate(root: Path, n: int) -> dict[str, int]:
         if delta:
             manifest.filter, manifest.watermark = f'meta.lastModified gt "{WATERMARK}"', WATERMARK
         atomic_write_json(ref.manifest_path, manifest.to_json())
+    add_all_prints(store)
     per = n // 1000
     changed_groups = int(con.sql("SELECT count(*) FROM changed").fetchall()[0][0])
     bumped_groups = int(con.sql("SELECT count(*) FROM changed WHERE changed_group % 2 = 0").fetchall()[0][0])
@@ -251,6 +287,8 @@ def read(column, kind):
         return 'sum(epoch_ms("' + column + '"))'
     if kind.endswith("[]"):
         return 'sum(len(list_transform("' + column + '", lambda e: e.value)))'
+    if kind == "BLOB":
+        return 'sum(octet_length("' + column + '"))'
     return 'count("' + column + '")'
 
 
@@ -280,6 +318,8 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "cpu": cpu() - cpu0, "sum
 
 # One run of the phases of recon.deltas.deltas, one after the other on one session (no worker
 # thread, so each phase's CPU seconds are its own), timed in a fresh process: where the time goes.
+# Then the anatomy: single statements over the same files that take the phases apart (not run by
+# recon; each one timed alone on a fresh connection).
 PHASES = """
 import sys, time, json, resource
 sys.path.insert(0, {root!r})
@@ -291,22 +331,36 @@ except ImportError:  # the flat layout before b5b7021
     from recon import deltas as D
 from recon.content import content_rules
 from recon.engine import open_session
+from recon.engine.duckdb import connect
 from recon.store import Store
-cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 store = Store({data!r})
-b, h, d = (D._tables(store.complete_export("idp", c, k)) for c, k in (({base!r}, "full"), ({head!r}, "full"), ({head!r}, "delta")))
+refs = [store.complete_export("idp", c, k) for c, k in (({base!r}, "full"), ({head!r}, "full"), ({head!r}, "delta"))]
+b, h, d = (D._tables(ref) for ref in refs)
 rules = content_rules(None)
 phases = {{}}
-def timed(label, thunk):
-    t0 = cpu(); out = thunk(); phases[label] = cpu() - t0; return out
+def timed(label, thunk, into=phases):
+    u0, s0 = resource.getrusage(resource.RUSAGE_SELF)[:2]
+    out = thunk()
+    u1, s1 = resource.getrusage(resource.RUSAGE_SELF)[:2]
+    into[label] = [u1 - u0 + s1 - s0, s1 - s0]
+    return out
 with open_session(temp_dir=store.temp_dir, memory_limit={memory!r}) as s:
-    users = timed("users: deltas_users_compare (base and head joined on id, raw texts carried)", lambda: s.run(
-        "deltas_users_compare", None,
+    pick = getattr(D, "_compare_sql", lambda kind, base, head: "deltas_" + kind + "_compare")
+    us, gs = pick("users", refs[0], refs[1]), pick("groups", refs[0], refs[1])
+    users = timed("users: " + us + " (base and head joined on id" + (", prints; raw read back where they differ)" if us.endswith("prints") else ", raw texts carried)"), lambda: s.run(
+        us, None,
         {{"base_users": b.users, "head_users": h.users, "delta_users": d.users, "delta_users_matching": d.users}}, keep=True))
     uc = timed("users: content comparison in Python (recon/content.py)", lambda: D.content_changes(
         s, s.run("deltas_candidates", None, {{"compared": users}}), rules))
-    gr, gc, gp = timed("groups: deltas_groups_compare (member fingerprints, raw texts) + content comparison", lambda: D._compare_groups(
-        s.worker(), None, b, h, d, None, rules))
+    w = s.worker()
+    groups = timed("groups: " + gs + " (member fingerprints, " + ("prints joined on id; raw read back where they differ)" if gs.endswith("prints") else "raw texts joined on id)"), lambda: w.run(
+        gs, None,
+        {{"base_groups": b.groups, "head_groups": h.groups, "base_memberships": b.memberships,
+          "head_memberships": h.memberships, "delta_groups": d.groups, "delta_groups_matching": d.groups}}, keep=True))
+    gc, gp = timed("groups: content comparison in Python (recon/content.py)", lambda: D.content_changes(
+        w, w.run("deltas_candidates", None, {{"compared": groups}}), rules))
+    gr = timed("groups: compare rows handed back without raw texts", lambda: D._without_raw(w, groups))
+    w.close()
     def tail():
         compared = s.union_all(users, s.bind(gr))
         classified = s.run("deltas_classify", None, {{"compared": compared, "content_changes": pa.concat_tables([uc[0], gc])}}, keep=True)
@@ -314,7 +368,26 @@ with open_session(temp_dir=store.temp_dir, memory_limit={memory!r}) as s:
         s.write_parquet(findings, Path({data!r}) / ".tmp" / "phases_findings.parquet", D.DELTA_FINDINGS)
         s.rows(s.run("deltas_counts", None, {{"classified": classified}}))
     timed("classify, findings written, counts", tail)
-print(json.dumps({{"seconds": 0.0, "cpu": sum(phases.values()), "phases": phases}}))
+f = lambda ref, table: "read_parquet('" + str(ref.table(table)) + "')"
+bu, hu, bg, hg, bm, hm = f(refs[0], "users"), f(refs[1], "users"), f(refs[0], "groups"), f(refs[1], "groups"), f(refs[0], "memberships"), f(refs[1], "memberships")
+prints = "(SELECT group_id, count(*) AS n, bit_xor(hash(member_id, member_type)) AS x, sum(CAST(hash(member_id, member_type) AS HUGEINT)) AS s FROM {{}} GROUP BY group_id)"
+anatomy_sql = {{
+    "users: raw texts of both files decoded, nothing else (their floor share)": "SELECT sum(strlen(raw)) FROM " + bu + " UNION ALL SELECT sum(strlen(raw)) FROM " + hu,
+    "users: ids, names and lastModified joined on id, no raw text": "SELECT count(*) FROM (SELECT id, user_name, last_modified FROM " + bu + ") AS b FULL JOIN (SELECT id, user_name, last_modified FROM " + hu + ") AS h ON h.id = b.id WHERE b.last_modified IS DISTINCT FROM h.last_modified",
+    "users: ids, names, lastModified and content prints joined on id, no raw text": "SELECT count(*) FROM (SELECT id, user_name, last_modified, content_sha256 FROM " + bu + ") AS b FULL JOIN (SELECT id, user_name, last_modified, content_sha256 FROM " + hu + ") AS h ON h.id = b.id WHERE b.content_sha256 IS DISTINCT FROM h.content_sha256",
+    "users: raw texts read back for the ids whose prints differ, both files": "WITH d AS (SELECT b.id FROM (SELECT id, content_sha256 FROM " + bu + ") AS b JOIN (SELECT id, content_sha256 FROM " + hu + ") AS h ON h.id = b.id WHERE b.content_sha256 IS DISTINCT FROM h.content_sha256) SELECT sum(strlen(raw)) FROM " + bu + " WHERE id IN (SELECT id FROM d) UNION ALL SELECT sum(strlen(raw)) FROM " + hu + " WHERE id IN (SELECT id FROM d)",
+    "users: raw texts joined on id and compared, nothing else": "SELECT count(*) FROM (SELECT id, raw FROM " + bu + ") AS b FULL JOIN (SELECT id, raw FROM " + hu + ") AS h ON h.id = b.id WHERE b.raw IS DISTINCT FROM h.raw",
+    "groups: raw texts of both files decoded, nothing else": "SELECT sum(strlen(raw)) FROM " + bg + " UNION ALL SELECT sum(strlen(raw)) FROM " + hg,
+    "groups: raw texts joined on id and compared, nothing else": "SELECT count(*) FROM (SELECT id, raw FROM " + bg + ") AS b FULL JOIN (SELECT id, raw FROM " + hg + ") AS h ON h.id = b.id WHERE b.raw IS DISTINCT FROM h.raw",
+    "groups: memberships of both files decoded, nothing else": "SELECT sum(strlen(group_id) + strlen(member_id) + strlen(member_type)) FROM " + bm + " UNION ALL SELECT sum(strlen(group_id) + strlen(member_id) + strlen(member_type)) FROM " + hm,
+    "groups: member fingerprints of both sides joined": "SELECT count(*) FROM " + prints.format(bm) + " AS b FULL JOIN " + prints.format(hm) + " AS h ON h.group_id = b.group_id WHERE b.n IS DISTINCT FROM h.n OR b.x IS DISTINCT FROM h.x OR b.s IS DISTINCT FROM h.s",
+}}
+anatomy = {{}}
+for label, sql in anatomy_sql.items():
+    con = connect(memory_limit={memory!r})
+    timed(label, lambda: con.sql(sql).fetchall(), anatomy)
+    con.close()
+print(json.dumps({{"seconds": 0.0, "cpu": sum(v[0] for v in phases.values()), "phases": phases, "anatomy": anatomy}}))
 """
 
 
@@ -353,9 +426,9 @@ OLD_USER_COLUMNS = [
 
 def reads_of(store: Store, new: bool) -> list[tuple[str, list[str]]]:
     """(file, columns) that ``recon deltas`` reads: the whole-resource version (``new``) or main's."""
-    users_full = ["id", "user_name", "last_modified", "raw"] if new else OLD_USER_COLUMNS
+    users_full = ["id", "user_name", "last_modified", "raw", CONTENT_SHA256] if new else OLD_USER_COLUMNS
     groups_full = (
-        ["id", "display_name", "last_modified", "raw"]
+        ["id", "display_name", "last_modified", "raw", CONTENT_SHA256]
         if new
         else ["id", "external_id", "display_name", "last_modified"]
     )
@@ -445,6 +518,7 @@ def main() -> None:
     )
     (args.work / "expected.json").write_text(json.dumps(expected))
     store = Store(args.work)
+    add_all_prints(store)  # inputs of a run before the prints existed get them (once)
     import pyarrow.parquet as pq
 
     new_reads, old_reads = reads_of(store, True), reads_of(store, False)
@@ -525,7 +599,8 @@ def main() -> None:
         )
     same_summary = len(set(outputs["after"] + outputs["before"])) == 1
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    phases = measure(PHASES.format(root=str(ROOT), **common))[2]["phases"]  # type: ignore[union-attr]
+    phased = measure(PHASES.format(root=str(ROOT), **common))[2]
+    phases, anatomy = phased["phases"], phased["anatomy"]
     floor_cpu = [statistics.median(x) for x in zip(*floor_new.per_file, strict=True)]
     load_after_phases = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
@@ -535,7 +610,8 @@ def main() -> None:
     files = ["base users", "base groups", "base memberships", "head users", "head groups",
              "head memberships", "delta users", "delta groups", "delta memberships"]  # fmt: skip
     floor_rows = "\n".join(f"| {name} | {cpu:.2f} |" for name, cpu in zip(files, floor_cpu, strict=True))
-    phase_rows = "\n".join(f"| {name} | {cpu:.2f} |" for name, cpu in phases.items())  # type: ignore[union-attr]
+    phase_rows = "\n".join(f"| {name} | {cpu:.2f} | {sys_:.2f} |" for name, (cpu, sys_) in phases.items())  # type: ignore[union-attr]
+    anatomy_rows = "\n".join(f"| {name} | {cpu:.2f} | {sys_:.2f} |" for name, (cpu, sys_) in anatomy.items())  # type: ignore[union-attr]
     normalised = "" if old is None or floor_old is None else f"{floor_old.row(None)}\n{old.row(floor_old)}\n"
     verdict = (
         f"**Goal met: {ratio_wall:.2f}x** (CPU {ratio_cpu:.2f}x)."
@@ -581,19 +657,30 @@ The floor (a), per file (median over the runs):
 {floor_rows}
 
 `recon.deltas.deltas`, phase by phase, run one after the other in one process after the timed runs
-(no worker thread, so each phase's CPU is its own; load average then {load_after_phases}):
+(no worker thread, so each phase's CPU is its own; load average then {load_after_phases}). System CPU
+is the kernel's share (mostly page faults: memory a hash table touches for the first time):
 
-| phase | CPU s |
-|---|---|
+| phase | CPU s | of which system |
+|---|---|---|
 {phase_rows}
 
-How: SQL joins base and head on id and hands over only the resources whose `raw` text (or member
-set) differs; recon/content.py parses both versions of those (orjson) and compares them as RFC 7643
-says, path by path. Identical text is identical content, so an unchanged resource costs one string
-comparison in the join. Group member sets are compared by per-group fingerprints (count, bit_xor and
-sum of 64-bit hashes); the member changes are looked up with IN (a mark join on the few changed
-group ids). The groups' SQL and their content comparison run on a worker session while the main
-one compares the users' contents; the worker hands back small Arrow tables without the raw texts.
+The anatomy of those phases: single statements over the same files, each timed alone on a fresh
+DuckDB connection right after (not run by recon; they take the phases apart):
+
+| statement | CPU s | of which system |
+|---|---|---|
+{anatomy_rows}
+
+How: every users and groups file carries `content_sha256` (SHA-256 of the resource without `meta`,
+a group's also without `members`, as sorted compact JSON; recon/fingerprint.py). SQL joins base and
+head on id and the 32-byte prints only, and reads `raw` back just for the resources whose prints
+differ (or are null); recon/content.py parses both versions of those (orjson) and compares them as
+RFC 7643 says, path by path. Equal prints are equal content, so an unchanged resource costs one
+32-byte comparison and a touched-only one (lastModified bumped) is no candidate. Group member sets
+are compared by per-group fingerprints (count, bit_xor and sum of 64-bit hashes); the member
+changes are looked up with IN. The groups' SQL and their content comparison run on a worker session
+while the main one compares the users' contents. Exports without the column are compared by the
+statements before this change (the raw texts joined on id).
 """
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")

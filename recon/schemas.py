@@ -10,6 +10,7 @@ short, readable report.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import pandera.polars as pa_pl
 import polars as pl
@@ -18,6 +19,7 @@ from pandera.errors import SchemaErrors
 
 __all__ = [
     "ASSIGNMENT_GROUP_PREFIX",
+    "CONTENT_SHA256",
     "DELTA_FINDINGS",
     "FINDINGS",
     "GROUPS",
@@ -46,6 +48,12 @@ def assignment_group_id(app_id: str) -> str:
 _TS = pa.timestamp("us", tz="UTC")
 EMAIL = pa.struct([("value", pa.string()), ("type", pa.string()), ("primary", pa.bool_())])
 
+CONTENT_SHA256 = "content_sha256"
+"""Users' and groups' content fingerprint column (CONTRACT §3): SHA-256 (32 bytes) of the resource
+without ``meta`` (a group also without ``members``) as JSON with sorted keys, made by
+:func:`recon.fingerprint.content_sha256`; null when ``raw`` is absent or not a JSON object, and
+absent from exports written before it existed."""
+
 USERS = pa.schema(
     [
         ("id", pa.string()),
@@ -66,6 +74,7 @@ USERS = pa.schema(
         ("last_modified", _TS),
         ("version", pa.string()),
         ("raw", pa.string()),
+        (CONTENT_SHA256, pa.binary()),
     ]
 )
 
@@ -78,6 +87,7 @@ GROUPS = pa.schema(
         ("last_modified", _TS),
         ("version", pa.string()),
         ("raw", pa.string()),
+        (CONTENT_SHA256, pa.binary()),
     ]
 )
 
@@ -153,6 +163,7 @@ class UsersModel(pa_pl.DataFrameModel):
     last_modified: _UTC = pa_pl.Field(nullable=True)  # type: ignore[valid-type]
     version: str = pa_pl.Field(nullable=True)
     raw: str = pa_pl.Field(nullable=False)
+    content_sha256: Optional[bytes] = pa_pl.Field(nullable=True)  # noqa: UP045 - pandera: absent in older exports
 
     class Config:
         strict = False  # emails (a list of structs) is checked by the Arrow schema
@@ -168,6 +179,7 @@ class GroupsModel(pa_pl.DataFrameModel):
     last_modified: _UTC = pa_pl.Field(nullable=True)  # type: ignore[valid-type]
     version: str = pa_pl.Field(nullable=True)
     raw: str = pa_pl.Field(nullable=False)
+    content_sha256: Optional[bytes] = pa_pl.Field(nullable=True)  # noqa: UP045 - pandera: absent in older exports
 
     class Config:
         strict = True

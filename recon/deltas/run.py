@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from recon import __version__
 from recon.capabilities import load_capabilities
@@ -44,7 +45,7 @@ from recon.engine import Input, Parquet, Session, Table, open_session
 from recon.errors import DataNotFound, UsageError
 from recon.findings import DELTA_KINDS
 from recon.local_filter import ExportTables, matching
-from recon.schemas import DELTA_FINDINGS
+from recon.schemas import CONTENT_SHA256, DELTA_FINDINGS
 from recon.scim.filter import DEFAULT_CATALOG, And, Catalog, Compare, Filter, parse, parse_datetime
 from recon.sources.links import is_link, redact_link
 from recon.store import ExportRef, Manifest, Store, atomic_write_json, check_name
@@ -195,6 +196,14 @@ def _tables(ref: ExportRef) -> ExportTables:
     )
 
 
+def _compare_sql(kind: str, base: ExportRef, head: ExportRef) -> str:
+    """The compare statement for ``users`` or ``groups``: the one joining content prints when both
+    full exports carry them (written since CONTRACT §3 has ``content_sha256``), else the one
+    joining raw texts. A null print is compared through the raw texts either way."""
+    with_prints = all(CONTENT_SHA256 in pq.read_schema(ref.table(kind)).names for ref in (base, head))
+    return f"deltas_{kind}_compare{'_prints' if with_prints else ''}"
+
+
 def _matching(
     session: Session, flt: Filter | None, resource_type: str, tables: ExportTables, catalog: Catalog
 ) -> Input:
@@ -206,6 +215,7 @@ def _matching(
 
 def _compare_groups(
     worker: Session,
+    statement: str,
     flt: Filter | None,
     b: ExportTables,
     h: ExportTables,
@@ -222,7 +232,7 @@ def _compare_groups(
     """
     try:
         compared = worker.run(
-            "deltas_groups_compare",
+            statement,
             None,
             {
                 "base_groups": b.groups,
@@ -298,7 +308,7 @@ def deltas(
     with opened as session:
         b, h, d = _tables(base_ref), _tables(head_ref), _tables(delta_ref)
         users = session.run(
-            "deltas_users_compare",
+            _compare_sql("users", base_ref, head_ref),
             None,
             {
                 "base_users": b.users,
@@ -311,7 +321,17 @@ def deltas(
         # the groups' SQL and content comparison run on a worker session while this thread
         # compares the users' contents (DuckDB releases the GIL while it runs a statement)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(_compare_groups, session.worker(), flt, b, h, d, catalog, rules)
+            pending = pool.submit(
+                _compare_groups,
+                session.worker(),
+                _compare_sql("groups", base_ref, head_ref),
+                flt,
+                b,
+                h,
+                d,
+                catalog,
+                rules,
+            )
             user_changes = content_changes(
                 session, session.run("deltas_candidates", None, {"compared": users}), rules
             )

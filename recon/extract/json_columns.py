@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from recon.extract.normalize import ENTERPRISE_USER
+from recon.fingerprint import content_sha256_of_text
 from recon.schemas import USERS
 
 __all__ = ["Lines", "lines_of", "page_rows"]
@@ -144,8 +145,14 @@ def _columns(table: pa.Table, lines: pa.BinaryArray) -> pa.RecordBatch:
         _timestamps(last_modified),
         version,
         pc.binary_slice(lines, 0, -1).view(_STRING),  # each text without its newline: ``raw``
+        _prints(lines),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=USERS)
+
+
+def _prints(lines: pa.BinaryArray) -> pa.Array:
+    """Each user's content print, from its text (the one parse in Python on this path)."""
+    return pa.array([content_sha256_of_text(line, "User") for line in lines.to_pylist()], pa.binary())
 
 
 def _emails(emails: pa.ListArray) -> tuple[pa.Array, pa.Array]:

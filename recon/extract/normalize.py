@@ -25,6 +25,8 @@ from typing import Any
 
 import orjson
 
+from recon.fingerprint import content_sha256
+from recon.schemas import CONTENT_SHA256
 from recon.scim_columns import CORE_GROUP as GROUP_SCHEMA
 from recon.scim_columns import CORE_USER as USER_SCHEMA
 from recon.scim_columns import ENTERPRISE_USER
@@ -173,7 +175,8 @@ def _id(resource: dict[str, Any]) -> str:
 def normalise(resource: Any, raw: str | None = None) -> Normalised:
     """Turn one SCIM resource (a parsed JSON object) into table rows.
 
-    ``raw`` is the resource's JSON text if the caller already has it (saves a dump).
+    ``raw`` is the resource's JSON text if the caller already has it (saves a dump); it must be
+    a text that parses (orjson) to ``resource``, as the content print is made from ``resource``.
     Raises :class:`Rejected` with the attribute and reason when it cannot.
     """
     if not isinstance(resource, dict):
@@ -194,6 +197,7 @@ def normalise(resource: Any, raw: str | None = None) -> Normalised:
             "display_name": _str(resource, "displayName", "displayName"),
             **_meta(resource, anomalies),
             "raw": raw_text,
+            CONTENT_SHA256: content_sha256(resource, "Group"),
         }
         return Normalised("Group", row, _members(rid, resource), anomalies)
     name = _obj(resource, "name", "name")
@@ -219,6 +223,7 @@ def normalise(resource: Any, raw: str | None = None) -> Normalised:
         "user_type": _str(resource, "userType", "userType"),
         **_meta(resource, anomalies),
         "raw": raw_text,
+        CONTENT_SHA256: content_sha256(resource, "User"),
     }
     return Normalised("User", row, [], anomalies)
 

@@ -208,3 +208,95 @@ def test_a_deletion_the_delta_returned_is_not_unreported() -> None:
     )
     found = rows_of("deltas_findings", {"watermark": W, "inclusive": False}, {"classified": given})
     assert [(r[0], r[2]) for r in found] == [("unreported_deletion", "deleted")]
+
+
+P1, P2 = b"\x01" * 32, b"\x02" * 32  # two content prints
+
+
+def test_users_with_prints_are_compared_where_prints_differ_or_are_null() -> None:
+    def meta(uid: str, lm: str, **attrs: Any) -> dict[str, Any]:
+        return {"id": uid, "meta": {"lastModified": lm}, **attrs}
+
+    base = [
+        user("touched", meta("touched", "1"), content_sha256=P1),
+        user("differs", meta("differs", "1", title="a"), content_sha256=P1),
+        user("no_head_print", meta("no_head_print", "1", title="a"), content_sha256=P1),
+        user("no_prints_same_text", meta("no_prints_same_text", "1")),
+        user("gone", content_sha256=P1),
+    ]
+    head = [
+        user("touched", meta("touched", "2"), content_sha256=P1),  # meta only: same print
+        user("differs", meta("differs", "1", title="A"), content_sha256=P2),
+        user("no_head_print", meta("no_head_print", "1", title="b")),
+        user("no_prints_same_text", meta("no_prints_same_text", "1")),
+        user("new", content_sha256=P2),
+    ]
+    table = lambda rows: pa.Table.from_pylist(rows, schema=USERS)  # noqa: E731
+    delta = table([user("touched", meta("touched", "2"), content_sha256=P1)])
+    found = rows_of(
+        "deltas_users_compare_prints",
+        None,
+        {
+            "base_users": table(base),
+            "head_users": table(head),
+            "delta_users": delta,
+            "delta_users_matching": delta,
+        },
+    )
+    out = {row[1]: row for row in found}
+    # in_base, in_head, candidate, returned
+    flags = {rid: (r[5], r[6], r[7], r[11]) for rid, r in out.items()}
+    assert flags == {
+        "touched": (True, True, False, True),  # listed because returned; equal prints: no candidate
+        "differs": (True, True, True, False),
+        "no_head_print": (True, True, True, False),
+        "no_prints_same_text": (True, True, False, False),  # null prints: texts compared, equal
+        "gone": (True, False, False, False),
+        "new": (False, True, False, False),
+    }
+    assert json.loads(out["differs"][9])["title"] == "a" and json.loads(out["differs"][10])["title"] == "A"
+    assert json.loads(out["no_head_print"][10])["title"] == "b"
+    assert out["touched"][9] is None and out["touched"][10] is None
+
+
+def test_groups_with_prints_compare_members_apart_from_the_other_attributes() -> None:
+    def groups(*rows: tuple[str, bytes | None, str]) -> pa.Table:
+        return pa.Table.from_pylist(
+            [
+                {
+                    "id": i,
+                    "display_name": name,
+                    "raw": json.dumps({"id": i, "displayName": name}),
+                    "content_sha256": p,
+                }
+                for i, p, name in rows
+            ],
+            schema=GROUPS,
+        )
+
+    def members(text: str) -> pa.Table:
+        rows = [
+            dict(zip(("group_id", "member_id", "member_type"), p.split(":"), strict=True))
+            for p in text.split()
+        ]
+        return pa.Table.from_pylist(rows, schema=MEMBERSHIPS)
+
+    empty = groups()
+    found = rows_of(
+        "deltas_groups_compare_prints",
+        None,
+        {
+            "base_groups": groups(("same", P1, "s"), ("renamed", P1, "r"), ("joined", P1, "j")),
+            "head_groups": groups(("same", P1, "s"), ("renamed", P2, "R"), ("joined", P1, "j")),
+            "base_memberships": members("same:u1:User joined:u1:User"),
+            "head_memberships": members("same:u1:User joined:u1:User joined:u2:User"),
+            "delta_groups": empty,
+            "delta_groups_matching": empty,
+        },
+    )
+    out = {row[1]: row for row in found}
+    # candidate, members_changed, base raw, head raw
+    assert {rid: (r[7], r[8], r[9] is not None, r[10] is not None) for rid, r in out.items()} == {
+        "renamed": (True, False, True, True),
+        "joined": (True, True, False, False),  # members through the memberships; same print: no texts
+    }
