@@ -347,16 +347,27 @@ def timed(label, thunk, into=phases):
 with open_session(temp_dir=store.temp_dir, memory_limit={memory!r}) as s:
     pick = getattr(D, "_compare_sql", lambda kind, base, head: "deltas_" + kind + "_compare")
     us, gs = pick("users", refs[0], refs[1]), pick("groups", refs[0], refs[1])
+    # since the returned and member-change statements were split out (after 4ebc38c)
+    split = hasattr(D, "_returned")
+    def returned(session, delta):
+        return session.run("deltas_returned", None, {{"delta_resources": delta, "delta_resources_matching": delta}}, keep=True)
+    user_inputs = ({{"base_users": b.users, "head_users": h.users, "returned": returned(s, d.users)}} if split else
+                   {{"base_users": b.users, "head_users": h.users, "delta_users": d.users, "delta_users_matching": d.users}})
     users = timed("users: " + us + " (base and head joined on id" + (", prints; raw read back where they differ)" if us.endswith("prints") else ", raw texts carried)"), lambda: s.run(
-        us, None,
-        {{"base_users": b.users, "head_users": h.users, "delta_users": d.users, "delta_users_matching": d.users}}, keep=True))
+        us, None, user_inputs, keep=True))
     uc = timed("users: content comparison in Python (recon/content.py)", lambda: D.content_changes(
         s, s.run("deltas_candidates", None, {{"compared": users}}), rules))
     w = s.worker()
+    def group_inputs():
+        if not split:
+            return {{"base_groups": b.groups, "head_groups": h.groups, "base_memberships": b.memberships,
+                     "head_memberships": h.memberships, "delta_groups": d.groups, "delta_groups_matching": d.groups}}
+        changes = w.run("deltas_group_member_changes", None,
+                        {{"base_memberships": b.memberships, "head_memberships": h.memberships}}, keep=True)
+        return {{"base_groups": b.groups, "head_groups": h.groups, "member_changes": changes,
+                 "returned": returned(w, d.groups)}}
     groups = timed("groups: " + gs + " (member fingerprints, " + ("prints joined on id; raw read back where they differ)" if gs.endswith("prints") else "raw texts joined on id)"), lambda: w.run(
-        gs, None,
-        {{"base_groups": b.groups, "head_groups": h.groups, "base_memberships": b.memberships,
-          "head_memberships": h.memberships, "delta_groups": d.groups, "delta_groups_matching": d.groups}}, keep=True))
+        gs, None, group_inputs(), keep=True))
     gc, gp = timed("groups: content comparison in Python (recon/content.py)", lambda: D.content_changes(
         w, w.run("deltas_candidates", None, {{"compared": groups}}), rules))
     gr = timed("groups: compare rows handed back without raw texts", lambda: D._without_raw(w, groups))

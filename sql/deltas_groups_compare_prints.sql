@@ -1,30 +1,12 @@
 -- name: deltas_groups_compare_prints
 -- purpose: deltas_groups_compare for exports that both carry content_sha256: the same rows, with both raw texts only of the groups whose content prints differ (or are null)
--- inputs: base_groups, head_groups, base_memberships, head_memberships, delta_groups, delta_groups_matching
+-- inputs: base_groups, head_groups, member_changes, returned
 -- params: none
--- Members are compared by the same fingerprints as deltas_groups_compare; every other attribute by
+-- Members are compared through member_changes (deltas_group_member_changes); every other attribute by
 -- the groups' content prints (recon.fingerprint: without meta and members), joined narrow on id.
 -- The raw texts, which list every member, are read back only for the ids whose prints differ or
 -- are null, for recon.content to compare.
-WITH base_prints AS (
-    SELECT group_id, count(*) AS n, bit_xor(fp64(member_id, member_type)) AS x,
-        sum(CAST(fp64(member_id, member_type) AS HUGEINT)) AS s
-    FROM base_memberships
-    GROUP BY group_id
-),
-head_prints AS (
-    SELECT group_id, count(*) AS n, bit_xor(fp64(member_id, member_type)) AS x,
-        sum(CAST(fp64(member_id, member_type) AS HUGEINT)) AS s
-    FROM head_memberships
-    GROUP BY group_id
-),
-member_changes AS (
-    SELECT coalesce(h.group_id, b.group_id) AS group_id
-    FROM base_prints AS b
-    FULL OUTER JOIN head_prints AS h ON h.group_id = b.group_id
-    WHERE b.n IS DISTINCT FROM h.n OR b.x IS DISTINCT FROM h.x OR b.s IS DISTINCT FROM h.s
-),
-compared AS (
+WITH compared AS (
     SELECT
         coalesce(h.id, b.id) AS id,
         b.id IS NOT NULL AS in_base,
@@ -40,11 +22,6 @@ compared AS (
     FROM (SELECT id, display_name, last_modified, content_sha256 FROM base_groups) AS b
     FULL OUTER JOIN (SELECT id, display_name, last_modified, content_sha256 FROM head_groups) AS h
         ON h.id = b.id
-),
-returned AS (
-    SELECT d.id, m.id IS NOT NULL AS in_filter
-    FROM delta_groups AS d
-    LEFT JOIN delta_groups_matching AS m ON m.id = d.id
 ),
 listed AS (
     SELECT

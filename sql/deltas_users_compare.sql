@@ -1,6 +1,6 @@
 -- name: deltas_users_compare
 -- purpose: every user that was created or deleted between the base and head full exports, whose raw JSON differs between them, or that the delta export returned; both raw texts where they differ, for recon.content to decide whether the content changed
--- inputs: base_users, head_users, delta_users, delta_users_matching
+-- inputs: base_users, head_users, returned
 -- params: none
 -- Identical raw text means identical content (meta included), so only users whose text differs
 -- are handed to the content comparison; most users of a directory do not change in a cycle.
@@ -17,11 +17,6 @@ WITH compared AS (
         CASE WHEN b.raw IS DISTINCT FROM h.raw THEN h.raw END AS head_raw
     FROM base_users AS b
     FULL OUTER JOIN head_users AS h ON h.id = b.id
-),
-returned AS (
-    SELECT d.id, m.id IS NOT NULL AS in_filter
-    FROM delta_users AS d
-    LEFT JOIN delta_users_matching AS m ON m.id = d.id
 )
 SELECT
     'User' AS resource_type,

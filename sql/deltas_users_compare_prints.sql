@@ -1,6 +1,6 @@
 -- name: deltas_users_compare_prints
 -- purpose: deltas_users_compare for exports that both carry content_sha256: the same rows, with both raw texts only of the users whose content prints differ (or are null)
--- inputs: base_users, head_users, delta_users, delta_users_matching
+-- inputs: base_users, head_users, returned
 -- params: none
 -- Equal prints mean equal content without meta (recon.fingerprint), so base and head are joined on
 -- (id, print) only, narrow; the raw texts are read back just for the ids whose prints differ or
@@ -20,11 +20,6 @@ WITH compared AS (
     FROM (SELECT id, user_name, last_modified, content_sha256 FROM base_users) AS b
     FULL OUTER JOIN (SELECT id, user_name, last_modified, content_sha256 FROM head_users) AS h
         ON h.id = b.id
-),
-returned AS (
-    SELECT d.id, m.id IS NOT NULL AS in_filter
-    FROM delta_users AS d
-    LEFT JOIN delta_users_matching AS m ON m.id = d.id
 ),
 listed AS (
     SELECT

@@ -213,6 +213,23 @@ def _matching(
     return matching(session, flt, resource_type, tables, catalog)
 
 
+def _returned(
+    session: Session, flt: Filter | None, resource_type: str, delta: ExportTables, catalog: Catalog
+) -> Table:
+    """The delta export's resources of ``resource_type``, each with whether it satisfies the filter
+    sent: the ``returned`` input of the compare statements."""
+    resources = delta.users if resource_type == "User" else delta.groups
+    return session.run(
+        "deltas_returned",
+        None,
+        {
+            "delta_resources": resources,
+            "delta_resources_matching": _matching(session, flt, resource_type, delta, catalog),
+        },
+        keep=True,
+    )
+
+
 def _compare_groups(
     worker: Session,
     statement: str,
@@ -231,16 +248,20 @@ def _compare_groups(
     stay in the worker.
     """
     try:
+        member_changes = worker.run(
+            "deltas_group_member_changes",
+            None,
+            {"base_memberships": b.memberships, "head_memberships": h.memberships},
+            keep=True,
+        )
         compared = worker.run(
             statement,
             None,
             {
                 "base_groups": b.groups,
                 "head_groups": h.groups,
-                "base_memberships": b.memberships,
-                "head_memberships": h.memberships,
-                "delta_groups": d.groups,
-                "delta_groups_matching": _matching(worker, flt, "Group", d, catalog),
+                "member_changes": member_changes,
+                "returned": _returned(worker, flt, "Group", d, catalog),
             },
             keep=True,
         )
@@ -313,8 +334,7 @@ def deltas(
             {
                 "base_users": b.users,
                 "head_users": h.users,
-                "delta_users": d.users,
-                "delta_users_matching": _matching(session, flt, "User", d, catalog),
+                "returned": _returned(session, flt, "User", d, catalog),
             },
             keep=True,
         )

@@ -21,6 +21,20 @@ def rows_of(name: str, params: dict[str, Any] | None, inputs: dict[str, Input]) 
         return session.tuples(session.run(name, params, inputs))
 
 
+def returned(delta: pa.Table, matching: pa.Table) -> pa.Table:
+    """The ``returned`` input of the compare statements: deltas_returned over the delta export."""
+    with open_session() as session:
+        inputs = {"delta_resources": delta, "delta_resources_matching": matching}
+        return session.arrow(session.run("deltas_returned", None, inputs))
+
+
+def member_changes(base: pa.Table, head: pa.Table) -> pa.Table:
+    """The ``member_changes`` input of the groups' compare statements."""
+    with open_session() as session:
+        inputs = {"base_memberships": base, "head_memberships": head}
+        return session.arrow(session.run("deltas_group_member_changes", None, inputs))
+
+
 def ts(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
 
@@ -133,8 +147,7 @@ def compare_users(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> dic
         {
             "base_users": table(base),
             "head_users": table(head),
-            "delta_users": empty,
-            "delta_users_matching": empty,
+            "returned": returned(empty, empty),
         },
     )
     return {row[1]: tuple(row) for row in out}
@@ -182,15 +195,16 @@ def test_group_content_members_and_names() -> None:
         {
             "base_groups": groups("same", "added", "removed", "retyped", "emptied"),
             "head_groups": groups("same", "added", "removed", "retyped", "emptied"),
-            "base_memberships": members(
-                "same:u1:User same:u2:User added:u1:User removed:u1:User removed:u2:User "
-                "retyped:x:User emptied:u1:User"
+            "member_changes": member_changes(
+                members(
+                    "same:u1:User same:u2:User added:u1:User removed:u1:User removed:u2:User "
+                    "retyped:x:User emptied:u1:User"
+                ),
+                members(
+                    "same:u2:User same:u1:User added:u1:User added:u2:User removed:u1:User retyped:x:Group"
+                ),
             ),
-            "head_memberships": members(
-                "same:u2:User same:u1:User added:u1:User added:u2:User removed:u1:User retyped:x:Group"
-            ),
-            "delta_groups": empty,
-            "delta_groups_matching": empty,
+            "returned": returned(empty, empty),
         },
     )
     # members_changed (column 8) marks exactly the groups whose member set changed
@@ -239,8 +253,7 @@ def test_users_with_prints_are_compared_where_prints_differ_or_are_null() -> Non
         {
             "base_users": table(base),
             "head_users": table(head),
-            "delta_users": delta,
-            "delta_users_matching": delta,
+            "returned": returned(delta, delta),
         },
     )
     out = {row[1]: row for row in found}
@@ -288,10 +301,10 @@ def test_groups_with_prints_compare_members_apart_from_the_other_attributes() ->
         {
             "base_groups": groups(("same", P1, "s"), ("renamed", P1, "r"), ("joined", P1, "j")),
             "head_groups": groups(("same", P1, "s"), ("renamed", P2, "R"), ("joined", P1, "j")),
-            "base_memberships": members("same:u1:User joined:u1:User"),
-            "head_memberships": members("same:u1:User joined:u1:User joined:u2:User"),
-            "delta_groups": empty,
-            "delta_groups_matching": empty,
+            "member_changes": member_changes(
+                members("same:u1:User joined:u1:User"), members("same:u1:User joined:u1:User joined:u2:User")
+            ),
+            "returned": returned(empty, empty),
         },
     )
     out = {row[1]: row for row in found}
