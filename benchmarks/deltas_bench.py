@@ -345,7 +345,10 @@ def timed(label, thunk, into=phases):
     into[label] = [u1 - u0 + s1 - s0, s1 - s0]
     return out
 with open_session(temp_dir=store.temp_dir, memory_limit={memory!r}) as s:
-    pick = getattr(D, "_compare_sql", lambda kind, base, head: "deltas_" + kind + "_compare")
+    def pick(kind, base, head):
+        if hasattr(D, "_with_prints"):
+            return "deltas_" + kind + ("_listed_by_prints" if D._with_prints(kind, base, head) else "_compare")
+        return getattr(D, "_compare_sql", lambda kind, base, head: "deltas_" + kind + "_compare")(kind, base, head)
     us, gs = pick("users", refs[0], refs[1]), pick("groups", refs[0], refs[1])
     # since the returned and member-change statements were split out (after 4ebc38c)
     split = hasattr(D, "_returned")
@@ -353,8 +356,12 @@ with open_session(temp_dir=store.temp_dir, memory_limit={memory!r}) as s:
         return session.run("deltas_returned", None, {{"delta_resources": delta, "delta_resources_matching": delta}}, keep=True)
     user_inputs = ({{"base_users": b.users, "head_users": h.users, "returned": returned(s, d.users)}} if split else
                    {{"base_users": b.users, "head_users": h.users, "delta_users": d.users, "delta_users_matching": d.users}})
-    users = timed("users: " + us + " (base and head joined on id" + (", prints; raw read back where they differ)" if us.endswith("prints") else ", raw texts carried)"), lambda: s.run(
-        us, None, user_inputs, keep=True))
+    def compare(session, kind, statement, inputs, base, head):
+        if hasattr(D, "_compare"):  # since the prints' texts statement was split out (after 4ebc38c)
+            return D._compare(session, kind, statement.endswith("prints"), inputs, base, head)
+        return session.run(statement, None, inputs, keep=True)
+    users = timed("users: " + us + " (base and head joined on id" + (", prints; raw read back where they differ)" if us.endswith("prints") else ", raw texts carried)"), lambda: compare(
+        s, "users", us, user_inputs, b.users, h.users))
     uc = timed("users: content comparison in Python (recon/content.py)", lambda: D.content_changes(
         s, s.run("deltas_candidates", None, {{"compared": users}}), rules))
     w = s.worker()
@@ -366,8 +373,8 @@ with open_session(temp_dir=store.temp_dir, memory_limit={memory!r}) as s:
                         {{"base_memberships": b.memberships, "head_memberships": h.memberships}}, keep=True)
         return {{"base_groups": b.groups, "head_groups": h.groups, "member_changes": changes,
                  "returned": returned(w, d.groups)}}
-    groups = timed("groups: " + gs + " (member fingerprints, " + ("prints joined on id; raw read back where they differ)" if gs.endswith("prints") else "raw texts joined on id)"), lambda: w.run(
-        gs, None, group_inputs(), keep=True))
+    groups = timed("groups: " + gs + " (member fingerprints, " + ("prints joined on id; raw read back where they differ)" if gs.endswith("prints") else "raw texts joined on id)"), lambda: compare(
+        w, "groups", gs, group_inputs(), b.groups, h.groups))
     gc, gp = timed("groups: content comparison in Python (recon/content.py)", lambda: D.content_changes(
         w, w.run("deltas_candidates", None, {{"compared": groups}}), rules))
     gr = timed("groups: compare rows handed back without raw texts", lambda: D._without_raw(w, groups))

@@ -196,12 +196,32 @@ def _tables(ref: ExportRef) -> ExportTables:
     )
 
 
-def _compare_sql(kind: str, base: ExportRef, head: ExportRef) -> str:
-    """The compare statement for ``users`` or ``groups``: the one joining content prints when both
-    full exports carry them (written since CONTRACT §3 has ``content_sha256``), else the one
-    joining raw texts. A null print is compared through the raw texts either way."""
-    with_prints = all(CONTENT_SHA256 in pq.read_schema(ref.table(kind)).names for ref in (base, head))
-    return f"deltas_{kind}_compare{'_prints' if with_prints else ''}"
+def _with_prints(kind: str, base: ExportRef, head: ExportRef) -> bool:
+    """Whether both full exports' ``users`` or ``groups`` files carry content prints (written since
+    CONTRACT §3 has ``content_sha256``)."""
+    return all(CONTENT_SHA256 in pq.read_schema(ref.table(kind)).names for ref in (base, head))
+
+
+def _compare(
+    session: Session, kind: str, with_prints: bool, inputs: dict[str, Input], base: Input, head: Input
+) -> Table:
+    """The compare rows of ``users`` or ``groups`` (the columns of :data:`_COMPARED`).
+
+    With prints on both sides, the resources are listed by joining prints and the raw texts are
+    read back only where the prints differ or are null; otherwise the raw texts are joined whole.
+    Either way a null print is compared through the raw texts, and the rows are the same.
+    """
+    if not with_prints:
+        return session.run(f"deltas_{kind}_compare", None, inputs, keep=True)
+    listed = session.run(f"deltas_{kind}_listed_by_prints", None, inputs, keep=True)
+    compared = session.run(
+        "deltas_texts_where_prints_differ",
+        None,
+        {"listed": listed, "base_resources": base, "head_resources": head},
+        keep=True,
+    )
+    session.release(listed)
+    return compared
 
 
 def _matching(
@@ -232,7 +252,7 @@ def _returned(
 
 def _compare_groups(
     worker: Session,
-    statement: str,
+    with_prints: bool,
     flt: Filter | None,
     b: ExportTables,
     h: ExportTables,
@@ -254,16 +274,18 @@ def _compare_groups(
             {"base_memberships": b.memberships, "head_memberships": h.memberships},
             keep=True,
         )
-        compared = worker.run(
-            statement,
-            None,
+        compared = _compare(
+            worker,
+            "groups",
+            with_prints,
             {
                 "base_groups": b.groups,
                 "head_groups": h.groups,
                 "member_changes": member_changes,
                 "returned": _returned(worker, flt, "Group", d, catalog),
             },
-            keep=True,
+            b.groups,
+            h.groups,
         )
         changes, paths = content_changes(
             worker, worker.run("deltas_candidates", None, {"compared": compared}), rules
@@ -328,15 +350,17 @@ def deltas(
     opened = open_session(temp_dir=store.temp_dir, memory_limit=memory_limit, threads=threads, engine=engine)
     with opened as session:
         b, h, d = _tables(base_ref), _tables(head_ref), _tables(delta_ref)
-        users = session.run(
-            _compare_sql("users", base_ref, head_ref),
-            None,
+        users = _compare(
+            session,
+            "users",
+            _with_prints("users", base_ref, head_ref),
             {
                 "base_users": b.users,
                 "head_users": h.users,
                 "returned": _returned(session, flt, "User", d, catalog),
             },
-            keep=True,
+            b.users,
+            h.users,
         )
         # the groups' SQL and content comparison run on a worker session while this thread
         # compares the users' contents (DuckDB releases the GIL while it runs a statement)
@@ -344,7 +368,7 @@ def deltas(
             pending = pool.submit(
                 _compare_groups,
                 session.worker(),
-                _compare_sql("groups", base_ref, head_ref),
+                _with_prints("groups", base_ref, head_ref),
                 flt,
                 b,
                 h,
@@ -426,7 +450,8 @@ _COMPARED = pa.schema(
         ("in_filter", pa.bool_()),
     ]
 )
-"""The columns of deltas_users_compare and deltas_groups_compare (the groups' come back as Arrow)."""
+"""The columns of the compare rows (deltas_*_compare, deltas_texts_where_prints_differ); the
+groups' come back as Arrow."""
 _RAW = frozenset({"base_raw", "head_raw"})
 _CHANGES = pa.schema([("resource_type", pa.string()), ("id", pa.string()), ("changed_paths", pa.string())])
 _PATHS = pa.schema([("resource_type", pa.string()), ("id", pa.string()), ("path", pa.string())])
