@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["content_sha256", "content_sha256_of_text"]
+__all__ = ["content_sha256", "content_sha256_borrowing", "content_sha256_of_text"]
 
 _LEFT_OUT = "meta"
 _GROUP_LEFT_OUT = "members"
@@ -29,6 +29,25 @@ def content_sha256(resource: Mapping[str, Any], resource_type: str) -> bytes | N
     serialised (a value orjson refuses: then the resource is compared as without a print)."""
     left_out = _left_out(resource_type)
     return _digest({key: value for key, value in resource.items() if key not in left_out})
+
+
+def content_sha256_borrowing(resource: dict[str, Any], resource_type: str) -> bytes | None:
+    """:func:`content_sha256` of a parsed object the caller owns, without copying it.
+
+    When the one key left out is the object's last (``meta`` is, in what SCIM servers send),
+    it is taken out for the serialisation and put back, so the object ends as it was, key
+    order included; otherwise the print is made from a copy. No other thread may read the
+    object meanwhile. Used where each resource is already parsed (live pages), which saves
+    parsing its text again (about 1 µs a user, and a copy less)."""
+    left_out = _left_out(resource_type)
+    last = next(reversed(resource), None)
+    if last is None or last not in left_out or any(key != last and key in resource for key in left_out):
+        return content_sha256(resource, resource_type)
+    value = resource.pop(last)
+    try:
+        return _digest(resource)
+    finally:
+        resource[last] = value
 
 
 def content_sha256_of_text(raw: bytes | str | None, resource_type: str) -> bytes | None:
