@@ -31,23 +31,31 @@ def content_sha256(resource: Mapping[str, Any], resource_type: str) -> bytes | N
     return _digest({key: value for key, value in resource.items() if key not in left_out})
 
 
-def content_sha256_borrowing(resource: dict[str, Any], resource_type: str) -> bytes | None:
-    """:func:`content_sha256` of a parsed object the caller owns, without copying it.
+def content_sha256_borrowing(resources: list[dict[str, Any]], resource_type: str) -> list[bytes | None]:
+    """:func:`content_sha256` of each of a list of parsed objects the caller owns, without copies.
 
-    When the one key left out is the object's last (``meta`` is, in what SCIM servers send),
-    it is taken out for the serialisation and put back, so the object ends as it was, key
-    order included; otherwise the print is made from a copy. No other thread may read the
-    object meanwhile. Used where each resource is already parsed (live pages), which saves
-    parsing its text again (about 1 µs a user, and a copy less)."""
-    left_out = _left_out(resource_type)
-    last = next(reversed(resource), None)
-    if last is None or last not in left_out or any(key != last and key in resource for key in left_out):
-        return content_sha256(resource, resource_type)
-    value = resource.pop(last)
-    try:
-        return _digest(resource)
-    finally:
-        resource[last] = value
+    A user whose last key is ``meta`` (as SCIM servers send it) has it taken out for the
+    serialisation and put back, so the object ends as it was, key order included; any other
+    object is printed from a copy. No other thread may read the objects meanwhile. Used where
+    resources are already parsed (live pages): it saves parsing each text again, and a loop
+    without a call per resource saves as much again (together about 1.3 µs a user)."""
+    if resource_type == "Group":  # members are left out too: from a copy
+        return [content_sha256(resource, resource_type) for resource in resources]
+    prints: list[bytes | None] = []
+    add = prints.append
+    sha256, dumps = hashlib.sha256, orjson.dumps
+    for resource in resources:
+        if next(reversed(resource), None) != _LEFT_OUT:
+            add(content_sha256(resource, resource_type))
+            continue
+        value = resource.pop(_LEFT_OUT)
+        try:
+            text: bytes | None = dumps(resource, option=_SORTED)
+        except (orjson.JSONEncodeError, TypeError):
+            text = None
+        resource[_LEFT_OUT] = value
+        add(None if text is None else sha256(text).digest())
+    return prints
 
 
 def content_sha256_of_text(raw: bytes | str | None, resource_type: str) -> bytes | None:

@@ -75,7 +75,7 @@ def plain_texts(resources: list[Any]) -> Plain:
         raws = list(map(orjson.dumps, resources))
     except orjson.JSONEncodeError:
         raise NotPlain from None
-    return raws, [content_sha256_borrowing(resource, "User") for resource in resources]
+    return raws, content_sha256_borrowing(resources, "User")
 
 
 T = TypeVar("T")

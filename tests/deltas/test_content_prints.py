@@ -221,7 +221,7 @@ def test_print_of_a_parsed_object_and_of_its_text_agree_and_ignore_meta(
     assert content_sha256_of_text(orjson.dumps(resource), kind) == printed
     for owned in (resource, {**content, "members": members, "meta": meta}, {**content, "meta": meta}):
         text = orjson.dumps(owned)
-        assert content_sha256_borrowing(owned, kind) == content_sha256(owned, kind)
+        assert content_sha256_borrowing([owned], kind) == [content_sha256(owned, kind)]
         assert orjson.dumps(owned) == text  # put back as it was, key order included
     assert content_sha256(dict(reversed(list(resource.items()))), kind) == printed  # key order
     assert content_sha256({**resource, "meta": {"lastModified": "2026-02-01T00:00:00Z"}}, kind) == printed
