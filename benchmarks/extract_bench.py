@@ -21,7 +21,7 @@ them alike.
 ``--before DIR`` adds ``extract_live`` from another checkout of recon (``PYTHONPATH=DIR``, this
 interpreter), by index and by cursor, taking turns with the others, so that a change is measured
 against the code before it in the same run; ``--variants`` keeps some of the variants (by the
-start of their names: ``floor,index,cursor``). ``--data DIR`` serves an existing data folder
+short names: ``floor,index,cursor``). ``--data DIR`` serves an existing data folder
 (read only). Each round's 1-minute load average is kept and written beside the table.
 """
 
@@ -259,9 +259,7 @@ def main() -> None:
             variants = _variants(base, users, args.before, before)
             if args.variants:
                 keep = tuple(v.strip() for v in args.variants.split(","))
-                variants = {
-                    n: m for n, m in variants.items() if n.removeprefix("extract_live, ").startswith(keep)
-                }
+                variants = {n: m for n, m in variants.items() if _short(n) in keep}
             runs: dict[str, list[Measure]] = {name: [] for name in variants}
             for _ in range(args.runs):
                 for name, measure in variants.items():
@@ -308,6 +306,11 @@ def _variants(base: str, users: int, path: str | None, label: str | None) -> dic
     variants["extract_live, index, concurrency 2"] = lambda: _recon(base, users, "index", "2")
     variants["`recon extract` command (incl. start-up)"] = lambda: command(base, users)
     return variants
+
+
+def _short(name: str) -> str:
+    """A variant's name for --variants: floor, index, cursor, "index, concurrency 2", ..."""
+    return name.removeprefix("extract_live, ").split(" (")[0].split(":")[0]
 
 
 def _label(path: str) -> str:
