@@ -180,8 +180,15 @@ Measure = tuple[float, float, float | None]  # seconds, peak RSS MB, CPU seconds
 
 def child(code: str, *args: str, path: str | None = None) -> Measure:
     env = {**os.environ, "PYTHONPATH": path} if path else None
+    # run from a neutral folder: `python -c` puts the working directory first on sys.path, so from
+    # a checkout it would import that checkout's recon whatever PYTHONPATH says
     done = subprocess.run(
-        [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True, env=env
+        [sys.executable, "-c", code, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tempfile.gettempdir(),
     )
     seconds, rss_kb, cpu = json.loads(done.stdout.strip().splitlines()[-1])
     return float(seconds), float(rss_kb) / 1024, float(cpu)
