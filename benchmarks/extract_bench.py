@@ -49,7 +49,8 @@ NOTES = [
     "",
     "How it runs now: plain pages of users (no anomaly possible) are made into columns by Arrow's JSON "
     "reader, four pages at a time, on a worker thread (up to two groups in flight; `raw` is cut from the "
-    "same text buffer in C++ instead of a Python list); users arriving in id order go straight into "
+    "same text buffer in C++ instead of a Python list; `content_sha256` is made on the crawl's thread "
+    "from the parsed users, since 2026-12-06); users arriving in id order go straight into "
     "`users.parquet` (written by another thread, in fixed row groups of 16,384), so nothing is sorted "
     "at the end; the next page is requested while the current one is processed; the resume journal "
     "is written by a third thread.",
