@@ -17,6 +17,12 @@ child's; CPU is the child's user + system time over the timed part (all its thre
 them alike.
 
     python benchmarks/extract_bench.py --users 25000,100000 --runs 3
+
+``--before DIR`` adds ``extract_live`` from another checkout of recon (``PYTHONPATH=DIR``, this
+interpreter), by index and by cursor, taking turns with the others, so that a change is measured
+against the code before it in the same run; ``--variants`` keeps some of the variants (by the
+short names: ``floor,index,cursor``). ``--data DIR`` serves an existing data folder
+(read only). Each round's 1-minute load average is kept and written beside the table.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ NOTES = [
     "",
     "How it runs now: plain pages of users (no anomaly possible) are made into columns by Arrow's JSON "
     "reader, four pages at a time, on a worker thread (up to two groups in flight; `raw` is cut from the "
-    "same text buffer in C++ instead of a Python list); users arriving in id order go straight into "
+    "same text buffer in C++ instead of a Python list; `content_sha256` is made on the crawl's thread "
+    "from the parsed users, since 2026-12-06); users arriving in id order go straight into "
     "`users.parquet` (written by another thread, in fixed row groups of 16,384), so nothing is sorted "
     "at the end; the next page is requested while the current one is processed; the resume journal "
     "is written by a third thread.",
@@ -172,8 +179,18 @@ def serve(data: Path) -> tuple[subprocess.Popen[str], str]:
 Measure = tuple[float, float, float | None]  # seconds, peak RSS MB, CPU seconds (None: not measured)
 
 
-def child(code: str, *args: str) -> Measure:
-    done = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+def child(code: str, *args: str, path: str | None = None) -> Measure:
+    env = {**os.environ, "PYTHONPATH": path} if path else None
+    # run from a neutral folder: `python -c` puts the working directory first on sys.path, so from
+    # a checkout it would import that checkout's recon whatever PYTHONPATH says
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tempfile.gettempdir(),
+    )
     seconds, rss_kb, cpu = json.loads(done.stdout.strip().splitlines()[-1])
     return float(seconds), float(rss_kb) / 1024, float(cpu)
 
@@ -224,7 +241,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", default="25000,100000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--before", help="another checkout of recon to measure in the same run")
+    parser.add_argument("--variants", help="comma-separated starts of variant names to keep")
+    parser.add_argument("--data", type=Path, help="an existing data folder to serve (system bench)")
     args = parser.parse_args()
+    before = _label(args.before) if args.before else None
     lines = [
         "# Live extraction benchmark (`recon extract` vs a bare httpx + json.loads loop)",
         "",
@@ -238,15 +259,20 @@ def main() -> None:
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     loads = []
+    rounds: list[str] = []
     for users in [int(u) for u in args.users.split(",")]:
-        data = prepare(users)
+        data = args.data or prepare(users)
         server, base = serve(data)
         try:
-            variants = _variants(base, users)
+            variants = _variants(base, users, args.before, before)
+            if args.variants:
+                keep = tuple(v.strip() for v in args.variants.split(","))
+                variants = {n: m for n, m in variants.items() if _short(n) in keep}
             runs: dict[str, list[Measure]] = {name: [] for name in variants}
             for _ in range(args.runs):
                 for name, measure in variants.items():
                     runs[name].append(measure())
+                rounds.append(f"{os.getloadavg()[0]:.1f}")
             loads.append(os.getloadavg()[0])
             floor_rate = None
             for name, measured in runs.items():
@@ -265,26 +291,50 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
     after = ", ".join(f"{x:.1f}" for x in loads)
-    lines[2:2] = [f"Machine: {machine()} (1-minute load average after each size: {after}).", ""]
+    lines[2:2] = [
+        f"Machine: {machine()} (1-minute load average after each size: {after}; "
+        f"after each round: {', '.join(rounds)}).",
+        "",
+    ]
     lines += ["", "Goal: ≥ 0.8 x the floor's throughput, memory flat in the directory size.", "", *NOTES]
     path = write_result("extract", "\n".join(lines) + "\n")
     print(f"wrote {path}")
 
 
-def _variants(base: str, users: int) -> dict[str, Callable[[], Measure]]:
-    return {
+def _variants(base: str, users: int, path: str | None, label: str | None) -> dict[str, Callable[[], Measure]]:
+    variants: dict[str, Callable[[], Measure]] = {
         "floor: httpx.get + json.loads": lambda: child(FLOOR, base, TOKEN, str(users), str(PAGE)),
         "extract_live, index": lambda: _recon(base, users, "index", "1"),
-        "extract_live, cursor": lambda: _recon(base, users, "cursor", "1"),
-        "extract_live, index, concurrency 2": lambda: _recon(base, users, "index", "2"),
-        "`recon extract` command (incl. start-up)": lambda: command(base, users),
     }
+    if path:
+        variants[f"extract_live, index (before: {label})"] = lambda: _recon(base, users, "index", "1", path)
+    variants["extract_live, cursor"] = lambda: _recon(base, users, "cursor", "1")
+    if path:
+        variants[f"extract_live, cursor (before: {label})"] = lambda: _recon(base, users, "cursor", "1", path)
+    variants["extract_live, index, concurrency 2"] = lambda: _recon(base, users, "index", "2")
+    variants["`recon extract` command (incl. start-up)"] = lambda: command(base, users)
+    return variants
 
 
-def _recon(base: str, users: int, paging: str, concurrency: str) -> Measure:
+def _short(name: str) -> str:
+    """A variant's name for --variants: floor, index, cursor, "index, concurrency 2", ..."""
+    return name.removeprefix("extract_live, ").split(" (")[0].split(":")[0]
+
+
+def _label(path: str) -> str:
+    """The commit checked out at ``path`` (its short id), or the folder's name."""
+    done = subprocess.run(
+        ["git", "-C", path, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() or Path(path).name
+
+
+def _recon(base: str, users: int, paging: str, concurrency: str, path: str | None = None) -> Measure:
     folder = Path(tempfile.mkdtemp(prefix="recon-bench-"))
     try:
-        return child(RECON, base, TOKEN, str(users), paging, concurrency, str(folder / "data"), str(PAGE))
+        return child(
+            RECON, base, TOKEN, str(users), paging, concurrency, str(folder / "data"), str(PAGE), path=path
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

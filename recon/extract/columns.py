@@ -10,10 +10,12 @@ returns None and is normalised resource by resource, so anomalies, rejections an
 order stay exactly as before.
 
 How: each resource is serialised once with orjson (that text is the ``raw`` column, as
-``normalise`` makes it), and Arrow reads the texts in C++, mostly without the GIL
-(:mod:`recon.extract.json_columns`). :class:`UsersColumns` does that for several pages at
-once on a worker thread while the caller fetches and parses the next pages. The equality
-with ``normalise`` is tested on generated pages.
+``normalise`` makes it) and its content print is made from the parsed object itself
+(:func:`recon.fingerprint.content_sha256_borrowing`, not by parsing the text again), and
+Arrow reads the texts in C++, mostly without the GIL (:mod:`recon.extract.json_columns`).
+:class:`UsersColumns` does the reading for several pages at once on a worker thread while the
+caller fetches and parses the next pages. The equality with ``normalise`` is tested on
+generated pages.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ import pyarrow as pa
 
 from recon.extract.json_columns import lines_of, page_rows
 from recon.extract.normalize import USER_SCHEMA
+from recon.fingerprint import content_sha256_borrowing
 
-__all__ = ["Done", "NotPlain", "UsersColumns", "is_user_object", "plain_texts", "users_batch"]
+__all__ = ["Done", "NotPlain", "Plain", "UsersColumns", "is_user_object", "plain_texts", "users_batch"]
 
 _IN_FLIGHT = 2  # groups of pages being made into columns, at most (the caller waits for the oldest)
 _MAX_TEXT = 2**31 - 1  # the offsets are int32
@@ -39,13 +42,17 @@ class NotPlain(Exception):
     """The page needs ``normalise``, resource by resource."""
 
 
+# each resource's text (``raw``) and content print (None: to be made from the texts)
+Plain = tuple[list[bytes], list[bytes | None] | None]
+
+
 def users_batch(resources: list[Any]) -> pa.RecordBatch | None:
     """The ``users`` rows of a page of plain Users (in order), or None when any needs ``normalise``."""
     try:
-        raws = plain_texts(resources)
+        plain = plain_texts(resources)
     except NotPlain:
         return None
-    return _rows([raws])[0]
+    return _rows([plain])[0]
 
 
 def is_user_object(resource: Any) -> bool:
@@ -56,28 +63,30 @@ def is_user_object(resource: Any) -> bool:
     return type(schemas) is list and USER_SCHEMA in schemas
 
 
-def plain_texts(resources: list[Any]) -> list[bytes]:
-    """Each resource's JSON text (``raw``), for a page of objects with the core User schema.
+def plain_texts(resources: list[Any]) -> Plain:
+    """Each resource's JSON text (``raw``) and content print, for a page of objects with the core
+    User schema (each object is left as it was; no other thread may read them meanwhile).
 
     Raises :class:`NotPlain` for any other page (or an empty one).
     """
     if not resources or not all(map(is_user_object, resources)):
         raise NotPlain
     try:
-        return list(map(orjson.dumps, resources))
+        raws = list(map(orjson.dumps, resources))
     except orjson.JSONEncodeError:
         raise NotPlain from None
+    return raws, content_sha256_borrowing(resources, "User")
 
 
 T = TypeVar("T")
 Done = list[tuple[T, list[bytes], pa.RecordBatch | None]]
-_Group = list[tuple[T, list[bytes]]]
+_Group = list[tuple[T, Plain]]
 
 
 class UsersColumns(Generic[T]):
     """:func:`users_batch` for a stream of pages, several pages at a time on a worker thread.
 
-    :meth:`add` takes a page's texts (from :func:`plain_texts`: Python, holding the GIL) with
+    :meth:`add` takes a page's texts and prints (:func:`plain_texts`: Python, holding the GIL) with
     a tag of the caller's; every ``pages`` pages go to the worker together, where Arrow reads
     the JSON and builds the columns mostly without the GIL, in few large calls (so the
     caller's thread, parsing the next pages, is seldom interrupted). :meth:`add` and
@@ -90,16 +99,16 @@ class UsersColumns(Generic[T]):
         self._sent: deque[tuple[_Group[T], Future[list[pa.RecordBatch | None]]]] = deque()
         self._pool: ThreadPoolExecutor | None = None
 
-    def add(self, tag: T, raws: list[bytes]) -> Done[T]:
+    def add(self, tag: T, plain: Plain) -> Done[T]:
         """Queue a page; the pages finished meanwhile (in order)."""
-        self._queued.append((tag, raws))
+        self._queued.append((tag, plain))
         done = self._finished()
         if len(self._queued) < self._pages:
             return done
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-users")
         group, self._queued = self._queued, []
-        self._sent.append((group, self._pool.submit(_rows, [raws for _, raws in group])))
+        self._sent.append((group, self._pool.submit(_rows, [plain for _, plain in group])))
         while len(self._sent) > _IN_FLIGHT:
             done += self._collect()
         return done
@@ -111,8 +120,8 @@ class UsersColumns(Generic[T]):
             done += self._collect()
         group, self._queued = self._queued, []
         if group:
-            rows = _rows([raws for _, raws in group])
-            done += [(tag, raws, batch) for (tag, raws), batch in zip(group, rows, strict=True)]
+            rows = _rows([plain for _, plain in group])
+            done += [(tag, raws, batch) for (tag, (raws, _)), batch in zip(group, rows, strict=True)]
         return done
 
     def _finished(self) -> Done[T]:
@@ -123,7 +132,7 @@ class UsersColumns(Generic[T]):
 
     def _collect(self) -> Done[T]:
         group, rows = self._sent.popleft()
-        return [(tag, raws, batch) for (tag, raws), batch in zip(group, rows.result(), strict=True)]
+        return [(tag, raws, batch) for (tag, (raws, _)), batch in zip(group, rows.result(), strict=True)]
 
     def close(self) -> None:
         """Drop what is queued and stop the worker (a batch in progress finishes on its own)."""
@@ -133,9 +142,13 @@ class UsersColumns(Generic[T]):
             self._pool = None
 
 
-def _rows(pages: list[list[bytes]]) -> list[pa.RecordBatch | None]:
+def _rows(pages: list[Plain]) -> list[pa.RecordBatch | None]:
     """Each page's rows (None for one that needs ``normalise``): all pages in one read if they can."""
-    text, offsets = lines_of([raw for page in pages for raw in page])
+    text, offsets = lines_of([raw for raws, _ in pages for raw in raws])
     if offsets[-1] > _MAX_TEXT:
         return [None] if len(pages) == 1 else [_rows([page])[0] for page in pages]
-    return page_rows(pa.py_buffer(text), pa.py_buffer(array("i", offsets)), list(map(len, pages)))
+    prints = None
+    if all(page_prints is not None for _, page_prints in pages):
+        prints = pa.array([p for _, page_prints in pages for p in page_prints or ()], pa.binary())
+    counts = [len(raws) for raws, _ in pages]
+    return page_rows(pa.py_buffer(text), pa.py_buffer(array("i", offsets)), counts, prints)

@@ -347,14 +347,14 @@ class Crawl:
         kept = page.resources
         if self.local is not None and not run.server_filter:
             kept = [item for item in kept if isinstance(item, dict) and self._keep(item, resource_type)]
-        raws = None
+        plain = None
         if resource == "Users" and kept:
             try:
-                raws = plain_texts(kept)
+                plain = plain_texts(kept)
             except NotPlain:
                 self.flush(writer)  # the pages before it first: rows and anomalies stay in page order
-        if raws is not None:  # plain users: made into columns a few pages at a time, on a worker
-            self._write_users(self.columns.add((run, page.number), raws), writer)
+        if plain is not None:  # plain users: made into columns a few pages at a time, on a worker
+            self._write_users(self.columns.add((run, page.number), plain), writer)
         else:
             for item in kept:
                 self._normalise_one(run, page.number, item, resource_type, writer)

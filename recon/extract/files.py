@@ -591,7 +591,7 @@ class _Intake:
     def _send(self, name: str) -> None:
         if not self._texts:
             return
-        done = self._columns.add((name, self._positions, self._resources), self._texts)
+        done = self._columns.add((name, self._positions, self._resources), (self._texts, None))
         self._texts, self._positions, self._resources = [], [], []
         self._write(done)
 

@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 from recon.deltas import deltas
 from recon.deltas.run import _with_prints
 from recon.engine import open_session
+from recon.extract.columns import plain_texts, users_batch
 from recon.extract.files import import_files
 from recon.extract.json_columns import lines_of, page_rows
 from recon.extract.normalize import normalise
 from recon.extract.writer import ExportWriter
-from recon.fingerprint import content_sha256, content_sha256_of_text
+from recon.fingerprint import content_sha256, content_sha256_borrowing, content_sha256_of_text
 from recon.simulate.run import simulate
 from recon.store import Manifest, Store
 from tests.deltas.test_deltas_import import EXPECTED, load, rows
@@ -73,6 +74,15 @@ def test_the_same_resource_gets_the_same_print_from_every_writer(tmp_path: Path,
     (batch,) = page_rows(pa.py_buffer(text), pa.py_buffer(array("i", offsets)), [1])
     assert batch is not None
     assert batch.column(batch.schema.get_field_index("content_sha256")).to_pylist() == [want_user]
+    # live pages of plain users: the print made from each parsed object (meta last, or not)
+    meta_first = {"meta": USER["meta"], **{k: v for k, v in USER.items() if k != "meta"}}
+    page = [json.loads(json.dumps(USER)), meta_first]
+    before = orjson.dumps(page)
+    assert plain_texts(page)[1] == [want_user, want_user]
+    assert orjson.dumps(page) == before  # the objects are left as they were, key order included
+    live = users_batch(page)
+    assert live is not None
+    assert live.column(live.schema.get_field_index("content_sha256")).to_pylist() == [want_user] * 2
     # recon import: NDJSON and a ListResponse document (parsed by ijson)
     (tmp_path / "a.ndjson").write_text(json.dumps(USER) + "\n" + json.dumps(GROUP) + "\n")
     listed = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "Resources": [GROUP, USER]}
@@ -209,6 +219,10 @@ def test_print_of_a_parsed_object_and_of_its_text_agree_and_ignore_meta(
     printed = content_sha256(resource, kind)
     assert printed is not None and len(printed) == 32
     assert content_sha256_of_text(orjson.dumps(resource), kind) == printed
+    for owned in (resource, {**content, "members": members, "meta": meta}, {**content, "meta": meta}):
+        text = orjson.dumps(owned)
+        assert content_sha256_borrowing([owned], kind) == [content_sha256(owned, kind)]
+        assert orjson.dumps(owned) == text  # put back as it was, key order included
     assert content_sha256(dict(reversed(list(resource.items()))), kind) == printed  # key order
     assert content_sha256({**resource, "meta": {"lastModified": "2026-02-01T00:00:00Z"}}, kind) == printed
     # a group's members are not in its print (memberships carry them); a user's are

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recon.limits import DepthScanner, LimitExceeded
+from recon.limits import DepthScanner, LimitExceeded, check_depth
 
 from .helpers import LIST, USER, recon
 
@@ -56,6 +56,36 @@ def test_depth_scanner_agrees_with_the_parser_wherever_the_text_is_cut(
     except LimitExceeded:
         over = True
     assert over == (_depth(value) > limit)
+
+
+def _refusal(check: Any) -> str | None:
+    try:
+        check()
+    except LimitExceeded as exc:
+        return str(exc)
+    return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=_JSON,
+    wrap=st.integers(0, 40),
+    limit=st.integers(1, 40),
+    indent=st.sampled_from([None, 1]),
+    cut=st.integers(0, 60),
+    key=st.sampled_from(["k", "k[", "\\"]),
+)
+def test_check_depth_refuses_exactly_what_the_scanner_refuses(
+    value: Any, wrap: int, limit: int, indent: int | None, cut: int, key: str
+) -> None:
+    for number in range(wrap):  # lists and objects in turn: two levels go in one turn of pairs
+        value = [value] if number % 2 else {key: value}
+    text = json.dumps(value, indent=indent, ensure_ascii=False).encode()
+    text = text[: len(text) - cut] if cut < len(text) else text  # cut short: no longer valid JSON
+    exact = _refusal(lambda: DepthScanner(limit, "body").feed(text))
+    assert _refusal(lambda: check_depth(text, limit, "body")) == exact
+    if cut == 0:
+        assert (exact is not None) == (_depth(value) > limit)
 
 
 _RESOURCE = st.fixed_dictionaries(
