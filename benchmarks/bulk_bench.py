@@ -40,7 +40,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-STEPS = ("floor", "floor+write", "floor+read", "plan", "analyze")
+STEPS = ("floor", "floor+json", "floor+write", "floor+read", "plan", "analyze")
+RESPONSES = "responses"  # the folder (in the data folder) of the BulkResponse of each chunk
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -96,6 +97,7 @@ def _users(index: Any, uid: Any, *, external: Any, active: Any, department: Any)
         never.alias("last_modified"),
         pl.lit('W/"1"').alias("version"),
         raw.alias("raw"),
+        pl.lit(None, dtype=pl.Binary).alias("content_sha256"),  # nullable: absent in older exports
     ]
 
 
@@ -161,6 +163,7 @@ def build(data: Path, n: int) -> None:
         pl.concat_str(
             pl.lit('{"id": "sg'), gid, pl.lit('", "displayName": "group-'), gid, pl.lit('"}')
         ).alias("raw"),
+        pl.lit(None, dtype=pl.Binary).alias("content_sha256"),
     )
     groups_tgt = g.select(
         pl.concat_str(pl.lit("tg"), gid).alias("id"),
@@ -170,6 +173,7 @@ def build(data: Path, n: int) -> None:
         nothing.alias("last_modified"),
         pl.lit('W/"1"').alias("version"),
         pl.lit("{}").alias("raw"),
+        pl.lit(None, dtype=pl.Binary).alias("content_sha256"),
     )
     pairs = pl.DataFrame({"x": pl.int_range(0, n * 5, eager=True)}).select(
         (pl.col("x") // 5).alias("i"), (pl.col("x") % 5).alias("k")
@@ -210,32 +214,20 @@ def step(kind: str, data: Path, out: Path) -> None:
 
         summary = plan(store, "idp", "app", "c1", out=out)
         (out.parent / f"{out.name}.summary.json").write_text(json.dumps(summary.to_json()))
-    elif kind == "analyze":
-        from recon.bulk.analyze import analyze_records
-        from recon.bulk.model import OperationResult
-        from recon.bulk.planfile import load_plan
-        from recon.bulk.records import OpRecord
+    elif (
+        kind == "analyze"
+    ):  # what `recon bulk analyze --request chunk-N.json --response response-N.json …` runs
+        from recon.bulk.analyze import analyze_files
 
-        loaded = load_plan(out)
-        records = []
-        for name, chunk in loaded.chunks:
-            for index, op in enumerate(chunk.operations, start=1):
-                endpoint = "Users" if op.path.startswith("/Users") else "Groups"
-                location = f"https://x/v2/{endpoint}/new-{op.bulk_id}"
-                result = OperationResult(
-                    op.method,
-                    op.bulk_id,
-                    location if op.method == "POST" else None,
-                    None,
-                    201 if op.method == "POST" else 200,
-                )
-                resource_id = f"new-{op.bulk_id}" if op.method == "POST" else op.resource_id
-                records.append(OpRecord(name, index, op, "ok", result, None, op.resource_type, resource_id))
-        summary, _ = analyze_records(store, "app", records, run_id=f"bench-{out.name}", cycle="c1")
+        summary, _ = analyze_files(
+            store, "app", pairs=_pairs(data, out), cycle="c1", run_id=f"bench-{out.name}"
+        )
         (out.parent / f"{out.name}.outcomes.json").write_text(json.dumps(summary.outcomes))
-    elif kind in ("floor", "floor+write", "floor+read"):
+    elif kind in ("floor", "floor+json", "floor+write", "floor+read"):
         _floor(data)
-        if kind == "floor+write":  # what writing the plan's bytes costs: each file fsynced, renamed
+        if kind == "floor+json":  # the floor of analyze: the export and its request/response files
+            _json_floor(_pairs(data, out))
+        elif kind == "floor+write":  # what writing the plan's bytes costs: each file fsynced, renamed
             _write_copy(out, out.parent / f"{out.name}.copy")
         elif kind == "floor+read":  # what parsing the plan's JSON back costs (the collector off)
             import gc
@@ -245,6 +237,53 @@ def step(kind: str, data: Path, out: Path) -> None:
             gc.disable()
             for path in sorted(out.iterdir()):
                 orjson.loads(path.read_bytes())
+
+
+def _pairs(data: Path, plan: Path) -> list[tuple[Path, Path]]:
+    """(request, response) files of a plan: each chunk file and the response written for it."""
+    chunks = sorted(plan.glob("chunk-*.json"))
+    return [(chunk, data / RESPONSES / chunk.name.replace("chunk-", "response-")) for chunk in chunks]
+
+
+def write_responses(data: Path, plan: Path) -> None:
+    """A BulkResponse per chunk of ``plan``: every operation ok (201 + location for a POST, else 200)."""
+    import orjson
+
+    folder = data / RESPONSES
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for request, response in _pairs(data, plan):
+        results = []
+        for op in orjson.loads(request.read_bytes())["Operations"]:
+            result = {"method": op["method"], "bulkId": op["bulkId"]}
+            if op["method"] == "POST":
+                endpoint = "Users" if op["path"].startswith("/Users") else "Groups"
+                result["location"] = f"https://x/v2/{endpoint}/new-{op['bulkId']}"
+            result["status"] = "201" if op["method"] == "POST" else "200"
+            results.append(result)
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"], "Operations": results}
+        response.write_bytes(orjson.dumps(body))
+
+
+def _json_floor(pairs: list[tuple[Path, Path]]) -> None:
+    """DuckDB's read_json of the request and response files: every operation parsed, its data kept
+    as JSON text (one schema cannot type both a user's body and a PatchOp)."""
+    import duckdb
+
+    con = duckdb.connect()
+    requests = [str(request) for request, _ in pairs]
+    responses = [str(response) for _, response in pairs]
+    operation = "STRUCT(method VARCHAR, bulkId VARCHAR, version VARCHAR, path VARCHAR, data JSON)[]"
+    con.execute(
+        "SELECT count(*), sum(length(o.path)), sum(length(o.data)) FROM (SELECT unnest(Operations) AS o "
+        "FROM read_json(?, columns={'schemas': 'VARCHAR[]', 'Operations': '" + operation + "'}))",
+        [requests],
+    ).fetchall()
+    con.execute(
+        "SELECT count(*), sum(length(o.status)), sum(length(o.location)) FROM "
+        "(SELECT unnest(Operations) AS o FROM read_json(?))",
+        [responses],
+    ).fetchall()
 
 
 def _write_copy(folder: Path, copy: Path) -> None:
