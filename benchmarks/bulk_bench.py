@@ -9,10 +9,11 @@ them with ``recon.reconcile`` (real findings), then measures, each in a fresh pr
 peak RSS:
 
 - ``plan``: findings -> chunked BulkRequests (maxOperations 1000, 1 MiB);
-- ``analyze``: every planned operation reported ok (POSTs with a location) checked against the
-  target export (reading the plan's chunk files back is part of the step, as a log would be);
+- ``analyze``: ``analyze_files`` on each chunk file and a BulkResponse written for it (every
+  operation ok, POSTs with a location), checked against the target export;
 - the floor: a DuckDB scan of the columns plan reads (findings, source users with raw, target
-  users/groups, source memberships).
+  users/groups, source memberships); ``floor+json`` adds DuckDB's read_json of the request and
+  response files analyze reads.
 
 ``--before`` names a second checkout (e.g. ``git archive <commit> | tar -x -C DIR``): its
 ``recon`` runs the same steps on the same data, so the figure before a change is measured in
@@ -328,7 +329,11 @@ PHASES = {
         ("recon.bulk.plan", "_write"),
     ],
     "analyze": [
-        ("recon.bulk.planfile", "load_plan"),
+        ("recon.bulk.analyze", "read_json_file"),
+        ("recon.bulk.analyze", "read_json_with_text"),
+        ("recon.bulk.analyze", "parse_request"),
+        ("recon.bulk.analyze", "parse_response"),
+        ("recon.bulk.analyze", "records_of"),
         ("recon.bulk.analyze", "_frames"),
         ("recon.bulk.analyze", "_checks_frame"),
         ("recon.bulk.analyze", "outcome_frame"),
@@ -390,16 +395,27 @@ def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float
     return float(seconds), float(rss_kb) / 1024, float(cpu)
 
 
-def _plan_bytes(folder: Path) -> str:
-    """A digest of a plan folder: every chunk file, and plan.json but its created_at and out_dir."""
+def _plan_content(folder: Path) -> str:
+    """A digest of a plan folder: every chunk file's bytes, and what plan.json says but its
+    created_at, out_dir, format and tool version, in a form both plan.json formats share (/1
+    repeated each operation's chunk, method, path, If-Match and references from the chunks)."""
     digest = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        blob = path.read_bytes()
-        if path.name == "plan.json":
-            lines = blob.split(b"\n")
-            blob = b"\n".join(x for x in lines if b'"created_at":' not in x and b'"out_dir":' not in x)
-        digest.update(path.name.encode() + b"\0" + blob)
+    for path in sorted(folder.glob("chunk-*.json")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    document = json.loads((folder / "plan.json").read_text())
+    for key in ("created_at", "out_dir", "format", "tool_version"):
+        document.pop(key, None)
+    slim = ("bulk_id", "kind", "target_id", "source_id", "lookup", "remediates")
+    document["operations_planned"] = [{k: op[k] for k in slim} for op in document["operations_planned"]]
+    digest.update(json.dumps(document, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def _outcome_table(data: Path, plan: Path) -> Any:
+    """analyze's outcome table of ``plan`` (bulk_outcomes.parquet of its last run)."""
+    import polars as pl
+
+    return pl.read_parquet(data / f"bulk/system=app/run=bench-{plan.name}/bulk_outcomes.parquet")
 
 
 def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
@@ -410,25 +426,27 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
     built = time.perf_counter() - started
     rec_s, rec_rss, _ = measured("reconcile", data, ROOT, data / "plan-after")
     variants = {"after": ROOT, **({"before": before} if before else {})}
-    floors = [("floor", "after"), ("floor+write", "after"), ("floor+read", "after")]
+    floors = [("floor", "after"), ("floor+json", "after"), ("floor+write", "after"), ("floor+read", "after")]
     jobs = floors + [(k, v) for v in variants for k in ("plan", "analyze")]
     results: dict[tuple[str, str], list[tuple[float, float, float]]] = {job: [] for job in jobs}
     loads: list[float] = []
     for variant, code in variants.items():  # not measured: a plan for analyze to read, warm caches
         measured("plan", data, code, data / f"plan-{variant}")
+    write_responses(data, data / "plan-after")  # what the target answered: every operation ok
     for number in range(runs):
         shift = number % len(jobs)
         for kind, variant in jobs[shift:] + jobs[:shift]:
             loads.append(os.getloadavg()[0])
             results[(kind, variant)].append(measured(kind, data, variants[variant], data / f"plan-{variant}"))
-        shutil.rmtree(data / "bulk", ignore_errors=True)  # analyze's run folders
+        if number < runs - 1:
+            shutil.rmtree(data / "bulk", ignore_errors=True)  # analyze's run folders
     summary = json.loads((data / "plan-after.summary.json").read_text())
     identical = None
     if before is not None:
-        identical = _plan_bytes(data / "plan-after") == _plan_bytes(data / "plan-before")
-        same_outcomes = (data / "plan-after.outcomes.json").read_text() == (
-            data / "plan-before.outcomes.json"
-        ).read_text()
+        identical = _plan_content(data / "plan-after") == _plan_content(data / "plan-before")
+        same_outcomes = _outcome_table(data, data / "plan-after").equals(
+            _outcome_table(data, data / "plan-before")
+        )
     outcomes = json.loads((data / "plan-after.outcomes.json").read_text())
     shutil.rmtree(data, ignore_errors=True)
     kinds = ", ".join(f"{k} {v:,}" for k, v in summary["operations"].items())
@@ -448,17 +466,21 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
     ]
     if identical is not None:
         lines += [
-            "Plan folder byte-identical before/after (chunk files; plan.json but created_at, out_dir): "
-            f"{'yes' if identical else 'NO'}; analyze outcome counts equal: "
+            "Plans equivalent before/after (chunk files byte-identical; plan.json's limits, chunks, "
+            "skipped findings and each operation's bulk_id, kind, target/source id, lookup and "
+            f"remediated findings equal): {'yes' if identical else 'NO'}; analyze's outcome tables "
+            "(bulk_outcomes.parquet) equal: "
             f"{'yes' if same_outcomes else 'NO'}.",
             "",
         ]
     lines += [
-        "| step | code | median s | x floor | runs (s) | median CPU s | CPU x floor | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| step | code | median s | x floor | runs (s) | median CPU s | CPU x floor | CPU x floor+json "
+        "| peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     floor = statistics.median(s for s, _, _ in results[("floor", "after")])
     floor_cpu = statistics.median(c for _, _, c in results[("floor", "after")])
+    json_cpu = statistics.median(c for _, _, c in results[("floor+json", "after")])
     for kind, variant in jobs:
         times = [s for s, _, _ in results[(kind, variant)]]
         if not times:
@@ -470,7 +492,7 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
         peak = max(r for _, r, _ in results[(kind, variant)])
         lines.append(
             f"| {kind} | {label} | {med:.2f} | {med / floor:.1f} | {runs_text} | {cpu:.2f} | "
-            f"{cpu / floor_cpu:.1f} | {peak:.0f} |"
+            f"{cpu / floor_cpu:.1f} | {cpu / json_cpu:.1f} | {peak:.0f} |"
         )
     return [*lines, ""]
 
@@ -511,10 +533,12 @@ def main() -> None:
         "(so every figure includes interpreter and import start-up), the steps taking turns within each run.",
         f"`after` is {args.after_note or 'this checkout (' + (head.stdout.strip() or 'uncommitted') + ')'}"
         + (f", `before` is {args.note or args.before}." if args.before else "."),
-        "The floor is a DuckDB scan of the columns plan reads (findings, source users with raw, target",
-        "users/groups, source memberships). Target drift: 8% of users missing, 2% orphans, 3% department",
-        "drift, 1% not deactivated, 2% of memberships missing, 1% excess. analyze checks every planned",
-        "operation, reported ok, against the target export.",
+        "`floor` is a DuckDB scan of the columns plan reads (findings, source users with raw, target",
+        "users/groups, source memberships); `floor+json` adds DuckDB's read_json of the files analyze",
+        "reads besides the export: each chunk file (the BulkRequest) and its BulkResponse. Target drift:",
+        "8% of users missing, 2% orphans, 3% department drift, 1% not deactivated, 2% of memberships",
+        "missing, 1% excess. analyze is `analyze_files` on the (chunk, response) pairs, every operation",
+        "reported ok (a POST with a location), checked against the target export.",
         "",
     ]
     for users in (int(u) for u in str(args.users).split(",")):
@@ -546,14 +570,16 @@ def where_the_time_goes(args: argparse.Namespace) -> None:
                 text=True,
             )
             found[(kind, variant)] = json.loads(done.stdout.strip().splitlines()[-1])
+            if kind == "plan":
+                write_responses(data, data / f"plan-{variant}")
     shutil.rmtree(data, ignore_errors=True)
     lines = [
         f"### Where the time goes ({users:,} users, one run of each, load average {load:.1f} at the start)",
         "",
         "CPU seconds of the process (all threads: DuckDB's are included) and wall seconds per phase; a",
         "phase's time includes the phases it calls; `whole step` leaves out interpreter start-up and",
-        "imports. In analyze, `load_plan` (reading the plan back) and building the records from it are",
-        "the benchmark's stand-in for reading a log of `recon bulk apply`; the rest is analyze_records.",
+        "imports. In analyze, reading the request/response files, parsing them and pairing each",
+        "operation with its result (`records_of`) come before `outcome_frame`.",
         "",
         "| step | phase | " + " | ".join(f"{v} CPU s | {v} wall s" for v in variants) + " |",
         "|---|---|" + "---|---|" * len(variants),
