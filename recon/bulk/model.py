@@ -268,6 +268,12 @@ def substitute_references(operation: BulkOperation, created: dict[str, str]) -> 
         if isinstance(item, str):
             if BULK_ID_PREFIX not in item:
                 return item
+            if "/" not in item:  # one segment: a member's value
+                return (
+                    created.get(item[len(BULK_ID_PREFIX) :], item)
+                    if item.startswith(BULK_ID_PREFIX)
+                    else item
+                )
             parts = [
                 created.get(s[len(BULK_ID_PREFIX) :], s) if s.startswith(BULK_ID_PREFIX) else s
                 for s in item.split("/")
