@@ -9,10 +9,11 @@ them with ``recon.reconcile`` (real findings), then measures, each in a fresh pr
 peak RSS:
 
 - ``plan``: findings -> chunked BulkRequests (maxOperations 1000, 1 MiB);
-- ``analyze``: every planned operation reported ok (POSTs with a location) checked against the
-  target export (reading the plan's chunk files back is part of the step, as a log would be);
+- ``analyze``: ``analyze_files`` on each chunk file and a BulkResponse written for it (every
+  operation ok, POSTs with a location), checked against the target export;
 - the floor: a DuckDB scan of the columns plan reads (findings, source users with raw, target
-  users/groups, source memberships).
+  users/groups, source memberships); ``floor+json`` adds DuckDB's read_json of the request and
+  response files analyze reads.
 
 ``--before`` names a second checkout (e.g. ``git archive <commit> | tar -x -C DIR``): its
 ``recon`` runs the same steps on the same data, so the figure before a change is measured in
@@ -40,7 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-STEPS = ("floor", "floor+write", "floor+read", "plan", "analyze")
+STEPS = ("floor", "floor+json", "floor+write", "floor+read", "plan", "analyze")
+RESPONSES = "responses"  # the folder (in the data folder) of the BulkResponse of each chunk
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -96,6 +98,7 @@ def _users(index: Any, uid: Any, *, external: Any, active: Any, department: Any)
         never.alias("last_modified"),
         pl.lit('W/"1"').alias("version"),
         raw.alias("raw"),
+        pl.lit(None, dtype=pl.Binary).alias("content_sha256"),  # nullable: absent in older exports
     ]
 
 
@@ -161,6 +164,7 @@ def build(data: Path, n: int) -> None:
         pl.concat_str(
             pl.lit('{"id": "sg'), gid, pl.lit('", "displayName": "group-'), gid, pl.lit('"}')
         ).alias("raw"),
+        pl.lit(None, dtype=pl.Binary).alias("content_sha256"),
     )
     groups_tgt = g.select(
         pl.concat_str(pl.lit("tg"), gid).alias("id"),
@@ -170,6 +174,7 @@ def build(data: Path, n: int) -> None:
         nothing.alias("last_modified"),
         pl.lit('W/"1"').alias("version"),
         pl.lit("{}").alias("raw"),
+        pl.lit(None, dtype=pl.Binary).alias("content_sha256"),
     )
     pairs = pl.DataFrame({"x": pl.int_range(0, n * 5, eager=True)}).select(
         (pl.col("x") // 5).alias("i"), (pl.col("x") % 5).alias("k")
@@ -210,32 +215,20 @@ def step(kind: str, data: Path, out: Path) -> None:
 
         summary = plan(store, "idp", "app", "c1", out=out)
         (out.parent / f"{out.name}.summary.json").write_text(json.dumps(summary.to_json()))
-    elif kind == "analyze":
-        from recon.bulk.analyze import analyze_records
-        from recon.bulk.model import OperationResult
-        from recon.bulk.planfile import load_plan
-        from recon.bulk.records import OpRecord
+    elif (
+        kind == "analyze"
+    ):  # what `recon bulk analyze --request chunk-N.json --response response-N.json …` runs
+        from recon.bulk.analyze import analyze_files
 
-        loaded = load_plan(out)
-        records = []
-        for name, chunk in loaded.chunks:
-            for index, op in enumerate(chunk.operations, start=1):
-                endpoint = "Users" if op.path.startswith("/Users") else "Groups"
-                location = f"https://x/v2/{endpoint}/new-{op.bulk_id}"
-                result = OperationResult(
-                    op.method,
-                    op.bulk_id,
-                    location if op.method == "POST" else None,
-                    None,
-                    201 if op.method == "POST" else 200,
-                )
-                resource_id = f"new-{op.bulk_id}" if op.method == "POST" else op.resource_id
-                records.append(OpRecord(name, index, op, "ok", result, None, op.resource_type, resource_id))
-        summary, _ = analyze_records(store, "app", records, run_id=f"bench-{out.name}", cycle="c1")
+        summary, _ = analyze_files(
+            store, "app", pairs=_pairs(data, out), cycle="c1", run_id=f"bench-{out.name}"
+        )
         (out.parent / f"{out.name}.outcomes.json").write_text(json.dumps(summary.outcomes))
-    elif kind in ("floor", "floor+write", "floor+read"):
+    elif kind in ("floor", "floor+json", "floor+write", "floor+read"):
         _floor(data)
-        if kind == "floor+write":  # what writing the plan's bytes costs: each file fsynced, renamed
+        if kind == "floor+json":  # the floor of analyze: the export and its request/response files
+            _json_floor(_pairs(data, out))
+        elif kind == "floor+write":  # what writing the plan's bytes costs: each file fsynced, renamed
             _write_copy(out, out.parent / f"{out.name}.copy")
         elif kind == "floor+read":  # what parsing the plan's JSON back costs (the collector off)
             import gc
@@ -245,6 +238,53 @@ def step(kind: str, data: Path, out: Path) -> None:
             gc.disable()
             for path in sorted(out.iterdir()):
                 orjson.loads(path.read_bytes())
+
+
+def _pairs(data: Path, plan: Path) -> list[tuple[Path, Path]]:
+    """(request, response) files of a plan: each chunk file and the response written for it."""
+    chunks = sorted(plan.glob("chunk-*.json"))
+    return [(chunk, data / RESPONSES / chunk.name.replace("chunk-", "response-")) for chunk in chunks]
+
+
+def write_responses(data: Path, plan: Path) -> None:
+    """A BulkResponse per chunk of ``plan``: every operation ok (201 + location for a POST, else 200)."""
+    import orjson
+
+    folder = data / RESPONSES
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for request, response in _pairs(data, plan):
+        results = []
+        for op in orjson.loads(request.read_bytes())["Operations"]:
+            result = {"method": op["method"], "bulkId": op["bulkId"]}
+            if op["method"] == "POST":
+                endpoint = "Users" if op["path"].startswith("/Users") else "Groups"
+                result["location"] = f"https://x/v2/{endpoint}/new-{op['bulkId']}"
+            result["status"] = "201" if op["method"] == "POST" else "200"
+            results.append(result)
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"], "Operations": results}
+        response.write_bytes(orjson.dumps(body))
+
+
+def _json_floor(pairs: list[tuple[Path, Path]]) -> None:
+    """DuckDB's read_json of the request and response files: every operation parsed, its data kept
+    as JSON text (one schema cannot type both a user's body and a PatchOp)."""
+    import duckdb
+
+    con = duckdb.connect()
+    requests = [str(request) for request, _ in pairs]
+    responses = [str(response) for _, response in pairs]
+    operation = "STRUCT(method VARCHAR, bulkId VARCHAR, version VARCHAR, path VARCHAR, data JSON)[]"
+    con.execute(
+        "SELECT count(*), sum(length(o.path)), sum(length(o.data)) FROM (SELECT unnest(Operations) AS o "
+        "FROM read_json(?, columns={'schemas': 'VARCHAR[]', 'Operations': '" + operation + "'}))",
+        [requests],
+    ).fetchall()
+    con.execute(
+        "SELECT count(*), sum(length(o.status)), sum(length(o.location)) FROM "
+        "(SELECT unnest(Operations) AS o FROM read_json(?))",
+        [responses],
+    ).fetchall()
 
 
 def _write_copy(folder: Path, copy: Path) -> None:
@@ -289,7 +329,11 @@ PHASES = {
         ("recon.bulk.plan", "_write"),
     ],
     "analyze": [
-        ("recon.bulk.planfile", "load_plan"),
+        ("recon.bulk.analyze", "read_json_file"),
+        ("recon.bulk.analyze", "read_json_with_text"),
+        ("recon.bulk.analyze", "parse_request"),
+        ("recon.bulk.analyze", "parse_response"),
+        ("recon.bulk.analyze", "records_of"),
         ("recon.bulk.analyze", "_frames"),
         ("recon.bulk.analyze", "_checks_frame"),
         ("recon.bulk.analyze", "outcome_frame"),
@@ -351,16 +395,27 @@ def measured(kind: str, data: Path, code: Path, out: Path) -> tuple[float, float
     return float(seconds), float(rss_kb) / 1024, float(cpu)
 
 
-def _plan_bytes(folder: Path) -> str:
-    """A digest of a plan folder: every chunk file, and plan.json but its created_at and out_dir."""
+def _plan_content(folder: Path) -> str:
+    """A digest of a plan folder: every chunk file's bytes, and what plan.json says but its
+    created_at, out_dir, format and tool version, in a form both plan.json formats share (/1
+    repeated each operation's chunk, method, path, If-Match and references from the chunks)."""
     digest = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        blob = path.read_bytes()
-        if path.name == "plan.json":
-            lines = blob.split(b"\n")
-            blob = b"\n".join(x for x in lines if b'"created_at":' not in x and b'"out_dir":' not in x)
-        digest.update(path.name.encode() + b"\0" + blob)
+    for path in sorted(folder.glob("chunk-*.json")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    document = json.loads((folder / "plan.json").read_text())
+    for key in ("created_at", "out_dir", "format", "tool_version"):
+        document.pop(key, None)
+    slim = ("bulk_id", "kind", "target_id", "source_id", "lookup", "remediates")
+    document["operations_planned"] = [{k: op[k] for k in slim} for op in document["operations_planned"]]
+    digest.update(json.dumps(document, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def _outcome_table(data: Path, plan: Path) -> Any:
+    """analyze's outcome table of ``plan`` (bulk_outcomes.parquet of its last run)."""
+    import polars as pl
+
+    return pl.read_parquet(data / f"bulk/system=app/run=bench-{plan.name}/bulk_outcomes.parquet")
 
 
 def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
@@ -371,25 +426,27 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
     built = time.perf_counter() - started
     rec_s, rec_rss, _ = measured("reconcile", data, ROOT, data / "plan-after")
     variants = {"after": ROOT, **({"before": before} if before else {})}
-    floors = [("floor", "after"), ("floor+write", "after"), ("floor+read", "after")]
+    floors = [("floor", "after"), ("floor+json", "after"), ("floor+write", "after"), ("floor+read", "after")]
     jobs = floors + [(k, v) for v in variants for k in ("plan", "analyze")]
     results: dict[tuple[str, str], list[tuple[float, float, float]]] = {job: [] for job in jobs}
     loads: list[float] = []
     for variant, code in variants.items():  # not measured: a plan for analyze to read, warm caches
         measured("plan", data, code, data / f"plan-{variant}")
+    write_responses(data, data / "plan-after")  # what the target answered: every operation ok
     for number in range(runs):
         shift = number % len(jobs)
         for kind, variant in jobs[shift:] + jobs[:shift]:
             loads.append(os.getloadavg()[0])
             results[(kind, variant)].append(measured(kind, data, variants[variant], data / f"plan-{variant}"))
-        shutil.rmtree(data / "bulk", ignore_errors=True)  # analyze's run folders
+        if number < runs - 1:
+            shutil.rmtree(data / "bulk", ignore_errors=True)  # analyze's run folders
     summary = json.loads((data / "plan-after.summary.json").read_text())
     identical = None
     if before is not None:
-        identical = _plan_bytes(data / "plan-after") == _plan_bytes(data / "plan-before")
-        same_outcomes = (data / "plan-after.outcomes.json").read_text() == (
-            data / "plan-before.outcomes.json"
-        ).read_text()
+        identical = _plan_content(data / "plan-after") == _plan_content(data / "plan-before")
+        same_outcomes = _outcome_table(data, data / "plan-after").equals(
+            _outcome_table(data, data / "plan-before")
+        )
     outcomes = json.loads((data / "plan-after.outcomes.json").read_text())
     shutil.rmtree(data, ignore_errors=True)
     kinds = ", ".join(f"{k} {v:,}" for k, v in summary["operations"].items())
@@ -409,17 +466,21 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
     ]
     if identical is not None:
         lines += [
-            "Plan folder byte-identical before/after (chunk files; plan.json but created_at, out_dir): "
-            f"{'yes' if identical else 'NO'}; analyze outcome counts equal: "
+            "Plans equivalent before/after (chunk files byte-identical; plan.json's limits, chunks, "
+            "skipped findings and each operation's bulk_id, kind, target/source id, lookup and "
+            f"remediated findings equal): {'yes' if identical else 'NO'}; analyze's outcome tables "
+            "(bulk_outcomes.parquet) equal: "
             f"{'yes' if same_outcomes else 'NO'}.",
             "",
         ]
     lines += [
-        "| step | code | median s | x floor | runs (s) | median CPU s | CPU x floor | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| step | code | median s | x floor | runs (s) | median CPU s | CPU x floor | CPU x floor+json "
+        "| peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     floor = statistics.median(s for s, _, _ in results[("floor", "after")])
     floor_cpu = statistics.median(c for _, _, c in results[("floor", "after")])
+    json_cpu = statistics.median(c for _, _, c in results[("floor+json", "after")])
     for kind, variant in jobs:
         times = [s for s, _, _ in results[(kind, variant)]]
         if not times:
@@ -431,7 +492,7 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
         peak = max(r for _, r, _ in results[(kind, variant)])
         lines.append(
             f"| {kind} | {label} | {med:.2f} | {med / floor:.1f} | {runs_text} | {cpu:.2f} | "
-            f"{cpu / floor_cpu:.1f} | {peak:.0f} |"
+            f"{cpu / floor_cpu:.1f} | {cpu / json_cpu:.1f} | {peak:.0f} |"
         )
     return [*lines, ""]
 
@@ -472,10 +533,12 @@ def main() -> None:
         "(so every figure includes interpreter and import start-up), the steps taking turns within each run.",
         f"`after` is {args.after_note or 'this checkout (' + (head.stdout.strip() or 'uncommitted') + ')'}"
         + (f", `before` is {args.note or args.before}." if args.before else "."),
-        "The floor is a DuckDB scan of the columns plan reads (findings, source users with raw, target",
-        "users/groups, source memberships). Target drift: 8% of users missing, 2% orphans, 3% department",
-        "drift, 1% not deactivated, 2% of memberships missing, 1% excess. analyze checks every planned",
-        "operation, reported ok, against the target export.",
+        "`floor` is a DuckDB scan of the columns plan reads (findings, source users with raw, target",
+        "users/groups, source memberships); `floor+json` adds DuckDB's read_json of the files analyze",
+        "reads besides the export: each chunk file (the BulkRequest) and its BulkResponse. Target drift:",
+        "8% of users missing, 2% orphans, 3% department drift, 1% not deactivated, 2% of memberships",
+        "missing, 1% excess. analyze is `analyze_files` on the (chunk, response) pairs, every operation",
+        "reported ok (a POST with a location), checked against the target export.",
         "",
     ]
     for users in (int(u) for u in str(args.users).split(",")):
@@ -507,14 +570,16 @@ def where_the_time_goes(args: argparse.Namespace) -> None:
                 text=True,
             )
             found[(kind, variant)] = json.loads(done.stdout.strip().splitlines()[-1])
+            if kind == "plan":
+                write_responses(data, data / f"plan-{variant}")
     shutil.rmtree(data, ignore_errors=True)
     lines = [
         f"### Where the time goes ({users:,} users, one run of each, load average {load:.1f} at the start)",
         "",
         "CPU seconds of the process (all threads: DuckDB's are included) and wall seconds per phase; a",
         "phase's time includes the phases it calls; `whole step` leaves out interpreter start-up and",
-        "imports. In analyze, `load_plan` (reading the plan back) and building the records from it are",
-        "the benchmark's stand-in for reading a log of `recon bulk apply`; the rest is analyze_records.",
+        "imports. In analyze, reading the request/response files, parsing them and pairing each",
+        "operation with its result (`records_of`) come before `outcome_frame`.",
         "",
         "| step | phase | " + " | ".join(f"{v} CPU s | {v} wall s" for v in variants) + " |",
         "|---|---|" + "---|---|" * len(variants),

@@ -6,7 +6,9 @@
 -- target_version is the target user's for account kinds, the target group's for group and
 -- membership kinds (the resource a remediation PATCHes or DELETEs).
 -- The source users are narrowed to those findings name before the join: joined whole, the
--- hash table would be built over every user's raw text.
+-- hash table would be built over every user's raw text. Of a finding, only its identity
+-- (recon.findings.FINDING_IDENTITY) is returned: what a remediation cites; the rest would only
+-- be sorted and turned into Python values (240,000 rows at 1M users).
 WITH needed_source_users AS (
     SELECT u.id, u.raw
     FROM source_users AS u
@@ -18,16 +20,11 @@ WITH needed_source_users AS (
 )
 SELECT
     f.kind,
-    f.severity,
     f.source_id,
     f.target_id,
-    f.user_name,
     f.group_id,
     f.target_group_id,
-    f.group_name,
     f.attribute,
-    f.source_value,
-    f.target_value,
     CASE WHEN f.kind = 'group_missing_in_target' THEN sg.raw ELSE su.raw END AS source_raw,
     CASE
         WHEN f.kind IN ('membership_missing', 'membership_excess', 'group_orphaned_in_target') THEN tg.version

@@ -25,9 +25,17 @@ from typing import Any
 import orjson
 import polars as pl
 
-from recon.bulk.exchanges import LogEntry, last_recorded_at, read_json_file, read_log, read_text, records_of
+from recon.bulk.exchanges import (
+    LogEntry,
+    last_recorded_at,
+    read_json_file,
+    read_json_with_text,
+    read_log,
+    read_text,
+    records_of,
+)
 from recon.bulk.expect import Expectation, expectations, lookup, value_met
-from recon.bulk.model import BULK_ID_PREFIX, parse_request, parse_response
+from recon.bulk.model import BULK_ID_PREFIX, may_refer, parse_request, parse_response
 from recon.bulk.paths import new_run_id, run_dir
 from recon.bulk.records import Exchange, OpRecord
 from recon.capabilities import load_capabilities
@@ -331,12 +339,24 @@ def analyze_files(
     if not pairs and not logs:
         raise UsageError("give --request/--response pairs or --log files to analyze")
     _target_export(store, system, cycle)  # fail before writing anything
+    with gc_paused():  # a 1M-user run's requests are millions of acyclic dicts (see recon.collector)
+        return _analyze_files(store, system, pairs, logs, cycle, run_id)
+
+
+def _analyze_files(
+    store: Store,
+    system: str,
+    pairs: Sequence[tuple[Path, Path]],
+    logs: Sequence[Path],
+    cycle: str | None,
+    run_id: str | None,
+) -> tuple[AnalyzeSummary, pl.DataFrame]:
     entries: list[LogEntry] = []
     lines: list[bytes] = []
     for request_path, response_path in pairs:
-        request_obj = read_json_file(request_path)
+        request_obj, request_text = read_json_with_text(request_path)
         response_obj = read_json_file(response_path)
-        request = parse_request(request_obj, str(request_path))
+        request = parse_request(request_obj, str(request_path), unreferenced=not may_refer(request_text))
         response = parse_response(response_obj, str(response_path))
         label = response_path.name
         entries.append(Exchange(label, request, response))

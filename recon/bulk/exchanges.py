@@ -50,6 +50,7 @@ __all__ = [
     "not_sent_line",
     "previous_line",
     "read_json_file",
+    "read_json_with_text",
     "read_log",
     "read_pair",
     "read_text",
@@ -108,7 +109,16 @@ def _open_text(path: Path) -> str:
 
 def read_json_file(path: Path) -> Any:
     """Parse a JSON file; a syntax error names ``file:line:column``."""
+    return read_json_with_text(path)[0]
+
+
+def read_json_with_text(path: Path) -> tuple[Any, str]:
+    """:func:`read_json_file`, and the file's text."""
     text = _open_text(path)
+    return _parse_json(text, path), text
+
+
+def _parse_json(text: str, path: Path) -> Any:
     if not text.strip():
         raise InputError(f"{path}: empty file, not JSON")
     try:

@@ -27,6 +27,7 @@ __all__ = [
     "BulkResponse",
     "OperationResult",
     "bulk_references",
+    "may_refer",
     "parse_request",
     "parse_response",
     "resource_of_path",
@@ -219,12 +220,23 @@ def bulk_references(value: Any) -> list[str]:
 
 def _references_in(blob: bytes) -> list[str]:
     """The ``bulkId:`` references in serialised JSON."""
-    if b"bulkId:" not in blob:
+    count = blob.count(b"bulkId:")
+    if not count:
         return []
-    return [  # a match without an escape is the text itself (a plan has 400,000 at 1M users)
+    if b"\\" not in blob and blob.count(b'"bulkId:') + blob.count(b"/bulkId:") == count:
+        # no escape, each at a string's or a path segment's start: a search for the plain text
+        # finds the same (4x faster on a plan's group PATCHes, 400,000 references at 1M users),
+        # unless a reference runs into the next "bulkId:" (then fewer matches than occurrences)
+        plain = _PLAIN_REFERENCE.findall(blob)
+        if len(plain) == count:
+            return [match.decode() for match in plain]
+    return [  # a match without an escape is the text itself
         match.decode() if b"\\" not in match else orjson.loads(b'"' + match + b'"')
         for match in _REFERENCE.findall(blob)
     ]
+
+
+_PLAIN_REFERENCE = re.compile(rb'bulkId:([^"/\\]*)')
 
 
 def _walk_references(value: Any) -> list[str]:
@@ -256,15 +268,25 @@ def substitute_references(operation: BulkOperation, created: dict[str, str]) -> 
         if isinstance(item, str):
             if BULK_ID_PREFIX not in item:
                 return item
+            if "/" not in item:  # one segment: a member's value
+                return (
+                    created.get(item[len(BULK_ID_PREFIX) :], item)
+                    if item.startswith(BULK_ID_PREFIX)
+                    else item
+                )
             parts = [
                 created.get(s[len(BULK_ID_PREFIX) :], s) if s.startswith(BULK_ID_PREFIX) else s
                 for s in item.split("/")
             ]
             return "/".join(parts)
+        # a plain string is kept without a call (a plan's group PATCHes hold 400,000 members)
         if isinstance(item, list):
-            return [swap(sub) for sub in item]
+            return [sub if type(sub) is str and BULK_ID_PREFIX not in sub else swap(sub) for sub in item]
         if isinstance(item, dict):
-            return {key: swap(sub) for key, sub in item.items()}
+            return {
+                key: sub if type(sub) is str and BULK_ID_PREFIX not in sub else swap(sub)
+                for key, sub in item.items()
+            }
         return item
 
     return replace(operation, path=swap(operation.path), data=swap(operation.data))
@@ -284,8 +306,20 @@ def _operations(obj: Any, where: str, what: str) -> list[Any]:
     return operations
 
 
-def parse_request(obj: Any, where: str) -> BulkRequest:
-    """Read a BulkRequest JSON object; raises :class:`InputError` naming the operation at fault."""
+def may_refer(text: str | bytes) -> bool:
+    """Whether a JSON text may hold a ``bulkId:`` reference: it spells one out, or has a ``\\u``
+    escape (which could spell one)."""
+    if isinstance(text, str):
+        return BULK_ID_PREFIX in text or "\\u" in text
+    return b"bulkId:" in text or b"\\u" in text
+
+
+def parse_request(obj: Any, where: str, *, unreferenced: bool = False) -> BulkRequest:
+    """Read a BulkRequest JSON object; raises :class:`InputError` naming the operation at fault.
+
+    ``unreferenced``: the request's JSON text cannot hold a ``bulkId:`` (:func:`may_refer`), so no operation
+    refers to a bulkId (spares serialising each operation to find its references).
+    """
     operations = []
     for number, item in enumerate(_operations(obj, where, "BulkRequest"), start=1):
         at = f"{where}: operation #{number}"
@@ -300,15 +334,16 @@ def parse_request(obj: Any, where: str) -> BulkRequest:
         data = item.get("data")
         if data is not None and not isinstance(data, dict):
             raise InputError(f"{at}: 'data' must be an object")
-        operations.append(
-            BulkOperation(
-                method=method.upper(),
-                path=path,
-                bulk_id=_opt_str(item, "bulkId", at),
-                version=_opt_str(item, "version", at),
-                data=data,
-            )
+        operation = BulkOperation(
+            method=method.upper(),
+            path=path,
+            bulk_id=_opt_str(item, "bulkId", at),
+            version=_opt_str(item, "version", at),
+            data=data,
         )
+        if unreferenced:
+            operation.__dict__["_references"] = ()  # what the cached property would find
+        operations.append(operation)
     fail_on_errors = obj.get("failOnErrors")
     if fail_on_errors is not None and (
         not isinstance(fail_on_errors, int) or isinstance(fail_on_errors, bool) or fail_on_errors < 1

@@ -11,11 +11,17 @@ import orjson
 
 from recon.bulk.exchanges import read_json_file
 from recon.bulk.limits import Limits
-from recon.bulk.model import BulkRequest, parse_request
+from recon.bulk.model import BulkRequest, may_refer, parse_request
 from recon.collector import gc_paused
 from recon.errors import DataNotFound, InputError
 
-__all__ = ["LoadedPlan", "load_plan"]
+__all__ = ["PLAN_FORMAT", "LoadedPlan", "load_plan"]
+
+PLAN_FORMAT = "recon-bulk-plan/2"  # what recon bulk plan writes (compact JSON)
+# /1 (before 2026-12: indented, each operation's chunk, method, path, If-Match and references
+# repeated from its chunk file) is still read: its entries have the bulk_id, kind and lookup
+# that apply uses
+_FORMATS = (PLAN_FORMAT, "recon-bulk-plan/1")
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,8 @@ def _load(folder: Path) -> LoadedPlan:
     if not path.is_file():
         raise DataNotFound(f"no plan.json in {folder}: write a plan with recon bulk plan")
     document = read_json_file(path)
-    if not isinstance(document, dict) or document.get("format") != "recon-bulk-plan/1":
-        raise InputError(f"{path}: not a recon bulk plan (format recon-bulk-plan/1)")
+    if not isinstance(document, dict) or document.get("format") not in _FORMATS:
+        raise InputError(f"{path}: not a recon bulk plan (format {' or '.join(_FORMATS)})")
     chunks = []
     for entry in document.get("chunk_files") or []:
         name = str(entry.get("file"))
@@ -65,7 +71,7 @@ def _load(folder: Path) -> LoadedPlan:
             body = orjson.loads(blob)
         except orjson.JSONDecodeError as exc:
             raise InputError(f"{chunk_path}: not valid JSON ({exc})") from exc
-        chunks.append((name, parse_request(body, str(chunk_path))))
+        chunks.append((name, parse_request(body, str(chunk_path), unreferenced=not may_refer(blob))))
     operations = {str(op["bulk_id"]): op for op in document.get("operations_planned") or []}
     missing = [op.bulk_id for _, chunk in chunks for op in chunk.operations if op.bulk_id not in operations]
     if missing:

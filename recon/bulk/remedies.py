@@ -63,20 +63,14 @@ class PlannedOp:
     remediates: list[dict[str, Any]] = field(default_factory=list)
     lookup: list[tuple[str, str]] = field(default_factory=list)
 
-    def to_json(self, chunk: str) -> dict[str, Any]:
-        """The op's entry in plan.json."""
-        op = self.operation
+    def to_json(self) -> dict[str, Any]:
+        """The op's entry in plan.json: what its chunk file does not say (the method, path,
+        If-Match and ``bulkId:`` references are in the operation as sent)."""
         return {
-            "bulk_id": op.bulk_id,
-            "chunk": chunk,
+            "bulk_id": self.operation.bulk_id,
             "kind": self.kind,
-            "method": op.method,
-            "path": op.path,
-            "resource_type": op.resource_type,
             "target_id": self.target_id,
             "source_id": self.source_id,
-            "if_match": op.version,
-            "depends_on": sorted(set(op.references())),
             "lookup": [list(item) for item in self.lookup],
             "remediates": self.remediates,
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -108,3 +110,47 @@ def test_reference_scan_equals_a_walk_of_the_value(value: object) -> None:
     from recon.bulk.model import _walk_references, bulk_references
 
     assert bulk_references(value) == _walk_references(value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(['"bulkId:', "/bulkId:", "bulkId:", '"', "/", "\\\\", '\\"', "u1", "x", ":", ","]),
+        max_size=12,
+    )
+)
+def test_the_fast_scan_finds_what_the_reference_pattern_finds(text: list[str]) -> None:
+    """The scan of serialised JSON for ``bulkId:`` (a plain search where it may) equals the pattern."""
+    import orjson
+
+    from recon.bulk.model import _REFERENCE, _references_in
+
+    blob = "".join(text).encode()
+
+    def outcome(scan: Any) -> Any:
+        try:
+            return scan()
+        except orjson.JSONDecodeError:  # an escape cut in two by the pattern raises either way
+            return "raises"
+
+    def by_pattern() -> list[str]:
+        return [
+            m.decode() if b"\\" not in m else orjson.loads(b'"' + m + b'"') for m in _REFERENCE.findall(blob)
+        ]
+
+    assert outcome(lambda: _references_in(blob)) == outcome(by_pattern)
+
+
+def test_a_reference_spelt_with_an_escape_is_still_found() -> None:
+    """parse_request skips the reference scan only for a text that cannot spell ``bulkId:``."""
+    import orjson
+
+    from recon.bulk.model import may_refer, parse_request
+
+    spelt = b'{"Operations":[{"method":"PATCH","bulkId":"p1","path":"/Groups/\\u0062ulkId:g1","data":{}}]}'
+    plain = b'{"Operations":[{"method":"DELETE","bulkId":"d1","path":"/Users/t1"}]}'
+    assert may_refer(spelt) and may_refer(spelt.decode()) and not may_refer(plain)
+    escaped = parse_request(orjson.loads(spelt), "x", unreferenced=not may_refer(spelt))
+    assert escaped.operations[0].references() == ["g1"]
+    bare = parse_request(orjson.loads(plain), "x", unreferenced=not may_refer(plain))
+    assert bare.operations[0].references() == []

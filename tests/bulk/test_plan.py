@@ -189,7 +189,18 @@ def test_plan_operations_order_and_payloads(scenario: Store) -> None:
     planned = {o["bulk_id"]: o for o in document["operations_planned"]}
     assert planned[carol["bulkId"]]["remediates"] == [{"kind": "missing_in_target", "source_id": "s3"}]
     assert planned[carol["bulkId"]]["lookup"] == [["externalId", "s3"], ["userName", "carol@x"]]
-    assert planned[ops[5]["bulkId"]]["depends_on"] == [carol["bulkId"]]
+    # plan.json (recon-bulk-plan/2, one compact line) describes each operation of the chunks once,
+    # in their order, with what the chunk does not say; what an operation depends on is in the chunk
+    assert document["format"] == "recon-bulk-plan/2"
+    assert (summary.out_dir / "plan.json").read_bytes().count(b"\n") == 1
+    assert [o["bulk_id"] for o in document["operations_planned"]] == [o["bulkId"] for o in ops]
+    assert all(
+        list(o) == ["bulk_id", "kind", "target_id", "source_id", "lookup", "remediates"]
+        for o in document["operations_planned"]
+    )
+    assert planned[ops[5]["bulkId"]]["kind"] == "update_group_members"
+    assert planned[ops[5]["bulkId"]]["target_id"] == "tg1"
+    assert parse_request({"Operations": [ops[5]]}, "chunk").operations[0].references() == [carol["bulkId"]]
 
 
 def test_every_reference_follows_its_creation(scenario: Store) -> None:
@@ -289,3 +300,32 @@ def test_user_matches_are_computed_only_when_the_plan_needs_them(store: Store, n
     for number in range(1, lazy.chunks + 1):
         name = f"chunk-{number:04d}.json"
         assert (lazy.out_dir / name).read_bytes() == (full.out_dir / name).read_bytes()
+
+
+def test_a_plan_written_before_format_2_still_loads(scenario: Store) -> None:
+    """recon-bulk-plan/1 (indented; each operation's chunk, method, path, If-Match and references
+    repeated) is read as before: apply takes the kind and lookup of each operation from it."""
+    from recon.bulk.planfile import load_plan
+
+    summary = plan(scenario, "idp", "app")
+    current = load_plan(summary.out_dir)
+    document, ops = read_plan(summary.out_dir)
+    by_id = {o["bulkId"]: o for o in ops}
+    document["format"] = "recon-bulk-plan/1"
+    document["operations_planned"] = [
+        {
+            **entry,
+            "chunk": "chunk-0001.json",
+            "method": by_id[entry["bulk_id"]]["method"],
+            "path": by_id[entry["bulk_id"]]["path"],
+            "if_match": by_id[entry["bulk_id"]].get("version"),
+            "depends_on": [],
+        }
+        for entry in document["operations_planned"]
+    ]
+    (summary.out_dir / "plan.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    old = load_plan(summary.out_dir)
+    assert old.chunks == current.chunks and old.plan_id == current.plan_id
+    assert {k: (v["kind"], v["lookup"]) for k, v in old.operations.items()} == {
+        k: (v["kind"], v["lookup"]) for k, v in current.operations.items()
+    }
