@@ -1,55 +1,18 @@
 -- name: reconcile_membership_findings
 -- purpose: membership drift through the correlation: membership_missing (source membership absent in the target) and membership_excess (target membership absent in the source; critical in a privileged group)
--- inputs: source_memberships, target_memberships, source_users, source_groups, target_users, target_groups, user_correlation, group_correlation, privileged_groups
+-- inputs: source_memberships, target_memberships, source_users, source_groups, target_users, target_groups, group_correlation, privileged_groups, differing_users
 -- params: none
 -- Only memberships whose group and member are both matched (1:1, not ambiguous) are compared:
 -- the account and group findings cover the others. Nested groups are compared as direct
 -- memberships. A member without member_type is a user when its id is a user of that system,
 -- else a group when it is a group (else it is dangling and matches nothing).
 -- User members, the bulk, are compared by a fingerprint per matched user of its matched groups
--- (count, bit_xor and sum of 64-bit hashes of the source group ids), grouped by a 64-bit hash
--- of the member id: only the users whose fingerprints differ are expanded into memberships
--- and compared row by row, on the id text. Equal sets give equal fingerprints; a differing set
--- is lost only if the fingerprints collide (a member id whose hash collides with a user's can
--- only add to that user's fingerprint, which makes it differ, never hide a difference, unless
--- it also happens to cancel it exactly).
+-- (reconcile_member_prints of each side): only the matched users whose prints differ
+-- (differing_users: (source_id, target_id) from reconcile_membership_differing_users) are
+-- expanded into memberships here and compared row by row, on the id text.
 -- privileged_groups: (display_name) of source groups, compared case-insensitively.
 WITH group_map AS (
     SELECT source_id, target_id FROM group_correlation WHERE NOT ambiguous
-),
-user_keys AS (
-    SELECT fp64(source_id) AS source_key, fp64(target_id) AS target_key
-    FROM user_correlation
-    WHERE NOT ambiguous
-),
-source_prints AS (
-    SELECT fp64(m.member_id) AS member_key, count(*) AS n, bit_xor(fp64(m.group_id)) AS x,
-        sum(CAST(fp64(m.group_id) AS HUGEINT)) AS s
-    FROM source_memberships AS m
-    SEMI JOIN group_map AS g ON g.source_id = m.group_id
-    WHERE m.member_type = 'User' OR m.member_type IS NULL
-    GROUP BY member_key
-),
-target_prints AS (
-    SELECT fp64(m.member_id) AS member_key, count(*) AS n, bit_xor(fp64(g.source_id)) AS x,
-        sum(CAST(fp64(g.source_id) AS HUGEINT)) AS s
-    FROM target_memberships AS m
-    JOIN group_map AS g ON g.target_id = m.group_id
-    WHERE m.member_type = 'User' OR m.member_type IS NULL
-    GROUP BY member_key
-),
-differing_keys AS (
-    SELECT u.source_key, u.target_key
-    FROM user_keys AS u
-    LEFT JOIN source_prints AS sp ON sp.member_key = u.source_key
-    LEFT JOIN target_prints AS tp ON tp.member_key = u.target_key
-    WHERE sp.n IS DISTINCT FROM tp.n OR sp.x IS DISTINCT FROM tp.x OR sp.s IS DISTINCT FROM tp.s
-),
-differing_users AS (
-    SELECT c.source_id, c.target_id
-    FROM user_correlation AS c
-    SEMI JOIN differing_keys AS d ON d.source_key = fp64(c.source_id) AND d.target_key = fp64(c.target_id)
-    WHERE NOT c.ambiguous
 ),
 -- second pass over the memberships: the rows of differing users and every row that may be a
 -- nested group, read once for both uses below

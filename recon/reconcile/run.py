@@ -189,7 +189,7 @@ def reconcile(
             "group_findings": _part(
                 session, "reconcile_group_findings", {"assignment_prefix": ASSIGNMENT_GROUP_PREFIX}, inputs
             ),
-            "membership_findings": _part(session, "reconcile_membership_findings", None, inputs),
+            "membership_findings": _membership_findings(session, inputs),
             "attribute_findings": attribute_findings,
         }
         final_dir = store.findings_dir(source, target, chosen)
@@ -225,6 +225,33 @@ def _part(
     """``sql/<name>.sql`` over the run-wide inputs it declares, kept."""
     declared = load_sql(name).inputs
     return session.run(name, params, {key: inputs[key] for key in declared}, keep=True)
+
+
+def _membership_findings(session: Session, inputs: Mapping[str, Input]) -> Table:
+    """Membership drift in three statements, each holding one large hash table at a time: each
+    side's per-member prints, kept; the matched users whose prints differ, kept (the prints are
+    freed then); the memberships of those users compared row by row. At 10M users one statement
+    holding both groupings and the join of the pairs to them spilled 3.2 GB."""
+    prints = {
+        f"{side}_member_prints": session.run(
+            "reconcile_member_prints",
+            {"side": side},
+            {"memberships": inputs[f"{side}_memberships"], "group_correlation": inputs["group_correlation"]},
+            keep=True,
+        )
+        for side in ("source", "target")
+    }
+    differing = session.run(
+        "reconcile_membership_differing_users",
+        None,
+        {"user_correlation": inputs["user_correlation"], **prints},
+        keep=True,
+    )
+    for table in prints.values():
+        session.release(table)
+    findings = _part(session, "reconcile_membership_findings", None, {**inputs, "differing_users": differing})
+    session.release(differing)
+    return findings
 
 
 def _accounts_fit(session: Session, columns: Sequence[str], refs: Sequence[ExportRef]) -> bool:

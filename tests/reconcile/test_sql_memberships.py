@@ -6,6 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from recon.engine.duckdb import connect
 from tests.reconcile.tables import CORRELATION, GROUPS, MEMBERSHIPS, NAMES, USERS, ordered, parse, rows, run
 
 SOURCE_USERS = """
@@ -56,18 +57,32 @@ rule | source_id | target_id | ambiguous
 
 
 def membership_findings(source: str, target: str, privileged: list[str]) -> list[tuple[Any, ...]]:
+    # the three statements as reconcile chains them: each side's prints, the users whose prints
+    # differ, their memberships compared
+    con = connect()
+    memberships = {"source": parse(source, MEMBERSHIPS), "target": parse(target, MEMBERSHIPS)}
+    groups = parse(GROUP_CORRELATION, CORRELATION)
+    users = parse(USER_CORRELATION, CORRELATION)
+    prints = {
+        f"{side}_member_prints": run(
+            "reconcile_member_prints", {"side": side}, con, memberships=table, group_correlation=groups
+        )
+        for side, table in memberships.items()
+    }
+    differing = run("reconcile_membership_differing_users", None, con, user_correlation=users, **prints)
     out = run(
         "reconcile_membership_findings",
         None,
-        source_memberships=parse(source, MEMBERSHIPS),
-        target_memberships=parse(target, MEMBERSHIPS),
+        con,
+        source_memberships=memberships["source"],
+        target_memberships=memberships["target"],
         source_users=parse(SOURCE_USERS, USERS),
         source_groups=parse(SOURCE_GROUPS, GROUPS),
         target_users=parse(TARGET_USERS, USERS),
         target_groups=parse(TARGET_GROUPS, GROUPS),
-        user_correlation=parse(USER_CORRELATION, CORRELATION),
-        group_correlation=parse(GROUP_CORRELATION, CORRELATION),
+        group_correlation=groups,
         privileged_groups=pa.Table.from_pylist([{"display_name": p} for p in privileged], schema=NAMES),
+        differing_users=differing,
     )
     return rows(
         out,
