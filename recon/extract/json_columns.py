@@ -77,26 +77,33 @@ def lines_of(raws: list[bytes]) -> Lines:
     return b"\n".join([*raws, b""]), list(accumulate(map((1).__add__, map(len, raws)), initial=0))
 
 
-def page_rows(text: pa.Buffer, offsets: pa.Buffer, counts: list[int]) -> list[pa.RecordBatch | None]:
+def page_rows(
+    text: pa.Buffer, offsets: pa.Buffer, counts: list[int], prints: list[bytes | None] | None = None
+) -> list[pa.RecordBatch | None]:
     """Each page's rows of the ``users`` table, or None for a page that needs ``normalise``.
 
     ``offsets`` holds int32 offsets into ``text`` (as :func:`lines_of` gives them, one more than
     the texts); ``counts`` the texts of each page, in order. All pages are read in one go if
     they can be; otherwise each alone, so each page gets the answer it would get alone.
+    ``prints``, when the caller has them: each text's content print
+    (:func:`recon.fingerprint.content_sha256` of the object the text is), saving a parse each.
     """
     lines = pa.BinaryArray.from_buffers(pa.binary(), sum(counts), [None, offsets, text])
-    return _rows(text, lines, counts)
+    return _rows(text, lines, counts, prints)
 
 
-def _rows(text: pa.Buffer, lines: pa.BinaryArray, counts: list[int]) -> list[pa.RecordBatch | None]:
+def _rows(
+    text: pa.Buffer, lines: pa.BinaryArray, counts: list[int], prints: list[bytes | None] | None
+) -> list[pa.RecordBatch | None]:
     try:
-        rows = _columns(_read(text, lines), lines)
+        rows = _columns(_read(text, lines), lines, prints)
     except (_NotPlain, pa.ArrowException):
         if len(counts) == 1:
             return [None]
         done: list[pa.RecordBatch | None] = []
         for start, count in zip(accumulate(counts, initial=0), counts, strict=False):
-            done += _rows(text, lines.slice(start, count), [count])
+            some = None if prints is None else prints[start : start + count]
+            done += _rows(text, lines.slice(start, count), [count], some)
         return done
     return [
         rows.slice(start, count) for start, count in zip(accumulate(counts, initial=0), counts, strict=False)
@@ -114,7 +121,7 @@ def _read(text: pa.Buffer, lines: pa.BinaryArray) -> pa.Table:
     )
 
 
-def _columns(table: pa.Table, lines: pa.BinaryArray) -> pa.RecordBatch:
+def _columns(table: pa.Table, lines: pa.BinaryArray, prints: list[bytes | None] | None) -> pa.RecordBatch:
     if table.num_rows != len(lines) or len(lines) == 0:
         raise _NotPlain
     got = {name: table.column(name).combine_chunks() for name in _ATTRIBUTES.names}
@@ -145,7 +152,7 @@ def _columns(table: pa.Table, lines: pa.BinaryArray) -> pa.RecordBatch:
         _timestamps(last_modified),
         version,
         pc.binary_slice(lines, 0, -1).view(_STRING),  # each text without its newline: ``raw``
-        _prints(lines),
+        _prints(lines) if prints is None else pa.array(prints, pa.binary()),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=USERS)
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from recon.simulate.directory import Directory
 from recon.simulate.ids import OFFSETS, iso
-from recon.simulate.memo import Doc, RenderMemo
+from recon.simulate.memo import Doc, Members, RenderMemo
 from recon.simulate.model import (
     BLANK,
     EMAIL_CASE,
@@ -198,18 +198,19 @@ def _idp_user(d: Directory, user: User, cycle: str, ledger: Notes) -> dict[str, 
     return resource
 
 
-def _idp_group(d: Directory, group: Group, members: list[str], cycle: str, ledger: Notes) -> dict[str, Any]:
+def _idp_group(d: Directory, group: Group, members: list[str], cycle: str, ledger: Notes) -> Doc:
     gid = d.group_id(group.gnum)
     offset = OFFSETS[group.gnum % len(OFFSETS)] if group.flags & TS_OFFSET else 0
-    listed = [{"value": m, "type": "User"} for m in members]
-    listed.extend({"value": d.group_id(n), "type": "Group"} for n in group.nested)
+    listed = Members(members, [d.group_id(n) for n in group.nested])
     meta = _meta(
         "Group", group.created, group.last_modified, group.version, offset, f"{IDP_BASE}/Groups/{gid}"
     )
     if offset:
         example = {"system": "idp", "cycle": cycle, "id": gid, "created": meta["created"]}
         ledger.note_once(_TRAPS, "idp_timestamp_offset", f"idp:{gid}", example)
-    return {"schemas": [GROUP_SCHEMA], "id": gid, "displayName": group.name, "members": listed, "meta": meta}
+    return Doc.of_group(
+        {"schemas": [GROUP_SCHEMA], "id": gid, "displayName": group.name}, listed, {"meta": meta}
+    )
 
 
 def idp_resources(
@@ -281,7 +282,7 @@ def idp_resources(
                 yield from schema_faults.apply(doc, d.user_id(user.num), record=after is None)
         for at in _in_order(groups, lambda g: d.group_id(g.gnum), by_id):
             group, notes.at = groups[at], len(users) + at
-            yield Doc.of(_idp_group(d, group, members[group.gnum], cycle, notes), True)
+            yield _idp_group(d, group, members[group.gnum], cycle, notes)
         notes.replay()
 
     return Rendered(len(users) + twins, len(groups), generate())
@@ -366,28 +367,24 @@ def _note_user_traps(
         ledger.note_once(_TRAPS, "external_id_absent", key, example(userName=resource["userName"]))
 
 
-def _target_group(t: Target, group: TGroup, members: list[str], cycle: str, ledger: Notes) -> dict[str, Any]:
+def _target_group(t: Target, group: TGroup, members: list[str], cycle: str, ledger: Notes) -> Doc:
     gid = t.group_id(group)
     offset = OFFSETS[group.serial % len(OFFSETS)] if group.flags & TS_OFFSET else 0
-    resource: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": gid}
+    head: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": gid}
     if group.ext == EXT_SOURCE and group.src >= 0:
-        resource["externalId"] = t.dir.group_id(group.src)
+        head["externalId"] = t.dir.group_id(group.src)
     name = group.name.upper() if group.flags & NAME_CASE else group.name
-    resource["displayName"] = name
-    listed = [{"value": m, "type": "User"} for m in members]
-    listed.extend({"value": t.group_id(t.groups[k]), "type": "Group"} for k in group.nested if k in t.groups)
-    resource["members"] = listed
+    head["displayName"] = name
+    listed = Members(members, [t.group_id(t.groups[k]) for k in group.nested if k in t.groups])
     base = f"https://{t.name}.example.com/scim/v2"
-    resource["meta"] = _meta(
-        "Group", group.created, group.last_modified, group.version, offset, f"{base}/Groups/{gid}"
-    )
+    meta = _meta("Group", group.created, group.last_modified, group.version, offset, f"{base}/Groups/{gid}")
     if group.flags & NAME_CASE:
         example = {"system": t.name, "cycle": cycle, "id": gid, "displayName": name, "source": group.name}
         ledger.note_once(_TRAPS, "group_name_case", f"{t.name}:{gid}", example)
     if offset:
-        example = {"system": t.name, "cycle": cycle, "id": gid, "created": resource["meta"]["created"]}
+        example = {"system": t.name, "cycle": cycle, "id": gid, "created": meta["created"]}
         ledger.note_once(_TRAPS, "timestamp_offset", f"{t.name}:{gid}", example)
-    return resource
+    return Doc.of_group(head, listed, {"meta": meta})
 
 
 def target_resources(
@@ -416,7 +413,7 @@ def target_resources(
             yield memo.get(a.serial, state, partial(_target_user, t, a, cycle, notes))
         for at in _in_order(groups, t.group_id, by_id):
             group, notes.at = groups[at], len(accounts) + at
-            yield Doc.of(_target_group(t, group, members[group.key], cycle, notes), True)
+            yield _target_group(t, group, members[group.key], cycle, notes)
         notes.replay()
 
     return Rendered(len(accounts), len(groups), generate())

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import orjson
@@ -19,7 +20,7 @@ import orjson
 from recon.scim_columns import CORE_GROUP as GROUP_SCHEMA
 from recon.scim_columns import CORE_USER as USER_SCHEMA
 from recon.scim_columns import ENTERPRISE_USER as ENTERPRISE
-from recon.simulate.memo import Doc, Memo
+from recon.simulate.memo import Doc, Members, Memo
 
 __all__ = [
     "CUSTOM",
@@ -34,6 +35,7 @@ __all__ = [
     "ViewBuilder",
     "content",
     "doc_of",
+    "group_content",
     "is_group",
     "parse_time",
     "primary_email",
@@ -137,6 +139,15 @@ class ViewBuilder:
             rid = str(resource["id"])
             self.view.groups.append(GroupRow(rid, resource.get("externalId"), resource.get("displayName")))
             users, groups = self.view.user_groups, self.view.group_parents
+            if doc.members is not None:  # rendered here: the ids without an object per member
+                for ids, into in ((doc.members.users, users), (doc.members.groups, groups)):
+                    for value in ids:
+                        listed = into.get(value)
+                        if listed is None:
+                            into[value] = [rid]
+                        else:
+                            listed.append(rid)
+                return
             for member in resource.get("members") or []:
                 into = groups if member.get("type") == "Group" else users
                 value = member["value"]
@@ -219,11 +230,12 @@ class ContentIndex:
 
     def add(self, doc: Doc) -> None:
         """Take one resource."""
-        indexed = (
-            self._memo.get(doc.raw, lambda: content(doc.data))
-            if self._memo is not None
-            else content(doc.data)
-        )
+        if doc.members is not None:
+            indexed = group_content(doc.data, doc.members)
+        elif self._memo is not None:
+            indexed = self._memo.get(doc.raw, lambda: content(doc.data))
+        else:
+            indexed = content(doc.data)
         into = self.groups if doc.group else self.users
         into[indexed.id] = indexed
 
@@ -233,9 +245,8 @@ def content(resource: dict[str, Any]) -> Indexed:
     meta = resource.get("meta") or {}
     last_modified = parse_time(meta.get("lastModified"))
     if is_group(resource):
-        members = sorted({(str(m.get("value")), str(m.get("type"))) for m in resource.get("members") or []})
-        key: list[Any] = [resource.get("externalId"), resource.get("displayName"), members]
-        return Indexed.of(str(resource["id"]), _digest(key), resource.get("displayName"), last_modified)
+        members = {(str(m.get("value")), str(m.get("type"))) for m in resource.get("members") or []}
+        return _group_indexed(resource, members, last_modified)
     name = resource.get("name") or {}
     enterprise = resource.get(ENTERPRISE) or {}
     emails = resource.get("emails") or []
@@ -261,6 +272,19 @@ def content(resource: dict[str, Any]) -> Indexed:
         str((resource.get(CUSTOM) or {}).get("badge")).lower(),
     ]
     return Indexed.of(str(resource["id"]), _digest(key), resource.get("userName"), last_modified)
+
+
+def group_content(resource: dict[str, Any], members: Members) -> Indexed:
+    """:func:`content` of a group whose ``members`` are given apart (``resource`` without them)."""
+    listed = {*zip(members.users, repeat("User")), *zip(members.groups, repeat("Group"))}
+    return _group_indexed(resource, listed, parse_time((resource.get("meta") or {}).get("lastModified")))
+
+
+def _group_indexed(
+    resource: dict[str, Any], members: set[tuple[str, str]], modified: datetime | None
+) -> Indexed:
+    key: list[Any] = [resource.get("externalId"), resource.get("displayName"), sorted(members)]
+    return Indexed.of(str(resource["id"]), _digest(key), resource.get("displayName"), modified)
 
 
 def _by_repr(values: set[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
