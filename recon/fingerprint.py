@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["content_sha256", "content_sha256_of_text"]
+__all__ = ["content_sha256", "content_sha256_of_content", "content_sha256_of_text"]
 
 _LEFT_OUT = "meta"
 _GROUP_LEFT_OUT = "members"
@@ -29,6 +29,12 @@ def content_sha256(resource: Mapping[str, Any], resource_type: str) -> bytes | N
     serialised (a value orjson refuses: then the resource is compared as without a print)."""
     left_out = _left_out(resource_type)
     return _digest({key: value for key, value in resource.items() if key not in left_out})
+
+
+def content_sha256_of_content(content: dict[str, Any]) -> bytes | None:
+    """:func:`content_sha256` of a user already without ``meta`` (a group also without
+    ``members``): the same print, without copying the resource."""
+    return _digest(content)
 
 
 def content_sha256_of_text(raw: bytes | str | None, resource_type: str) -> bytes | None:

@@ -16,9 +16,12 @@ Both are off for very large directories (they would cost more memory than they s
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import orjson
+
+if TYPE_CHECKING:
+    from recon.simulate.views import Indexed, UserRow
 
 __all__ = ["MEMO_LIMIT", "Doc", "Members", "Memo", "RenderMemo"]
 
@@ -67,7 +70,7 @@ class Doc:
     from an object per member. Read back from a file, ``members`` is None and ``data`` is whole.
     """
 
-    __slots__ = ("_data", "group", "members", "raw")
+    __slots__ = ("_data", "content_print", "group", "indexed", "members", "raw", "row")
 
     def __init__(
         self, raw: bytes, group: bool, data: dict[str, Any] | None = None, members: Members | None = None
@@ -76,6 +79,12 @@ class Doc:
         self.group = group
         self._data = data
         self.members = members
+        # what the readers would derive from a user's object, when its renderer made them from
+        # the model's values (tests hold them equal): its content print, its truth view row,
+        # and (IdP users) its delta fingerprint
+        self.content_print: bytes | None = None
+        self.row: UserRow | None = None
+        self.indexed: Indexed | None = None
 
     @classmethod
     def of(cls, resource: dict[str, Any], group: bool) -> Doc:
@@ -124,13 +133,13 @@ class RenderMemo:
         self.enabled = enabled
         self._entries: dict[int, tuple[Hashable, bytes]] = {}
 
-    def get(self, key: int, state: Hashable, render: Callable[[], dict[str, Any]]) -> Doc:
+    def get(self, key: int, state: Hashable, render: Callable[[], Doc]) -> Doc:
         """The User resource of record ``key`` in ``state`` (rendered when the state is new)."""
         if self.enabled:
             hit = self._entries.get(key)
             if hit is not None and hit[0] == state:
                 return Doc(hit[1], False)
-        doc = Doc.of(render(), False)
+        doc = render()
         if self.enabled:
             self._entries[key] = (state, doc.raw)
         return doc

@@ -143,8 +143,9 @@ class ParquetExports:
             def add(doc: Doc) -> None:
                 if not doc.group:
                     pending.append(doc.raw)
-                    resource = doc.parsed
-                    if resource is not None:
+                    if doc.content_print is not None:
+                        prints.append(doc.content_print)
+                    elif (resource := doc.parsed) is not None:
                         prints.append(content_sha256(resource, "User"))
                     if len(pending) >= USERS_PAGE:
                         send()

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+from recon.fingerprint import content_sha256_of_content
 from recon.simulate.directory import Directory
 from recon.simulate.ids import OFFSETS, iso
 from recon.simulate.memo import Doc, Members, RenderMemo
@@ -39,7 +40,16 @@ from recon.simulate.model import (
 from recon.simulate.names import SITES
 from recon.simulate.schema import SchemaFaults
 from recon.simulate.sync import Target
-from recon.simulate.views import CUSTOM, ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA
+from recon.simulate.views import (
+    CUSTOM,
+    ENTERPRISE,
+    GROUP_SCHEMA,
+    USER_SCHEMA,
+    UserRow,
+    by_repr,
+    fingerprint,
+    primary_email,
+)
 
 __all__ = ["CUSTOM_SCHEMA", "Rendered", "idp_resources", "phone_number", "target_resources"]
 
@@ -152,50 +162,84 @@ CUSTOM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _idp_user(d: Directory, user: User, cycle: str, ledger: Notes) -> dict[str, Any]:
+def _idp_user(d: Directory, user: User, cycle: str, ledger: Notes) -> Doc:
     c, rid = user.c, d.user_id(user.num)
     offset = OFFSETS[user.num % len(OFFSETS)] if user.flags & TS_OFFSET else 0
     p, form = user.p, user.form
+    display = f"{c.given} {c.family}"
+    emails = _emails(c, reverse=form == 1)
+    phone = {"value": phone_number(p.phone), "type": "WORK" if form == 1 else "work"}
+    country = "us" if form == 2 else "US"
+    address: dict[str, Any] = {
+        "locality": SITES[p.site],
+        "country": country,
+        "type": "work",
+        "primary": True,
+    }
     resource: dict[str, Any] = {
         "schemas": [USER_SCHEMA, ENTERPRISE, CUSTOM],
         "id": rid,
         "userName": c.user_name,
-        "name": {"givenName": c.given, "familyName": c.family, "formatted": f"{c.given} {c.family}"},
-        "displayName": f"{c.given} {c.family}",
-        "emails": _emails(c, reverse=form == 1),
-        "phoneNumbers": [{"value": phone_number(p.phone), "type": "WORK" if form == 1 else "work"}],
-        "addresses": [
-            {
-                "locality": SITES[p.site],
-                "country": "us" if form == 2 else "US",
-                "type": "work",
-                "primary": True,
-            }
-        ],
+        "name": {"givenName": c.given, "familyName": c.family, "formatted": display},
+        "displayName": display,
+        "emails": emails,
+        "phoneNumbers": [phone],
+        "addresses": [address],
         "active": c.active,
         "userType": c.user_type,
     }
+    roles: list[dict[str, str]] = []
     if p.roles:
         roles = [{"value": r.upper() if form == 2 else r} for r in p.roles]
-        resource["roles"] = roles[::-1] if form == 1 else roles
+        resource["roles"] = roles = roles[::-1] if form == 1 else roles
     if c.title is not None:
         resource["title"] = c.title
-    enterprise: dict[str, Any] = {"employeeNumber": employee_number(user.num, c)}
+    number = employee_number(user.num, c)
+    enterprise: dict[str, Any] = {"employeeNumber": number}
     if p.cost_center is not None or form == 2:
         enterprise["costCenter"] = p.cost_center or ""
     if c.department is not None:
         enterprise["department"] = c.department
-    if c.manager >= 0:
-        enterprise["manager"] = {"value": d.user_id(c.manager)}
+    manager = d.user_id(c.manager) if c.manager >= 0 else None
+    if manager is not None:
+        enterprise["manager"] = {"value": manager}
     resource[ENTERPRISE] = enterprise
-    resource[CUSTOM] = {"badge": p.badge.swapcase() if form == 1 else p.badge}
+    badge = p.badge.swapcase() if form == 1 else p.badge
+    resource[CUSTOM] = {"badge": badge}
+    content_print = content_sha256_of_content(resource)  # before meta, which the print leaves out
     resource["meta"] = _meta(
         "User", user.created, user.last_modified, user.version, offset, f"{IDP_BASE}/Users/{rid}"
     )
     if offset:
         example = {"system": "idp", "cycle": cycle, "id": rid, "created": resource["meta"]["created"]}
         ledger.note_once(_TRAPS, "idp_timestamp_offset", f"idp:{rid}", example)
-    return resource
+    doc = Doc.of(resource, False)
+    doc.content_print = content_print
+    first = primary_email(emails)
+    doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
+    # views.content() of this resource, from the values just rendered (tests hold them equal)
+    key = [
+        None,
+        c.user_name,
+        c.active,
+        display,
+        c.given,
+        c.family,
+        by_repr({(e["value"], e["type"], e["primary"]) for e in emails}),
+        first,
+        number,
+        c.department,
+        c.title,
+        manager,
+        c.user_type,
+        [(phone["value"], phone["type"].lower())],
+        [(address["locality"], country.upper())],
+        sorted({role["value"].lower() for role in roles}),
+        p.cost_center or None,
+        badge.lower(),
+    ]
+    doc.indexed = fingerprint(rid, key, c.user_name, user.last_modified)
+    return doc
 
 
 def _idp_group(d: Directory, group: Group, members: list[str], cycle: str, ledger: Notes) -> Doc:
@@ -275,7 +319,7 @@ def idp_resources(
                 )
                 doc = memo.get(user.num, state, partial(_idp_user, d, user, cycle, notes))
             else:
-                doc = Doc.of(_idp_user(d, user, cycle, notes), False)
+                doc = _idp_user(d, user, cycle, notes)
             if schema_faults is None:
                 yield doc
             else:
@@ -293,7 +337,7 @@ def _after(modified: int | None, second: int) -> bool:
 
 
 # -- a target -------------------------------------------------------------------------------
-def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> dict[str, Any]:
+def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
     c, tid, flags = account.c, t.account_id(account), account.flags
     base = f"https://{t.name}.example.com/scim/v2"
     source_id = t.dir.user_id(account.src) if account.src >= 0 else None
@@ -322,6 +366,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> dict
     if manager is not None:
         enterprise["manager"] = {"value": t.account_id(manager)}
     resource[ENTERPRISE] = enterprise
+    content_print = content_sha256_of_content(resource)  # before meta, which the print leaves out
     resource["meta"] = _meta(
         "User", account.created, account.last_modified, account.version, offset, f"{base}/Users/{tid}"
     )
@@ -330,7 +375,20 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> dict
     if offset:
         example = {"system": t.name, "cycle": cycle, "id": tid, "created": resource["meta"]["created"]}
         ledger.note_once(_TRAPS, "timestamp_offset", f"{t.name}:{tid}", example)
-    return resource
+    doc = Doc.of(resource, False)
+    doc.content_print = content_print
+    doc.row = UserRow(
+        tid,
+        resource.get("externalId"),
+        resource["userName"],
+        account.active,
+        c.given,
+        c.family,
+        primary_email(emails),
+        resource.get("title"),
+        enterprise.get("department"),
+    )
+    return doc
 
 
 def _note_user_traps(
@@ -406,7 +464,7 @@ def target_resources(
         for at in _in_order(accounts, t.account_id, by_id):
             a, notes.at = accounts[at], at
             if not memo.enabled:
-                yield Doc.of(_target_user(t, a, cycle, notes), False)
+                yield _target_user(t, a, cycle, notes)
                 continue
             manager = t.acct_of[a.c.manager] if 0 <= a.c.manager < len(t.acct_of) else None
             state = (a.c, a.active, a.ext, a.flags, a.created, a.last_modified, a.version, a.src, manager)

@@ -33,8 +33,10 @@ __all__ = [
     "Indexed",
     "UserRow",
     "ViewBuilder",
+    "by_repr",
     "content",
     "doc_of",
+    "fingerprint",
     "group_content",
     "is_group",
     "parse_time",
@@ -157,7 +159,9 @@ class ViewBuilder:
                 else:
                     listed.append(rid)
             return
-        if self._memo is not None:
+        if doc.row is not None:
+            self.view.users.append(doc.row)
+        elif self._memo is not None:
             self.view.users.append(self._memo.get(doc.raw, lambda: user_row(doc.data)))
         else:
             self.view.users.append(user_row(doc.data))
@@ -211,6 +215,13 @@ class Indexed(NamedTuple):
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def fingerprint(rid: str, values: list[Any], name: str | None, last_modified: int | None) -> Indexed:
+    """The :class:`Indexed` of a record whose content key ``values`` (as :func:`content` lists
+    them) and lastModified (whole seconds since 1970, None when absent) are known."""
+    micros = _NO_TIME if last_modified is None else last_modified * 1_000_000
+    return Indexed(rid, _digest(values) + micros.to_bytes(8, "big", signed=True), name)
+
+
 class ContentIndex:
     """Content fingerprints of one export's users and groups (CONTRACT §5 content, exactly).
 
@@ -230,7 +241,9 @@ class ContentIndex:
 
     def add(self, doc: Doc) -> None:
         """Take one resource."""
-        if doc.members is not None:
+        if doc.indexed is not None:
+            indexed = doc.indexed
+        elif doc.members is not None:
             indexed = group_content(doc.data, doc.members)
         elif self._memo is not None:
             indexed = self._memo.get(doc.raw, lambda: content(doc.data))
@@ -257,7 +270,7 @@ def content(resource: dict[str, Any]) -> Indexed:
         resource.get("displayName"),
         name.get("givenName"),
         name.get("familyName"),
-        _by_repr({(e.get("value"), e.get("type"), e.get("primary")) for e in emails}),
+        by_repr({(e.get("value"), e.get("type"), e.get("primary")) for e in emails}),
         primary_email(emails),
         enterprise.get("employeeNumber"),
         enterprise.get("department"),
@@ -287,7 +300,7 @@ def _group_indexed(
     return Indexed.of(str(resource["id"]), _digest(key), resource.get("displayName"), modified)
 
 
-def _by_repr(values: set[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def by_repr(values: set[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The set's members in the order of their repr (a lone one without calling repr)."""
     return list(values) if len(values) < 2 else sorted(values, key=repr)
 

@@ -1,0 +1,66 @@
+"""What the renderer derives from the model beside each resource (content print, truth view row,
+delta fingerprint, members as id lists) equals what the readers derive from the resource's text."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from recon.fingerprint import content_sha256_of_text
+from recon.simulate.directory import Directory
+from recon.simulate.memo import Doc, RenderMemo
+from recon.simulate.model import Ledger
+from recon.simulate.profiles import get_profile
+from recon.simulate.render import idp_resources, target_resources
+from recon.simulate.sync import Target
+from recon.simulate.views import ContentIndex, ViewBuilder, content, doc_of, user_row
+
+
+def _exports(profile: str) -> list[list[Doc]]:
+    chosen, ledger = get_profile(profile, None), Ledger()
+    d = Directory(seed=4, users=600, groups=40, quirks=chosen.delta, traps=chosen.traps, ledger=ledger)
+    apps = [
+        Target(name, seed=4, directory=d, faults=chosen.sync, traps=chosen.traps, ledger=ledger)
+        for name in ("slack", "github", "jira")
+    ]
+    d.build()
+    for app in apps:
+        app.initial()
+    events = d.evolve(1)
+    for app in apps:
+        app.sync(1, events)
+    memo = RenderMemo(False)
+    exports = [list(idp_resources(d, "c1", ledger, memo, by_id=True).resources)]
+    exports += [list(target_resources(app, "c1", ledger, memo).resources) for app in apps]
+    return exports
+
+
+@pytest.mark.parametrize("profile", ["typical", "hostile"])
+def test_what_the_renderer_derives_equals_what_the_readers_derive(profile: str) -> None:
+    forms = set()
+    for index, docs in enumerate(_exports(profile)):
+        given, read = ViewBuilder(), ViewBuilder()
+        given_index, read_index = ContentIndex(), ContentIndex()
+        for doc in docs:
+            resource = orjson.loads(doc.raw)
+            again = doc_of(resource)
+            given.add(doc)
+            read.add(again)
+            if index == 0:  # the IdP: also the delta fingerprints
+                given_index.add(doc)
+                read_index.add(again)
+            if doc.group:
+                assert doc.members is not None and "members" not in doc.data
+                assert {**doc.data, "members": resource["members"]} == resource
+                continue
+            assert doc.row == user_row(resource)
+            assert doc.content_print == content_sha256_of_text(doc.raw, "User")
+            if index == 0:
+                assert doc.indexed == content(resource)
+                forms.add(orjson.dumps(sorted(resource)))
+            else:
+                assert doc.indexed is None
+        assert given.view == read.view
+        assert given_index.users == read_index.users and given_index.groups == read_index.groups
+        assert given.view.user_groups and given.view.groups
+    assert len(forms) > 1  # users with and without roles, cost centers, titles ...
