@@ -11,7 +11,7 @@ from recon.simulate.directory import Directory
 from recon.simulate.memo import Doc, RenderMemo
 from recon.simulate.model import Ledger
 from recon.simulate.profiles import get_profile
-from recon.simulate.render import idp_resources, target_resources
+from recon.simulate.render import _target_user, _target_user_object, idp_resources, target_resources
 from recon.simulate.sync import Target
 from recon.simulate.views import ContentIndex, ViewBuilder, content, doc_of, user_row
 
@@ -64,3 +64,24 @@ def test_what_the_renderer_derives_equals_what_the_readers_derive(profile: str) 
         assert given_index.users == read_index.users and given_index.groups == read_index.groups
         assert given.view.user_groups and given.view.groups
     assert len(forms) > 1  # users with and without roles, cost centers, titles ...
+
+
+def test_a_target_users_text_is_the_one_its_object_gives_escapes_included() -> None:
+    chosen, ledger = get_profile("hostile", None), Ledger()
+    d = Directory(seed=5, users=400, groups=20, quirks=chosen.delta, traps=chosen.traps, ledger=ledger)
+    app = Target("github", seed=5, directory=d, faults=chosen.sync, traps=chosen.traps, ledger=ledger)
+    d.build()
+    app.initial()
+    accounts = [a for a in app.accounts if a is not None]
+    odd = ['Ann "Q"', "back\\slash", "tab\there", "Ødegård ☃"]
+    for i, value in enumerate(odd):  # values JSON escapes (and one it does not)
+        accounts[i].c = accounts[i].c._replace(given=value, title=value if i % 2 else None)
+    flags = set()
+    for account in accounts:
+        text = _target_user(app, account, "c0", Ledger())
+        made = _target_user_object(app, account, "c0", Ledger())
+        assert text.raw == made.raw
+        assert text.content_print == made.content_print == content_sha256_of_text(text.raw, "User")
+        assert text.row == made.row
+        flags.add(account.flags)
+    assert len(flags) > 4  # traps of several kinds were rendered
