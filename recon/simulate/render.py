@@ -142,6 +142,31 @@ def _meta(
     return meta
 
 
+# characters orjson escapes in a string (RFC 8259: quote, backslash, controls); a text with none
+# of them is its own JSON string body (orjson writes everything else, non-ASCII included, as is)
+_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+_USER_SCHEMAS = orjson.dumps([USER_SCHEMA, ENTERPRISE]).decode()
+_IDP_SCHEMAS = orjson.dumps([USER_SCHEMA, ENTERPRISE, CUSTOM]).decode()
+
+
+def _emails_json(emails: list[dict[str, Any]]) -> tuple[str, str]:
+    """The emails as orjson writes them, and with each object's keys sorted."""
+    listed, in_order = [], []
+    for e in emails:
+        primary = "true" if e["primary"] else "false"
+        listed.append(f'{{"value":"{e["value"]}","type":"{e["type"]}","primary":{primary}}}')
+        in_order.append(f'{{"primary":{primary},"type":"{e["type"]}","value":"{e["value"]}"}}')
+    return ",".join(listed), ",".join(in_order)
+
+
+def _meta_json(created: str, modified: int | None, offset: int, version: int, location: str) -> str:
+    """``"meta":{…}`` of a user as orjson writes :func:`_meta`'s object."""
+    meta = f'"meta":{{"resourceType":"User","created":"{created}"'
+    if modified is not None:
+        meta += f',"lastModified":"{iso(modified, offset)}"'
+    return meta + f',"version":"W/\\"{version}\\"","location":"{location}"}}'
+
+
 # -- the IdP --------------------------------------------------------------------------------
 IDP_BASE = "https://idp.example.com/scim/v2"
 # The IdP's own extension, as its /Schemas serves it (recon discover would store it).
@@ -166,6 +191,106 @@ CUSTOM_SCHEMA: dict[str, Any] = {
 
 
 def _idp_user(d: Directory, user: User, cycle: str, ledger: Notes) -> Doc:
+    """An IdP user: its JSON text and content print written directly (the texts orjson makes of
+    :func:`_idp_user_object`'s resource, and of it sorted without meta; the tests hold them
+    equal), or through that object when a value holds a character JSON escapes."""
+    c, p, form = user.c, user.p, user.form
+    emails = _emails(c, reverse=form == 1)
+    roles = [r.upper() if form == 2 else r for r in p.roles]
+    if form == 1:
+        roles.reverse()
+    badge = p.badge.swapcase() if form == 1 else p.badge
+    locality = SITES[p.site]
+    texts = [
+        c.user_name,
+        c.given,
+        c.family,
+        c.user_type,
+        locality,
+        badge,
+        *roles,
+        *(e["value"] for e in emails),
+    ]
+    if c.title:
+        texts.append(c.title)
+    if c.department:
+        texts.append(c.department)
+    if p.cost_center:
+        texts.append(p.cost_center)
+    if _ESCAPED.search("".join(texts)) is not None:
+        return _idp_user_object(d, user, cycle, ledger)
+    rid = d.user_id(user.num)
+    offset = OFFSETS[user.num % len(OFFSETS)] if user.flags & TS_OFFSET else 0
+    display = f"{c.given} {c.family}"
+    listed, in_order = _emails_json(emails)
+    phone, phone_type = phone_number(p.phone), "WORK" if form == 1 else "work"
+    country = "us" if form == 2 else "US"
+    active = "true" if c.active else "false"
+    roles_json = ""
+    if roles:
+        roles_json = '"roles":[{"value":"' + '"},{"value":"'.join(roles) + '"}],'
+    titled = "" if c.title is None else f'"title":"{c.title}",'
+    number = employee_number(user.num, c)
+    cost = f'"costCenter":"{p.cost_center or ""}"' if p.cost_center is not None or form == 2 else None
+    department = None if c.department is None else f'"department":"{c.department}"'
+    manager = d.user_id(c.manager) if c.manager >= 0 else None
+    managed = None if manager is None else f'"manager":{{"value":"{manager}"}}'
+    employee = f'"employeeNumber":"{number}"'
+    enterprise = ",".join(x for x in (employee, cost, department, managed) if x is not None)
+    sorted_enterprise = ",".join(x for x in (cost, department, employee, managed) if x is not None)
+    created = iso(user.created, offset)
+    raw = (
+        f'{{"schemas":{_IDP_SCHEMAS},"id":"{rid}","userName":"{c.user_name}",'
+        f'"name":{{"givenName":"{c.given}","familyName":"{c.family}","formatted":"{display}"}},'
+        f'"displayName":"{display}","emails":[{listed}],'
+        f'"phoneNumbers":[{{"value":"{phone}","type":"{phone_type}"}}],'
+        f'"addresses":[{{"locality":"{locality}","country":"{country}","type":"work","primary":true}}],'
+        f'"active":{active},"userType":"{c.user_type}",{roles_json}{titled}'
+        f'"{ENTERPRISE}":{{{enterprise}}},"{CUSTOM}":{{"badge":"{badge}"}},'
+        f"{_meta_json(created, user.last_modified, offset, user.version, f'{IDP_BASE}/Users/{rid}')}}}"
+    )
+    content = (
+        f'{{"active":{active},'
+        f'"addresses":[{{"country":"{country}","locality":"{locality}","primary":true,"type":"work"}}],'
+        f'"displayName":"{display}","emails":[{in_order}],"id":"{rid}",'
+        f'"name":{{"familyName":"{c.family}","formatted":"{display}","givenName":"{c.given}"}},'
+        f'"phoneNumbers":[{{"type":"{phone_type}","value":"{phone}"}}],{roles_json}'
+        f'"schemas":{_IDP_SCHEMAS},{titled}"{CUSTOM}":{{"badge":"{badge}"}},'
+        f'"{ENTERPRISE}":{{{sorted_enterprise}}},"userName":"{c.user_name}","userType":"{c.user_type}"}}'
+    )
+    if offset:
+        example = {"system": "idp", "cycle": cycle, "id": rid, "created": created}
+        ledger.note_once(_TRAPS, "idp_timestamp_offset", f"idp:{rid}", example)
+    doc = Doc(raw.encode(), False)
+    doc.content_print = content_sha256_of_sorted_json(content.encode())
+    first = primary_email(emails)
+    doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
+    # views.content() of this resource, from the values just rendered (tests hold them equal)
+    key = [
+        None,
+        c.user_name,
+        c.active,
+        display,
+        c.given,
+        c.family,
+        by_repr({(e["value"], e["type"], e["primary"]) for e in emails}),
+        first,
+        number,
+        c.department,
+        c.title,
+        manager,
+        c.user_type,
+        [(phone, phone_type.lower())],
+        [(locality, country.upper())],
+        sorted({role.lower() for role in roles}),
+        p.cost_center or None,
+        badge.lower(),
+    ]
+    doc.indexed = fingerprint(rid, key, c.user_name, user.last_modified)
+    return doc
+
+
+def _idp_user_object(d: Directory, user: User, cycle: str, ledger: Notes) -> Doc:
     c, rid = user.c, d.user_id(user.num)
     offset = OFFSETS[user.num % len(OFFSETS)] if user.flags & TS_OFFSET else 0
     p, form = user.p, user.form
@@ -340,10 +465,6 @@ def _after(modified: int | None, second: int) -> bool:
 
 
 # -- a target -------------------------------------------------------------------------------
-# characters orjson escapes in a string (RFC 8259: quote, backslash, controls); a text with none
-# of them is its own JSON string body (orjson writes everything else, non-ASCII included, as is)
-_ESCAPED = re.compile(r'["\\\x00-\x1f]')
-_USER_SCHEMAS = orjson.dumps([USER_SCHEMA, ENTERPRISE]).decode()
 
 
 def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
@@ -376,14 +497,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
     manager_account = t.acct_of[c.manager] if 0 <= c.manager < len(t.acct_of) else None
     manager = t.account_id(manager_account) if manager_account is not None else None
     active = "true" if account.active else "false"
-    listed = ",".join(
-        f'{{"value":"{e["value"]}","type":"{e["type"]}","primary":{"true" if e["primary"] else "false"}}}'
-        for e in emails
-    )
-    in_order = ",".join(
-        f'{{"primary":{"true" if e["primary"] else "false"},"type":"{e["type"]}","value":"{e["value"]}"}}'
-        for e in emails
-    )
+    listed, in_order = _emails_json(emails)
     enterprise = []  # in the order of the object (and, here, of its sorted keys)
     if number is not None:
         enterprise.append(f'"employeeNumber":"{number}"')
@@ -394,10 +508,8 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
         enterprise.append(f'"manager":{{"value":"{manager}"}}')
         sorted_enterprise = [*sorted_enterprise, enterprise[-1]]
     created = iso(account.created, offset)
-    meta = f'"meta":{{"resourceType":"User","created":"{created}"'
-    if account.last_modified is not None:
-        meta += f',"lastModified":"{iso(account.last_modified, offset)}"'
-    meta += f',"version":"W/\\"{account.version}\\"","location":"https://{t.name}.example.com/scim/v2/Users/{tid}"}}'
+    location = f"https://{t.name}.example.com/scim/v2/Users/{tid}"
+    meta = _meta_json(created, account.last_modified, offset, account.version, location)
     ext = "" if external_id is None else f'"externalId":"{external_id}",'
     titled = "" if title is None else f'"title":"{title}",'
     display = f"{c.given} {c.family}"

@@ -11,7 +11,14 @@ from recon.simulate.directory import Directory
 from recon.simulate.memo import Doc, RenderMemo
 from recon.simulate.model import Ledger
 from recon.simulate.profiles import get_profile
-from recon.simulate.render import _target_user, _target_user_object, idp_resources, target_resources
+from recon.simulate.render import (
+    _idp_user,
+    _idp_user_object,
+    _target_user,
+    _target_user_object,
+    idp_resources,
+    target_resources,
+)
 from recon.simulate.sync import Target
 from recon.simulate.views import ContentIndex, ViewBuilder, content, doc_of, user_row
 
@@ -85,3 +92,25 @@ def test_a_target_users_text_is_the_one_its_object_gives_escapes_included() -> N
         assert text.row == made.row
         flags.add(account.flags)
     assert len(flags) > 4  # traps of several kinds were rendered
+
+
+def test_an_idp_users_text_is_the_one_its_object_gives_escapes_included() -> None:
+    chosen, ledger = get_profile("hostile", None), Ledger()
+    d = Directory(seed=6, users=500, groups=20, quirks=chosen.delta, traps=chosen.traps, ledger=ledger)
+    d.build()
+    d.evolve(1)  # users in each of their forms
+    users = [u for u in d.users if u is not None]
+    odd = ['Ann "Q"', "back\\slash", "new\nline", "Ødegård ☃"]
+    for i, value in enumerate(odd):
+        users[i].c = users[i].c._replace(family=value, department=value if i % 2 else None)
+    users[5].p = users[5].p._replace(cost_center='C"C', roles=("a\\b",))
+    users[6].p = users[6].p._replace(cost_center="", roles=())
+    seen = set()
+    for user in users:
+        text = _idp_user(d, user, "c1", Ledger())
+        made = _idp_user_object(d, user, "c1", Ledger())
+        assert text.raw == made.raw
+        assert text.content_print == made.content_print == content_sha256_of_text(text.raw, "User")
+        assert text.row == made.row and text.indexed == made.indexed == content(orjson.loads(text.raw))
+        seen.add((user.form, bool(user.p.roles), user.p.cost_center is None, user.c.title is None))
+    assert {form for form, *_ in seen} == {0, 1, 2} and len(seen) > 8
