@@ -17,7 +17,13 @@ from typing import Any
 
 import orjson
 
-__all__ = ["content_sha256", "content_sha256_borrowing", "content_sha256_of_text"]
+__all__ = [
+    "content_sha256",
+    "content_sha256_borrowing",
+    "content_sha256_of_content",
+    "content_sha256_of_sorted_json",
+    "content_sha256_of_text",
+]
 
 _LEFT_OUT = "meta"
 _GROUP_LEFT_OUT = "members"
@@ -56,6 +62,18 @@ def content_sha256_borrowing(resources: list[dict[str, Any]], resource_type: str
         resource[_LEFT_OUT] = value
         add(None if text is None else sha256(text).digest())
     return prints
+
+
+def content_sha256_of_content(content: dict[str, Any]) -> bytes | None:
+    """:func:`content_sha256` of a user already without ``meta`` (a group also without
+    ``members``): the same print, without copying the resource."""
+    return _digest(content)
+
+
+def content_sha256_of_sorted_json(text: bytes) -> bytes:
+    """The print of a resource given as the text :func:`content_sha256` hashes: the resource
+    without ``meta`` (a group also without ``members``), compact, keys sorted at every level."""
+    return hashlib.sha256(text).digest()
 
 
 def content_sha256_of_text(raw: bytes | str | None, resource_type: str) -> bytes | None:

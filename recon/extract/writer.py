@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,22 @@ class _GroupsSink:
         if len(self._rows) >= batch_rows or len(self._member_ids) >= batch_rows:
             self.flush()
 
+    def add_members(
+        self, row: dict[str, Any], member_ids: list[str], member_types: list[str | None], batch_rows: int
+    ) -> None:
+        """:meth:`add` for a group whose members come as columns (in the order listed)."""
+        self._last = group_id = row["id"]
+        self._rows.append(row)
+        # the first copy of each member id (reversed, so the first copy is the one written
+        # last), then ordered by member id: what :meth:`add` keeps, without a row per member
+        first = dict(zip(reversed(member_ids), reversed(member_types), strict=True))
+        ordered = sorted(first)
+        self._group_ids.extend(repeat(group_id, len(ordered)))
+        self._member_ids.extend(ordered)
+        self._member_types.extend(map(first.__getitem__, ordered))
+        if len(self._rows) >= batch_rows or len(self._member_ids) >= batch_rows:
+            self.flush()
+
     def flush(self) -> None:
         """Hand the buffered rows to the files."""
         if self._rows:
@@ -209,6 +226,21 @@ class ExportWriter:
         for name, buffer in self._buffers.items():
             if len(buffer) >= self._batch_rows:
                 self._flush(name)
+
+    def add_group(self, row: dict[str, Any], member_ids: list[str], member_types: list[str | None]) -> None:
+        """Append one group given as its ``groups`` row and its members' ids and types in the
+        order the group lists them (what :meth:`add` does with the group normalised, with no
+        object per member while group ids increase)."""
+        if not self._groups.takes(row["id"]):
+            memberships = [
+                {"group_id": row["id"], "member_id": member, "member_type": kind}
+                for member, kind in zip(member_ids, member_types, strict=True)
+            ]
+            self.add(Normalised("Group", row, memberships, []))
+            return
+        self._seq += 1
+        self.received["Group"] += 1
+        self._groups.add_members(row, member_ids, member_types, self._batch_rows)
 
     def _receive_groups(self) -> None:
         """From the first group out of id order on: the groups taken so far go to ``_received``

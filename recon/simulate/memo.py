@@ -16,11 +16,14 @@ Both are off for very large directories (they would cost more memory than they s
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import orjson
 
-__all__ = ["MEMO_LIMIT", "Doc", "Memo", "RenderMemo"]
+if TYPE_CHECKING:
+    from recon.simulate.views import Indexed, UserRow
+
+__all__ = ["MEMO_LIMIT", "Doc", "Members", "Memo", "RenderMemo"]
 
 MEMO_LIMIT = 20_000  # users above which nothing is memoised (memos cost ~10 KB per user)
 V = TypeVar("V")
@@ -51,27 +54,76 @@ class Memo(Generic[V]):
         self._old, self._new = self._new, {}
 
 
+class Members(NamedTuple):
+    """A rendered group's members in the order its ``members`` lists them: the users, then the
+    nested groups (each member ``{"value": id, "type": "User" | "Group"}``)."""
+
+    users: list[str]
+    groups: list[str]
+
+
 class Doc:
-    """A SCIM resource as its JSON text, parsed only when needed."""
+    """A SCIM resource as its JSON text, parsed only when needed.
 
-    __slots__ = ("_data", "group", "raw")
+    A group rendered by the simulator also carries its :class:`Members` (``members``), and its
+    ``data`` holds everything but ``members``: its readers take the ids from the lists rather than
+    from an object per member. Read back from a file, ``members`` is None and ``data`` is whole.
+    """
 
-    def __init__(self, raw: bytes, group: bool, data: dict[str, Any] | None = None) -> None:
+    __slots__ = ("_data", "content_print", "group", "indexed", "members", "raw", "row")
+
+    def __init__(
+        self, raw: bytes, group: bool, data: dict[str, Any] | None = None, members: Members | None = None
+    ) -> None:
         self.raw = raw
         self.group = group
         self._data = data
+        self.members = members
+        # what the readers would derive from a user's object, when its renderer made them from
+        # the model's values (tests hold them equal): its content print, its truth view row,
+        # and (IdP users) its delta fingerprint
+        self.content_print: bytes | None = None
+        self.row: UserRow | None = None
+        self.indexed: Indexed | None = None
 
     @classmethod
     def of(cls, resource: dict[str, Any], group: bool) -> Doc:
         """The document of a resource (serialised now)."""
         return cls(orjson.dumps(resource), group, resource)
 
+    @classmethod
+    def of_group(cls, head: dict[str, Any], members: Members, tail: dict[str, Any]) -> Doc:
+        """The document of a group: ``head``'s attributes, ``members``, then ``tail``'s (serialised
+        now, as :meth:`of` would serialise the whole group; ``data`` is head and tail)."""
+        raw = orjson.dumps({**head, "members": orjson.Fragment(_members_json(members)), **tail})
+        return cls(raw, True, {**head, **tail}, members)
+
+    @property
+    def parsed(self) -> dict[str, Any] | None:
+        """:attr:`data` when it is at hand (rendered, or parsed already), else None."""
+        return self._data
+
     @property
     def data(self) -> dict[str, Any]:
-        """The resource as a dict."""
+        """The resource as a dict (without ``members`` when :attr:`members` holds them)."""
         if self._data is None:
             self._data = orjson.loads(self.raw)
         return self._data
+
+
+_USER_MEMBER = '{"value":"%s","type":"User"}'
+_GROUP_MEMBER = '{"value":"%s","type":"Group"}'
+
+
+def _members_json(members: Members) -> str:
+    """``members`` as orjson writes the list of member objects. The ids are the simulator's own
+    (letters, digits and ``-``): nothing in them to escape, so joining is serialising."""
+    parts = []
+    if members.users:
+        parts.append(_USER_MEMBER % '","type":"User"},{"value":"'.join(members.users))
+    if members.groups:
+        parts.append(_GROUP_MEMBER % '","type":"Group"},{"value":"'.join(members.groups))
+    return "[" + ",".join(parts) + "]"
 
 
 class RenderMemo:
@@ -81,13 +133,13 @@ class RenderMemo:
         self.enabled = enabled
         self._entries: dict[int, tuple[Hashable, bytes]] = {}
 
-    def get(self, key: int, state: Hashable, render: Callable[[], dict[str, Any]]) -> Doc:
+    def get(self, key: int, state: Hashable, render: Callable[[], Doc]) -> Doc:
         """The User resource of record ``key`` in ``state`` (rendered when the state is new)."""
         if self.enabled:
             hit = self._entries.get(key)
             if hit is not None and hit[0] == state:
                 return Doc(hit[1], False)
-        doc = Doc.of(render(), False)
+        doc = render()
         if self.enabled:
             self._entries[key] = (state, doc.raw)
         return doc

@@ -28,6 +28,7 @@ from recon.engine.duckdb import DuckDBSession, connect
 from recon.extract.json_columns import lines_of, page_rows
 from recon.extract.normalize import Normalised, normalise
 from recon.extract.writer import ExportWriter
+from recon.fingerprint import content_sha256
 from recon.schemas import DELTA_FINDINGS, FINDINGS
 from recon.simulate.memo import Doc, Memo
 from recon.store import Manifest, Store, atomic_write_bytes
@@ -72,7 +73,7 @@ def write_rows(path: Path, rows: Sequence[NamedTuple], schema: pa.Schema) -> Non
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def _users_rows(raws: list[bytes]) -> pa.RecordBatch | None:
+def _users_rows(raws: list[bytes], prints: list[bytes | None] | None) -> pa.RecordBatch | None:
     """The ``users`` rows of these User texts, made by Arrow (:mod:`recon.extract.json_columns`:
     the rows ``normalise`` gives), or None when the page needs ``normalise``.
 
@@ -82,7 +83,8 @@ def _users_rows(raws: list[bytes]) -> pa.RecordBatch | None:
     text, offsets = lines_of(raws)
     if offsets[-1] > _MAX_TEXT:
         return None
-    return page_rows(pa.py_buffer(text), pa.py_buffer(array("i", offsets)), [len(raws)])[0]
+    given = None if prints is None else pa.array(prints, pa.binary())
+    return page_rows(pa.py_buffer(text), pa.py_buffer(array("i", offsets)), [len(raws)], given)[0]
 
 
 class ParquetExports:
@@ -119,6 +121,7 @@ class ParquetExports:
         staging = stack.enter_context(self.store.publishing(ref.path))
         memo = self._memos.setdefault(manifest.system, Memo(memoise))
         pending: list[bytes] = []  # the texts only: a user is parsed again only if its page is refused
+        prints: list[bytes | None] = []  # their content prints, from the rendered objects at hand
         try:
             writer = ExportWriter(staging, batch_rows=USERS_PAGE)
 
@@ -126,25 +129,40 @@ class ParquetExports:
                 writer.add(memo.get(doc.raw, lambda: normalise(doc.data, doc.raw.decode("utf-8"))))
 
             def send() -> None:
-                nonlocal pending
+                nonlocal pending, prints
                 if not pending:
                     return
-                batch = _users_rows(pending)
+                # a memoised text comes without its object: then the columns parse every text
+                batch = _users_rows(pending, prints if len(prints) == len(pending) else None)
                 if batch is not None:
                     writer.add_users(batch)
                 else:  # a page the columns refuse (e.g. schema faults): resource by resource
                     for raw in pending:
                         normalised(Doc(raw, False))
-                pending = []
+                pending, prints = [], []
 
             def add(doc: Doc) -> None:
                 if not doc.group:
                     pending.append(doc.raw)
+                    if doc.content_print is not None:
+                        prints.append(doc.content_print)
+                    elif (resource := doc.parsed) is not None:
+                        prints.append(content_sha256(resource, "User"))
                     if len(pending) >= USERS_PAGE:
                         send()
                     return
                 send()  # the users before a group are written before it, as they arrived
-                normalised(doc)
+                members = doc.members
+                if members is None:
+                    normalised(doc)
+                    return
+                # ``data`` is the group without its members (which normalise leaves out of the
+                # row): the row alone, and the members as columns
+                row = memo.get(doc.raw, lambda: normalise(doc.data, doc.raw.decode("utf-8"))).row
+                ids = members.users + members.groups
+                kinds: list[str | None] = ["User"] * len(members.users)
+                kinds += ["Group"] * len(members.groups)
+                writer.add_group(row, ids, kinds)
 
             yield add
             send()

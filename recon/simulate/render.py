@@ -14,13 +14,17 @@ case. Each trap is recorded in the ledger the first time a record shows it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+import orjson
+
+from recon.fingerprint import content_sha256_of_content, content_sha256_of_sorted_json
 from recon.simulate.directory import Directory
 from recon.simulate.ids import OFFSETS, iso
-from recon.simulate.memo import Doc, RenderMemo
+from recon.simulate.memo import Doc, Members, RenderMemo
 from recon.simulate.model import (
     BLANK,
     EMAIL_CASE,
@@ -39,7 +43,16 @@ from recon.simulate.model import (
 from recon.simulate.names import SITES
 from recon.simulate.schema import SchemaFaults
 from recon.simulate.sync import Target
-from recon.simulate.views import CUSTOM, ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA
+from recon.simulate.views import (
+    CUSTOM,
+    ENTERPRISE,
+    GROUP_SCHEMA,
+    USER_SCHEMA,
+    UserRow,
+    by_repr,
+    fingerprint,
+    primary_email,
+)
 
 __all__ = ["CUSTOM_SCHEMA", "Rendered", "idp_resources", "phone_number", "target_resources"]
 
@@ -129,6 +142,31 @@ def _meta(
     return meta
 
 
+# characters orjson escapes in a string (RFC 8259: quote, backslash, controls); a text with none
+# of them is its own JSON string body (orjson writes everything else, non-ASCII included, as is)
+_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+_USER_SCHEMAS = orjson.dumps([USER_SCHEMA, ENTERPRISE]).decode()
+_IDP_SCHEMAS = orjson.dumps([USER_SCHEMA, ENTERPRISE, CUSTOM]).decode()
+
+
+def _emails_json(emails: list[dict[str, Any]]) -> tuple[str, str]:
+    """The emails as orjson writes them, and with each object's keys sorted."""
+    listed, in_order = [], []
+    for e in emails:
+        primary = "true" if e["primary"] else "false"
+        listed.append(f'{{"value":"{e["value"]}","type":"{e["type"]}","primary":{primary}}}')
+        in_order.append(f'{{"primary":{primary},"type":"{e["type"]}","value":"{e["value"]}"}}')
+    return ",".join(listed), ",".join(in_order)
+
+
+def _meta_json(created: str, modified: int | None, offset: int, version: int, location: str) -> str:
+    """``"meta":{…}`` of a user as orjson writes :func:`_meta`'s object."""
+    meta = f'"meta":{{"resourceType":"User","created":"{created}"'
+    if modified is not None:
+        meta += f',"lastModified":"{iso(modified, offset)}"'
+    return meta + f',"version":"W/\\"{version}\\"","location":"{location}"}}'
+
+
 # -- the IdP --------------------------------------------------------------------------------
 IDP_BASE = "https://idp.example.com/scim/v2"
 # The IdP's own extension, as its /Schemas serves it (recon discover would store it).
@@ -152,64 +190,199 @@ CUSTOM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _idp_user(d: Directory, user: User, cycle: str, ledger: Notes) -> dict[str, Any]:
+def _idp_user(d: Directory, user: User, cycle: str, ledger: Notes) -> Doc:
+    """An IdP user: its JSON text and content print written directly (the texts orjson makes of
+    :func:`_idp_user_object`'s resource, and of it sorted without meta; the tests hold them
+    equal), or through that object when a value holds a character JSON escapes."""
+    c, p, form = user.c, user.p, user.form
+    emails = _emails(c, reverse=form == 1)
+    roles = [r.upper() if form == 2 else r for r in p.roles]
+    if form == 1:
+        roles.reverse()
+    badge = p.badge.swapcase() if form == 1 else p.badge
+    locality = SITES[p.site]
+    texts = [
+        c.user_name,
+        c.given,
+        c.family,
+        c.user_type,
+        locality,
+        badge,
+        *roles,
+        *(e["value"] for e in emails),
+    ]
+    if c.title:
+        texts.append(c.title)
+    if c.department:
+        texts.append(c.department)
+    if p.cost_center:
+        texts.append(p.cost_center)
+    if _ESCAPED.search("".join(texts)) is not None:
+        return _idp_user_object(d, user, cycle, ledger)
+    rid = d.user_id(user.num)
+    offset = OFFSETS[user.num % len(OFFSETS)] if user.flags & TS_OFFSET else 0
+    display = f"{c.given} {c.family}"
+    listed, in_order = _emails_json(emails)
+    phone, phone_type = phone_number(p.phone), "WORK" if form == 1 else "work"
+    country = "us" if form == 2 else "US"
+    active = "true" if c.active else "false"
+    roles_json = ""
+    if roles:
+        roles_json = '"roles":[{"value":"' + '"},{"value":"'.join(roles) + '"}],'
+    titled = "" if c.title is None else f'"title":"{c.title}",'
+    number = employee_number(user.num, c)
+    cost = f'"costCenter":"{p.cost_center or ""}"' if p.cost_center is not None or form == 2 else None
+    department = None if c.department is None else f'"department":"{c.department}"'
+    manager = d.user_id(c.manager) if c.manager >= 0 else None
+    managed = None if manager is None else f'"manager":{{"value":"{manager}"}}'
+    employee = f'"employeeNumber":"{number}"'
+    enterprise = ",".join(x for x in (employee, cost, department, managed) if x is not None)
+    sorted_enterprise = ",".join(x for x in (cost, department, employee, managed) if x is not None)
+    created = iso(user.created, offset)
+    raw = (
+        f'{{"schemas":{_IDP_SCHEMAS},"id":"{rid}","userName":"{c.user_name}",'
+        f'"name":{{"givenName":"{c.given}","familyName":"{c.family}","formatted":"{display}"}},'
+        f'"displayName":"{display}","emails":[{listed}],'
+        f'"phoneNumbers":[{{"value":"{phone}","type":"{phone_type}"}}],'
+        f'"addresses":[{{"locality":"{locality}","country":"{country}","type":"work","primary":true}}],'
+        f'"active":{active},"userType":"{c.user_type}",{roles_json}{titled}'
+        f'"{ENTERPRISE}":{{{enterprise}}},"{CUSTOM}":{{"badge":"{badge}"}},'
+        f"{_meta_json(created, user.last_modified, offset, user.version, f'{IDP_BASE}/Users/{rid}')}}}"
+    )
+    content = (
+        f'{{"active":{active},'
+        f'"addresses":[{{"country":"{country}","locality":"{locality}","primary":true,"type":"work"}}],'
+        f'"displayName":"{display}","emails":[{in_order}],"id":"{rid}",'
+        f'"name":{{"familyName":"{c.family}","formatted":"{display}","givenName":"{c.given}"}},'
+        f'"phoneNumbers":[{{"type":"{phone_type}","value":"{phone}"}}],{roles_json}'
+        f'"schemas":{_IDP_SCHEMAS},{titled}"{CUSTOM}":{{"badge":"{badge}"}},'
+        f'"{ENTERPRISE}":{{{sorted_enterprise}}},"userName":"{c.user_name}","userType":"{c.user_type}"}}'
+    )
+    if offset:
+        example = {"system": "idp", "cycle": cycle, "id": rid, "created": created}
+        ledger.note_once(_TRAPS, "idp_timestamp_offset", f"idp:{rid}", example)
+    doc = Doc(raw.encode(), False)
+    doc.content_print = content_sha256_of_sorted_json(content.encode())
+    first = primary_email(emails)
+    doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
+    # views.content() of this resource, from the values just rendered (tests hold them equal)
+    key = [
+        None,
+        c.user_name,
+        c.active,
+        display,
+        c.given,
+        c.family,
+        by_repr({(e["value"], e["type"], e["primary"]) for e in emails}),
+        first,
+        number,
+        c.department,
+        c.title,
+        manager,
+        c.user_type,
+        [(phone, phone_type.lower())],
+        [(locality, country.upper())],
+        sorted({role.lower() for role in roles}),
+        p.cost_center or None,
+        badge.lower(),
+    ]
+    doc.indexed = fingerprint(rid, key, c.user_name, user.last_modified)
+    return doc
+
+
+def _idp_user_object(d: Directory, user: User, cycle: str, ledger: Notes) -> Doc:
     c, rid = user.c, d.user_id(user.num)
     offset = OFFSETS[user.num % len(OFFSETS)] if user.flags & TS_OFFSET else 0
     p, form = user.p, user.form
+    display = f"{c.given} {c.family}"
+    emails = _emails(c, reverse=form == 1)
+    phone = {"value": phone_number(p.phone), "type": "WORK" if form == 1 else "work"}
+    country = "us" if form == 2 else "US"
+    address: dict[str, Any] = {
+        "locality": SITES[p.site],
+        "country": country,
+        "type": "work",
+        "primary": True,
+    }
     resource: dict[str, Any] = {
         "schemas": [USER_SCHEMA, ENTERPRISE, CUSTOM],
         "id": rid,
         "userName": c.user_name,
-        "name": {"givenName": c.given, "familyName": c.family, "formatted": f"{c.given} {c.family}"},
-        "displayName": f"{c.given} {c.family}",
-        "emails": _emails(c, reverse=form == 1),
-        "phoneNumbers": [{"value": phone_number(p.phone), "type": "WORK" if form == 1 else "work"}],
-        "addresses": [
-            {
-                "locality": SITES[p.site],
-                "country": "us" if form == 2 else "US",
-                "type": "work",
-                "primary": True,
-            }
-        ],
+        "name": {"givenName": c.given, "familyName": c.family, "formatted": display},
+        "displayName": display,
+        "emails": emails,
+        "phoneNumbers": [phone],
+        "addresses": [address],
         "active": c.active,
         "userType": c.user_type,
     }
+    roles: list[dict[str, str]] = []
     if p.roles:
         roles = [{"value": r.upper() if form == 2 else r} for r in p.roles]
-        resource["roles"] = roles[::-1] if form == 1 else roles
+        resource["roles"] = roles = roles[::-1] if form == 1 else roles
     if c.title is not None:
         resource["title"] = c.title
-    enterprise: dict[str, Any] = {"employeeNumber": employee_number(user.num, c)}
+    number = employee_number(user.num, c)
+    enterprise: dict[str, Any] = {"employeeNumber": number}
     if p.cost_center is not None or form == 2:
         enterprise["costCenter"] = p.cost_center or ""
     if c.department is not None:
         enterprise["department"] = c.department
-    if c.manager >= 0:
-        enterprise["manager"] = {"value": d.user_id(c.manager)}
+    manager = d.user_id(c.manager) if c.manager >= 0 else None
+    if manager is not None:
+        enterprise["manager"] = {"value": manager}
     resource[ENTERPRISE] = enterprise
-    resource[CUSTOM] = {"badge": p.badge.swapcase() if form == 1 else p.badge}
+    badge = p.badge.swapcase() if form == 1 else p.badge
+    resource[CUSTOM] = {"badge": badge}
+    content_print = content_sha256_of_content(resource)  # before meta, which the print leaves out
     resource["meta"] = _meta(
         "User", user.created, user.last_modified, user.version, offset, f"{IDP_BASE}/Users/{rid}"
     )
     if offset:
         example = {"system": "idp", "cycle": cycle, "id": rid, "created": resource["meta"]["created"]}
         ledger.note_once(_TRAPS, "idp_timestamp_offset", f"idp:{rid}", example)
-    return resource
+    doc = Doc.of(resource, False)
+    doc.content_print = content_print
+    first = primary_email(emails)
+    doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
+    # views.content() of this resource, from the values just rendered (tests hold them equal)
+    key = [
+        None,
+        c.user_name,
+        c.active,
+        display,
+        c.given,
+        c.family,
+        by_repr({(e["value"], e["type"], e["primary"]) for e in emails}),
+        first,
+        number,
+        c.department,
+        c.title,
+        manager,
+        c.user_type,
+        [(phone["value"], phone["type"].lower())],
+        [(address["locality"], country.upper())],
+        sorted({role["value"].lower() for role in roles}),
+        p.cost_center or None,
+        badge.lower(),
+    ]
+    doc.indexed = fingerprint(rid, key, c.user_name, user.last_modified)
+    return doc
 
 
-def _idp_group(d: Directory, group: Group, members: list[str], cycle: str, ledger: Notes) -> dict[str, Any]:
+def _idp_group(d: Directory, group: Group, members: list[str], cycle: str, ledger: Notes) -> Doc:
     gid = d.group_id(group.gnum)
     offset = OFFSETS[group.gnum % len(OFFSETS)] if group.flags & TS_OFFSET else 0
-    listed = [{"value": m, "type": "User"} for m in members]
-    listed.extend({"value": d.group_id(n), "type": "Group"} for n in group.nested)
+    listed = Members(members, [d.group_id(n) for n in group.nested])
     meta = _meta(
         "Group", group.created, group.last_modified, group.version, offset, f"{IDP_BASE}/Groups/{gid}"
     )
     if offset:
         example = {"system": "idp", "cycle": cycle, "id": gid, "created": meta["created"]}
         ledger.note_once(_TRAPS, "idp_timestamp_offset", f"idp:{gid}", example)
-    return {"schemas": [GROUP_SCHEMA], "id": gid, "displayName": group.name, "members": listed, "meta": meta}
+    return Doc.of_group(
+        {"schemas": [GROUP_SCHEMA], "id": gid, "displayName": group.name}, listed, {"meta": meta}
+    )
 
 
 def idp_resources(
@@ -274,14 +447,14 @@ def idp_resources(
                 )
                 doc = memo.get(user.num, state, partial(_idp_user, d, user, cycle, notes))
             else:
-                doc = Doc.of(_idp_user(d, user, cycle, notes), False)
+                doc = _idp_user(d, user, cycle, notes)
             if schema_faults is None:
                 yield doc
             else:
                 yield from schema_faults.apply(doc, d.user_id(user.num), record=after is None)
         for at in _in_order(groups, lambda g: d.group_id(g.gnum), by_id):
             group, notes.at = groups[at], len(users) + at
-            yield Doc.of(_idp_group(d, group, members[group.gnum], cycle, notes), True)
+            yield _idp_group(d, group, members[group.gnum], cycle, notes)
         notes.replay()
 
     return Rendered(len(users) + twins, len(groups), generate())
@@ -292,7 +465,91 @@ def _after(modified: int | None, second: int) -> bool:
 
 
 # -- a target -------------------------------------------------------------------------------
-def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> dict[str, Any]:
+
+
+def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
+    """A target's user: its JSON text and content print written directly (the text orjson makes
+    of :func:`_target_user_object`'s resource, and of it sorted without meta; the tests hold both
+    equal), or through that object when a value holds a character JSON escapes."""
+    c, flags = account.c, account.flags
+    blank = bool(flags & BLANK)
+    title = c.title if c.title is not None else ("" if blank else None)
+    department = c.department if c.department is not None else ("" if blank else None)
+    user_name = _case_variant(c.user_name) if flags & NAME_CASE else c.user_name
+    emails = _emails(c, upper=bool(flags & EMAIL_CASE), reverse=bool(flags & EMAIL_ORDER))
+    texts = [user_name, c.given, c.family, c.user_type, *(e["value"] for e in emails)]
+    if title:
+        texts.append(title)
+    if department:
+        texts.append(department)
+    if _ESCAPED.search("".join(texts)) is not None:
+        return _target_user_object(t, account, cycle, ledger)
+    tid = t.account_id(account)
+    source_id = t.dir.user_id(account.src) if account.src >= 0 else None
+    offset = OFFSETS[account.serial % len(OFFSETS)] if flags & TS_OFFSET else 0
+    if account.ext == EXT_SOURCE and source_id is not None:
+        external_id: str | None = source_id
+    elif account.ext == EXT_BLANK:
+        external_id = ""
+    else:
+        external_id = None
+    number = employee_number(account.src, c) if account.src >= 0 else None
+    manager_account = t.acct_of[c.manager] if 0 <= c.manager < len(t.acct_of) else None
+    manager = t.account_id(manager_account) if manager_account is not None else None
+    active = "true" if account.active else "false"
+    listed, in_order = _emails_json(emails)
+    enterprise = []  # in the order of the object (and, here, of its sorted keys)
+    if number is not None:
+        enterprise.append(f'"employeeNumber":"{number}"')
+    if department is not None:
+        enterprise.append(f'"department":"{department}"')
+    sorted_enterprise = enterprise[::-1]  # department, employeeNumber (then manager, as here)
+    if manager is not None:
+        enterprise.append(f'"manager":{{"value":"{manager}"}}')
+        sorted_enterprise = [*sorted_enterprise, enterprise[-1]]
+    created = iso(account.created, offset)
+    location = f"https://{t.name}.example.com/scim/v2/Users/{tid}"
+    meta = _meta_json(created, account.last_modified, offset, account.version, location)
+    ext = "" if external_id is None else f'"externalId":"{external_id}",'
+    titled = "" if title is None else f'"title":"{title}",'
+    display = f"{c.given} {c.family}"
+    raw = (
+        f'{{"schemas":{_USER_SCHEMAS},"id":"{tid}",{ext}"userName":"{user_name}",'
+        f'"name":{{"givenName":"{c.given}","familyName":"{c.family}"}},"displayName":"{display}",'
+        f'"emails":[{listed}],"active":{active},{titled}"userType":"{c.user_type}",'
+        f'"{ENTERPRISE}":{{{",".join(enterprise)}}},{meta}}}'
+    )
+    content = (
+        f'{{"active":{active},"displayName":"{display}","emails":[{in_order}],{ext}"id":"{tid}",'
+        f'"name":{{"familyName":"{c.family}","givenName":"{c.given}"}},"schemas":{_USER_SCHEMAS},'
+        f'{titled}"{ENTERPRISE}":{{{",".join(sorted_enterprise)}}},"userName":"{user_name}",'
+        f'"userType":"{c.user_type}"}}'
+    )
+    doc = Doc(raw.encode(), False)
+    doc.content_print = content_sha256_of_sorted_json(content.encode())
+    doc.row = UserRow(
+        tid,
+        external_id,
+        user_name,
+        account.active,
+        c.given,
+        c.family,
+        primary_email(emails),
+        title,
+        department,
+    )
+    if source_id is not None and (flags & _USER_TRAPS or account.ext != EXT_SOURCE):
+        resource = {"id": tid, "userName": user_name}
+        if external_id is not None:
+            resource["externalId"] = external_id
+        _note_user_traps(t.name, cycle, ledger, resource, account, source_id, emails, blank)
+    if offset:
+        example = {"system": t.name, "cycle": cycle, "id": tid, "created": created}
+        ledger.note_once(_TRAPS, "timestamp_offset", f"{t.name}:{tid}", example)
+    return doc
+
+
+def _target_user_object(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
     c, tid, flags = account.c, t.account_id(account), account.flags
     base = f"https://{t.name}.example.com/scim/v2"
     source_id = t.dir.user_id(account.src) if account.src >= 0 else None
@@ -321,6 +578,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> dict
     if manager is not None:
         enterprise["manager"] = {"value": t.account_id(manager)}
     resource[ENTERPRISE] = enterprise
+    content_print = content_sha256_of_content(resource)  # before meta, which the print leaves out
     resource["meta"] = _meta(
         "User", account.created, account.last_modified, account.version, offset, f"{base}/Users/{tid}"
     )
@@ -329,7 +587,20 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> dict
     if offset:
         example = {"system": t.name, "cycle": cycle, "id": tid, "created": resource["meta"]["created"]}
         ledger.note_once(_TRAPS, "timestamp_offset", f"{t.name}:{tid}", example)
-    return resource
+    doc = Doc.of(resource, False)
+    doc.content_print = content_print
+    doc.row = UserRow(
+        tid,
+        resource.get("externalId"),
+        resource["userName"],
+        account.active,
+        c.given,
+        c.family,
+        primary_email(emails),
+        resource.get("title"),
+        enterprise.get("department"),
+    )
+    return doc
 
 
 def _note_user_traps(
@@ -366,28 +637,24 @@ def _note_user_traps(
         ledger.note_once(_TRAPS, "external_id_absent", key, example(userName=resource["userName"]))
 
 
-def _target_group(t: Target, group: TGroup, members: list[str], cycle: str, ledger: Notes) -> dict[str, Any]:
+def _target_group(t: Target, group: TGroup, members: list[str], cycle: str, ledger: Notes) -> Doc:
     gid = t.group_id(group)
     offset = OFFSETS[group.serial % len(OFFSETS)] if group.flags & TS_OFFSET else 0
-    resource: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": gid}
+    head: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": gid}
     if group.ext == EXT_SOURCE and group.src >= 0:
-        resource["externalId"] = t.dir.group_id(group.src)
+        head["externalId"] = t.dir.group_id(group.src)
     name = group.name.upper() if group.flags & NAME_CASE else group.name
-    resource["displayName"] = name
-    listed = [{"value": m, "type": "User"} for m in members]
-    listed.extend({"value": t.group_id(t.groups[k]), "type": "Group"} for k in group.nested if k in t.groups)
-    resource["members"] = listed
+    head["displayName"] = name
+    listed = Members(members, [t.group_id(t.groups[k]) for k in group.nested if k in t.groups])
     base = f"https://{t.name}.example.com/scim/v2"
-    resource["meta"] = _meta(
-        "Group", group.created, group.last_modified, group.version, offset, f"{base}/Groups/{gid}"
-    )
+    meta = _meta("Group", group.created, group.last_modified, group.version, offset, f"{base}/Groups/{gid}")
     if group.flags & NAME_CASE:
         example = {"system": t.name, "cycle": cycle, "id": gid, "displayName": name, "source": group.name}
         ledger.note_once(_TRAPS, "group_name_case", f"{t.name}:{gid}", example)
     if offset:
-        example = {"system": t.name, "cycle": cycle, "id": gid, "created": resource["meta"]["created"]}
+        example = {"system": t.name, "cycle": cycle, "id": gid, "created": meta["created"]}
         ledger.note_once(_TRAPS, "timestamp_offset", f"{t.name}:{gid}", example)
-    return resource
+    return Doc.of_group(head, listed, {"meta": meta})
 
 
 def target_resources(
@@ -409,14 +676,14 @@ def target_resources(
         for at in _in_order(accounts, t.account_id, by_id):
             a, notes.at = accounts[at], at
             if not memo.enabled:
-                yield Doc.of(_target_user(t, a, cycle, notes), False)
+                yield _target_user(t, a, cycle, notes)
                 continue
             manager = t.acct_of[a.c.manager] if 0 <= a.c.manager < len(t.acct_of) else None
             state = (a.c, a.active, a.ext, a.flags, a.created, a.last_modified, a.version, a.src, manager)
             yield memo.get(a.serial, state, partial(_target_user, t, a, cycle, notes))
         for at in _in_order(groups, t.group_id, by_id):
             group, notes.at = groups[at], len(accounts) + at
-            yield Doc.of(_target_group(t, group, members[group.key], cycle, notes), True)
+            yield _target_group(t, group, members[group.key], cycle, notes)
         notes.replay()
 
     return Rendered(len(accounts), len(groups), generate())

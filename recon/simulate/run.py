@@ -266,7 +266,7 @@ def simulate(
     with gc_paused():
         try:
             for index in range(cycles):
-                run.cycle(index)
+                run.cycle(index, last=index == cycles - 1)
         finally:
             writer.close()
         run.finish(seed, chosen, fmt)
@@ -317,7 +317,7 @@ class _Run:
         self.privileged = [directory.groups[g].name for g in directory.privileged]
         self.leaver_rows = 0
 
-    def cycle(self, index: int) -> None:
+    def cycle(self, index: int, *, last: bool = False) -> None:
         d = self.directory
         if index == 0:
             d.build()
@@ -343,7 +343,10 @@ class _Run:
         self.content_memo.rotate()
         if index > 0:
             self._delta(index, head)
-        self.base = head
+        # the next cycle's base; after the last one's delta nothing reads it, and at 1M users its
+        # fingerprints (~170 MiB) would be held through the targets' exports and findings
+        self.base = None if last else head
+        del head
         self._track_leavers(index, source.view)
         for app in self.apps:
             target = ViewBuilder(self.row_memo[app.name])

@@ -92,6 +92,13 @@ def correlate(sources: Sequence[R], targets: Sequence[R], rules: Sequence[Rule])
     decided_s: set[str] = set()
     decided_t: set[str] = set()
     for rule in rules:
+        unique = _unique_pairs(sources, targets, rule, decided_s, decided_t)
+        if unique is not None:  # no value twice on either side: every shared value is a match
+            source_ids, target_ids = unique
+            matched.update(zip(source_ids, target_ids, strict=True))
+            decided_s.update(source_ids)
+            decided_t.update(target_ids)
+            continue
         # value -> the one record id having it, or the list of them when several do
         on_target = _keyed(targets, rule.target, rule.folded, decided_t, None)
         on_source = _keyed(sources, rule.source, rule.folded, decided_s, on_target)
@@ -109,6 +116,34 @@ def correlate(sources: Sequence[R], targets: Sequence[R], rules: Sequence[Rule])
             decided_t.update(tid_list)
     reverse = {t: s for s, t in matched.items()}
     return Correlation(matched, reverse, ambiguous, decided_s, decided_t)
+
+
+def _unique_pairs(
+    sources: Sequence[R], targets: Sequence[R], rule: Rule, decided_s: set[str], decided_t: set[str]
+) -> tuple[list[str], list[str]] | None:
+    """The (source ids, target ids) a rule matches when no value is held by two undecided records
+    on the same side (the common case; what the general path gives then), else None."""
+    on_target = _unique(targets, rule.target, rule.folded, decided_t)
+    if on_target is None:
+        return None
+    on_source = _unique(sources, rule.source, rule.folded, decided_s)
+    if on_source is None:
+        return None
+    shared = [value for value in on_source if value in on_target]  # in the sources' order
+    return list(map(on_source.__getitem__, shared)), list(map(on_target.__getitem__, shared))
+
+
+def _unique(records: Sequence[R], field: int, folded: bool, decided: set[str]) -> dict[str, str] | None:
+    """``value -> id`` of the undecided records with a value in ``field``, or None when two of
+    them share a value."""
+    if folded:
+        pairs = [(r[field].lower(), r[0]) for r in records if r[field] and r[0] not in decided]  # type: ignore[union-attr]
+    elif decided:
+        pairs = [(r[field], r[0]) for r in records if r[field] and r[0] not in decided]
+    else:
+        pairs = [(r[field], r[0]) for r in records if r[field]]
+    keyed: dict[str, str] = dict(pairs)
+    return keyed if len(keyed) == len(pairs) else None
 
 
 def _keyed(
@@ -270,10 +305,19 @@ def _memberships(
 ) -> Iterable[Finding]:
     """Membership drift for matched members (users, or nested groups when ``source_users`` is None)."""
     matched, reverse = groups.matched, groups.reverse
+    to_target = matched.__getitem__
     for sid, tid in members.items():
         mine, theirs = source_of.get(sid), target_of.get(tid)
         if not mine and not theirs:
             continue
+        if mine and theirs and len(mine) == len(theirs):
+            # the common case, without a dict per member: every source group matched, and
+            # their target groups exactly the member's target groups (then nothing differs)
+            try:
+                if set(map(to_target, mine)) == set(theirs):
+                    continue
+            except KeyError:
+                pass  # a source group without a match: compared below
         expected = {matched[g]: g for g in mine or () if g in matched}
         actual = {tg: reverse[tg] for tg in theirs or () if tg in reverse}
         if expected.keys() == actual.keys():

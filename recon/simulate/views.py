@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import orjson
@@ -19,7 +20,7 @@ import orjson
 from recon.scim_columns import CORE_GROUP as GROUP_SCHEMA
 from recon.scim_columns import CORE_USER as USER_SCHEMA
 from recon.scim_columns import ENTERPRISE_USER as ENTERPRISE
-from recon.simulate.memo import Doc, Memo
+from recon.simulate.memo import Doc, Members, Memo
 
 __all__ = [
     "CUSTOM",
@@ -32,8 +33,11 @@ __all__ = [
     "Indexed",
     "UserRow",
     "ViewBuilder",
+    "by_repr",
     "content",
     "doc_of",
+    "fingerprint",
+    "group_content",
     "is_group",
     "parse_time",
     "primary_email",
@@ -137,6 +141,15 @@ class ViewBuilder:
             rid = str(resource["id"])
             self.view.groups.append(GroupRow(rid, resource.get("externalId"), resource.get("displayName")))
             users, groups = self.view.user_groups, self.view.group_parents
+            if doc.members is not None:  # rendered here: the ids without an object per member
+                for ids, into in ((doc.members.users, users), (doc.members.groups, groups)):
+                    for value in ids:
+                        listed = into.get(value)
+                        if listed is None:
+                            into[value] = [rid]
+                        else:
+                            listed.append(rid)
+                return
             for member in resource.get("members") or []:
                 into = groups if member.get("type") == "Group" else users
                 value = member["value"]
@@ -146,7 +159,9 @@ class ViewBuilder:
                 else:
                     listed.append(rid)
             return
-        if self._memo is not None:
+        if doc.row is not None:
+            self.view.users.append(doc.row)
+        elif self._memo is not None:
             self.view.users.append(self._memo.get(doc.raw, lambda: user_row(doc.data)))
         else:
             self.view.users.append(user_row(doc.data))
@@ -200,6 +215,13 @@ class Indexed(NamedTuple):
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def fingerprint(rid: str, values: list[Any], name: str | None, last_modified: int | None) -> Indexed:
+    """The :class:`Indexed` of a record whose content key ``values`` (as :func:`content` lists
+    them) and lastModified (whole seconds since 1970, None when absent) are known."""
+    micros = _NO_TIME if last_modified is None else last_modified * 1_000_000
+    return Indexed(rid, _digest(values) + micros.to_bytes(8, "big", signed=True), name)
+
+
 class ContentIndex:
     """Content fingerprints of one export's users and groups (CONTRACT §5 content, exactly).
 
@@ -219,11 +241,14 @@ class ContentIndex:
 
     def add(self, doc: Doc) -> None:
         """Take one resource."""
-        indexed = (
-            self._memo.get(doc.raw, lambda: content(doc.data))
-            if self._memo is not None
-            else content(doc.data)
-        )
+        if doc.indexed is not None:
+            indexed = doc.indexed
+        elif doc.members is not None:
+            indexed = group_content(doc.data, doc.members)
+        elif self._memo is not None:
+            indexed = self._memo.get(doc.raw, lambda: content(doc.data))
+        else:
+            indexed = content(doc.data)
         into = self.groups if doc.group else self.users
         into[indexed.id] = indexed
 
@@ -233,9 +258,8 @@ def content(resource: dict[str, Any]) -> Indexed:
     meta = resource.get("meta") or {}
     last_modified = parse_time(meta.get("lastModified"))
     if is_group(resource):
-        members = sorted({(str(m.get("value")), str(m.get("type"))) for m in resource.get("members") or []})
-        key: list[Any] = [resource.get("externalId"), resource.get("displayName"), members]
-        return Indexed.of(str(resource["id"]), _digest(key), resource.get("displayName"), last_modified)
+        members = {(str(m.get("value")), str(m.get("type"))) for m in resource.get("members") or []}
+        return _group_indexed(resource, members, last_modified)
     name = resource.get("name") or {}
     enterprise = resource.get(ENTERPRISE) or {}
     emails = resource.get("emails") or []
@@ -246,7 +270,7 @@ def content(resource: dict[str, Any]) -> Indexed:
         resource.get("displayName"),
         name.get("givenName"),
         name.get("familyName"),
-        _by_repr({(e.get("value"), e.get("type"), e.get("primary")) for e in emails}),
+        by_repr({(e.get("value"), e.get("type"), e.get("primary")) for e in emails}),
         primary_email(emails),
         enterprise.get("employeeNumber"),
         enterprise.get("department"),
@@ -263,7 +287,20 @@ def content(resource: dict[str, Any]) -> Indexed:
     return Indexed.of(str(resource["id"]), _digest(key), resource.get("userName"), last_modified)
 
 
-def _by_repr(values: set[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def group_content(resource: dict[str, Any], members: Members) -> Indexed:
+    """:func:`content` of a group whose ``members`` are given apart (``resource`` without them)."""
+    listed = {*zip(members.users, repeat("User")), *zip(members.groups, repeat("Group"))}
+    return _group_indexed(resource, listed, parse_time((resource.get("meta") or {}).get("lastModified")))
+
+
+def _group_indexed(
+    resource: dict[str, Any], members: set[tuple[str, str]], modified: datetime | None
+) -> Indexed:
+    key: list[Any] = [resource.get("externalId"), resource.get("displayName"), sorted(members)]
+    return Indexed.of(str(resource["id"]), _digest(key), resource.get("displayName"), modified)
+
+
+def by_repr(values: set[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The set's members in the order of their repr (a lone one without calling repr)."""
     return list(values) if len(values) < 2 else sorted(values, key=repr)
 

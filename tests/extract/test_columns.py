@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from array import array
 from functools import cache
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recon.extract.columns import UsersColumns, plain_texts, users_batch
+from recon.extract.json_columns import lines_of, page_rows
 from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA, Rejected, normalise
+from recon.fingerprint import content_sha256
 from recon.schemas import USERS
 
 ABSENT = object()
@@ -217,3 +221,23 @@ def test_pages_made_several_at_a_time_get_the_answer_they_get_alone() -> None:
         assert (batch is None) == (alone is None) == (number in (1, 3, 5))
         if batch is not None:
             assert batch.equals(rows_of(resources))
+
+
+def test_prints_given_by_the_caller_are_the_ones_made_from_the_texts() -> None:
+    def page(first: int, **odd: Any) -> list[dict[str, Any]]:
+        ids = range(first, first + 4)
+        return [{"schemas": [USER_SCHEMA], "id": f"u{i:03d}", "userName": f"Ü{i}", **odd} for i in ids]
+
+    pages = [page(0), page(4, active="true"), page(8, title="Dr")]  # the second is not plain
+    texts = [orjson.dumps(resource) for resources in pages for resource in resources]
+    prints = [content_sha256(resource, "User") for resources in pages for resource in resources]
+    text, offsets = lines_of(texts)
+    buffers = pa.py_buffer(text), pa.py_buffer(array("i", offsets))
+    made = page_rows(*buffers, [4, 4, 4])
+    given = page_rows(*buffers, [4, 4, 4], pa.array(prints, pa.binary()))
+    assert made[1] is None and given[1] is None
+    for mine, theirs, resources in ((made[0], given[0], pages[0]), (made[2], given[2], pages[2])):
+        assert mine is not None and theirs is not None and theirs.equals(mine)
+        assert theirs.equals(rows_of(resources))
+    wrong = page_rows(*buffers, [4, 4, 4], pa.array([b"x" * 32] * 12, pa.binary()))  # really the caller's
+    assert wrong[0] is not None and wrong[0].column("content_sha256").to_pylist() == [b"x" * 32] * 4

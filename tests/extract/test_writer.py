@@ -106,12 +106,20 @@ def group(i: int, members: list[tuple[str, str | None]], name: str = "") -> dict
     }
 
 
-def group_export(tmp_path: Path, name: str, resources: list[dict[str, Any]]) -> tuple[bytes, bytes, Manifest]:
+def group_export(
+    tmp_path: Path, name: str, resources: list[dict[str, Any]], *, as_columns: bool = False
+) -> tuple[bytes, bytes, Manifest]:
     staging = tmp_path / name
     staging.mkdir()
     writer = ExportWriter(staging, batch_rows=300)
     for resource in resources:
-        writer.add(normalise(resource))
+        normalised = normalise(resource)
+        if as_columns:  # the group's row, and its members as two lists in the order listed
+            ids = [m["member_id"] for m in normalised.memberships]
+            kinds = [m["member_type"] for m in normalised.memberships]
+            writer.add_group(normalised.row, ids, kinds)
+        else:
+            writer.add(normalised)
     con = open_session(memory_limit="256MB")
     try:
         manifest = writer.finish(con, Manifest(system="s", cycle="c", kind="full"))
@@ -154,3 +162,15 @@ def test_groups_in_order_are_written_as_they_come_and_equal_the_sorted_ones(tmp_
     assert {"group_id": "g0000", "member_id": "g0001", "member_type": None} in memberships
     names = pq.read_table(tmp_path / "copy" / "groups.parquet").column("display_name").to_pylist()
     assert "second copy" not in names and len(names) == 700
+
+    # members given as columns (add_group): the same bytes and counts, in order or not
+    for label, resources, expected in (
+        ("in-order", groups, in_order),
+        ("late", late, turned),
+        ("copy", copy, deduped),
+        ("shuffled", shuffled, by_duckdb),
+    ):
+        columns = group_export(tmp_path, f"{label}-columns", resources, as_columns=True)
+        assert columns[:2] == expected[:2], label
+        assert columns[2].rows == expected[2].rows and columns[2].items_received == expected[2].items_received
+        assert columns[2].duplicates_dropped == expected[2].duplicates_dropped
