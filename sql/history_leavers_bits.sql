@@ -36,24 +36,14 @@ pair_sets AS (  -- per pair: its cycles, and the index of its last one
 inactive AS MATERIALIZED (  -- read once: it finds the leavers, their cycles and names
     SELECT system, cycle, id, user_name FROM source_users WHERE active = false
 ),
-first_left AS (  -- per system and leaver: the first export showing it inactive (every pair's is later)
-    SELECT system, id, min(cycle) AS left_cycle FROM inactive GROUP BY system, id
-),
-exported_later AS (  -- a leaver exported active (or with active unknown) after it first left
-    -- (DISTINCT: the per-pair joins below are not planned into this one, on all the exports)
-    SELECT DISTINCT u.system, u.cycle, u.id
-    FROM source_users AS u
-    JOIN first_left AS f ON f.system = u.system AND f.id = u.id
-        -- one condition on both sides, so that no filter on the exports alone makes the planner
-        -- take them for the smaller side of the join
-        AND CASE WHEN u.active = false THEN NULL ELSE u.cycle END > f.left_cycle
-),
 leaver_sets AS (
-    -- per source and leaver: the cycles it is exported inactive in; one_name: one row per such
-    -- cycle, all with the same name (then that is its name in every pair's leaving cycle)
+    -- per source and leaver: the first export showing it inactive (every pair's is later), the
+    -- cycles it is exported inactive in; one_name: one row per such cycle, all with the same name
+    -- (then that is its name in every pair's leaving cycle)
     SELECT
         i.system,
         i.id,
+        min(i.cycle) AS left_cycle,
         bit_or(CAST(1 AS BIGINT) << s.cycle_rank) AS inactive_cycles,
         min(i.user_name) AS user_name,
         bit_count(bit_or(CAST(1 AS BIGINT) << s.cycle_rank)) = count(*)
@@ -63,6 +53,15 @@ leaver_sets AS (
     JOIN source_cycles AS s ON s.system = i.system AND s.cycle = i.cycle
     WHERE i.id IS NOT NULL
     GROUP BY i.system, i.id
+),
+exported_later AS (  -- a leaver exported active (or with active unknown) after it first left
+    -- (DISTINCT: the per-pair joins below are not planned into this one, on all the exports)
+    SELECT DISTINCT u.system, u.cycle, u.id
+    FROM source_users AS u
+    JOIN leaver_sets AS f ON f.system = u.system AND f.id = u.id
+        -- one condition on both sides, so that no filter on the exports alone makes the planner
+        -- take them for the smaller side of the join
+        AND CASE WHEN u.active = false THEN NULL ELSE u.cycle END > f.left_cycle
 ),
 later_sets AS (  -- per source and leaver: the cycles after it first left in which it is exported other than inactive
     SELECT e.system, e.id, bit_or(CAST(1 AS BIGINT) << s.cycle_rank) AS later_cycles
@@ -170,8 +169,10 @@ decided AS MATERIALIZED (  -- (kept: the few leavers with several names then joi
         dc.cycle AS deleted_cycle,
         rc.cycle AS resolved_cycle,
         rc.cycle_index AS resolved_index,
-        rc.cycle_epoch AS resolved_epoch
+        rc.cycle_epoch AS resolved_epoch,
+        zc.cycle_epoch AS last_epoch
     FROM no_access AS a
+    JOIN ranked AS zc ON zc.source = a.source AND zc.target = a.target AND zc.cycle_index = a.last_index
     JOIN ranked AS lc ON lc.source = a.source AND lc.target = a.target AND lc.cycle_rank = a.left_rank
     LEFT JOIN ranked AS dc ON dc.source = a.source AND dc.target = a.target AND dc.cycle_rank = a.deleted_rank
     LEFT JOIN ranked AS rc
@@ -203,7 +204,6 @@ SELECT
     l.resolved_index IS NULL AS still_open,
     -- cycles in which the leaver kept access after leaving (for an open one: so far)
     coalesce(l.resolved_index, l.last_index + 1) - l.left_index AS open_cycles,
-    (coalesce(l.resolved_epoch, zc.cycle_epoch) - l.left_epoch) / 3600.0 AS open_hours
+    (coalesce(l.resolved_epoch, l.last_epoch) - l.left_epoch) / 3600.0 AS open_hours
 FROM named AS l
-JOIN ranked AS zc ON zc.source = l.source AND zc.target = l.target AND zc.cycle_index = l.last_index
 ORDER BY l.source, l.target, still_open DESC, open_cycles DESC, l.name, l.source_id
