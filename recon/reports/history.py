@@ -97,6 +97,9 @@ _DELTA_SUMMARY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 _FINDINGS_HIVE = {"source": "VARCHAR", "target": "VARCHAR", "cycle": "VARCHAR"}
 _EXPORT_HIVE = {"system": "VARCHAR", "cycle": "VARCHAR", "kind": "VARCHAR"}
 _DELTAS_HIVE = {"system": "VARCHAR", "head": "VARCHAR"}
+BIT_SET_CYCLES = 61
+"""Sources of at most this many cycles (each) get their leavers from ``history_leavers_bits`` (a set
+of cycles is one 64-bit integer there); longer histories from ``history_leavers``: the same rows."""
 
 
 def cycle_time(cycle: str) -> datetime | None:
@@ -294,11 +297,13 @@ def _latency(
         complete[src] = set(store.cycles(src, "full"))
     usable = [(src, tgt, cycle) for src, tgt, cycle in keys if cycle in complete[src]]
     cycles = _cycles_frame(usable)
+    short = len(cycles) > 0 and _most_cycles(cycles) <= BIT_SET_CYCLES
+    statement = "history_leavers_bits" if short else "history_leavers"
     paths = sorted({store.export(src, cycle, "full").table("users") for src, _, cycle in usable})
     if paths:
         source_users = Parquet.of(*paths, hive_types=_EXPORT_HIVE)
         relations = {"source_users": source_users, "findings": findings, "cycles": cycles}
-        leavers = session.polars(session.run("history_leavers", None, relations))
+        leavers = session.polars(session.run(statement, None, relations))
     else:  # findings without the source exports: no leaver can be told apart
         empty_users = pl.DataFrame(
             schema={"system": pl.String, "cycle": pl.String, "id": pl.String, "user_name": pl.String}
@@ -308,6 +313,12 @@ def _latency(
     all_cycles = _cycles_frame(keys)  # every pair appears in the latency table, leavers or not
     latency = session.polars(session.run("history_latency", None, {"leavers": leavers, "cycles": all_cycles}))
     return leavers, latency
+
+
+def _most_cycles(cycles: pl.DataFrame) -> int:
+    """The most distinct cycles any source has in a cycles frame (over all its pairs)."""
+    per_source = cycles.group_by("source").agg(pl.col("cycle").n_unique().alias("cycles"))
+    return int(per_source.get_column("cycles").max())  # type: ignore[arg-type]
 
 
 def _deltas(store: Store, session: Session, systems: set[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -271,7 +271,11 @@ SOURCE_USERS = """
 """
 
 
-def test_leavers_latency_follows_the_account_through_a_hard_delete() -> None:
+LEAVER_STATEMENTS = ("history_leavers", "history_leavers_bits")  # the same rows (<= 61 cycles)
+
+
+@pytest.mark.parametrize("statement", LEAVER_STATEMENTS)
+def test_leavers_latency_follows_the_account_through_a_hard_delete(statement: str) -> None:
     # u1 left c2, target deactivated at c4 (2 cycles). u2 inactive from c1, never had access (0).
     # u3 left c2, deleted at c3; the target account t3 stays active (orphaned critical) until c4: open.
     # u4 left c3, target still active at c4: open. u5 never left. Another target account t8 orphaned
@@ -289,7 +293,7 @@ def test_leavers_latency_follows_the_account_through_a_hard_delete() -> None:
     """)
     users = table(SOURCE_USERS, {"active": pl.Boolean})
     out = run(
-        "history_leavers",
+        statement,
         source_users=users,
         findings=given,
         cycles=cycles({("idp", "app"): ["c1", "c2", "c3", "c4"]}, hours=6),
@@ -316,7 +320,8 @@ def test_leavers_latency_follows_the_account_through_a_hard_delete() -> None:
     }
 
 
-def test_leaver_whose_account_turns_inactive_after_the_source_delete_is_resolved() -> None:
+@pytest.mark.parametrize("statement", LEAVER_STATEMENTS)
+def test_leaver_whose_account_turns_inactive_after_the_source_delete_is_resolved(statement: str) -> None:
     given = findings("""
         source | target | cycle | kind                 | severity | source_id | target_id
         idp    | app    | c2    | delayed_deactivation | critical | u3        | t3
@@ -325,7 +330,7 @@ def test_leaver_whose_account_turns_inactive_after_the_source_delete_is_resolved
     """)
     users = table(SOURCE_USERS, {"active": pl.Boolean}).filter(pl.col("id") == "u3")
     out = run(
-        "history_leavers",
+        statement,
         source_users=users,
         findings=given,
         cycles=cycles({("idp", "app"): ["c1", "c2", "c3", "c4"]}),

@@ -1,0 +1,209 @@
+-- name: history_leavers_bits
+-- purpose: history_leavers for sources of at most 61 cycles, with a bit per cycle: per leaver and target, the cycle the source first showed active=false, the first cycle at which the target no longer gave the leaver an active account, the deprovisioning latency between them (cycles and hours), or still open
+-- inputs: source_users, findings, cycles
+-- params: none
+-- The same rows as history_leavers (its header says what each column means); the caller runs
+-- this statement only when each source has at most 61 distinct cycles in `cycles`. A source's
+-- cycles are ranked 1, 2, ... (every pair's cycles are some of them, in the same order), and a
+-- set of cycles is one BIGINT, bit r for rank r. Per leaver, a few sets decide everything: the
+-- pair's cycles, the cycles the source exports it in (inactive, or again after leaving), those
+-- of its delayed_deactivation findings, and those of orphaned_in_target findings (severity other
+-- than low) on a target account it was matched to. "The first cycle of set s" is the lowest set
+-- bit: bit_count((s - 1) & ~s) (s > 0, s < 2^62). The leavers are found once per source (not
+-- once per pair), and one aggregate per set replaces distinct unions and cycle-by-cycle look-ups.
+WITH ranked AS (  -- every pair's cycles, with their rank among the cycles of the source
+    SELECT
+        source,
+        target,
+        cycle,
+        cycle_index,
+        cycle_epoch,
+        dense_rank() OVER (PARTITION BY source ORDER BY cycle) AS cycle_rank
+    FROM cycles
+),
+source_cycles AS (
+    SELECT DISTINCT source AS system, cycle, cycle_rank FROM ranked
+),
+pair_sets AS (  -- per pair: its cycles, and the index of its last one
+    SELECT
+        source,
+        target,
+        bit_or(CAST(1 AS BIGINT) << cycle_rank) AS pair_cycles,
+        max(cycle_index) AS last_index
+    FROM ranked
+    GROUP BY source, target
+),
+inactive AS MATERIALIZED (  -- read once: it finds the leavers, their cycles and names
+    SELECT system, cycle, id, user_name FROM source_users WHERE active = false
+),
+leaver_sets AS (
+    -- per source and leaver: the first export showing it inactive (every pair's is later), the
+    -- cycles it is exported inactive in; one_name: one row per such cycle, all with the same name
+    -- (then that is its name in every pair's leaving cycle)
+    SELECT
+        i.system,
+        i.id,
+        min(i.cycle) AS left_cycle,
+        bit_or(CAST(1 AS BIGINT) << s.cycle_rank) AS inactive_cycles,
+        min(i.user_name) AS user_name,
+        bit_count(bit_or(CAST(1 AS BIGINT) << s.cycle_rank)) = count(*)
+            AND (count(i.user_name) = 0 OR count(i.user_name) = count(*) AND min(i.user_name) = max(i.user_name))
+            AS one_name
+    FROM inactive AS i
+    JOIN source_cycles AS s ON s.system = i.system AND s.cycle = i.cycle
+    WHERE i.id IS NOT NULL
+    GROUP BY i.system, i.id
+),
+exported_later AS (  -- a leaver exported active (or with active unknown) after it first left
+    -- (DISTINCT: the per-pair joins below are not planned into this one, on all the exports)
+    SELECT DISTINCT u.system, u.cycle, u.id
+    FROM source_users AS u
+    JOIN leaver_sets AS f ON f.system = u.system AND f.id = u.id
+        -- one condition on both sides, so that no filter on the exports alone makes the planner
+        -- take them for the smaller side of the join
+        AND CASE WHEN u.active = false THEN NULL ELSE u.cycle END > f.left_cycle
+),
+later_sets AS (  -- per source and leaver: the cycles after it first left in which it is exported other than inactive
+    SELECT e.system, e.id, bit_or(CAST(1 AS BIGINT) << s.cycle_rank) AS later_cycles
+    FROM exported_later AS e
+    JOIN source_cycles AS s ON s.system = e.system AND s.cycle = e.cycle
+    GROUP BY e.system, e.id
+),
+pair_findings AS (
+    SELECT f.source, f.target, r.cycle_rank, f.kind, f.severity, f.source_id, f.target_id
+    FROM findings AS f
+    JOIN ranked AS r ON r.source = f.source AND r.target = f.target AND r.cycle = f.cycle
+    WHERE f.kind IN ('delayed_deactivation', 'orphaned_in_target')
+),
+delayed AS (  -- per pair and source user: the cycles of its delayed_deactivation findings, its first account
+    SELECT
+        source,
+        target,
+        source_id,
+        bit_or(CAST(1 AS BIGINT) << cycle_rank) AS delayed_cycles,
+        min(target_id) AS target_id
+    FROM pair_findings
+    WHERE kind = 'delayed_deactivation'
+    GROUP BY source, target, source_id
+),
+orphaned AS (  -- per pair and target account: the cycles it is orphaned in and still active
+    SELECT source, target, target_id, bit_or(CAST(1 AS BIGINT) << cycle_rank) AS orphaned_cycles
+    FROM pair_findings
+    WHERE kind = 'orphaned_in_target' AND severity <> 'low'
+    GROUP BY source, target, target_id
+),
+orphaned_accounts AS (  -- per pair and source user: those cycles of the accounts it was matched to
+    SELECT f.source, f.target, f.source_id, bit_or(o.orphaned_cycles) AS orphaned_cycles
+    FROM pair_findings AS f
+    JOIN orphaned AS o ON o.source = f.source AND o.target = f.target AND o.target_id = f.target_id
+    WHERE f.kind = 'delayed_deactivation'
+    GROUP BY f.source, f.target, f.source_id
+),
+left_at AS (  -- per pair and leaver (inactive in some cycle of the pair): its sets
+    SELECT
+        p.source,
+        p.target,
+        l.id AS source_id,
+        l.user_name,
+        l.one_name,
+        p.pair_cycles,
+        p.last_index,
+        l.inactive_cycles & p.pair_cycles AS left_cycles,
+        l.inactive_cycles | coalesce(e.later_cycles, 0) AS exported_cycles
+    FROM leaver_sets AS l
+    JOIN pair_sets AS p ON p.source = l.system
+    LEFT JOIN later_sets AS e ON e.system = l.system AND e.id = l.id
+    WHERE l.inactive_cycles & p.pair_cycles <> 0
+),
+left_rank AS (
+    SELECT
+        *,
+        CAST(bit_count((left_cycles - 1) & ~left_cycles) AS BIGINT) AS left_rank
+    FROM left_at
+),
+not_exported AS (  -- the pair's cycles after leaving in which the source does not export the leaver
+    SELECT
+        l.*,
+        d.target_id,
+        coalesce(d.delayed_cycles, 0) AS delayed_cycles,
+        coalesce(o.orphaned_cycles, 0) AS orphaned_cycles,
+        ((l.pair_cycles & ~l.exported_cycles) >> (l.left_rank + 1)) << (l.left_rank + 1) AS gone_cycles
+    FROM left_rank AS l
+    LEFT JOIN delayed AS d ON d.source = l.source AND d.target = l.target AND d.source_id = l.source_id
+    LEFT JOIN orphaned_accounts AS o
+        ON o.source = l.source AND o.target = l.target AND o.source_id = l.source_id
+),
+deleted_at AS (  -- the first of them (none: exported in every cycle after leaving)
+    SELECT
+        *,
+        CASE
+            WHEN gone_cycles <> 0 THEN CAST(bit_count((gone_cycles - 1) & ~gone_cycles) AS BIGINT)
+        END AS deleted_rank
+    FROM not_exported
+),
+no_access AS (
+    -- the pair's cycles from leaving on without access: a delayed_deactivation finding, or from
+    -- the cycle the source no longer exports the leaver, an orphaned_in_target one on its account
+    SELECT
+        *,
+        ((pair_cycles
+            & ~(delayed_cycles
+                | CASE
+                    WHEN deleted_rank IS NOT NULL THEN (orphaned_cycles >> deleted_rank) << deleted_rank
+                    ELSE 0
+                END)) >> left_rank) << left_rank AS open_cycles_set
+    FROM deleted_at
+),
+decided AS MATERIALIZED (  -- (kept: the few leavers with several names then join by cycle)
+    SELECT
+        a.source,
+        a.target,
+        a.source_id,
+        a.user_name,
+        a.one_name,
+        a.target_id,
+        a.last_index,
+        lc.cycle AS left_cycle,
+        lc.cycle_index AS left_index,
+        lc.cycle_epoch AS left_epoch,
+        dc.cycle AS deleted_cycle,
+        rc.cycle AS resolved_cycle,
+        rc.cycle_index AS resolved_index,
+        rc.cycle_epoch AS resolved_epoch,
+        zc.cycle_epoch AS last_epoch
+    FROM no_access AS a
+    JOIN ranked AS zc ON zc.source = a.source AND zc.target = a.target AND zc.cycle_index = a.last_index
+    JOIN ranked AS lc ON lc.source = a.source AND lc.target = a.target AND lc.cycle_rank = a.left_rank
+    LEFT JOIN ranked AS dc ON dc.source = a.source AND dc.target = a.target AND dc.cycle_rank = a.deleted_rank
+    LEFT JOIN ranked AS rc
+        ON rc.source = a.source AND rc.target = a.target
+        AND rc.cycle_rank = CASE
+            WHEN a.open_cycles_set <> 0
+                THEN CAST(bit_count((a.open_cycles_set - 1) & ~a.open_cycles_set) AS BIGINT)
+        END
+),
+named AS (  -- the name in the leaving cycle (a leaver exported twice there: one row per name)
+    SELECT d.*, d.user_name AS name FROM decided AS d WHERE d.one_name
+    UNION ALL
+    SELECT d.*, n.user_name AS name
+    FROM decided AS d
+    JOIN inactive AS n ON n.system = d.source AND n.cycle = d.left_cycle AND n.id = d.source_id
+    WHERE NOT d.one_name
+)
+SELECT
+    l.source,
+    l.target,
+    l.source_id,
+    l.name AS user_name,
+    l.target_id,
+    l.left_cycle,
+    l.deleted_cycle,
+    l.resolved_cycle,
+    l.resolved_index - l.left_index AS latency_cycles,
+    (l.resolved_epoch - l.left_epoch) / 3600.0 AS latency_hours,
+    l.resolved_index IS NULL AS still_open,
+    -- cycles in which the leaver kept access after leaving (for an open one: so far)
+    coalesce(l.resolved_index, l.last_index + 1) - l.left_index AS open_cycles,
+    (coalesce(l.resolved_epoch, l.last_epoch) - l.left_epoch) / 3600.0 AS open_hours
+FROM named AS l
+ORDER BY l.source, l.target, still_open DESC, open_cycles DESC, l.name, l.source_id
