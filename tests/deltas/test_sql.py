@@ -35,11 +35,11 @@ def member_changes(base: pa.Table, head: pa.Table) -> pa.Table:
         return session.arrow(session.run("deltas_group_member_changes", None, inputs))
 
 
-def compared_by_prints(kind: str, inputs: dict[str, Input]) -> list[tuple[Any, ...]]:
-    """The compare rows of ``kind`` (users or groups) by prints: deltas_<kind>_listed_by_prints,
-    then deltas_texts_where_prints_differ, as recon.deltas runs them."""
+def compared_by_prints(listing: str, kind: str, inputs: dict[str, Input]) -> list[tuple[Any, ...]]:
+    """The compare rows of ``kind`` (users or groups) by prints: the ``listing`` statement, then
+    deltas_texts_where_prints_differ, as recon.deltas runs them."""
     with open_session() as session:
-        listed = session.run(f"deltas_{kind}_listed_by_prints", None, inputs, keep=True)
+        listed = session.run(listing, None, inputs, keep=True)
         texts = {
             "listed": listed,
             "base_resources": inputs[f"base_{kind}"],
@@ -261,6 +261,7 @@ def test_users_with_prints_are_compared_where_prints_differ_or_are_null() -> Non
     table = lambda rows: pa.Table.from_pylist(rows, schema=USERS)  # noqa: E731
     delta = table([user("touched", meta("touched", "2"), content_sha256=P1)])
     found = compared_by_prints(
+        "deltas_users_listed_by_prints",
         "users",
         {
             "base_users": table(base),
@@ -308,6 +309,7 @@ def test_groups_with_prints_compare_members_apart_from_the_other_attributes() ->
 
     empty = groups()
     found = compared_by_prints(
+        "deltas_groups_listed_by_prints",
         "groups",
         {
             "base_groups": groups(("same", P1, "s"), ("renamed", P1, "r"), ("joined", P1, "j")),
