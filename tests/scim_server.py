@@ -36,6 +36,7 @@ import contextlib
 import copy
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -304,7 +305,7 @@ def start_scim_server(
     *,
     users: int = 0,
     groups: int = 0,
-    token: str = "test-token-5f1c",
+    token: str | None = None,
     startup_timeout: float = 20.0,
     schemas: list[dict[str, Any]] | None = None,
     resource_types: list[dict[str, Any]] | None = None,
@@ -313,8 +314,10 @@ def start_scim_server(
 
     ``profile`` is ``"rich"``, ``"limited"`` or a ServiceProviderConfig dict. ``schemas`` /
     ``resource_types`` replace the RFC 7643 ones it serves (``--schema`` / ``--resource-type``).
-    The caller must call :meth:`ScimServer.stop` (the fixtures do).
+    The caller must call :meth:`ScimServer.stop` (the fixtures do). Without ``token`` each server
+    gets a token of its own, which the readiness check below relies on.
     """
+    token = token or f"test-token-{secrets.token_hex(6)}"
     if isinstance(profile, str):
         config, name = copy.deepcopy(PROFILES[profile]), profile
     else:
@@ -364,13 +367,16 @@ def start_scim_server(
 
 
 def _wait_ready(server: ScimServer, timeout: float) -> bool:
+    # The free port is closed before the server binds it, so another process (a second pytest
+    # worker) may bind it first; then this server exits, but until it does the other one answers.
+    # /Users needs the bearer token, which is this server's own: another server answers 401.
     deadline = time.monotonic() + timeout
     with server.http(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
                 return False
             with contextlib.suppress(httpx.TransportError):
-                if client.get("/ServiceProviderConfig").status_code == 200:
+                if client.get("/Users", params={"count": 0}).status_code == 200:
                     return True
             time.sleep(0.05)
     return False
