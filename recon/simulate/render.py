@@ -263,31 +263,9 @@ def _idp_user(d: Directory, user: User, cycle: str, ledger: Notes) -> Doc:
         ledger.note_once(_TRAPS, "idp_timestamp_offset", f"idp:{rid}", example)
     doc = Doc(raw.encode(), False)
     doc.content_print = content_sha256_of_sorted_json(content.encode())
-    first = primary_email(emails)
-    doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
-    # views.content() of this resource, from the values just rendered (tests hold them equal)
-    key = [
-        None,
-        c.user_name,
-        c.active,
-        display,
-        c.given,
-        c.family,
-        by_repr({(e["value"], e["type"], e["primary"]) for e in emails}),
-        first,
-        number,
-        c.department,
-        c.title,
-        manager,
-        c.user_type,
-        [(phone, phone_type.lower())],
-        [(locality, country.upper())],
-        sorted({role.lower() for role in roles}),
-        p.cost_center or None,
-        badge.lower(),
-    ]
-    doc.indexed = fingerprint(rid, key, c.user_name, user.last_modified)
-    return doc
+    return _with_idp_view(
+        doc, rid, user, display, emails, number, manager, (phone, phone_type), locality, country, roles, badge
+    )
 
 
 def _idp_user_object(d: Directory, user: User, cycle: str, ledger: Notes) -> Doc:
@@ -343,9 +321,43 @@ def _idp_user_object(d: Directory, user: User, cycle: str, ledger: Notes) -> Doc
         ledger.note_once(_TRAPS, "idp_timestamp_offset", f"idp:{rid}", example)
     doc = Doc.of(resource, False)
     doc.content_print = content_print
+    phoned = (phone["value"], phone["type"])
+    role_values = [role["value"] for role in roles]
+    return _with_idp_view(
+        doc,
+        rid,
+        user,
+        display,
+        emails,
+        number,
+        manager,
+        phoned,
+        address["locality"],
+        country,
+        role_values,
+        badge,
+    )
+
+
+def _with_idp_view(
+    doc: Doc,
+    rid: str,
+    user: User,
+    display: str,
+    emails: list[dict[str, Any]],
+    number: str,
+    manager: str | None,
+    phone: tuple[str, str],
+    locality: str,
+    country: str,
+    roles: Sequence[str],
+    badge: str,
+) -> Doc:
+    """``doc`` with the IdP user's view row and its views.content() fingerprint, made from the
+    values just rendered (both renderers call it; the tests hold the result equal to the views')."""
+    c, p = user.c, user.p
     first = primary_email(emails)
     doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
-    # views.content() of this resource, from the values just rendered (tests hold them equal)
     key = [
         None,
         c.user_name,
@@ -360,9 +372,9 @@ def _idp_user_object(d: Directory, user: User, cycle: str, ledger: Notes) -> Doc
         c.title,
         manager,
         c.user_type,
-        [(phone["value"], phone["type"].lower())],
-        [(address["locality"], country.upper())],
-        sorted({role["value"].lower() for role in roles}),
+        [(phone[0], phone[1].lower())],
+        [(locality, country.upper())],
+        sorted({role.lower() for role in roles}),
         p.cost_center or None,
         badge.lower(),
     ]
