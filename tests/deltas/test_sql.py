@@ -35,6 +35,14 @@ def member_changes(base: pa.Table, head: pa.Table) -> pa.Table:
         return session.arrow(session.run("deltas_group_member_changes", None, inputs))
 
 
+def members(text: str) -> pa.Table:
+    """Memberships written ``group:member:type``, separated by spaces."""
+    rows = [
+        dict(zip(("group_id", "member_id", "member_type"), p.split(":"), strict=True)) for p in text.split()
+    ]
+    return pa.Table.from_pylist(rows, schema=MEMBERSHIPS)
+
+
 def compared_by_prints(listing: str, kind: str, inputs: dict[str, Input]) -> list[tuple[Any, ...]]:
     """The compare rows of ``kind`` (users or groups) by prints: the ``listing`` statement, then
     deltas_texts_where_prints_differ, as recon.deltas runs them."""
@@ -194,13 +202,6 @@ def test_group_content_members_and_names() -> None:
             [{"id": i, "display_name": i, "raw": json.dumps({"id": i})} for i in ids], schema=GROUPS
         )
 
-    def members(text: str) -> pa.Table:
-        rows = [
-            dict(zip(("group_id", "member_id", "member_type"), p.split(":"), strict=True))
-            for p in text.split()
-        ]
-        return pa.Table.from_pylist(rows, schema=MEMBERSHIPS)
-
     empty = groups()
     out = rows_of(
         "deltas_groups_compare",
@@ -299,13 +300,6 @@ def test_groups_with_prints_compare_members_apart_from_the_other_attributes() ->
             ],
             schema=GROUPS,
         )
-
-    def members(text: str) -> pa.Table:
-        rows = [
-            dict(zip(("group_id", "member_id", "member_type"), p.split(":"), strict=True))
-            for p in text.split()
-        ]
-        return pa.Table.from_pylist(rows, schema=MEMBERSHIPS)
 
     empty = groups()
     found = compared_by_prints(
