@@ -323,8 +323,12 @@ def _floor(data: Path) -> None:
 # (module, function) of each phase timed by --phases; a name the measured code lacks is left out
 PHASES = {
     "plan": [
+        ("recon.engine.duckdb", "DuckDBSession.polars"),
         ("recon.bulk.matches", "reconcile_matches"),
+        ("recon.bulk.remedies", "RemedyBuilder.add_new_memberships"),
         ("recon.bulk.remedies", "RemedyBuilder.operations"),
+        ("recon.bulk.remedies", "user_create"),
+        ("recon.bulk.remedies", "RemedyBuilder._user_patches"),
         ("recon.bulk.plan", "chunk_operations"),
         ("recon.bulk.plan", "_write"),
     ],
@@ -335,7 +339,10 @@ PHASES = {
         ("recon.bulk.analyze", "parse_response"),
         ("recon.bulk.analyze", "records_of"),
         ("recon.bulk.analyze", "_frames"),
+        ("recon.bulk.analyze", "check_segments"),
         ("recon.bulk.analyze", "_checks_frame"),
+        ("recon.bulk.analyze", "_Checks.frame"),
+        ("recon.engine.duckdb", "DuckDBSession.polars"),
         ("recon.bulk.analyze", "outcome_frame"),
     ],
 }
@@ -362,8 +369,8 @@ def phases(kind: str, data: Path, out: Path) -> None:
     for module_name, qualified in PHASES[kind]:
         module = importlib.import_module(module_name)
         owner_name, _, attr = qualified.rpartition(".")
-        owner = getattr(module, owner_name) if owner_name else module
-        if hasattr(owner, attr):
+        owner = getattr(module, owner_name, None) if owner_name else module
+        if owner is not None and hasattr(owner, attr):
             setattr(owner, attr, timed(qualified, getattr(owner, attr)))
     if kind == "plan":  # plan() binds reconcile_matches as a default argument: rebind it
         plan_module = importlib.import_module("recon.bulk.plan")

@@ -25,10 +25,18 @@ target_ids AS (
     FROM target_groups AS g
     SEMI JOIN located AS l ON l.resource_type = 'Group' AND l.effective_id = g.id
 ),
+-- only the memberships a check asks about: the groups patched hold millions of members at 1M
+-- users, their checks name 500,000 (a membership check is made only of a Group operation)
+member_checks AS (
+    SELECT DISTINCT l.effective_id AS group_id, e.member_id
+    FROM bulk_expectations AS e
+    JOIN located AS l ON l.seq = e.seq
+    WHERE e.check_kind IN ('member', 'not_member') AND l.resource_type = 'Group'
+),
 memberships AS (
     SELECT DISTINCT m.group_id, m.member_id
     FROM target_memberships AS m
-    SEMI JOIN located AS l ON l.resource_type = 'Group' AND l.effective_id = m.group_id
+    SEMI JOIN member_checks AS c ON c.group_id = m.group_id AND c.member_id = m.member_id
 ),
 checked AS (
     SELECT

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from recon.bulk.exchanges import (
     read_text,
     records_of,
 )
-from recon.bulk.expect import Expectation, expectations, lookup, value_met
+from recon.bulk.expect import Members, Segment, check_segments, lookup, value_met
 from recon.bulk.model import BULK_ID_PREFIX, may_refer, parse_request, parse_response
 from recon.bulk.paths import new_run_id, run_dir
 from recon.bulk.records import Exchange, OpRecord
@@ -129,15 +130,15 @@ class AnalyzeSummary:
 
 def _frames(
     records: Sequence[OpRecord],
-) -> tuple[pl.DataFrame, dict[int, list[Expectation]], list[str | None]]:
-    """The operations' table, each operation's checks (by seq), and each one's resource type."""
+) -> tuple[pl.DataFrame, _Checks, list[str | None]]:
+    """The operations' table, every operation's checks (as columns), and each one's resource type."""
     lookups = {
         r.operation.bulk_id: lookup(r)
         for r in records
         if r.operation.method == "POST" and r.operation.bulk_id is not None
     }
     ops: list[tuple[Any, ...]] = []
-    checks: dict[int, list[Expectation]] = {}
+    checks = _Checks()
     types: list[str | None] = []
     for seq, record in enumerate(records, start=1):
         op, result = record.operation, record.result
@@ -169,9 +170,9 @@ def _frames(
             )
         )
         types.append(record.resource_type)
-        expected = expectations(record)
-        if expected:
-            checks[seq] = expected
+        segments = check_segments(record)
+        if segments:
+            checks.add(seq, segments)
     return _frame(ops, _OPS_SCHEMA), checks, types
 
 
@@ -188,25 +189,68 @@ def _frame(rows: list[tuple[Any, ...]], schema: dict[str, Any]) -> pl.DataFrame:
     )
 
 
-def _checks_frame(
-    checks: dict[int, list[Expectation]],
-    raws: dict[int, str],
-    types: list[str | None],
-    rules: ContentRules,
-) -> pl.DataFrame:
-    """Every check, a value check decided on its resource's raw JSON by recon.content."""
-    rows: list[tuple[Any, ...]] = []
-    for seq, expected in checks.items():
-        raw = raws.get(seq)
-        resource = _resource(raw)
-        for number, check in enumerate(expected, start=1):
-            met, actual = None, None
-            if check.check == "value" and resource is not None:
-                met, actual = value_met(check, resource, types[seq - 1] or "User", rules)
-            rows.append(
-                (seq, number, check.check, check.attribute, check.expected, check.member_id, met, actual)
-            )
-    return _frame(rows, _EXPECT_SCHEMA)
+class _Checks:
+    """Every check of every operation, as the columns of ``bulk_expectations`` (one list each,
+    no tuple per check: a 1M-user analysis makes 1,344,500 of them, 490,000 memberships)."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in _EXPECT_SCHEMA}
+        # seq -> (row of its first check, its checks): where each operation's value checks are
+        self.valued: dict[int, tuple[int, list[Segment]]] = {}
+
+    def add(self, seq: int, segments: list[Segment]) -> None:
+        """Append the checks of operation ``seq``, numbered from 1 in order."""
+        columns = self.columns
+        first = len(columns["seq"])
+        number = 1
+        has_value = False
+        for segment in segments:
+            if isinstance(segment, Members):
+                ids = segment.member_ids
+                count = len(ids)
+                columns["check_no"].extend(range(number, number + count))
+                columns["check_kind"].extend(repeat(segment.check, count))
+                columns["member_id"].extend(ids)
+                for name in ("attribute", "expected", "value_met", "actual"):
+                    columns[name].extend(repeat(None, count))
+                number += count
+                continue
+            has_value = has_value or segment.check == "value"
+            columns["check_no"].append(number)
+            columns["check_kind"].append(segment.check)
+            columns["attribute"].append(segment.attribute)
+            columns["expected"].append(segment.expected)
+            columns["member_id"].append(segment.member_id)
+            columns["value_met"].append(None)
+            columns["actual"].append(None)
+            number += 1
+        columns["seq"].extend(repeat(seq, number - 1))
+        if has_value:
+            self.valued[seq] = (first, segments)
+
+    def value_seqs(self) -> list[int]:
+        """The operations with a value check (only their resources' raw JSON is read)."""
+        return list(self.valued)
+
+    def frame(self, raws: dict[int, str], types: list[str | None], rules: ContentRules) -> pl.DataFrame:
+        """The checks' table, each value check decided on its resource's raw JSON by recon.content."""
+        met, actual = self.columns["value_met"], self.columns["actual"]
+        for seq, raw in raws.items():
+            valued = self.valued.get(seq)
+            resource = _resource(raw)
+            if valued is None or resource is None:
+                continue
+            row, segments = valued
+            for segment in segments:
+                if isinstance(segment, Members):
+                    row += len(segment.member_ids)
+                    continue
+                if segment.check == "value":
+                    met[row], actual[row] = value_met(segment, resource, types[seq - 1] or "User", rules)
+                row += 1
+        return pl.DataFrame(
+            [pl.Series(name, self.columns[name], dtype=dtype) for name, dtype in _EXPECT_SCHEMA.items()]
+        )
 
 
 def _resource(raw: str | None) -> dict[str, Any] | None:
@@ -232,10 +276,7 @@ def outcome_frame(
     """
     with gc_paused():
         ops, checks, types = _frames(records)
-        value_seqs = pl.DataFrame(
-            {"seq": [seq for seq, found in checks.items() if any(c.check == "value" for c in found)]},
-            schema={"seq": pl.Int64},
-        )
+        value_seqs = pl.DataFrame({"seq": checks.value_seqs()}, schema={"seq": pl.Int64})
         tables = {
             "target_users": Parquet.of(target.table("users")),
             "target_groups": Parquet.of(target.table("groups")),
@@ -247,7 +288,7 @@ def outcome_frame(
             found = session.polars(located).filter(pl.col("raw").is_not_null())
             raws = dict(zip(found["seq"].to_list(), found["raw"].to_list(), strict=True))
             del found
-            expected = _checks_frame(checks, raws, types, rules or content_rules())
+            expected = checks.frame(raws, types, rules or content_rules())
             del raws
             outcomes = session.run(
                 "bulk_outcomes",

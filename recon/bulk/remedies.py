@@ -250,8 +250,18 @@ class RemedyBuilder:
     def add_new_memberships(self, rows: Iterable[Sequence[Any]]) -> None:
         """:meth:`add_new_membership` of rows given as tuples in :data:`NEW_MEMBERSHIP_COLUMNS` order
         (no dict per row: a 1M-user plan places 400,000 memberships)."""
-        for source_group_id, group_is_new, target_group_id, version, source_member_id, *rest in rows:
-            member_type, member_is_new, target_member_id = rest
+        change: _GroupChange | None = None  # the rows come by group: look the group up once per run
+        for row in rows:
+            (
+                source_group_id,
+                group_is_new,
+                target_group_id,
+                version,
+                source_member_id,
+                member_type,
+                member_is_new,
+                target_member_id,
+            ) = row
             member_type = str(member_type)
             if member_is_new:
                 prefix = "u" if member_type == "User" else "g"
@@ -263,7 +273,9 @@ class RemedyBuilder:
                 if group is not None:
                     group.members.append((value, member_type, bool(member_is_new) and member_type == "Group"))
             else:
-                change = self._group(str(target_group_id), version)
+                target_group_id = str(target_group_id)
+                if change is None or change.target_id != target_group_id:
+                    change = self._group(target_group_id, version)
                 change.adds.append({"value": value, "type": member_type})
 
     # -- ordering ------------------------------------------------------------------------

@@ -232,6 +232,47 @@ def test_group_member_not_added_is_reported(target: Store, tmp_path: Path) -> No
     assert frame["unmet"].to_list() == ["member u-still is not in the group"]
 
 
+def test_checks_after_a_run_of_members_are_numbered_and_decided_in_order(
+    target: Store, tmp_path: Path
+) -> None:
+    # membership checks are kept as runs (recon.bulk.expect.Members): a value check after a run is
+    # decided at its own row, and the first unmet check is the first in the operation's order
+    members = {"op": "add", "path": "members", "value": [{"value": "u-new"}, {"value": "u-still"}]}
+    request = bulk_request(
+        [
+            {
+                "method": "PATCH",
+                "path": "/Groups/g1",
+                "bulkId": "m1",
+                "data": patch(
+                    members,
+                    {"op": "replace", "path": "displayName", "value": "staff"},
+                    {"op": "remove", "path": 'members[value eq "u-new"]'},
+                ),
+            },
+            {
+                "method": "PATCH",
+                "path": "/Groups/g1",
+                "bulkId": "m2",
+                "data": patch(
+                    {"op": "add", "path": "members", "value": [{"value": "u-new"}]},
+                    {"op": "replace", "path": "displayName", "value": "Other"},
+                ),
+            },
+        ]
+    )
+    response = bulk_response([{"method": "PATCH", "bulkId": b, "status": "200"} for b in ("m1", "m2")])
+    frame = run(target, tmp_path, request, response)
+    assert outcomes(frame) == [("m1", "reported_ok_not_applied"), ("m2", "reported_ok_not_applied")]
+    # m1: exists, u-new, u-still (unmet), displayName (met: caseExact=false), not u-new (unmet)
+    assert frame["checks"].to_list() == [5, 3]
+    assert frame["checks_met"].to_list() == [3, 2]
+    assert frame["unmet"].to_list() == [
+        "member u-still is not in the group",
+        "display_name is 'Staff', expected 'Other'",
+    ]
+
+
 def test_unverifiable_operation(target: Store, tmp_path: Path) -> None:
     request = bulk_request(
         [

@@ -154,3 +154,29 @@ def test_a_reference_spelt_with_an_escape_is_still_found() -> None:
     assert escaped.operations[0].references() == ["g1"]
     bare = parse_request(orjson.loads(plain), "x", unreferenced=not may_refer(plain))
     assert bare.operations[0].references() == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=json_values, path=st.sampled_from(["/Users/bulkId:u1", "/Groups/g1", "/Groups/bulkId:nope"]))
+def test_substituted_references_equal_a_walk_swapping_every_segment(value: object, path: str) -> None:
+    """substitute_references (with its in-line swap of a member's value) equals a plain walk."""
+    from recon.bulk.model import BULK_ID_PREFIX, substitute_references
+
+    created = {"u1": "id-1", "g-2": "id-2", "": "id-empty"}
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return "/".join(
+                created.get(s[len(BULK_ID_PREFIX) :], s) if s.startswith(BULK_ID_PREFIX) else s
+                for s in item.split("/")
+            )
+        if isinstance(item, list):
+            return [walk(sub) for sub in item]
+        if isinstance(item, dict):
+            return {key: walk(sub) for key, sub in item.items()}
+        return item
+
+    member = {"value": "bulkId:u1", "ref": "bulkId:u1/bulkId:g-2", "x": "xbulkId:u1", "n": 1}
+    data = {"members": [value, member, {"value": "bulkId:"}], "x": value}
+    swapped = substitute_references(BulkOperation("PATCH", path, "m1", None, data), created)
+    assert (swapped.path, swapped.data) == (walk(path), walk(data))
