@@ -1,25 +1,20 @@
 -- name: history_leavers_bits
 -- purpose: history_leavers for sources of at most 61 cycles, with a bit per cycle: per leaver and target, the cycle the source first showed active=false, the first cycle at which the target no longer gave the leaver an active account, the deprovisioning latency between them (cycles and hours), or still open
--- inputs: source_users, findings, cycles
+-- inputs: source_users, findings, cycles, drift_spans
 -- params: none
 -- The same rows as history_leavers (its header says what each column means); the caller runs
--- this statement only when each source has at most 61 distinct cycles in `cycles`. A source's
--- cycles are ranked 1, 2, ... (every pair's cycles are some of them, in the same order), and a
--- set of cycles is one BIGINT, bit r for rank r. Per leaver, a few sets decide everything: the
--- pair's cycles, the cycles the source exports it in (inactive, or again after leaving), those
--- of its delayed_deactivation findings, and those of orphaned_in_target findings (severity other
--- than low) on a target account it was matched to. "The first cycle of set s" is the lowest set
--- bit: bit_count((s - 1) & ~s) (s > 0, s < 2^62). The leavers are found once per source (not
--- once per pair), and one aggregate per set replaces distinct unions and cycle-by-cycle look-ups.
+-- this statement only when each source has at most 61 findings cycles. cycles: the pairs' cycles
+-- that have a source export, cycle_rank numbering each source's cycles 1, 2, ... as the cycles
+-- of drift_spans (history_drift_spans over all the findings cycles) do; a set of cycles is one
+-- BIGINT, bit r for rank r. Per leaver, a few sets decide everything: the pair's cycles, the
+-- cycles the source exports it in (inactive, or again after leaving), those of its
+-- delayed_deactivation findings (from the spans of their identities: no second read of those
+-- findings), and those of orphaned_in_target findings (severity other than low) on a target
+-- account it was matched to. "The first cycle of set s" is the lowest set bit:
+-- bit_count((s - 1) & ~s) (s > 0, s < 2^62). The leavers are found once per source (not once per
+-- pair), and one aggregate per set replaces distinct unions and cycle-by-cycle look-ups.
 WITH ranked AS (  -- every pair's cycles, with their rank among the cycles of the source
-    SELECT
-        source,
-        target,
-        cycle,
-        cycle_index,
-        cycle_epoch,
-        dense_rank() OVER (PARTITION BY source ORDER BY cycle) AS cycle_rank
-    FROM cycles
+    SELECT source, target, cycle, cycle_index, cycle_epoch, cycle_rank FROM cycles
 ),
 source_cycles AS (
     SELECT DISTINCT source AS system, cycle, cycle_rank FROM ranked
@@ -69,35 +64,35 @@ later_sets AS (  -- per source and leaver: the cycles after it first left in whi
     JOIN source_cycles AS s ON s.system = e.system AND s.cycle = e.cycle
     GROUP BY e.system, e.id
 ),
-pair_findings AS (
-    SELECT f.source, f.target, r.cycle_rank, f.kind, f.severity, f.source_id, f.target_id
+orphaned AS (  -- per pair and target account: the cycles it is orphaned in and still active
+    SELECT f.source, f.target, f.target_id, bit_or(CAST(1 AS BIGINT) << r.cycle_rank) AS orphaned_cycles
     FROM findings AS f
     JOIN ranked AS r ON r.source = f.source AND r.target = f.target AND r.cycle = f.cycle
-    WHERE f.kind IN ('delayed_deactivation', 'orphaned_in_target')
+    WHERE f.kind = 'orphaned_in_target' AND f.severity <> 'low'
+    GROUP BY f.source, f.target, f.target_id
 ),
-delayed AS (  -- per pair and source user: the cycles of its delayed_deactivation findings, its first account
+delayed AS (
+    -- per pair and source user, from the identities of its delayed_deactivation findings (their
+    -- spans carry the cycles they appear in, of the pair's findings cycles; the ones without a
+    -- source export fall outside pair_cycles): those cycles, its first account in a cycle with an
+    -- export, and the cycles in which an account it was matched to is orphaned and still active
     SELECT
-        source,
-        target,
-        source_id,
-        bit_or(CAST(1 AS BIGINT) << cycle_rank) AS delayed_cycles,
-        min(target_id) AS target_id
-    FROM pair_findings
-    WHERE kind = 'delayed_deactivation'
-    GROUP BY source, target, source_id
+        s.source,
+        s.target,
+        s.source_id,
+        bit_or(s.cycle_set) AS delayed_cycles,
+        min(s.target_id) FILTER (WHERE s.cycle_set & p.pair_cycles <> 0) AS target_id,
+        bit_or(o.orphaned_cycles) FILTER (WHERE s.cycle_set & p.pair_cycles <> 0) AS orphaned_cycles
+    FROM drift_spans AS s
+    JOIN pair_sets AS p ON p.source = s.source AND p.target = s.target
+    LEFT JOIN orphaned AS o ON o.source = s.source AND o.target = s.target AND o.target_id = s.target_id
+    WHERE s.kind = 'delayed_deactivation'
+    GROUP BY s.source, s.target, s.source_id
 ),
-orphaned AS (  -- per pair and target account: the cycles it is orphaned in and still active
-    SELECT source, target, target_id, bit_or(CAST(1 AS BIGINT) << cycle_rank) AS orphaned_cycles
-    FROM pair_findings
-    WHERE kind = 'orphaned_in_target' AND severity <> 'low'
-    GROUP BY source, target, target_id
-),
-orphaned_accounts AS (  -- per pair and source user: those cycles of the accounts it was matched to
-    SELECT f.source, f.target, f.source_id, bit_or(o.orphaned_cycles) AS orphaned_cycles
-    FROM pair_findings AS f
-    JOIN orphaned AS o ON o.source = f.source AND o.target = f.target AND o.target_id = f.target_id
-    WHERE f.kind = 'delayed_deactivation'
-    GROUP BY f.source, f.target, f.source_id
+exported AS (  -- per source and leaver: its sets, with the cycles it is exported in from leaving on
+    SELECT l.*, l.inactive_cycles | coalesce(e.later_cycles, 0) AS exported_cycles
+    FROM leaver_sets AS l
+    LEFT JOIN later_sets AS e ON e.system = l.system AND e.id = l.id
 ),
 left_at AS (  -- per pair and leaver (inactive in some cycle of the pair): its sets
     SELECT
@@ -109,10 +104,9 @@ left_at AS (  -- per pair and leaver (inactive in some cycle of the pair): its s
         p.pair_cycles,
         p.last_index,
         l.inactive_cycles & p.pair_cycles AS left_cycles,
-        l.inactive_cycles | coalesce(e.later_cycles, 0) AS exported_cycles
-    FROM leaver_sets AS l
+        l.exported_cycles
+    FROM exported AS l
     JOIN pair_sets AS p ON p.source = l.system
-    LEFT JOIN later_sets AS e ON e.system = l.system AND e.id = l.id
     WHERE l.inactive_cycles & p.pair_cycles <> 0
 ),
 left_rank AS (
@@ -126,12 +120,10 @@ not_exported AS (  -- the pair's cycles after leaving in which the source does n
         l.*,
         d.target_id,
         coalesce(d.delayed_cycles, 0) AS delayed_cycles,
-        coalesce(o.orphaned_cycles, 0) AS orphaned_cycles,
+        coalesce(d.orphaned_cycles, 0) AS orphaned_cycles,
         ((l.pair_cycles & ~l.exported_cycles) >> (l.left_rank + 1)) << (l.left_rank + 1) AS gone_cycles
     FROM left_rank AS l
     LEFT JOIN delayed AS d ON d.source = l.source AND d.target = l.target AND d.source_id = l.source_id
-    LEFT JOIN orphaned_accounts AS o
-        ON o.source = l.source AND o.target = l.target AND o.source_id = l.source_id
 ),
 deleted_at AS (  -- the first of them (none: exported in every cycle after leaving)
     SELECT

@@ -96,4 +96,6 @@ ORDER BY
     o.group_name,
     o.attribute,
     o.source_id,
-    o.target_id
+    o.target_id,
+    o.group_id,  -- the rest of the identity: rows of one user that differ only in their groups
+    o.target_group_id

@@ -51,7 +51,7 @@ from typing import Any
 import polars as pl
 
 from recon.config.toml import EngineConfig
-from recon.engine import Parquet, Session, open_session
+from recon.engine import Parquet, Session, Table, open_session
 from recon.errors import DataNotFound, InputError
 from recon.findings import DELTA_KINDS, SEVERITIES
 from recon.reports.recorded import (
@@ -86,6 +86,7 @@ _CYCLES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "cycle_index": pl.Int64,
     "cycle_time": _TIME,
     "cycle_epoch": pl.Int64,
+    "cycle_rank": pl.Int64,
 }
 _DELTA_SUMMARY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "system": pl.String,
@@ -98,8 +99,9 @@ _FINDINGS_HIVE = {"source": "VARCHAR", "target": "VARCHAR", "cycle": "VARCHAR"}
 _EXPORT_HIVE = {"system": "VARCHAR", "cycle": "VARCHAR", "kind": "VARCHAR"}
 _DELTAS_HIVE = {"system": "VARCHAR", "head": "VARCHAR"}
 BIT_SET_CYCLES = 61
-"""Sources of at most this many cycles (each) get their leavers from ``history_leavers_bits`` (a set
-of cycles is one 64-bit integer there); longer histories from ``history_leavers``: the same rows."""
+"""Sources of at most this many findings cycles (each) get their leavers from
+``history_leavers_bits`` (a set of cycles is one 64-bit integer there, bit ``cycle_rank``); longer
+histories from ``history_leavers``: the same rows."""
 
 
 def cycle_time(cycle: str) -> datetime | None:
@@ -186,11 +188,23 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
 # -- what is on disk ---------------------------------------------------------------------
 
 
-def _cycles_frame(keys: Iterable[tuple[str, str, str]]) -> pl.DataFrame:
-    """Number each pair's cycles 1, 2, ... in id order, with their times."""
+def _cycles_frame(
+    keys: Iterable[tuple[str, str, str]], ranked_among: Iterable[tuple[str, str, str]] | None = None
+) -> pl.DataFrame:
+    """Number each pair's cycles 1, 2, ... in id order, with their times and ``cycle_rank``: the
+    cycle's rank (1, 2, ... in id order) among the distinct cycles of its source in
+    ``ranked_among`` (default ``keys``; it must hold every key), so that frames of some of the
+    cycles number a source's cycles as the frame of all of them does."""
+    keys = sorted(keys)
+    per_source: dict[str, set[str]] = {}
+    for src, _, cycle in keys if ranked_among is None else ranked_among:
+        per_source.setdefault(src, set()).add(cycle)
+    ranks = {
+        (src, cycle): rank for src, names in per_source.items() for rank, cycle in enumerate(sorted(names), 1)
+    }
     rows: list[dict[str, Any]] = []
     index: dict[tuple[str, str], int] = {}
-    for src, tgt, cycle in sorted(keys):
+    for src, tgt, cycle in keys:
         index[(src, tgt)] = index.get((src, tgt), 0) + 1
         when = cycle_time(cycle)
         rows.append(
@@ -201,6 +215,7 @@ def _cycles_frame(keys: Iterable[tuple[str, str, str]]) -> pl.DataFrame:
                 "cycle_index": index[(src, tgt)],
                 "cycle_time": when,
                 "cycle_epoch": int(when.timestamp()) if when else None,
+                "cycle_rank": ranks[(src, cycle)],
             }
         )
     return pl.DataFrame(rows, schema=_CYCLES_SCHEMA)
@@ -242,8 +257,11 @@ def history(
                 *(store.findings_dir(*key, cycle) / "findings.parquet" for key, cycle in latest.items()),
                 hive_types=_FINDINGS_HIVE,
             )
-            cycle_rows, counts, open_drift = _drift(session, findings, latest_findings, cycles)
-            leavers, latency = _latency(store, session, keys, findings)
+            spans = session.run(
+                "history_drift_spans", None, {"findings": findings, "cycles": cycles}, keep=True
+            )
+            cycle_rows, counts, open_drift = _drift(session, findings, latest_findings, cycles, spans)
+            leavers, latency = _latency(store, session, keys, findings, spans)
             pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
             # filtered: the delta history of the systems in the selected pairs
             systems = {name for pair in pairs for name in pair} if source or target else None
@@ -265,15 +283,15 @@ def history(
 
 
 def _drift(
-    session: Session, findings: Parquet, latest_findings: Parquet, cycles: pl.DataFrame
+    session: Session, findings: Parquet, latest_findings: Parquet, cycles: pl.DataFrame, spans: Table
 ) -> tuple[pl.DataFrame, ...]:
     """The ``cycles``, ``counts`` and ``open_drift`` frames.
 
-    One pass over the findings' identity columns gives each identity's span of cycles; the
-    identities in one clean run (most) are aged from their spans, only the others row by row
-    (``history_drift_age``), so no statement joins every finding row back to its identity.
+    One pass over the findings' identity columns gives each identity's span of cycles
+    (``spans``: ``history_drift_spans``); the identities in one clean run (most) are aged from
+    their spans, only the others row by row (``history_drift_age``), so no statement joins every
+    finding row back to its identity.
     """
-    spans = session.run("history_drift_spans", None, {"findings": findings, "cycles": cycles}, keep=True)
     drift = {"drift_spans": spans, "cycles": cycles}
     aged = session.run("history_drift_age", None, {**drift, "findings": findings}, keep=True)
     drift["aged_findings"] = aged
@@ -290,20 +308,26 @@ def _latency(
     session: Session,
     keys: list[tuple[str, str, str]],
     findings: Parquet,
+    spans: Table,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Leavers and latency per pair, over the cycles that have a complete source export."""
+    """Leavers and latency per pair, over the cycles that have a complete source export.
+
+    ``spans`` (``history_drift_spans`` over all the findings cycles, whose ``cycle_rank`` the
+    usable cycles keep) give ``history_leavers_bits`` the cycles of each delayed_deactivation."""
     complete: dict[str, set[str]] = {}
     for src in {src for src, _, _ in keys}:
         complete[src] = set(store.cycles(src, "full"))
     usable = [(src, tgt, cycle) for src, tgt, cycle in keys if cycle in complete[src]]
-    cycles = _cycles_frame(usable)
-    short = len(cycles) > 0 and _most_cycles(cycles) <= BIT_SET_CYCLES
-    statement = "history_leavers_bits" if short else "history_leavers"
+    cycles = _cycles_frame(usable, ranked_among=keys)
     paths = sorted({store.export(src, cycle, "full").table("users") for src, _, cycle in usable})
     if paths:
         source_users = Parquet.of(*paths, hive_types=_EXPORT_HIVE)
-        relations = {"source_users": source_users, "findings": findings, "cycles": cycles}
-        leavers = session.polars(session.run(statement, None, relations))
+        relations: dict[str, Any] = {"source_users": source_users, "findings": findings, "cycles": cycles}
+        if _most_cycles(keys) <= BIT_SET_CYCLES:  # every cycle_rank (the spans' too) fits a bit set
+            relations["drift_spans"] = spans
+            leavers = session.polars(session.run("history_leavers_bits", None, relations))
+        else:
+            leavers = session.polars(session.run("history_leavers", None, relations))
     else:  # findings without the source exports: no leaver can be told apart
         empty_users = pl.DataFrame(
             schema={"system": pl.String, "cycle": pl.String, "id": pl.String, "user_name": pl.String}
@@ -315,10 +339,12 @@ def _latency(
     return leavers, latency
 
 
-def _most_cycles(cycles: pl.DataFrame) -> int:
-    """The most distinct cycles any source has in a cycles frame (over all its pairs)."""
-    per_source = cycles.group_by("source").agg(pl.col("cycle").n_unique().alias("cycles"))
-    return int(per_source.get_column("cycles").max())  # type: ignore[arg-type]
+def _most_cycles(keys: Iterable[tuple[str, str, str]]) -> int:
+    """The most distinct cycles any source has among ``keys`` (its highest ``cycle_rank``)."""
+    per_source: dict[str, set[str]] = {}
+    for src, _, cycle in keys:
+        per_source.setdefault(src, set()).add(cycle)
+    return max((len(names) for names in per_source.values()), default=0)
 
 
 def _deltas(store: Store, session: Session, systems: set[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -34,7 +34,7 @@ def drawn(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         ids = [f"c{i:03d}" for i in range(count)]
         cycle_rows += [
             {"source": "idp", "target": target, "cycle": c, "cycle_index": i, "cycle_time": None,
-             "cycle_epoch": None}
+             "cycle_epoch": None, "cycle_rank": i}  # the ids of both pairs start at c000: rank = index
             for i, c in enumerate(ids, start=1)
         ]  # fmt: skip
         pool = [
@@ -54,7 +54,8 @@ def drawn(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
                                  "cycle": cycle, "severity": severity, "detail": severity})  # fmt: skip
     frame = pl.DataFrame(rows, schema=dict.fromkeys(COLUMNS, pl.String))
     schema = {"source": pl.String, "target": pl.String, "cycle": pl.String, "cycle_index": pl.Int64,
-              "cycle_time": pl.Datetime("us", "UTC"), "cycle_epoch": pl.Int64}  # fmt: skip
+              "cycle_time": pl.Datetime("us", "UTC"), "cycle_epoch": pl.Int64,
+              "cycle_rank": pl.Int64}  # fmt: skip
     return frame, pl.DataFrame(cycle_rows, schema=schema)
 
 

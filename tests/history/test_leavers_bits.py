@@ -4,7 +4,9 @@ gives exactly the rows of ``history_leavers`` (cycle by cycle), in the same orde
 The draws reach every branch the two statements decide differently: leavers exported again after
 leaving (active, or with active unknown), duplicate export rows (with one name or two),
 gaps in the exports, pairs that lack some of the source's cycles, duplicate and NULL-keyed
-findings, access with gaps, and orphaned accounts (low severity or not) after a hard delete.
+findings, access with gaps, orphaned accounts (low severity or not) after a hard delete, and
+findings cycles without a source export (in the spans the delayed findings' cycles come from, not
+in the leavers' cycles).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ CYCLES_SCHEMA: dict[str, Any] = {
     "cycle_index": pl.Int64,
     "cycle_time": pl.Datetime("us", "UTC"),
     "cycle_epoch": pl.Int64,
+    "cycle_rank": pl.Int64,
 }
 
 USERS_SCHEMA: dict[str, Any] = {
@@ -66,13 +69,18 @@ def drawn(seed: int) -> dict[str, pl.DataFrame]:
                 )
     findings: list[dict[str, Any]] = []
     cycle_rows: list[dict[str, Any]] = []
+    # cycles whose findings are on disk but not the source export: the leavers leave them out, the
+    # spans (over all the findings cycles) do not
+    unexported = {c for c in source_cycles[1:] if rnd.random() < 0.15}
+    users = [u for u in users if u["cycle"] not in unexported]
     for target in ("a", "b"):
         # some pairs lack cycles of the source
         kept = [c for c in source_cycles if rnd.random() < 0.85] or source_cycles[:1]
         for index, cycle in enumerate(kept, start=1):
             cycle_rows.append(
                 {"source": "idp", "target": target, "cycle": cycle, "cycle_index": index, "cycle_time": None,
-                 "cycle_epoch": index * 3600 * rnd.choice([6, 24])}
+                 "cycle_epoch": index * 3600 * rnd.choice([6, 24]),
+                 "cycle_rank": source_cycles.index(cycle) + 1}
             )  # fmt: skip
             for n in range(12):
                 account = rnd.choice([f"t{n}", f"t{n}", None, "t99"])
@@ -88,18 +96,26 @@ def drawn(seed: int) -> dict[str, pl.DataFrame]:
                          "kind": "orphaned_in_target", "severity": rnd.choice(["critical", "low", None]),
                          "target_id": rnd.choice([f"t{n}", "t99", None])}
                     )  # fmt: skip
+    all_cycles = pl.DataFrame(cycle_rows, schema=CYCLES_SCHEMA)
+    exported = all_cycles.filter(~pl.col("cycle").is_in(sorted(unexported)))  # as history() numbers them
+    numbered = pl.int_range(1, pl.len() + 1).over("source", "target").alias("cycle_index")
+    exported = exported.with_columns(numbered)
     return {
         "source_users": pl.DataFrame(users, schema=USERS_SCHEMA),
         "findings": pl.DataFrame(findings, schema=dict.fromkeys(FINDING_COLUMNS, pl.String)),
-        "cycles": pl.DataFrame(cycle_rows, schema=CYCLES_SCHEMA),
+        "cycles": exported,
+        "all_cycles": all_cycles,
     }
 
 
 @pytest.mark.parametrize("seed", range(16))
 def test_bit_sets_give_the_rows_of_the_cycle_by_cycle_statement(seed: int) -> None:
     relations = drawn(seed)
+    all_cycles = relations.pop("all_cycles")
     with open_session() as session:
         general = session.polars(session.run("history_leavers", None, relations))
+        spans = {"findings": relations["findings"], "cycles": all_cycles}
+        relations["drift_spans"] = session.run("history_drift_spans", None, spans, keep=True)
         bits = session.polars(session.run("history_leavers_bits", None, relations))
     assert general.height > 0
     assert bits.schema == general.schema

@@ -35,6 +35,11 @@ def findings(text: str) -> pl.DataFrame:
 
 
 def cycles(pairs: dict[tuple[str, str], list[str]], hours: int = 24) -> pl.DataFrame:
+    """The cycles frame of history(): cycle_rank numbers each source's cycles (of all its pairs)."""
+    names: dict[str, set[str]] = {}
+    for (source, _), ids in pairs.items():
+        names.setdefault(source, set()).update(ids)
+    rank = {(source, c): r for source, ids in names.items() for r, c in enumerate(sorted(ids), start=1)}
     rows = []
     for (source, target), ids in pairs.items():
         for index, cycle in enumerate(ids, start=1):
@@ -46,6 +51,7 @@ def cycles(pairs: dict[tuple[str, str], list[str]], hours: int = 24) -> pl.DataF
                     "cycle_index": index,
                     "cycle_time": None,
                     "cycle_epoch": (index - 1) * hours * 3600,
+                    "cycle_rank": rank[(source, cycle)],
                 }
             )
     return pl.DataFrame(
@@ -57,12 +63,16 @@ def cycles(pairs: dict[tuple[str, str], list[str]], hours: int = 24) -> pl.DataF
             "cycle_index": pl.Int64,
             "cycle_time": pl.Datetime("us", "UTC"),
             "cycle_epoch": pl.Int64,
+            "cycle_rank": pl.Int64,
         },
     )
 
 
 def run(name: str, **relations: Any) -> pl.DataFrame:
     with open_session() as session:
+        if name == "history_leavers_bits":  # it reads the delayed findings' cycles from their spans
+            spans = {"findings": relations["findings"], "cycles": relations["cycles"]}
+            relations["drift_spans"] = session.run("history_drift_spans", None, spans, keep=True)
         return session.polars(session.run(name, None, relations))
 
 

@@ -124,3 +124,35 @@ def test_open_drift_is_the_latest_cycle_worst_then_oldest_first_with_the_worst_c
         ("c2", "missing_in_target", "high", "u3", None, "bob", "new", 1, "c2"),
         ("c2", "attribute_mismatch", "medium", "u1", "t1", "cy", "differs", 1, "c2"),
     ]
+
+
+def test_open_drift_findings_that_differ_only_in_their_groups_come_in_group_id_order() -> None:
+    # a user missing from several groups of one name (display names need not be unique) or of no
+    # name: every ordering column but the group ids ties, and the order must not depend on the
+    # order of the rows on disk (history's output is compared byte for byte between runs)
+    cycles = parse("source | target | cycle | cycle_index\nidp | app | c1 | 1", CYCLES)
+    groups = [(f"g{n:02d}", f"tg{m}") for n in range(20) for m in (2, 1)]
+    shuffled = groups[7:] + groups[:7]
+    shuffled.reverse()
+    identity = {"source": "idp", "target": "app", "kind": "membership_missing", "source_id": "u1"}
+    span = {"first_index": 1, "last_index": 1, "unbroken": True}
+    spans = pa.Table.from_pylist(
+        [{**identity, **span, "group_id": g, "target_group_id": tg} for g, tg in shuffled], schema=SPANS
+    )
+    row = {"cycle": "c1", "severity": "medium", "user_name": "ann"}
+    names = {g: None if g >= "g10" else "eng" for g, _ in groups}
+    findings = pa.Table.from_pylist(
+        [
+            {**identity, **row, "group_id": g, "target_group_id": tg, "group_name": names[g]}
+            for g, tg in shuffled
+        ],
+        schema=FINDINGS,
+    )
+    aged = pa.Table.from_pylist([], schema=AGED)
+    out = run(
+        "history_open_drift", drift_spans=spans, aged_findings=aged, latest_findings=findings, cycles=cycles
+    )
+    got = out.select("group_name, group_id, target_group_id").fetchall()
+    named = sorted((g, tg) for g, tg in groups if g < "g10")
+    unnamed = sorted((g, tg) for g, tg in groups if g >= "g10")
+    assert got == [("eng", g, tg) for g, tg in named] + [(None, g, tg) for g, tg in unnamed]
