@@ -59,6 +59,10 @@ def simulation(request):
 def test_wide(simulation, i): pass
 """
 
+# three pytest processes start: without the plugins the small suite does not use
+UNUSED = ("cacheprovider", "nbmake", "anyio", "hypothesispytest", "typeguard")
+NO_PLUGINS = [f"-pno:{name}" for name in UNUSED]
+
 ALONE = "\n".join(f"def test_alone_{i}(): pass" for i in range(20))
 
 
@@ -71,7 +75,7 @@ def _run(tmp_path: Path) -> list[tuple[str, str]]:
     (tmp_path / "test_wide_b.py").write_text(WIDE)
     setup_log = tmp_path / "setups.log"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup"],
+        [sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", *NO_PLUGINS],
         cwd=tmp_path,
         env={**os.environ, "SETUP_LOG": str(setup_log)},
         capture_output=True,
