@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -96,47 +95,10 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     return DemoRun(done.returncode, done.stdout, done.stderr, data_dir)
 
 
-# --- pytest-xdist: tests that share a fixture run on one worker ----------------------------------
-
-_TESTS = Path(__file__).resolve().parent
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks (--dist loadgroup)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give tests that share a fixture wider than one test the same ``xdist_group``.
-
-    The suite runs on two workers with ``--dist loadgroup`` (pyproject.toml): a session fixture of
-    tests/ (the Spark session, the demo run, the seeded SCIM servers, the shared simulations) or a
-    module fixture is then built on one worker only, once, as in a serial run, and only one Spark
-    JVM starts. Tests that share none are handed out one by one. Serial runs ignore the mark.
-    """
-    parent: dict[str, str] = {}
-
-    def root(key: str) -> str:
-        while parent.setdefault(key, key) != key:
-            key = parent[key]
-        return key
-
-    shared: dict[str, list[str]] = {}
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        keys = []
-        for name in info.names_closure:
-            definitions = info.name2fixturedefs.get(name)
-            if not definitions or definitions[-1].scope == "function":
-                continue
-            source = inspect.getsourcefile(definitions[-1].func)
-            if source is None or not Path(source).resolve().is_relative_to(_TESTS):
-                continue  # pytest's own wide fixtures (tmp_path_factory) cost nothing to share
-            scope = definitions[-1].scope
-            owner = {"session": "", "package": definitions[-1].baseid}.get(scope, item.nodeid.split("::")[0])
-            keys.append(f"{owner}::{name}" if owner else name)
-        if keys:
-            shared[item.nodeid] = keys
-            for key in keys[1:]:
-                parent[root(key)] = root(keys[0])
-    for item in items:
-        if item.nodeid in shared:
-            item.add_marker(pytest.mark.xdist_group(root(shared[item.nodeid][0])))
+# --- pytest-xdist: tests that share a fixture run on one worker (see tests/xdist_groups.py) -------
+from xdist_groups import (  # noqa: E402, F401
+    pytest_collection_modifyitems,
+    pytest_configure_node,
+    pytest_unconfigure,
+    pytest_xdist_make_scheduler,
+)

@@ -34,9 +34,10 @@ def files_text(folder: Path) -> str:
     return "\n".join(p.read_bytes().decode("utf-8", "replace") for p in folder.rglob("*") if p.is_file())
 
 
-@pytest.fixture
-def small_rich(scim_server: ScimServerFactory) -> ScimServer:
-    return scim_server("rich", users=130, groups=3)
+@pytest.fixture(scope="module")
+def small_rich(scim_server_module: ScimServerFactory) -> ScimServer:
+    """Read-only for its tests (an extract, a refused token): one server for the module."""
+    return scim_server_module("rich", users=130, groups=3)
 
 
 def test_discover_and_extract_through_the_cli(
