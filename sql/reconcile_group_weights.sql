@@ -2,8 +2,8 @@
 -- purpose: each matched group (1:1, not ambiguous) with two random 64-bit weights drawn for this run: a user's membership print (reconcile_member_prints) sums the weights of its matched groups
 -- inputs: group_correlation, random_weights
 -- params: none
--- random_weights: (position, w1, w2) for positions 1..n, n at least the number of matched groups
--- (reconcile passes the rows of the source groups export), w1 and w2 drawn independently and
+-- random_weights: (position, w1, w2) for positions 1..n, n the number of matched groups (the
+-- groups' correlation stats; at least that many), w1 and w2 drawn independently and
 -- uniformly from the 64-bit integers when the run starts. A matched group takes the weights at
 -- its position in source id order. Drawn per run, the weights are unknown to whoever wrote the
 -- exports, so no data can be made to give two different sets of groups the same print

@@ -192,7 +192,7 @@ def reconcile(
                 session, "reconcile_group_findings", {"assignment_prefix": ASSIGNMENT_GROUP_PREFIX}, inputs
             ),
             "membership_findings": _membership_findings(
-                session, inputs, pq.read_metadata(source_ref.table("groups")).num_rows
+                session, inputs, sum(rule["matched"] for rule in correlation_stats["groups"])
             ),
             "attribute_findings": attribute_findings,
         }
@@ -231,21 +231,20 @@ def _part(
     return session.run(name, params, {key: inputs[key] for key in declared}, keep=True)
 
 
-def _membership_findings(session: Session, inputs: Mapping[str, Input], source_groups: int) -> Table:
+def _membership_findings(session: Session, inputs: Mapping[str, Input], matched_groups: int) -> Table:
     """Membership drift in three statements, each holding one large hash table at a time: each
     side's per-member prints, kept; the matched users whose prints differ, kept (the prints are
     freed then); the memberships of those users compared row by row. At 10M users one statement
     holding both groupings and the join of the pairs to them spilled 3.2 GB.
 
     A print sums two weights of each matched group, drawn at random for this run
-    (:func:`random_weights`, ``source_groups`` of them: the rows of the source groups export, at
-    least as many as there are matched groups)."""
+    (:func:`random_weights`, one pair for each of the ``matched_groups`` 1:1 group pairs)."""
     weights = session.run(
         "reconcile_group_weights",
         None,
         {
             "group_correlation": inputs["group_correlation"],
-            "random_weights": session.bind(random_weights(source_groups)),
+            "random_weights": session.bind(random_weights(matched_groups)),
         },
         keep=True,
     )
