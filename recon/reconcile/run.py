@@ -13,6 +13,7 @@ others stay lazy.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ _NAMES = pa.schema([("display_name", pa.string())])
 _MANAGER_MAP = pa.schema([("id", pa.string()), ("mapped", pa.string())])
 _USER_IDS = pa.schema([("user_id", pa.string())])
 _PAIRS = pa.schema([("source_id", pa.string()), ("target_id", pa.string())])
+_WEIGHTS = pa.schema([("position", pa.int64()), ("w1", pa.int64()), ("w2", pa.int64())])
 RAW_VALUES = pa.schema(  # reconcile_user_raw_values: none when no compared attribute reads raw
     [
         ("side", pa.string()),
@@ -189,7 +191,9 @@ def reconcile(
             "group_findings": _part(
                 session, "reconcile_group_findings", {"assignment_prefix": ASSIGNMENT_GROUP_PREFIX}, inputs
             ),
-            "membership_findings": _membership_findings(session, inputs),
+            "membership_findings": _membership_findings(
+                session, inputs, sum(rule["matched"] for rule in correlation_stats["groups"])
+            ),
             "attribute_findings": attribute_findings,
         }
         final_dir = store.findings_dir(source, target, chosen)
@@ -227,20 +231,33 @@ def _part(
     return session.run(name, params, {key: inputs[key] for key in declared}, keep=True)
 
 
-def _membership_findings(session: Session, inputs: Mapping[str, Input]) -> Table:
+def _membership_findings(session: Session, inputs: Mapping[str, Input], matched_groups: int) -> Table:
     """Membership drift in three statements, each holding one large hash table at a time: each
     side's per-member prints, kept; the matched users whose prints differ, kept (the prints are
     freed then); the memberships of those users compared row by row. At 10M users one statement
-    holding both groupings and the join of the pairs to them spilled 3.2 GB."""
+    holding both groupings and the join of the pairs to them spilled 3.2 GB.
+
+    A print sums two weights of each matched group, drawn at random for this run
+    (:func:`random_weights`, one pair for each of the ``matched_groups`` 1:1 group pairs)."""
+    weights = session.run(
+        "reconcile_group_weights",
+        None,
+        {
+            "group_correlation": inputs["group_correlation"],
+            "random_weights": session.bind(random_weights(matched_groups)),
+        },
+        keep=True,
+    )
     prints = {
         f"{side}_member_prints": session.run(
             "reconcile_member_prints",
             {"side": side},
-            {"memberships": inputs[f"{side}_memberships"], "group_correlation": inputs["group_correlation"]},
+            {"memberships": inputs[f"{side}_memberships"], "group_weights": weights},
             keep=True,
         )
         for side in ("source", "target")
     }
+    session.release(weights)
     differing = session.run(
         "reconcile_membership_differing_users",
         None,
@@ -252,6 +269,22 @@ def _membership_findings(session: Session, inputs: Mapping[str, Input]) -> Table
     findings = _part(session, "reconcile_membership_findings", None, {**inputs, "differing_users": differing})
     session.release(differing)
     return findings
+
+
+def random_weights(rows: int) -> pa.Table:
+    """``rows`` positions (1..rows), each with two weights drawn independently and uniformly from
+    the signed 64-bit integers by the operating system's random source (``os.urandom``): the
+    input ``random_weights`` of ``sql/reconcile_group_weights.sql``. Fresh for every run, they are
+    unknown to whoever wrote the exports, so equal membership prints of different sets of groups
+    are a matter of chance (at most 2^-128 per user), never of the data."""
+
+    def drawn() -> pa.Array:
+        return pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(os.urandom(8 * rows))])
+
+    return pa.table(
+        {"position": pa.array(range(1, rows + 1), pa.int64()), "w1": drawn(), "w2": drawn()},
+        schema=_WEIGHTS,
+    )
 
 
 def _accounts_fit(session: Session, columns: Sequence[str], refs: Sequence[ExportRef]) -> bool:

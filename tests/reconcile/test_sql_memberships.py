@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from recon.engine.duckdb import connect
+from recon.reconcile.run import random_weights
 from tests.reconcile.tables import CORRELATION, GROUPS, MEMBERSHIPS, NAMES, USERS, ordered, parse, rows, run
 
 SOURCE_USERS = """
@@ -56,16 +58,25 @@ rule | source_id | target_id | ambiguous
 """
 
 
-def membership_findings(source: str, target: str, privileged: list[str]) -> list[tuple[Any, ...]]:
-    # the three statements as reconcile chains them: each side's prints, the users whose prints
-    # differ, their memberships compared
+def membership_findings(
+    source: str, target: str, privileged: list[str], weights: pa.Table | None = None
+) -> list[tuple[Any, ...]]:
+    # the statements as reconcile chains them: the groups' weights (drawn at random unless given),
+    # each side's prints, the users whose prints differ, their memberships compared
     con = connect()
     memberships = {"source": parse(source, MEMBERSHIPS), "target": parse(target, MEMBERSHIPS)}
     groups = parse(GROUP_CORRELATION, CORRELATION)
     users = parse(USER_CORRELATION, CORRELATION)
+    group_weights = run(
+        "reconcile_group_weights",
+        None,
+        con,
+        group_correlation=groups,
+        random_weights=random_weights(groups.num_rows) if weights is None else weights,
+    ).to_arrow_table()
     prints = {
         f"{side}_member_prints": run(
-            "reconcile_member_prints", {"side": side}, con, memberships=table, group_correlation=groups
+            "reconcile_member_prints", {"side": side}, con, memberships=table, group_weights=group_weights
         )
         for side, table in memberships.items()
     }
@@ -158,6 +169,49 @@ def test_identical_memberships_give_nothing() -> None:
     same_source = "group_id | member_id | member_type\n g1 | s1 | User\n g2 | s2 | User\n g2 | g3 | Group"
     same_target = "group_id | member_id | member_type\n tg1 | t1 | User\n tg2 | t2 | User\n tg2 | tg3 | Group"
     assert membership_findings(same_source, same_target, privileged=["Admins"]) == []
+
+
+def chosen_weights(w1: list[int], w2: list[int]) -> pa.Table:
+    """Weights of the matched groups g1, g2, g3 (positions 1-3, source id order), chosen."""
+    return pa.table(
+        {"position": [1, 2, 3], "w1": w1, "w2": w2},
+        schema=pa.schema([("position", pa.int64()), ("w1", pa.int64()), ("w2", pa.int64())]),
+    )
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        # g2 and g3 weigh the same in w1 only, then in w2 only: ann's sets {g1, g2} and {g1, g3}
+        # have the same count and one equal sum; the other sum must tell them apart
+        chosen_weights([5, 7, 7], [11, 13, 17]),
+        chosen_weights([5, 7, 9], [11, 13, 13]),
+    ],
+    ids=["w1-equal", "w2-equal"],
+)
+def test_a_print_differs_when_either_sum_of_weights_differs(weights: pa.Table) -> None:
+    got = membership_findings(
+        "group_id | member_id | member_type\n g1 | s1 | User\n g2 | s1 | User",
+        "group_id | member_id | member_type\n tg1 | t1 | User\n tg3 | t1 | User",
+        privileged=[],
+        weights=weights,
+    )
+    assert got == ordered(
+        [
+            ("membership_missing", "medium", "s1", "t1", "ann", "g2", "tg2", "eng"),
+            ("membership_excess", "high", "s1", "t1", "ann", "g3", "tg3", "eng-platform"),
+        ]
+    )
+
+
+def test_weights_are_drawn_afresh_for_every_run() -> None:
+    first, second = random_weights(1000), random_weights(1000)
+    assert first["position"].to_pylist() == list(range(1, 1001))
+    # 64-bit draws: any repeat among 4,000 would be a broken random source, not chance
+    values = [*first["w1"].to_pylist(), *first["w2"].to_pylist(), *second["w1"].to_pylist()]
+    values += second["w2"].to_pylist()
+    assert len(set(values)) == 4000
+    assert min(values) < -(2**62) and max(values) > 2**62  # the whole signed range is drawn from
 
 
 def scope_users(memberships: str, scope: list[str]) -> list[tuple[Any, ...]]:
