@@ -356,6 +356,25 @@ def _with_idp_view(
     c, p = user.c, user.p
     first = primary_email(emails)
     doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
+    doc.cells = (
+        rid,
+        None,
+        c.user_name,
+        c.active,
+        display,
+        c.given,
+        c.family,
+        emails,
+        first,
+        number,
+        c.department,
+        c.title,
+        manager,
+        c.user_type,
+        user.created,
+        user.last_modified,
+        f'W/"{user.version}"',
+    )
     key = [
         None,
         c.user_name,
@@ -538,16 +557,28 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
     )
     doc = Doc(raw.encode(), False)
     doc.content_print = content_sha256_of_sorted_json(content.encode())
+    first = primary_email(emails)
     doc.row = UserRow(
+        tid, external_id, user_name, account.active, c.given, c.family, first, title, department
+    )
+    doc.cells = (
         tid,
         external_id,
         user_name,
         account.active,
+        display,
         c.given,
         c.family,
-        primary_email(emails),
-        title,
+        emails,
+        first,
+        number,
         department,
+        title,
+        manager,
+        c.user_type,
+        account.created,
+        account.last_modified,
+        f'W/"{account.version}"',
     )
     if source_id is not None and (flags & _USER_TRAPS or account.ext != EXT_SOURCE):
         resource = {"id": tid, "userName": user_name}
