@@ -111,12 +111,20 @@ def _case_variant(user_name: str) -> str:
 
 
 def _emails(c: Content, *, upper: bool = False, reverse: bool = False) -> list[dict[str, Any]]:
-    work = {"value": c.user_name.upper() if upper else c.user_name, "type": "work", "primary": True}
+    """The emails of a person: the work one (always the primary one, so its value is the primary
+    email: see :func:`_work_email`), and the home one if any, in the person's order."""
+    work = {"value": _work_email(c, upper), "type": "work", "primary": True}
     if c.home_email is None:
         return [work]
     home = {"value": c.home_email.upper() if upper else c.home_email, "type": "home", "primary": False}
     emails = [home, work] if c.home_first else [work, home]
     return emails[::-1] if reverse else emails
+
+
+def _work_email(c: Content, upper: bool = False) -> str:
+    """The value of the work email :func:`_emails` lists: the only one marked primary, so what
+    :func:`recon.simulate.views.primary_email` picks from them."""
+    return c.user_name.upper() if upper else c.user_name
 
 
 def phone_number(serial: int) -> str:
@@ -354,7 +362,7 @@ def _with_idp_view(
     """``doc`` with the IdP user's view row and its views.content() fingerprint, made from the
     values just rendered (both renderers call it; the tests hold the result equal to the views')."""
     c, p = user.c, user.p
-    first = primary_email(emails)
+    first = _work_email(c)  # the primary email (the IdP's are never in other letter case)
     doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
     doc.cells = (
         rid,
@@ -557,7 +565,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
     )
     doc = Doc(raw.encode(), False)
     doc.content_print = content_sha256_of_sorted_json(content.encode())
-    first = primary_email(emails)
+    first = _work_email(c, bool(flags & EMAIL_CASE))  # the primary email
     doc.row = UserRow(
         tid, external_id, user_name, account.active, c.given, c.family, first, title, department
     )
