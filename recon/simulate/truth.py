@@ -132,15 +132,20 @@ def _by_value(
     on_source = dict(source_pairs)
     if len(on_source) != len(source_pairs):
         return False
+    # the pairs are let go as soon as the dicts hold them: at 1M users a list of pairs is ~64 MiB,
+    # and the simulation's peak memory is reached in findings
+    del source_pairs
     target_pairs = _pairs(targets, rule.target, rule.folded, decided_t)
     on_target = dict(target_pairs)
-    shared = [value for value in on_source if value in on_target]  # in the sources' order
     held: dict[str, list[str]] = {}
     if len(on_target) != len(target_pairs):
         twice = {value for value, count in Counter(map(itemgetter(0), target_pairs)).items() if count > 1}
         for value, tid in target_pairs:
             if value in twice:
                 held.setdefault(value, []).append(tid)
+    del target_pairs
+    shared = [value for value in on_source if value in on_target]  # in the sources' order
+    if held:
         for value in shared:
             tids = held.get(value)
             if tids is not None:
@@ -148,8 +153,7 @@ def _by_value(
                 ambiguous.extend((sid, tid) for tid in tids)
                 decided_s.add(sid)
                 decided_t.update(tids)
-        if held:
-            shared = [value for value in shared if value not in held]
+        shared = [value for value in shared if value not in held]
     source_ids = list(map(on_source.__getitem__, shared))
     target_ids = list(map(on_target.__getitem__, shared))
     matched.update(zip(source_ids, target_ids, strict=True))
