@@ -23,15 +23,10 @@ import orjson
 if TYPE_CHECKING:
     from recon.simulate.views import Indexed, UserRow
 
-__all__ = ["MEMO_LIMIT", "Cells", "Doc", "Members", "Memo", "RenderMemo"]
+__all__ = ["MEMO_LIMIT", "Doc", "Members", "Memo", "RenderMemo"]
 
 MEMO_LIMIT = 20_000  # users above which nothing is memoised (memos cost ~10 KB per user)
 V = TypeVar("V")
-
-Cells = tuple[Any, ...]
-"""A rendered user's values of the ``users`` columns (recon.schemas.USERS) before ``raw``, in
-their order, as its text gives them: the emails as the rendered list of email objects, and
-created / lastModified as whole seconds since 1970 (lastModified None when absent)."""
 
 
 class Memo(Generic[V]):
@@ -75,7 +70,7 @@ class Doc:
     from an object per member. Read back from a file, ``members`` is None and ``data`` is whole.
     """
 
-    __slots__ = ("_data", "cells", "content_print", "group", "indexed", "members", "raw", "row")
+    __slots__ = ("_data", "content_print", "group", "indexed", "members", "raw", "row")
 
     def __init__(
         self, raw: bytes, group: bool, data: dict[str, Any] | None = None, members: Members | None = None
@@ -90,8 +85,6 @@ class Doc:
         self.content_print: bytes | None = None
         self.row: UserRow | None = None
         self.indexed: Indexed | None = None
-        # a user's ``users`` columns but raw and print, as :data:`Cells` (None: read from the text)
-        self.cells: Cells | None = None
 
     @classmethod
     def of(cls, resource: dict[str, Any], group: bool) -> Doc:

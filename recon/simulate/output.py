@@ -17,13 +17,11 @@ import io
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import accumulate
 from pathlib import Path
 from typing import NamedTuple
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from recon.engine.duckdb import DuckDBSession, connect
@@ -31,8 +29,8 @@ from recon.extract.json_columns import lines_of, page_rows
 from recon.extract.normalize import Normalised, normalise
 from recon.extract.writer import ExportWriter
 from recon.fingerprint import content_sha256
-from recon.schemas import DELTA_FINDINGS, FINDINGS, USERS
-from recon.simulate.memo import Cells, Doc, Memo
+from recon.schemas import DELTA_FINDINGS, FINDINGS
+from recon.simulate.memo import Doc, Memo
 from recon.store import Manifest, Store, atomic_write_bytes
 
 __all__ = [
@@ -73,63 +71,6 @@ def write_rows(path: Path, rows: Sequence[NamedTuple], schema: pa.Schema) -> Non
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
     atomic_write_bytes(path, buffer.getvalue())
-
-
-_EMAIL_FIELDS = list(USERS.field("emails").type.value_type)
-_TIMESTAMP = USERS.field("created").type
-
-
-def _users_of_cells(cells: list[Cells], raws: list[bytes], prints: list[bytes | None]) -> pa.RecordBatch:
-    """The ``users`` rows of rendered users from the values they were rendered from (the rows
-    Arrow reads from their texts, :func:`_users_rows`; the tests hold them equal), without
-    parsing the texts again."""
-    (
-        ids,
-        external_ids,
-        user_names,
-        active,
-        display_names,
-        given_names,
-        family_names,
-        emails,
-        primary_emails,
-        employee_numbers,
-        departments,
-        titles,
-        manager_ids,
-        user_types,
-        created,
-        last_modified,
-        versions,
-    ) = zip(*cells, strict=True)
-    items = [email for listed in emails for email in listed]
-    email_items = pa.StructArray.from_arrays(
-        [
-            pa.array([email["value"] for email in items], pa.string()),
-            pa.array([email["type"] for email in items], pa.string()),
-            pa.array([email["primary"] for email in items], pa.bool_()),
-        ],
-        fields=_EMAIL_FIELDS,
-    )
-    offsets = pa.array(accumulate(map(len, emails), initial=0), pa.int32())
-    columns = [
-        *(pa.array(values, pa.string()) for values in (ids, external_ids, user_names)),
-        pa.array(active, pa.bool_()),
-        *(pa.array(values, pa.string()) for values in (display_names, given_names, family_names)),
-        pa.ListArray.from_arrays(offsets, email_items, type=USERS.field("emails").type),
-        *(
-            pa.array(values, pa.string())
-            for values in (primary_emails, employee_numbers, departments, titles, manager_ids, user_types)
-        ),
-        *(
-            pc.multiply(pa.array(seconds, pa.int64()), 1_000_000).cast(_TIMESTAMP)
-            for seconds in (created, last_modified)
-        ),
-        pa.array(versions, pa.string()),
-        pa.array(raws, pa.binary()).view(pa.string()),
-        pa.array(prints, pa.binary()),
-    ]
-    return pa.RecordBatch.from_arrays(columns, schema=USERS)
 
 
 def _users_rows(raws: list[bytes], prints: list[bytes | None] | None) -> pa.RecordBatch | None:
@@ -181,7 +122,6 @@ class ParquetExports:
         memo = self._memos.setdefault(manifest.system, Memo(memoise))
         pending: list[bytes] = []  # the texts only: a user is parsed again only if its page is refused
         prints: list[bytes | None] = []  # their content prints, from the rendered objects at hand
-        cells: list[Cells] = []  # the values they were rendered from, when every one has them
         try:
             writer = ExportWriter(staging, batch_rows=USERS_PAGE)
 
@@ -189,12 +129,8 @@ class ParquetExports:
                 writer.add(memo.get(doc.raw, lambda: normalise(doc.data, doc.raw.decode("utf-8"))))
 
             def send() -> None:
-                nonlocal pending, prints, cells
+                nonlocal pending, prints
                 if not pending:
-                    return
-                if len(cells) == len(pending):  # rendered here: the columns from their values
-                    writer.add_users(_users_of_cells(cells, pending, prints))
-                    pending, prints, cells = [], [], []
                     return
                 # a memoised text comes without its object: then the columns parse every text
                 batch = _users_rows(pending, prints if len(prints) == len(pending) else None)
@@ -203,12 +139,10 @@ class ParquetExports:
                 else:  # a page the columns refuse (e.g. schema faults): resource by resource
                     for raw in pending:
                         normalised(Doc(raw, False))
-                pending, prints, cells = [], [], []
+                pending, prints = [], []
 
             def add(doc: Doc) -> None:
                 if not doc.group:
-                    if doc.cells is not None and len(cells) == len(pending):
-                        cells.append(doc.cells)
                     pending.append(doc.raw)
                     if doc.content_print is not None:
                         prints.append(doc.content_print)

@@ -364,25 +364,6 @@ def _with_idp_view(
     c, p = user.c, user.p
     first = _work_email(c)  # the primary email (the IdP's are never in other letter case)
     doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
-    doc.cells = (
-        rid,
-        None,
-        c.user_name,
-        c.active,
-        display,
-        c.given,
-        c.family,
-        emails,
-        first,
-        number,
-        c.department,
-        c.title,
-        manager,
-        c.user_type,
-        user.created,
-        user.last_modified,
-        f'W/"{user.version}"',
-    )
     key = [
         None,
         c.user_name,
@@ -567,26 +548,15 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
     doc.content_print = content_sha256_of_sorted_json(content.encode())
     first = _work_email(c, bool(flags & EMAIL_CASE))  # the primary email
     doc.row = UserRow(
-        tid, external_id, user_name, account.active, c.given, c.family, first, title, department
-    )
-    doc.cells = (
         tid,
         external_id,
         user_name,
         account.active,
-        display,
         c.given,
         c.family,
-        emails,
         first,
-        number,
-        department,
         title,
-        manager,
-        c.user_type,
-        account.created,
-        account.last_modified,
-        f'W/"{account.version}"',
+        department,
     )
     if source_id is not None and (flags & _USER_TRAPS or account.ext != EXT_SOURCE):
         resource = {"id": tid, "userName": user_name}

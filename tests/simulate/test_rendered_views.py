@@ -8,9 +8,8 @@ import pytest
 
 from recon.fingerprint import content_sha256_of_text
 from recon.simulate.directory import Directory
-from recon.simulate.memo import Cells, Doc, RenderMemo
+from recon.simulate.memo import Doc, RenderMemo
 from recon.simulate.model import Ledger
-from recon.simulate.output import _users_of_cells, _users_rows
 from recon.simulate.profiles import get_profile
 from recon.simulate.render import (
     _idp_user,
@@ -115,44 +114,3 @@ def test_an_idp_users_text_is_the_one_its_object_gives_escapes_included() -> Non
         assert text.row == made.row and text.indexed == made.indexed == content(orjson.loads(text.raw))
         seen.add((user.form, bool(user.p.roles), user.p.cost_center is None, user.c.title is None))
     assert {form for form, *_ in seen} == {0, 1, 2} and len(seen) > 8
-
-
-def _users_columns_agree(docs: list[Doc]) -> list[Cells]:
-    """The ``users`` rows made from the rendered values equal those Arrow reads from the texts."""
-    users = [doc for doc in docs if not doc.group]
-    cells = [doc.cells for doc in users if doc.cells is not None]
-    assert len(cells) == len(users)
-    raws = [doc.raw for doc in users]
-    prints = [doc.content_print for doc in users]
-    read = _users_rows(raws, prints)
-    assert read is not None
-    given = _users_of_cells(cells, raws, prints)
-    assert given.schema == read.schema
-    for name in read.schema.names:
-        assert given.column(name).to_pylist() == read.column(name).to_pylist(), name
-    assert given.equals(read)
-    return cells
-
-
-@pytest.mark.parametrize("profile", ["typical", "hostile"])
-def test_users_columns_from_the_rendered_values_are_the_ones_read_from_the_texts(profile: str) -> None:
-    seen = set()
-    for docs in _exports(profile):
-        for cell in _users_columns_agree(docs):
-            # emails: one or two, any order; externalId: id, "" or none; lastModified absent
-            seen.add(("emails", len(cell[7])))
-            seen.add(("external_id", "" if cell[1] == "" else cell[1] is None))
-            seen.add(("blank title", cell[11] == ""))
-            seen.add(("modified", cell[15] is None))
-    assert ("emails", 2) in seen and ("external_id", "") in seen and ("blank title", True) in seen
-
-
-def test_users_columns_from_the_rendered_values_hold_escaped_values() -> None:
-    chosen, ledger = get_profile("hostile", None), Ledger()
-    d = Directory(seed=6, users=300, groups=20, quirks=chosen.delta, traps=chosen.traps, ledger=ledger)
-    d.build()
-    d.evolve(1)
-    users = [u for u in d.users if u is not None]
-    for i, value in enumerate(['Ann "Q"', "back\\slash", "new\nline", "Ødegård ☃"]):
-        users[i].c = users[i].c._replace(family=value, title=value, department=value if i % 2 else None)
-    _users_columns_agree([_idp_user(d, user, "c1", Ledger()) for user in users])
