@@ -11,7 +11,6 @@ normally with ``Z`` and, for the "other offset" equivalence trap, with a ``+hh:m
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import time
 from collections.abc import Callable
@@ -114,31 +113,39 @@ def cycle_id(cycle_time: int) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(cycle_time))
 
 
-@functools.lru_cache(maxsize=8192)
+_DATES: dict[int, str] = {}  # ``YYYY-MM-DDT`` by day (days since 1970), as they are asked for
+_DATES_KEPT = 8192
+_TIMES: list[str] = []  # ``HH:MM:SS`` of every second of a day (built at the first call: ~5 MB)
+_SUFFIXES: dict[int, str] = {}  # ``+hh:mm`` by offset in minutes
+
+
 def _date(day: int) -> str:
     """``YYYY-MM-DDT`` of a day (days since 1970)."""
-    return time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400))
+    text = time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400))
+    if len(_DATES) < _DATES_KEPT:
+        _DATES[day] = text
+    return text
 
 
-@functools.cache
-def _times_of_day() -> tuple[str, ...]:
-    """``HH:MM:SS`` of every second of a day (built once: ~5 MB)."""
-    return tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400))
-
-
-@functools.cache
 def _suffix(offset_minutes: int) -> str:
-    if offset_minutes == 0:
-        return "Z"
     hours, minutes = divmod(abs(offset_minutes), 60)
-    return f"{'+' if offset_minutes > 0 else '-'}{hours:02d}:{minutes:02d}"
+    text = _SUFFIXES[offset_minutes] = f"{'+' if offset_minutes > 0 else '-'}{hours:02d}:{minutes:02d}"
+    return text
 
 
 def iso(seconds: int, offset_minutes: int = 0) -> str:
     """RFC 3339 text of a whole-second UTC time, with ``Z`` or the given offset."""
-    # the date of a day and the time of day are looked up: formatting per call was a hot spot
-    day, second = divmod(seconds + offset_minutes * 60, 86_400)
-    return _date(day) + _times_of_day()[second] + _suffix(offset_minutes)
+    # the date of a day and the time of day are looked up, in plain dicts and a list (formatting
+    # per call, then a cached function per part, were hot spots: ~6 calls per user per export)
+    if not _TIMES:
+        _TIMES.extend(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400))
+    if offset_minutes:
+        day, second = divmod(seconds + offset_minutes * 60, 86_400)
+        suffix = _SUFFIXES.get(offset_minutes) or _suffix(offset_minutes)
+    else:
+        day, second = divmod(seconds, 86_400)
+        suffix = "Z"
+    return (_DATES.get(day) or _date(day)) + _TIMES[second] + suffix
 
 
 def snapshot_time(cycle_time: int) -> datetime:

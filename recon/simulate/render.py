@@ -15,9 +15,9 @@ case. Each trap is recorded in the ledger the first time a record shows it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import orjson
 
@@ -58,7 +58,6 @@ __all__ = ["CUSTOM_SCHEMA", "Rendered", "idp_resources", "phone_number", "target
 
 _TRAPS = "traps"
 _USER_TRAPS = NAME_CASE | EMAIL_CASE | EMAIL_ORDER | BLANK  # flags a target user's traps come from
-T = TypeVar("T")
 
 
 class Notes(Protocol):
@@ -88,12 +87,11 @@ class _Deferred:
         self._notes = []
 
 
-def _in_order(records: Sequence[T], rid: Callable[[T], str], by_id: bool) -> list[int]:
-    """Listing positions of ``records``, ordered by id when ``by_id`` (a writer then takes them
-    as they come, with nothing to sort)."""
-    positions = list(range(len(records)))
+def _in_order(ids: list[str], by_id: bool) -> list[int]:
+    """Listing positions of records whose ids are ``ids``, ordered by id when ``by_id`` (a writer
+    then takes them as they come, with nothing to sort)."""
+    positions = list(range(len(ids)))
     if by_id:
-        ids = [rid(record) for record in records]
         positions.sort(key=ids.__getitem__)
     return positions
 
@@ -113,12 +111,20 @@ def _case_variant(user_name: str) -> str:
 
 
 def _emails(c: Content, *, upper: bool = False, reverse: bool = False) -> list[dict[str, Any]]:
-    work = {"value": c.user_name.upper() if upper else c.user_name, "type": "work", "primary": True}
+    """The emails of a person: the work one (always the primary one, so its value is the primary
+    email: see :func:`_work_email`), and the home one if any, in the person's order."""
+    work = {"value": _work_email(c, upper), "type": "work", "primary": True}
     if c.home_email is None:
         return [work]
     home = {"value": c.home_email.upper() if upper else c.home_email, "type": "home", "primary": False}
     emails = [home, work] if c.home_first else [work, home]
     return emails[::-1] if reverse else emails
+
+
+def _work_email(c: Content, upper: bool = False) -> str:
+    """The value of the work email :func:`_emails` lists: the only one marked primary, so what
+    :func:`recon.simulate.views.primary_email` picks from them."""
+    return c.user_name.upper() if upper else c.user_name
 
 
 def phone_number(serial: int) -> str:
@@ -356,7 +362,7 @@ def _with_idp_view(
     """``doc`` with the IdP user's view row and its views.content() fingerprint, made from the
     values just rendered (both renderers call it; the tests hold the result equal to the views')."""
     c, p = user.c, user.p
-    first = primary_email(emails)
+    first = _work_email(c)  # the primary email (the IdP's are never in other letter case)
     doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
     key = [
         None,
@@ -433,11 +439,12 @@ def idp_resources(
         else [g for g in d.groups if _after(g.last_modified, after) or g.gnum in extra_groups]
     )
     members: dict[int, list[str]] = {g.gnum: [] for g in groups}
+    user_ids = d.user_ids
     for user in present:
         for gnum in user.groups:
             listed = members.get(gnum)
             if listed is not None:
-                listed.append(d.user_id(user.num))
+                listed.append(user_ids[user.num])
 
     twins = (
         0 if schema_faults is None else schema_faults.plan((d.user_id(u.num), u.c.user_name) for u in users)
@@ -445,7 +452,7 @@ def idp_resources(
 
     def generate() -> Iterator[Doc]:
         notes = _Deferred(ledger)
-        for at in _in_order(users, lambda u: d.user_id(u.num), by_id):
+        for at in _in_order([user_ids[u.num] for u in users], by_id):
             user, notes.at = users[at], at
             if memo.enabled:
                 state = (
@@ -464,7 +471,7 @@ def idp_resources(
                 yield doc
             else:
                 yield from schema_faults.apply(doc, d.user_id(user.num), record=after is None)
-        for at in _in_order(groups, lambda g: d.group_id(g.gnum), by_id):
+        for at in _in_order([d.group_id(g.gnum) for g in groups], by_id):
             group, notes.at = groups[at], len(users) + at
             yield _idp_group(d, group, members[group.gnum], cycle, notes)
         notes.replay()
@@ -539,6 +546,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
     )
     doc = Doc(raw.encode(), False)
     doc.content_print = content_sha256_of_sorted_json(content.encode())
+    first = _work_email(c, bool(flags & EMAIL_CASE))  # the primary email
     doc.row = UserRow(
         tid,
         external_id,
@@ -546,7 +554,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
         account.active,
         c.given,
         c.family,
-        primary_email(emails),
+        first,
         title,
         department,
     )
@@ -677,15 +685,16 @@ def target_resources(
     accounts = [a for a in t.accounts if a is not None]
     groups = sorted(t.groups.values(), key=lambda g: g.serial)
     members: dict[int, list[str]] = {g.key: [] for g in groups}
+    account_ids = t.account_ids
     for account in accounts:
         for key in account.groups:
             listed = members.get(key)
             if listed is not None:
-                listed.append(t.account_id(account))
+                listed.append(account_ids[account.serial])
 
     def generate() -> Iterator[Doc]:
         notes = _Deferred(ledger)
-        for at in _in_order(accounts, t.account_id, by_id):
+        for at in _in_order([account_ids[a.serial] for a in accounts], by_id):
             a, notes.at = accounts[at], at
             if not memo.enabled:
                 yield _target_user(t, a, cycle, notes)
@@ -693,7 +702,7 @@ def target_resources(
             manager = t.acct_of[a.c.manager] if 0 <= a.c.manager < len(t.acct_of) else None
             state = (a.c, a.active, a.ext, a.flags, a.created, a.last_modified, a.version, a.src, manager)
             yield memo.get(a.serial, state, partial(_target_user, t, a, cycle, notes))
-        for at in _in_order(groups, t.group_id, by_id):
+        for at in _in_order([t.group_id(g) for g in groups], by_id):
             group, notes.at = groups[at], len(accounts) + at
             yield _target_group(t, group, members[group.key], cycle, notes)
         notes.replay()

@@ -124,6 +124,11 @@ class Target:
         """The app's id of an account."""
         return self._account_ids[account.serial]
 
+    @property
+    def account_ids(self) -> list[str]:
+        """The app's ids of its accounts, by serial (to read, not to change)."""
+        return self._account_ids
+
     def _add_account(self, account: Account) -> None:
         self.accounts.append(account)
         self._account_ids.append(self.ids.user(account.serial))

@@ -16,9 +16,11 @@ fed with what the exports contain (:mod:`recon.simulate.views`), never with SQL:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import NamedTuple, TypeVar
 
 from recon.scim_columns import ENTERPRISE_USER, PRIMARY_EMAIL, by_path, flattened
@@ -92,12 +94,7 @@ def correlate(sources: Sequence[R], targets: Sequence[R], rules: Sequence[Rule])
     decided_s: set[str] = set()
     decided_t: set[str] = set()
     for rule in rules:
-        unique = _unique_pairs(sources, targets, rule, decided_s, decided_t)
-        if unique is not None:  # no value twice on either side: every shared value is a match
-            source_ids, target_ids = unique
-            matched.update(zip(source_ids, target_ids, strict=True))
-            decided_s.update(source_ids)
-            decided_t.update(target_ids)
+        if _by_value(sources, targets, rule, matched, ambiguous, decided_s, decided_t):
             continue
         # value -> the one record id having it, or the list of them when several do
         on_target = _keyed(targets, rule.target, rule.folded, decided_t, None)
@@ -118,32 +115,60 @@ def correlate(sources: Sequence[R], targets: Sequence[R], rules: Sequence[Rule])
     return Correlation(matched, reverse, ambiguous, decided_s, decided_t)
 
 
-def _unique_pairs(
-    sources: Sequence[R], targets: Sequence[R], rule: Rule, decided_s: set[str], decided_t: set[str]
-) -> tuple[list[str], list[str]] | None:
-    """The (source ids, target ids) a rule matches when no value is held by two undecided records
-    on the same side (the common case; what the general path gives then), else None."""
-    on_target = _unique(targets, rule.target, rule.folded, decided_t)
-    if on_target is None:
-        return None
-    on_source = _unique(sources, rule.source, rule.folded, decided_s)
-    if on_source is None:
-        return None
+def _by_value(
+    sources: Sequence[R],
+    targets: Sequence[R],
+    rule: Rule,
+    matched: dict[str, str],
+    ambiguous: list[tuple[str, str]],
+    decided_s: set[str],
+    decided_t: set[str],
+) -> bool:
+    """Apply one rule when no value is held by two undecided source records (the common case),
+    with what the general loop of :func:`correlate` adds, in its order; False (nothing done)
+    when a source value is held twice. Values held by several targets (e.g. duplicated
+    accounts) are found with one count in C, so only they are handled one by one."""
+    source_pairs = _pairs(sources, rule.source, rule.folded, decided_s)
+    on_source = dict(source_pairs)
+    if len(on_source) != len(source_pairs):
+        return False
+    # the pairs are let go as soon as the dicts hold them: at 1M users a list of pairs is ~64 MiB,
+    # and the simulation's peak memory is reached in findings
+    del source_pairs
+    target_pairs = _pairs(targets, rule.target, rule.folded, decided_t)
+    on_target = dict(target_pairs)
+    held: dict[str, list[str]] = {}
+    if len(on_target) != len(target_pairs):
+        twice = {value for value, count in Counter(map(itemgetter(0), target_pairs)).items() if count > 1}
+        for value, tid in target_pairs:
+            if value in twice:
+                held.setdefault(value, []).append(tid)
+    del target_pairs
     shared = [value for value in on_source if value in on_target]  # in the sources' order
-    return list(map(on_source.__getitem__, shared)), list(map(on_target.__getitem__, shared))
+    if held:
+        for value in shared:
+            tids = held.get(value)
+            if tids is not None:
+                sid = on_source[value]
+                ambiguous.extend((sid, tid) for tid in tids)
+                decided_s.add(sid)
+                decided_t.update(tids)
+        shared = [value for value in shared if value not in held]
+    source_ids = list(map(on_source.__getitem__, shared))
+    target_ids = list(map(on_target.__getitem__, shared))
+    matched.update(zip(source_ids, target_ids, strict=True))
+    decided_s.update(source_ids)
+    decided_t.update(target_ids)
+    return True
 
 
-def _unique(records: Sequence[R], field: int, folded: bool, decided: set[str]) -> dict[str, str] | None:
-    """``value -> id`` of the undecided records with a value in ``field``, or None when two of
-    them share a value."""
+def _pairs(records: Sequence[R], field: int, folded: bool, decided: set[str]) -> list[tuple[str, str]]:
+    """(value, id) of the undecided records with a value in ``field``, in their order."""
     if folded:
-        pairs = [(r[field].lower(), r[0]) for r in records if r[field] and r[0] not in decided]  # type: ignore[union-attr]
-    elif decided:
-        pairs = [(r[field], r[0]) for r in records if r[field] and r[0] not in decided]
-    else:
-        pairs = [(r[field], r[0]) for r in records if r[field]]
-    keyed: dict[str, str] = dict(pairs)
-    return keyed if len(keyed) == len(pairs) else None
+        return [(r[field].lower(), r[0]) for r in records if r[field] and r[0] not in decided]  # type: ignore[union-attr]
+    if decided:
+        return [(r[field], r[0]) for r in records if r[field] and r[0] not in decided]  # type: ignore[misc]
+    return [(r[field], r[0]) for r in records if r[field]]  # type: ignore[misc]
 
 
 def _keyed(
