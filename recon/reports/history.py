@@ -66,6 +66,7 @@ from recon.reports.recorded import (
 from recon.store import Store, check_name, read_json_object
 
 __all__ = [
+    "CYCLES_SCHEMA",
     "DELTA_KINDS",
     "FINDING_KINDS",
     "SEVERITIES",
@@ -79,7 +80,8 @@ __all__ = [
 ]
 
 _TIME = pl.Datetime("us", "UTC")
-_CYCLES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+# The cycles frame the history SQL files take as ``cycles`` (made by history() from the findings).
+CYCLES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "source": pl.String,
     "target": pl.String,
     "cycle": pl.String,
@@ -218,7 +220,7 @@ def _cycles_frame(
                 "cycle_rank": ranks[(src, cycle)],
             }
         )
-    return pl.DataFrame(rows, schema=_CYCLES_SCHEMA)
+    return pl.DataFrame(rows, schema=CYCLES_SCHEMA)
 
 
 # -- the history -------------------------------------------------------------------------

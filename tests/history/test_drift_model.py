@@ -17,6 +17,7 @@ import pytest
 
 from recon.engine import open_session
 from recon.findings import SEVERITIES
+from recon.reports.history import CYCLES_SCHEMA
 
 IDENTITY = ("kind", "source_id", "target_id", "group_id", "target_group_id", "attribute")
 COLUMNS = (
@@ -53,10 +54,7 @@ def drawn(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
                     rows.append({**dict.fromkeys(COLUMNS), **row, "source": "idp", "target": target,
                                  "cycle": cycle, "severity": severity, "detail": severity})  # fmt: skip
     frame = pl.DataFrame(rows, schema=dict.fromkeys(COLUMNS, pl.String))
-    schema = {"source": pl.String, "target": pl.String, "cycle": pl.String, "cycle_index": pl.Int64,
-              "cycle_time": pl.Datetime("us", "UTC"), "cycle_epoch": pl.Int64,
-              "cycle_rank": pl.Int64}  # fmt: skip
-    return frame, pl.DataFrame(cycle_rows, schema=schema)
+    return frame, pl.DataFrame(cycle_rows, schema=CYCLES_SCHEMA)
 
 
 def expected(findings: pl.DataFrame, cycles: pl.DataFrame) -> tuple[dict[Any, Any], dict[Any, Any]]:

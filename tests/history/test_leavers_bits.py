@@ -18,22 +18,12 @@ import polars as pl
 import pytest
 
 from recon.engine import open_session
-from recon.reports.history import BIT_SET_CYCLES
+from recon.reports.history import BIT_SET_CYCLES, CYCLES_SCHEMA
 
 FINDING_COLUMNS = (
     "source", "target", "cycle", "kind", "severity", "source_id", "target_id", "user_name", "group_id",
     "target_group_id", "group_name", "attribute", "source_value", "target_value", "detail",
 )  # fmt: skip
-CYCLES_SCHEMA: dict[str, Any] = {
-    "source": pl.String,
-    "target": pl.String,
-    "cycle": pl.String,
-    "cycle_index": pl.Int64,
-    "cycle_time": pl.Datetime("us", "UTC"),
-    "cycle_epoch": pl.Int64,
-    "cycle_rank": pl.Int64,
-}
-
 USERS_SCHEMA: dict[str, Any] = {
     "system": pl.String,
     "cycle": pl.String,

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from recon.engine import open_session
+from recon.reports.history import CYCLES_SCHEMA
 from tests.tables import frame as table
 
 FINDING_COLUMNS = (
@@ -54,18 +55,7 @@ def cycles(pairs: dict[tuple[str, str], list[str]], hours: int = 24) -> pl.DataF
                     "cycle_rank": rank[(source, cycle)],
                 }
             )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "source": pl.String,
-            "target": pl.String,
-            "cycle": pl.String,
-            "cycle_index": pl.Int64,
-            "cycle_time": pl.Datetime("us", "UTC"),
-            "cycle_epoch": pl.Int64,
-            "cycle_rank": pl.Int64,
-        },
-    )
+    return pl.DataFrame(rows, schema=CYCLES_SCHEMA)
 
 
 def run(name: str, **relations: Any) -> pl.DataFrame:
