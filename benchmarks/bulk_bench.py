@@ -323,8 +323,10 @@ def _analyze_least(data: Path, pairs: list[tuple[Path, Path]], out: Path) -> Non
     """Less than any analysis must do, set-wise in DuckDB: read the request and response files,
     pair each result with its operation by bulkId, find the resource each acted on (a POST's
     location, else its path, a bulkId: reference resolved to the id created), check it exists
-    in the target export and each member a group PATCH adds is in the group, and write one row
-    per operation to Parquet. Left out: the value checks (recon.content), lookups, outcomes."""
+    in the target export, each member a group PATCH adds is in the group and each value a user
+    PATCH sets is the value at its path in the user's raw JSON (text equality), count what each
+    creation sends, and write one row per operation to Parquet. Left out: recon.content's
+    comparison (caseExact, multi-valued sets, dateTimes), lookups, outcomes."""
     import duckdb
 
     con = duckdb.connect()
@@ -375,15 +377,37 @@ def _analyze_least(data: Path, pairs: list[tuple[Path, Path]], out: Path) -> Non
                 ON t.group_id = k.group_id AND t.member_id = k.member_id
             GROUP BY k.bulk_id
         ),
+        -- each value a user PATCH sets, compared with the value at its path in the user's raw
+        -- JSON in the export (the least of a content comparison: JSON text equality)
+        patched AS (
+            SELECT bulk_id, resource_id, op ->> 'path' AS attribute, op -> 'value' AS value
+            FROM (SELECT bulk_id, resource_id, unnest(json_extract(data, '$.Operations[*]')) AS op
+                  FROM acted WHERE method = 'PATCH' AND resource_type = 'User')
+        ),
+        value_met AS (
+            SELECT p.bulk_id, count(*) AS checks, count(*) FILTER (
+                WHERE json_extract(u.raw, CASE WHEN starts_with(p.attribute, 'urn:')
+                    THEN '$."' || regexp_extract(p.attribute, '^(.*):[^:]+$', 1) || '".'
+                        || regexp_extract(p.attribute, '[^:]+$')
+                    ELSE '$.' || p.attribute END)::VARCHAR = p.value::VARCHAR
+            ) AS met
+            FROM patched AS p
+            LEFT JOIN read_parquet('{app}/users.parquet') AS u ON u.id = p.resource_id
+            GROUP BY p.bulk_id
+        ),
         present AS (
             SELECT 'User' AS resource_type, id FROM read_parquet('{app}/users.parquet')
             UNION ALL SELECT 'Group', id FROM read_parquet('{app}/groups.parquet')
         )
         SELECT a.bulk_id, a.method, a.path, a.status, a.resource_id, t.id IS NOT NULL AS exists,
-               coalesce(mm.checks, 0) AS member_checks, coalesce(mm.met, 0) AS members_met
+               coalesce(mm.checks, 0) AS member_checks, coalesce(mm.met, 0) AS members_met,
+               coalesce(vm.checks, 0) AS value_checks, coalesce(vm.met, 0) AS values_met,
+               -- what a creation would check: the attributes it sends
+               CASE WHEN a.method = 'POST' THEN len(json_keys(a.data)) END AS sent
         FROM acted AS a
         LEFT JOIN present AS t ON t.resource_type = a.resource_type AND t.id = a.resource_id
         LEFT JOIN member_met AS mm ON mm.bulk_id = a.bulk_id
+        LEFT JOIN value_met AS vm ON vm.bulk_id = a.bulk_id
         ) TO '{out}' (FORMAT parquet, COMPRESSION zstd)"""
     )
 
