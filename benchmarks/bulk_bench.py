@@ -41,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-STEPS = ("floor", "floor+json", "floor+write", "floor+read", "plan", "analyze")
+STEPS = ("floor", "floor+json", "floor+write", "floor+read", "plan-least", "analyze-least", "plan", "analyze")
 RESPONSES = "responses"  # the folder (in the data folder) of the BulkResponse of each chunk
 
 
@@ -224,6 +224,10 @@ def step(kind: str, data: Path, out: Path) -> None:
             store, "app", pairs=_pairs(data, out), cycle="c1", run_id=f"bench-{out.name}"
         )
         (out.parent / f"{out.name}.outcomes.json").write_text(json.dumps(summary.outcomes))
+    elif kind == "plan-least":
+        _plan_least(data, out)
+    elif kind == "analyze-least":
+        _analyze_least(data, _pairs(data, out), out.parent / f"{out.name}.least.parquet")
     elif kind in ("floor", "floor+json", "floor+write", "floor+read"):
         _floor(data)
         if kind == "floor+json":  # the floor of analyze: the export and its request/response files
@@ -285,6 +289,127 @@ def _json_floor(pairs: list[tuple[Path, Path]]) -> None:
         "(SELECT unnest(Operations) AS o FROM read_json(?))",
         [responses],
     ).fetchall()
+
+
+def _plan_least(data: Path, plan: Path) -> None:
+    """Less than any plan must do, in DuckDB: the findings joined with the source resources and
+    target versions a remediation needs, the source memberships of the created users and groups
+    (both fetched as Arrow), and the plan's bytes written (sha256, fsync). Left out: resolving
+    members to target ids, building and ordering operations, chunking."""
+    import duckdb
+
+    con = duckdb.connect()
+    idp, app = data / "exports/system=idp/*/*", data / "exports/system=app/*/*"
+    findings = f"read_parquet('{data}/findings/*/*/*/findings.parquet')"
+    con.sql(
+        f"""SELECT f.kind, f.source_id, f.target_id, f.group_id, f.target_group_id, f.attribute,
+                   su.raw AS source_raw, coalesce(tg.version, tu.version) AS target_version, tu.active
+            FROM {findings} AS f
+            LEFT JOIN read_parquet('{idp}/users.parquet') AS su
+                ON su.id = f.source_id AND f.kind IN ('missing_in_target', 'attribute_mismatch')
+            LEFT JOIN read_parquet('{app}/users.parquet') AS tu ON tu.id = f.target_id
+            LEFT JOIN read_parquet('{app}/groups.parquet') AS tg ON tg.id = f.target_group_id"""
+    ).fetch_arrow_table()
+    con.sql(
+        f"""SELECT m.group_id, m.member_id, m.member_type
+            FROM read_parquet('{idp}/memberships.parquet') AS m
+            WHERE m.member_id IN (SELECT source_id FROM {findings} WHERE kind = 'missing_in_target')
+                OR m.group_id IN (SELECT group_id FROM {findings} WHERE kind = 'group_missing_in_target')"""
+    ).fetch_arrow_table()
+    _write_copy(plan, plan.parent / f"{plan.name}.least")
+
+
+def _analyze_least(data: Path, pairs: list[tuple[Path, Path]], out: Path) -> None:
+    """Less than any analysis must do, set-wise in DuckDB: read the request and response files,
+    pair each result with its operation by bulkId, find the resource each acted on (a POST's
+    location, else its path, a bulkId: reference resolved to the id created), check it exists
+    in the target export, each member a group PATCH adds is in the group and each value a user
+    PATCH sets is the value at its path in the user's raw JSON (text equality), count what each
+    creation sends, and write one row per operation to Parquet. Left out: recon.content's
+    comparison (caseExact, multi-valued sets, dateTimes), lookups, outcomes."""
+    import duckdb
+
+    con = duckdb.connect()
+    app = data / "exports/system=app/*/*"
+    operation = "STRUCT(method VARCHAR, bulkId VARCHAR, version VARCHAR, path VARCHAR, data JSON)[]"
+    result = "STRUCT(method VARCHAR, bulkId VARCHAR, version VARCHAR, location VARCHAR, status VARCHAR)[]"
+    con.execute(
+        "CREATE TEMP TABLE ops AS SELECT filename AS file, unnest(Operations) AS o FROM read_json(?, "
+        "columns={'schemas': 'VARCHAR[]', 'Operations': '" + operation + "'}, filename=true)",
+        [[str(r) for r, _ in pairs]],
+    )
+    con.execute(
+        "CREATE TEMP TABLE results AS SELECT filename AS file, unnest(Operations) AS r FROM read_json(?, "
+        "columns={'schemas': 'VARCHAR[]', 'Operations': '" + result + "'}, filename=true)",
+        [[str(s) for _, s in pairs]],
+    )
+    con.execute(
+        rf"""COPY (
+        WITH paired AS (
+            SELECT o.o.method AS method, o.o.bulkId AS bulk_id, o.o.path AS path, o.o.data AS data,
+                   r.r.status AS status, r.r.location AS location
+            FROM ops AS o
+            LEFT JOIN results AS r
+                ON regexp_extract(r.file, '([0-9]+)\.json$', 1) = regexp_extract(o.file, '([0-9]+)\.json$', 1)
+                AND r.r.bulkId = o.o.bulkId
+        ),
+        created AS (
+            SELECT bulk_id, regexp_extract(location, '[^/]+$') AS id FROM paired WHERE method = 'POST'
+        ),
+        acted AS (
+            SELECT p.*, CASE WHEN p.method = 'POST' THEN regexp_extract(p.location, '[^/]+$')
+                ELSE coalesce(c.id, regexp_extract(p.path, '[^/]+$')) END AS resource_id,
+                CASE WHEN p.path LIKE '/Users%' THEN 'User' ELSE 'Group' END AS resource_type
+            FROM paired AS p
+            LEFT JOIN created AS c ON 'bulkId:' || c.bulk_id = regexp_extract(p.path, '[^/]+$')
+        ),
+        members AS (
+            SELECT m.bulk_id, m.resource_id AS group_id, coalesce(c.id, m.value) AS member_id
+            FROM (SELECT bulk_id, resource_id,
+                         unnest(json_extract_string(data, '$.Operations[*].value[*].value')) AS value
+                  FROM acted WHERE resource_type = 'Group' AND method = 'PATCH') AS m
+            LEFT JOIN created AS c ON 'bulkId:' || c.bulk_id = m.value
+        ),
+        member_met AS (
+            SELECT k.bulk_id, count(*) AS checks, count(t.group_id) AS met
+            FROM members AS k
+            LEFT JOIN read_parquet('{app}/memberships.parquet') AS t
+                ON t.group_id = k.group_id AND t.member_id = k.member_id
+            GROUP BY k.bulk_id
+        ),
+        -- each value a user PATCH sets, compared with the value at its path in the user's raw
+        -- JSON in the export (the least of a content comparison: JSON text equality)
+        patched AS (
+            SELECT bulk_id, resource_id, op ->> 'path' AS attribute, op -> 'value' AS value
+            FROM (SELECT bulk_id, resource_id, unnest(json_extract(data, '$.Operations[*]')) AS op
+                  FROM acted WHERE method = 'PATCH' AND resource_type = 'User')
+        ),
+        value_met AS (
+            SELECT p.bulk_id, count(*) AS checks, count(*) FILTER (
+                WHERE json_extract(u.raw, CASE WHEN starts_with(p.attribute, 'urn:')
+                    THEN '$."' || regexp_extract(p.attribute, '^(.*):[^:]+$', 1) || '".'
+                        || regexp_extract(p.attribute, '[^:]+$')
+                    ELSE '$.' || p.attribute END)::VARCHAR = p.value::VARCHAR
+            ) AS met
+            FROM patched AS p
+            LEFT JOIN read_parquet('{app}/users.parquet') AS u ON u.id = p.resource_id
+            GROUP BY p.bulk_id
+        ),
+        present AS (
+            SELECT 'User' AS resource_type, id FROM read_parquet('{app}/users.parquet')
+            UNION ALL SELECT 'Group', id FROM read_parquet('{app}/groups.parquet')
+        )
+        SELECT a.bulk_id, a.method, a.path, a.status, a.resource_id, t.id IS NOT NULL AS exists,
+               coalesce(mm.checks, 0) AS member_checks, coalesce(mm.met, 0) AS members_met,
+               coalesce(vm.checks, 0) AS value_checks, coalesce(vm.met, 0) AS values_met,
+               -- what a creation would check: the attributes it sends
+               CASE WHEN a.method = 'POST' THEN len(json_keys(a.data)) END AS sent
+        FROM acted AS a
+        LEFT JOIN present AS t ON t.resource_type = a.resource_type AND t.id = a.resource_id
+        LEFT JOIN member_met AS mm ON mm.bulk_id = a.bulk_id
+        LEFT JOIN value_met AS vm ON vm.bulk_id = a.bulk_id
+        ) TO '{out}' (FORMAT parquet, COMPRESSION zstd)"""
+    )
 
 
 def _write_copy(folder: Path, copy: Path) -> None:
@@ -434,6 +559,7 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
     rec_s, rec_rss, _ = measured("reconcile", data, ROOT, data / "plan-after")
     variants = {"after": ROOT, **({"before": before} if before else {})}
     floors = [("floor", "after"), ("floor+json", "after"), ("floor+write", "after"), ("floor+read", "after")]
+    floors += [("plan-least", "after"), ("analyze-least", "after")]
     jobs = floors + [(k, v) for v in variants for k in ("plan", "analyze")]
     results: dict[tuple[str, str], list[tuple[float, float, float]]] = {job: [] for job in jobs}
     loads: list[float] = []
@@ -494,7 +620,7 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
             continue
         med = statistics.median(times)
         cpu = statistics.median(c for _, _, c in results[(kind, variant)])
-        label = "" if kind.startswith("floor") else variant
+        label = "" if kind.startswith("floor") or kind.endswith("-least") else variant
         runs_text = " ".join(f"{s:.1f}" for s in times)
         peak = max(r for _, r, _ in results[(kind, variant)])
         lines.append(
