@@ -38,6 +38,37 @@ from recon import __version__
 from recon.store import Manifest, Store, atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
+_EXPORTS = "read_parquet('{root}/exports/*/*/*/users.parquet', hive_partitioning=true)"
+_FINDINGS = "read_parquet('{root}/findings/*/*/*/findings.parquet', hive_partitioning=true)"
+BOUND = {
+    # The leavers: who some export shows inactive, when first, under which names, and whether an
+    # export after that shows them other than inactive: every export row's id is tested (a leaver
+    # may come back anywhere), against the leavers found first.
+    "exports_min": f"""
+        WITH leavers AS (
+            SELECT system, id, min(cycle) AS left_cycle, min(user_name) AS first_name,
+                max(user_name) AS last_name, count(*) AS inactive_rows
+            FROM {_EXPORTS} WHERE active = false AND id IS NOT NULL GROUP BY system, id
+        ),
+        again AS (
+            SELECT count(*) AS rows FROM {_EXPORTS} AS u
+            JOIN leavers AS l ON l.system = u.system AND l.id = u.id
+                AND CASE WHEN u.active = false THEN NULL ELSE u.cycle END > l.left_cycle
+        )
+        SELECT (SELECT rows FROM again), count(*), max(left_cycle), max(first_name), max(last_name),
+            max(inactive_rows)
+        FROM leavers""",
+    # The findings' identities, grouped exactly by their 8 columns, and nothing more (not even their
+    # first and last cycle: 0.25 CPU s more at 1M x 20): less than any exact open-drift age needs.
+    "group_min": f"""
+        SELECT count(*), max(rows) FROM (
+            SELECT count(*) AS rows FROM {_FINDINGS} WHERE kind IS NOT NULL
+            GROUP BY source, target, kind, source_id, target_id, group_id, target_group_id, attribute
+        )""",
+}
+"""With ``--bound``: the two statements any exact history must run in some form (the leavers from
+the exports, the identity spans from the findings), each as the cheapest DuckDB statement that
+gives its part of the answer and nothing else (no output, no ordering), timed like the floor."""
 
 
 def cycles(count: int) -> list[str]:
@@ -91,6 +122,7 @@ def generate(store: Store, users: int, ids: list[str]) -> int:
 CHILD = """
 import hashlib, json, resource, sys, time
 what, root = sys.argv[2], sys.argv[1]
+BOUND = json.loads(sys.argv[3]) if what not in ("history", "floor") else {}
 steps = {}
 if what == "history":
     try:
@@ -124,13 +156,17 @@ cpu = time.process_time()
 if what == "history":
     summary = history(Store(root))
     result = {"open": summary.open_drift.height, "leavers": summary.leavers.height}
-else:
+elif what == "floor":
     con = duckdb.connect()
     con.sql(f"SELECT count(*), count(DISTINCT kind), max(source_id), max(target_id), max(group_id), "
             f"max(target_group_id), max(attribute), max(severity), max(detail), max(user_name) "
             f"FROM read_parquet('{root}/findings/*/*/*/findings.parquet', hive_partitioning=true)").fetchall()
     con.sql(f"SELECT count(*), max(id), max(user_name), count(active) "
             f"FROM read_parquet('{root}/exports/*/*/*/users.parquet', hive_partitioning=true)").fetchall()
+    result = {}
+else:  # a part of the bound: the cheapest statement for a part of the answer any exact history needs
+    con = duckdb.connect()
+    con.sql(BOUND[what].format(root=root)).fetchall()
     result = {}
 result["seconds"] = time.perf_counter() - t
 result["cpu_seconds"] = time.process_time() - cpu
@@ -149,8 +185,9 @@ def measure(root: Path, what: str, code: Path | None = None, steps: bool = False
     env = dict(os.environ)
     if code is not None:
         env["PYTHONPATH"] = str(code)
+    extra = ["steps"] if steps else [json.dumps(BOUND)] if what in BOUND else []
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(root), what, *(["steps"] if steps else [])],
+        [sys.executable, "-c", CHILD, str(root), what, *extra],
         capture_output=True,
         text=True,
         check=True,
@@ -174,8 +211,11 @@ def main() -> None:
     )
     parser.add_argument("--label", default="", help="what --before is (e.g. main at d7b0f13)")
     parser.add_argument("--data", type=Path, help="generate the inputs here once and reuse them")
+    parser.add_argument(
+        "--bound", action="store_true", help="also time the BOUND statements, interleaved with the rest"
+    )
     args = parser.parse_args()
-    kinds = ["floor", "history"] + (["before"] if args.before else [])
+    kinds = ["floor", "history"] + (["before"] if args.before else []) + (list(BOUND) if args.bound else [])
     with tempfile.TemporaryDirectory() as tmp:
         store = Store((args.data or Path(tmp)) / "data")
         marker = store.root.parent / f"generated-{args.users}x{args.cycles}.json"
@@ -189,7 +229,7 @@ def main() -> None:
         runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
         for index in range(args.runs):  # interleaved, the order rotating, so load drifts hit all alike
             for kind in kinds[index % len(kinds) :] + kinds[: index % len(kinds)]:
-                what = "floor" if kind == "floor" else "history"
+                what = "history" if kind == "before" else kind
                 runs[kind].append(measure(store.root, what, args.before if kind == "before" else None))
                 print(kind, json.dumps(runs[kind][-1]), file=sys.stderr)
         profile = measure(store.root, "history", steps=True)  # one more run, per statement
@@ -212,6 +252,13 @@ def main() -> None:
             f"| {med[kind]:.2f} s | {med['floor']:.2f} s | {med[kind] / med['floor']:.1f}x "
             f"| {cpu[kind]:.2f} s / {cpu['floor']:.2f} s = {cpu[kind] / cpu['floor']:.1f}x "
             f"| {rss[kind]:.0f} MB |"
+        )
+
+    def bound_line(kind: str) -> str:
+        each = ", ".join(f"{r['cpu_seconds']:.2f}" for r in runs[kind])
+        return (
+            f"- {kind}: {med[kind]:.2f} s, {cpu[kind]:.2f} CPU s = {cpu[kind] / cpu['floor']:.2f}x "
+            f"the floor's CPU (runs, CPU s: {each})"
         )
 
     def runs_of(kind: str) -> str:
@@ -260,6 +307,18 @@ def main() -> None:
         *([f"- before: {steps_of(before_profile)}"] if before_profile else []),
         "",
     ]
+    if args.bound:
+        parts = sum(cpu[kind] for kind in BOUND)
+        lines += [
+            "The bound, timed in the same runs (the cheapest DuckDB statement for each part of the answer "
+            "any exact history needs; `BOUND` in benchmarks/history_scale.py):",
+            "",
+            *(bound_line(kind) for kind in BOUND),
+            f"- together {parts:.2f} CPU s = {parts / cpu['floor']:.2f}x the floor's CPU; history() "
+            f"{cpu['history']:.2f} = {cpu['history'] / cpu['floor']:.2f}x, so everything else it does costs "
+            f"{(cpu['history'] - parts) / cpu['floor']:.2f}x the floor",
+            "",
+        ]
     out = ROOT / "benchmarks" / "results" / "history.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))

@@ -2,6 +2,8 @@
 -- purpose: deprovisioning latency per system pair: leavers, resolved, still open, nearest-rank p50/p95 and max of the latency in cycles and hours (resolved leavers only), and the oldest still-open leaver
 -- inputs: leavers, cycles
 -- params: none
+-- leavers: history_leavers (its columns source, target, still_open, latency_cycles, latency_hours,
+-- open_cycles and open_hours).
 WITH pairs AS (
     SELECT DISTINCT source, target FROM cycles
 ),
