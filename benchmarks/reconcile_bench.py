@@ -480,6 +480,82 @@ def bound_lines(data: Path, files: list[str], limit: str | None, lock: Path | No
     return [*lines, ""]
 
 
+MINIMAL = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from recon.engine.duckdb import connect
+con = connect(temp_dir=__import__('pathlib').Path({tmp!r}), memory_limit={limit!r})
+su, sg, sm, tu, tg, tm = ("read_parquet('" + f + "')" for f in {files!r})
+# the least each step of reconcile must do, as plain DuckDB statements over the exports (each reads
+# only the columns it needs, from the files): the bound of what any exact implementation on this
+# engine costs. Each is less than the step it stands for: correlation ignores ambiguity and rule 2,
+# the attribute comparison compares the raw columns (primary_email for emails[primary]), the
+# membership comparison only reads and hashes the ids (any implementation reads them at least)
+parts = {{
+    "correlation: source id = target externalId, one hash join, kept": (
+        "CREATE TEMP TABLE pairs AS SELECT s.id AS source_id, t.id AS target_id FROM " + su + " AS s JOIN "
+        + tu + " AS t ON t.external_id = s.id"
+    ),
+    "account findings: each side's accounts anti-joined to the pairs; the inactive targets' pairs": (
+        "SELECT (SELECT count(*) FROM " + su + " AS s ANTI JOIN pairs AS p ON p.source_id = s.id "
+        "WHERE s.active), "
+        "(SELECT count(*) FROM " + tu + " AS t ANTI JOIN pairs AS p ON p.target_id = t.id), "
+        "(SELECT count(*) FROM pairs AS p SEMI JOIN (SELECT id FROM " + tu + " WHERE NOT active) AS t "
+        "ON t.id = p.target_id)"
+    ),
+    "attribute comparison: the pairs joined to both sides' seven compared columns, compared": (
+        "SELECT count(*) FROM pairs AS p JOIN " + su + " AS s ON s.id = p.source_id JOIN " + tu
+        + " AS t ON t.id = p.target_id WHERE lower(s.user_name) IS DISTINCT FROM lower(t.user_name) "
+        "OR s.active IS DISTINCT FROM t.active OR lower(s.given_name) IS DISTINCT FROM lower(t.given_name) "
+        "OR lower(s.family_name) IS DISTINCT FROM lower(t.family_name) "
+        "OR lower(s.primary_email) IS DISTINCT FROM lower(t.primary_email) "
+        "OR lower(s.title) IS DISTINCT FROM lower(t.title) "
+        "OR lower(s.department) IS DISTINCT FROM lower(t.department)"
+    ),
+    "memberships: both files' member and group ids read and hashed": (
+        "SELECT (SELECT bit_xor(xor(fp64(member_id), fp64(group_id))) FROM " + sm + "), "
+        "(SELECT bit_xor(xor(fp64(member_id), fp64(group_id))) FROM " + tm + ")"
+    ),
+}}
+out = {{}}
+started = time.perf_counter()
+for name, sql in parts.items():
+    wall, cpu = time.perf_counter(), time.process_time()
+    con.sql(sql).fetchall() if sql.startswith("SELECT") else con.execute(sql)
+    out[name] = [time.perf_counter() - wall, time.process_time() - cpu]
+print(json.dumps({{"seconds": time.perf_counter() - started, "parts": out}}))
+"""
+
+
+def minimal_lines(step: Step, floor: Step, after: Step) -> list[str]:
+    """The minimal statements' medians per part and in all, against the floor of the same runs."""
+    floor_cpu = statistics.median(floor.cpu)
+    names = list(step.answers[0]["parts"])  # type: ignore[call-overload]
+    lines = [
+        "The least any exact implementation on this engine does (step (m), interleaved with the others "
+        "above; per part: medians of the wall and process CPU seconds inside the child; in all: the "
+        "child's CPU from wait4, interpreter start included as for the floor):",
+        "",
+        "| minimal statement | median wall s | median CPU s | CPU / floor |",
+        "|---|---|---|---|",
+    ]
+    for name in names:
+        walls = [a["parts"][name][0] for a in step.answers]  # type: ignore[index]
+        cpus = [a["parts"][name][1] for a in step.answers]  # type: ignore[index]
+        lines.append(
+            f"| {name} | {statistics.median(walls):.2f} | {statistics.median(cpus):.2f} | "
+            f"{statistics.median(cpus) / floor_cpu:.2f}x |"
+        )
+    lines += [
+        f"| all of (m), one process | {statistics.median(step.seconds):.2f} | "
+        f"{statistics.median(step.cpu):.2f} | **{statistics.median(step.cpu) / floor_cpu:.2f}x** |",
+        f"| reconcile (b), for comparison | {statistics.median(after.seconds):.2f} | "
+        f"{statistics.median(after.cpu):.2f} | {statistics.median(after.cpu) / floor_cpu:.2f}x |",
+        "",
+    ]
+    return lines
+
+
 def dir_bytes(path: Path) -> int:
     """Bytes of the files under ``path`` (0 when it does not exist); files may vanish meanwhile."""
     total = 0
@@ -542,10 +618,12 @@ class Step:
     rss: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     spill: list[float] = field(default_factory=list)
+    answers: list[dict[str, object]] = field(default_factory=list)
 
     def measure(self, data: Path, lock: Path | None) -> dict[str, object]:
         with SpillWatch(data / ".tmp") as watch:
             answer, rss, cpu = child(self.code, lock)
+        self.answers.append(answer)
         self.seconds.append(float(answer["seconds"]))  # type: ignore[arg-type]
         self.rss.append(rss)
         self.cpu.append(cpu)
@@ -651,6 +729,9 @@ def main() -> None:
     parser.add_argument(
         "--bound", action="store_true", help="add the membership passes timed alone (their least cost)"
     )
+    parser.add_argument(
+        "--minimal", action="store_true", help="add step (m): the least each step must do, interleaved"
+    )
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "reconcile")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "reconcile.md")
     parser.add_argument("--append", action="store_true", help="append to --out instead of replacing it")
@@ -694,6 +775,13 @@ def main() -> None:
         steps.append(Step(f"(b0) `reconcile()` before, from {args.before_label}", before_code))
     after = Step("(b) `reconcile()` (correlate, compare, write findings + summary)", reconcile_code)
     steps.append(after)
+    minimal = None
+    if args.minimal:
+        minimal_code = MINIMAL.format(
+            root=str(ROOT), tmp=str(data / ".tmp"), limit=args.memory_limit, files=files
+        )
+        minimal = Step("(m) the least each step must do (minimal statements, below)", minimal_code)
+        steps.append(minimal)
     loads = []
     digests: dict[str, set[str]] = {}  # sha256 of findings.parquet written by each reconcile step
     for run in range(args.runs):
@@ -701,7 +789,7 @@ def main() -> None:
         order = steps[run % len(steps) :] + steps[: run % len(steps)]
         for step in order:
             step.measure(data, args.lock)
-            if step is not floor:
+            if step is not floor and step is not minimal:
                 check_findings(data, expected)
                 digests.setdefault(step.label, set()).add(findings_digest(data))
         loads.append(os.getloadavg())
@@ -779,6 +867,8 @@ def main() -> None:
         + ").",
         "",
     ]
+    if minimal is not None:
+        lines += minimal_lines(minimal, floor, after)
     if args.profile:
         lines += profile_lines(data, args.memory_limit, args.lock)
     if args.bound:

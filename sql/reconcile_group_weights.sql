@@ -3,9 +3,11 @@
 -- inputs: group_correlation, random_weights
 -- params: none
 -- random_weights: (position, w1, w2) for positions 1..n, n the number of matched groups (the
--- groups' correlation stats; at least that many), w1 and w2 drawn independently and
--- uniformly from the 64-bit integers when the run starts. A matched group takes the weights at
--- its position in source id order. Drawn per run, the weights are unknown to whoever wrote the
+-- groups' correlation stats), w1 and w2 drawn independently and uniformly from the 64-bit
+-- integers when the run starts. A matched group takes the weights at its position in source id
+-- order. Every matched group gives one row, with NULL weights where none was drawn for its
+-- position: reconcile checks that the rows are as many as the weights it drew, so too few
+-- drawn fails the run rather than leave groups out of both prints alike. Drawn per run, the weights are unknown to whoever wrote the
 -- exports, so no data can be made to give two different sets of groups the same print
 -- (docs/commands/reconcile.md, "What a fingerprint proves").
 WITH matched AS (
@@ -15,4 +17,4 @@ WITH matched AS (
 )
 SELECT m.source_id, m.target_id, r.w1, r.w2
 FROM matched AS m
-JOIN random_weights AS r ON r.position = m.position
+LEFT JOIN random_weights AS r ON r.position = m.position

@@ -1,10 +1,16 @@
 -- name: reconcile_user_findings
 -- purpose: account findings from the user correlation: ambiguous_match, missing_in_target, orphaned_in_target, delayed_deactivation, delayed_activation
 -- inputs: source_users, target_users, user_correlation, scoped_users, user_match_rules
--- params: $scoped
+-- params: $scoped, $part
 -- user_correlation: (rule, source_id, target_id, ambiguous); a record in any row is decided, so
 -- ambiguous records get no other finding. scoped_users: (user_id) in scope when $scoped.
 -- user_match_rules: (rule, description) for the detail text.
+-- $part: 'missing' (source accounts no rule decided), 'orphaned' (target accounts no rule
+-- decided) or 'pairs' (ambiguous_match and the activity findings); reconcile runs the three
+-- parts one after the other and keeps each: the two anti joins each hold every decided id of one
+-- side, and at 10M users one statement holding both at once spilled (18.6 -> 13.9 CPU s split,
+-- benchmarks/results/reconcile.md). The engines drop the branches of the other parts (a
+-- constant false filter).
 -- The user tables are read where needed rather than through a shared CTE, which DuckDB would
 -- materialise (every account, twice) instead of scanning the few columns again.
 WITH ambiguous AS (
@@ -96,15 +102,15 @@ activation AS (
     WHERE s.active IS DISTINCT FROM false
 ),
 accounts AS (
-    SELECT kind, severity, source_id, target_id, user_name, detail FROM ambiguous
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM ambiguous WHERE $part = 'pairs'
     UNION ALL
-    SELECT kind, severity, source_id, target_id, user_name, detail FROM missing
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM missing WHERE $part = 'missing'
     UNION ALL
-    SELECT kind, severity, source_id, target_id, user_name, detail FROM orphaned
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM orphaned WHERE $part = 'orphaned'
     UNION ALL
-    SELECT kind, severity, source_id, target_id, user_name, detail FROM deactivation
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM deactivation WHERE $part = 'pairs'
     UNION ALL
-    SELECT kind, severity, source_id, target_id, user_name, detail FROM activation
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM activation WHERE $part = 'pairs'
 )
 SELECT
     kind,

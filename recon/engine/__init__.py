@@ -270,6 +270,10 @@ class Session(ABC):
         """The rows of several tables with the same columns, by position (SQL ``UNION ALL``)."""
 
     @abstractmethod
+    def count(self, table: Table) -> int:
+        """The number of rows of ``table`` (of any size: counted by the engine, nothing fetched)."""
+
+    @abstractmethod
     def rows(self, table: Table) -> list[dict[str, Any]]:
         """Every row of a small ``table`` as a dict by column name (never for a large table)."""
 

@@ -308,6 +308,9 @@ class DuckDBSession(Session):
             relation = relation.union(self._own(other))
         return DuckDBTable(self, relation)
 
+    def count(self, table: Table) -> int:
+        return int(self._own(table).aggregate("count(*)").fetchall()[0][0])
+
     def rows(self, table: Table) -> list[dict[str, Any]]:
         relation = self._own(table)
         columns = relation.columns

@@ -283,6 +283,9 @@ class SparkEngineSession(Session):
             frame = frame.union(self._own(other))
         return SparkTable(self, frame)
 
+    def count(self, table: Table) -> int:
+        return int(self._own(table).count())
+
     def rows(self, table: Table) -> list[dict[str, Any]]:
         # through Arrow: timestamps come back labelled UTC, as DuckDB gives them
         return list(self.arrow(table).to_pylist())

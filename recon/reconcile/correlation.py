@@ -47,14 +47,21 @@ def correlate(
             inputs,
         )
         earlier = correlation
-        correlation = session.run(
+        decided = session.run(
             "reconcile_correlate_rule",
             {"rule": number},
             {"correlation": earlier, "match_keys": keys},
             keep=True,
         )
-        # the new table holds the earlier rules' rows too: at 10M users the earlier one is ~1 GB
-        # that would otherwise stay in the memory limit (and be spilled) until the session closes
+        if number == 1:
+            correlation = decided
+        else:
+            # kept as one table: Spark fails to plan later statements over a union of kept frames
+            # ("key not found" in its constraint propagation)
+            correlation = session.keep(session.union_all(earlier, decided))
+            session.release(decided)
+        # at 10M users the earlier table is ~1 GB that would otherwise stay in the memory limit (and
+        # be spilled) until the session closes
         session.release(earlier)
     return correlation
 

@@ -187,7 +187,7 @@ def reconcile(
         }
         # one part at a time, so that their hash tables do not compete for memory
         parts = {
-            "user_findings": _part(session, "reconcile_user_findings", {"scoped": scoped}, inputs),
+            "user_findings": _user_findings(session, scoped, inputs),
             "group_findings": _part(
                 session, "reconcile_group_findings", {"assignment_prefix": ASSIGNMENT_GROUP_PREFIX}, inputs
             ),
@@ -231,6 +231,21 @@ def _part(
     return session.run(name, params, {key: inputs[key] for key in declared}, keep=True)
 
 
+USER_FINDING_PARTS = ("missing", "orphaned", "pairs")
+"""The parts of ``sql/reconcile_user_findings.sql`` (``$part``), each run and kept on its own."""
+
+
+def _user_findings(session: Session, scoped: bool, inputs: Mapping[str, Input]) -> Table:
+    """The account findings in three statements (:data:`USER_FINDING_PARTS`), so that the anti join
+    of every source account and that of every target account against the decided ids do not hold
+    their hash tables at once: at 10M users together they spilled."""
+    parts = [
+        _part(session, "reconcile_user_findings", {"scoped": scoped, "part": part}, inputs)
+        for part in USER_FINDING_PARTS
+    ]
+    return session.union_all(*parts)
+
+
 def _membership_findings(session: Session, inputs: Mapping[str, Input], matched_groups: int) -> Table:
     """Membership drift in three statements, each holding one large hash table at a time: each
     side's per-member prints, kept; the matched users whose prints differ, kept (the prints are
@@ -248,6 +263,14 @@ def _membership_findings(session: Session, inputs: Mapping[str, Input], matched_
         },
         keep=True,
     )
+    numbered = session.count(weights)
+    if numbered != matched_groups:
+        # the prints would leave the groups without weights out on both sides alike, hiding their
+        # drift: a bug between the correlation stats and the SQL, never a property of the data
+        raise RuntimeError(
+            f"reconcile drew weights for {matched_groups} matched groups, but "
+            f"reconcile_group_weights numbered {numbered}: membership prints would be incomplete"
+        )
     prints = {
         f"{side}_member_prints": session.run(
             "reconcile_member_prints",

@@ -146,3 +146,14 @@ def test_release_unpersists_a_kept_frame_only(spark: SparkSession) -> None:
     assert session.tuples(given) == [("Users", "1")]
     assert len(session._kept) == 1  # the released frame is no longer held until close
     session.close()
+
+
+def test_count_gives_the_rows_duckdb_counts(spark: SparkSession) -> None:
+    given = pa.table({"resource": ["Users", "Users", "Groups"], "id": ["1", "2", "g"]})
+    counts = []
+    for session in (SparkEngineSession(spark), open_session()):
+        lazy = session.run("extract_fetched_ids", inputs={"fetched_ids": given})
+        counts.append((session.count(lazy), session.count(session.keep(session.bind(given)))))
+        counts.append(session.count(session.bind(FETCHED.empty_table())))
+        session.close()
+    assert counts == [(2, 3), 0, (2, 3), 0]

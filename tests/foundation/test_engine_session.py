@@ -140,6 +140,14 @@ def test_release_frees_a_kept_table_and_leaves_others_alone(session: Session) ->
     assert session.tuples(given) == [("Users", "1")]
 
 
+def test_count_gives_the_rows_of_a_lazy_kept_or_empty_table(session: Session, tmp_path: Path) -> None:
+    path = _ledger(tmp_path / "l.parquet", [("Users", "1"), ("Users", "2"), ("Groups", "g")])
+    lazy = session.run("extract_fetched_ids", inputs={"fetched_ids": Parquet.of(path)})
+    assert session.count(lazy) == 2  # two resources, not three ids
+    assert session.count(session.keep(session.bind(Parquet.of(path)))) == 3
+    assert session.count(session.bind(FETCHED.empty_table())) == 0
+
+
 def test_union_all_keeps_duplicates_in_order(session: Session) -> None:
     a = session.bind(pa.table({"x": [1, 2]}))
     b = session.bind(pa.table({"x": [2]}))

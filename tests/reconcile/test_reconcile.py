@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import orjson
 import polars as pl
@@ -301,3 +302,35 @@ def test_exports_imported_from_ndjson_reconcile(store: Store, tmp_path: Path) ->
     import_files(store, [target], system="app", cycle=C1)
     summary = reconcile(store, "idp", "app")
     assert keys(summary.findings_path) == {("membership_missing", "medium", "u1", "t1", "g1", "tg1", None)}
+
+
+@pytest.mark.parametrize("miscount", [-1, 1])
+def test_weights_drawn_for_other_than_the_matched_groups_fail_the_run(
+    store: Store, monkeypatch: pytest.MonkeyPatch, miscount: int
+) -> None:
+    # the membership prints sum one pair of weights per matched group, drawn as many as the
+    # groups' correlation stats count: were that count and the rows reconcile_group_weights.sql
+    # numbers ever to disagree, the groups left without weights would drop out of both prints
+    # alike and their drift (u1 missing from g2 in the target) go unreported: the run must fail
+    write_export(store, "idp", [user("u1", "ann"), group("g1", "one", ["u1"]), group("g2", "two", ["u1"])])
+    write_export(
+        store,
+        "app",
+        [
+            user("t1", "ann", external_id="u1"),
+            group("tg1", "one", ["t1"], external_id="g1"),
+            group("tg2", "two", [], external_id="g2"),
+        ],
+    )
+    assert reconcile(store, "idp", "app").by_kind["membership_missing"] == 1  # the drift at stake
+
+    import recon.reconcile.run as run
+
+    counted = run._membership_findings
+
+    def miscounted(session: Any, inputs: Any, matched_groups: int) -> Any:
+        return counted(session, inputs, matched_groups + miscount)
+
+    monkeypatch.setattr(run, "_membership_findings", miscounted)
+    with pytest.raises(RuntimeError, match=f"weights for {2 + miscount} matched groups.* numbered 2"):
+        reconcile(store, "idp", "app")

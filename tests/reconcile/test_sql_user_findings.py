@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from recon.reconcile.run import USER_FINDING_PARTS
 from tests.reconcile.tables import CORRELATION, GROUPS, USERS, ordered, parse, rows, run
 
 RULES = pa.table(
@@ -44,10 +45,10 @@ rule | source_id | target_id | ambiguous
 """
 
 
-def findings(scoped: bool = False, scope: pa.Table = NO_SCOPE) -> list[tuple]:
+def part_rows(part: str, scoped: bool = False, scope: pa.Table = NO_SCOPE) -> list[tuple]:
     out = run(
         "reconcile_user_findings",
-        {"scoped": scoped},
+        {"scoped": scoped, "part": part},
         source_users=parse(SOURCE, USERS),
         target_users=parse(TARGET, USERS),
         user_correlation=parse(CORR, CORRELATION),
@@ -55,6 +56,11 @@ def findings(scoped: bool = False, scope: pa.Table = NO_SCOPE) -> list[tuple]:
         user_match_rules=RULES,
     )
     return rows(out, "kind", "severity", "source_id", "target_id", "user_name")
+
+
+def findings(scoped: bool = False, scope: pa.Table = NO_SCOPE) -> list[tuple]:
+    """The account findings as reconcile gathers them: every part of the statement, together."""
+    return ordered([row for part in USER_FINDING_PARTS for row in part_rows(part, scoped, scope)])
 
 
 def test_account_findings() -> None:
@@ -76,6 +82,15 @@ def test_account_findings() -> None:
     )
 
 
+def test_each_part_gives_its_own_kinds_only() -> None:
+    kinds = {part: {row[0] for row in part_rows(part)} for part in USER_FINDING_PARTS}
+    assert kinds == {
+        "missing": {"missing_in_target"},
+        "orphaned": {"orphaned_in_target"},
+        "pairs": {"ambiguous_match", "delayed_deactivation", "delayed_activation"},
+    }
+
+
 def test_scope_limits_missing_in_target_only() -> None:
     scope = pa.table({"user_id": ["s6", "s1", "s2"]})
     got = findings(scoped=True, scope=scope)
@@ -89,7 +104,7 @@ def test_scope_limits_missing_in_target_only() -> None:
 def test_every_output_has_the_contract_columns_in_order() -> None:
     out = run(
         "reconcile_user_findings",
-        {"scoped": False},
+        {"scoped": False, "part": "pairs"},
         source_users=parse(SOURCE, USERS),
         target_users=parse(TARGET, USERS),
         user_correlation=parse(CORR, CORRELATION),
