@@ -444,9 +444,10 @@ def idp_resources(
 ) -> Rendered:
     """The IdP's users and groups; with ``after`` only those the delta filter returns.
 
-    With ``unchanged`` (a full export, in id order), a user whose state is the one of the
-    previous full export is given as :meth:`Doc.unchanged` (its row there, its view row, and its
-    fingerprint from ``indexed``, that export's), not rendered again.
+    With ``unchanged`` (in id order), a user whose state is the one of the previous full export
+    is given as :meth:`Doc.unchanged` (its row there, its view row, and its fingerprint from
+    ``indexed``, that export's), not rendered again; in a delta (``after``), every user is given
+    so, from the full export of the same cycle (written just before, from the same states).
 
     Users then groups, each in the directory's order, or with ``by_id`` each in id order (the
     ledger is the same either way).
@@ -480,8 +481,8 @@ def idp_resources(
     twins = (
         0 if schema_faults is None else schema_faults.plan((d.user_id(u.num), u.c.user_name) for u in users)
     )
-    if unchanged is not None and not (by_id and after is None and schema_faults is None):
-        raise ValueError("unchanged users are taken only in a full export in id order, without schema faults")
+    if unchanged is not None and not (by_id and schema_faults is None):
+        raise ValueError("unchanged users are taken only in an export in id order, without schema faults")
     previous: Mapping[str, Indexed] = indexed or {}  # empty: every user is rendered
 
     def generate() -> Iterator[Doc]:
@@ -490,7 +491,7 @@ def idp_resources(
             user, notes.at = users[at], at
             if unchanged is not None:
                 # its notes were made when it was rendered from this state: nothing new to note
-                row = unchanged.seen(user.num)
+                row = unchanged.seen(user.num) if after is None else unchanged.row(user.num)
                 if row >= 0 and (fingerprints := previous.get(user_ids[user.num])) is not None:
                     yield Doc.unchanged(row, _idp_row(fingerprints.id, user.c), fingerprints)
                     continue

@@ -214,7 +214,7 @@ class _Writer:
                     add(doc)
                     for collector in collectors:
                         collector.add(doc)
-            if unchanged is not None:
+            if unchanged is not None and kind == "full":
                 unchanged.written(self.store.export(system, cycle, kind).table("users"))
             return
         folder = self.store.scim_dir(system, cycle, kind)
@@ -434,6 +434,7 @@ class _Run:
         previous, now = d.time_of(index - 1), d.time_of(index)
         cycle = cycle_id(now)
         extra_users, extra_groups = d.outside_filter(index)
+        unchanged = self.unchanged.get(SOURCE)  # every user is the one the full export just wrote
         rendered = idp_resources(
             d,
             cycle,
@@ -444,10 +445,18 @@ class _Run:
             extra_groups=frozenset(extra_groups),
             schema_faults=self.schema,
             by_id=self.by_id,
+            unchanged=unchanged,
+            indexed=head.users,
         )
         returned = ContentIndex(self.content_memo)
         self.writer.export(
-            SOURCE, now, "delta", rendered, collectors=(returned,), since=snapshot_iso(previous)
+            SOURCE,
+            now,
+            "delta",
+            rendered,
+            collectors=(returned,),
+            since=snapshot_iso(previous),
+            unchanged=unchanged,
         )
         assert self.base is not None
         watermark = snapshot_time(previous)

@@ -77,6 +77,11 @@ class Unchanged:
             return _NONE
         return self._rows[key]
 
+    def row(self, key: int) -> int:
+        """The row of record ``key`` in the last full export written (-1: not in it); nothing
+        changes a record between a cycle's full export and its delta export."""
+        return self._rows[key] if key < len(self._rows) else _NONE
+
     def written(self, users_file: Path) -> None:
         """The export was written: its users file and rows are the previous ones from now on."""
         self._previous = users_file
