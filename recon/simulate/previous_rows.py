@@ -30,7 +30,9 @@ class PreviousRows:
 
     def __init__(self, path: Path, batch_rows: int = 4096) -> None:
         self._path = path
-        self._batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+        # pre_buffer off: with it, the reader keeps every row group's compressed bytes it read until
+        # it is closed (the whole file by the end)
+        self._batches = pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows)
         self._held: list[tuple[int, pa.RecordBatch]] = []  # (its first row, batch), in order
         self._read = 0  # rows read so far
 

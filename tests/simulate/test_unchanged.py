@@ -4,6 +4,7 @@ rendered again: the output folder must be the one rendering every user writes, b
 from __future__ import annotations
 
 import hashlib
+import random
 from pathlib import Path
 
 import pyarrow as pa
@@ -114,3 +115,19 @@ def test_a_previous_row_that_is_not_the_user_asked_for_is_an_error(tmp_path: Pat
         PreviousRows(path).take([0, 2], ["a", "b"])
     with pytest.raises(AssertionError, match="beyond"):
         PreviousRows(path).take([3], ["d"])
+
+
+def test_taking_rows_holds_a_few_batches_not_the_file(tmp_path: Path) -> None:
+    ids = [f"u{n:06d}" for n in range(60_000)]
+    noise = random.Random(0)  # text zstd cannot shrink: the file is ~14 MB on disk too
+    rows = [{"id": rid, "raw": noise.randbytes(120).hex()} for rid in ids]
+    path = tmp_path / "users.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=USERS), path, row_group_size=2000, compression="zstd")
+    previous, held = PreviousRows(path, batch_rows=1000), 0
+    start = pa.total_allocated_bytes()
+    for first in range(0, len(ids), 1500):
+        positions = list(range(first, min(first + 1500, len(ids)), 2))
+        parts = previous.take(positions, [ids[p] for p in positions])
+        held = max(held, pa.total_allocated_bytes() - start)
+        del parts
+    assert held < 4 * 2**20  # a row group or two (~0.5 MB each), not the file's 14 MB
