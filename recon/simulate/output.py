@@ -199,6 +199,9 @@ class ParquetExports:
             memo.rotate()
         if self._pool is None:
             self._finish(writer, manifest, stack)
+            # Arrow's allocator keeps what it freed for reuse; hand it back before the truth is
+            # computed (where a large simulation's memory peaks), not when the allocator decides
+            pa.default_memory_pool().release_unused()
         else:
             self._pending.append(self._pool.submit(self._finish, writer, manifest, stack))
 

@@ -40,8 +40,12 @@ class PreviousRows:
         """The rows at ``positions`` (increasing, and above those of earlier calls), in order,
         checked to be the users ``ids``: a row that is not the user asked for is a bug, not a
         difference."""
+        released = False
         while self._held and self._held[0][0] + self._held[0][1].num_rows <= positions[0]:
             del self._held[0]  # positions only grow: those rows are never asked for again
+            released = True
+        if released:  # Arrow's allocator keeps freed blocks for reuse: hand them back as we go
+            pa.default_memory_pool().release_unused()
         while self._read <= positions[-1]:
             batch = next(self._batches, None)
             if batch is None:
