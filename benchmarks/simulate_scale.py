@@ -137,10 +137,12 @@ def _measure(
     same = "not compared"
     for run in range(runs):  # interleaved: before, after, before, after ...
         if before is not None:
+            load = _load()
             befores.append(_simulate(old, users, cycles, before))
-            print(f"{users:,} users, before {run + 1}: {befores[-1]} load {_load()}", flush=True)
+            print(f"{users:,} users, before {run + 1}: {befores[-1]} load {load} -> {_load()}", flush=True)
+        load = _load()
         sims.append(_simulate(out, users, cycles))
-        print(f"{users:,} users, run {run + 1}: {sims[-1]} load {_load()}", flush=True)
+        print(f"{users:,} users, run {run + 1}: {sims[-1]} load {load} -> {_load()}", flush=True)
         if before is not None:
             same = _same_bytes(out, old)
             print(f"{users:,} users, outputs before/after: {same}", flush=True)
@@ -167,9 +169,9 @@ def _measure(
         "truth": truth,
         "rss": max(r.peak_rss_mb for r in sims),
         "floor_runs": len(floors),
-        "floor": median([r.seconds for r in floors]),
-        "floor_cpu": median([r.cpu_seconds for r in floors]),
-        "floor_rss": max(r.peak_rss_mb for r in floors),
+        "floor": median([r.seconds for r in floors]) if floors else float("nan"),
+        "floor_cpu": median([r.cpu_seconds for r in floors]) if floors else float("nan"),
+        "floor_rss": max((r.peak_rss_mb for r in floors), default=float("nan")),
         "rows": rows,
         "findings": findings,
         "before": befores,
@@ -194,7 +196,9 @@ def main() -> None:
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--before", type=Path, help="a source tree of the code before the change")
     parser.add_argument("--before-label", default="before", help="what --before is (e.g. main at d7b0f13)")
-    parser.add_argument("--floor-runs", type=int, help="floor runs of the large run (default: as many)")
+    parser.add_argument(
+        "--floor-runs", type=int, help="floor runs of the large run (default: as many; 0: no floor)"
+    )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

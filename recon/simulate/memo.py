@@ -70,7 +70,7 @@ class Doc:
     from an object per member. Read back from a file, ``members`` is None and ``data`` is whole.
     """
 
-    __slots__ = ("_data", "content_print", "group", "indexed", "members", "raw", "row")
+    __slots__ = ("_data", "content_print", "group", "indexed", "members", "previous", "raw", "row")
 
     def __init__(
         self, raw: bytes, group: bool, data: dict[str, Any] | None = None, members: Members | None = None
@@ -85,6 +85,17 @@ class Doc:
         self.content_print: bytes | None = None
         self.row: UserRow | None = None
         self.indexed: Indexed | None = None
+        # a user unchanged since its system's previous full export (recon.simulate.unchanged): its
+        # row there (>= 0), whose text and columns are its own; ``raw`` is then empty and only
+        # ``row`` (and, at the IdP, ``indexed``) are made
+        self.previous = -1
+
+    @classmethod
+    def unchanged(cls, previous: int, row: UserRow, indexed: Indexed | None = None) -> Doc:
+        """A user written as it was at row ``previous`` of its system's previous full export."""
+        doc = cls(b"", False)
+        doc.previous, doc.row, doc.indexed = previous, row, indexed
+        return doc
 
     @classmethod
     def of(cls, resource: dict[str, Any], group: bool) -> Doc:

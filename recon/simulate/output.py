@@ -29,8 +29,9 @@ from recon.extract.json_columns import lines_of, page_rows
 from recon.extract.normalize import Normalised, normalise
 from recon.extract.writer import ExportWriter
 from recon.fingerprint import content_sha256
-from recon.schemas import DELTA_FINDINGS, FINDINGS
+from recon.schemas import DELTA_FINDINGS, FINDINGS, USERS
 from recon.simulate.memo import Doc, Memo
+from recon.simulate.previous_rows import PreviousRows, merged
 from recon.store import Manifest, Store, atomic_write_bytes
 
 __all__ = [
@@ -49,6 +50,9 @@ PAGE_SIZE = 1000
 # users per page given to the columns: as many as ExportWriter buffers before it writes, so its
 # files (and DuckDB's work on them) are those of adding the users one by one
 USERS_PAGE = 20_000
+# when users are taken from the previous export: pages as small as the batches it is read in,
+# so a page's rows (read, taken and merged) are held a few MB at a time
+TAKING_PAGE = 4096
 _MAX_TEXT = 2**31 - 1  # Arrow's string offsets are int32
 LEAVERS = pa.schema(
     [
@@ -113,15 +117,20 @@ class ParquetExports:
         self._memos: dict[str, Memo[Normalised]] = {}
 
     @contextlib.contextmanager
-    def export(self, manifest: Manifest, memoise: bool) -> Iterator[Add]:
-        """Yield ``add(doc)``; the export is published after the block."""
+    def export(self, manifest: Manifest, memoise: bool, previous: Path | None = None) -> Iterator[Add]:
+        """Yield ``add(doc)``; the export is published after the block. ``previous``: the system's
+        previous full ``users.parquet``, where the rows of the users given unchanged are taken."""
         self._raise_failures()
         ref = self.store.export(manifest.system, manifest.cycle, manifest.kind)
         stack = contextlib.ExitStack()
         staging = stack.enter_context(self.store.publishing(ref.path))
         memo = self._memos.setdefault(manifest.system, Memo(memoise))
+        taken_from = None if previous is None else PreviousRows(previous)
         pending: list[bytes] = []  # the texts only: a user is parsed again only if its page is refused
         prints: list[bytes | None] = []  # their content prints, from the rendered objects at hand
+        taken: list[int] = []  # rows of the previous export, for the users given unchanged
+        taken_ids: list[str] = []
+        is_taken = bytearray()  # per user of the page, in order: taken (1) or rendered (0)
         try:
             writer = ExportWriter(staging, batch_rows=USERS_PAGE)
 
@@ -129,26 +138,40 @@ class ParquetExports:
                 writer.add(memo.get(doc.raw, lambda: normalise(doc.data, doc.raw.decode("utf-8"))))
 
             def send() -> None:
-                nonlocal pending, prints
-                if not pending:
+                nonlocal pending, prints, taken, taken_ids, is_taken
+                if not is_taken:
                     return
                 # a memoised text comes without its object: then the columns parse every text
-                batch = _users_rows(pending, prints if len(prints) == len(pending) else None)
-                if batch is not None:
+                given = prints if len(prints) == len(pending) else None
+                batch = _users_rows(pending, given) if pending else None
+                if taken:
+                    assert taken_from is not None
+                    if pending and batch is None:  # a page the columns refuse: rows by normalise
+                        rows = [normalise(Doc(raw, False).data, raw.decode("utf-8")).row for raw in pending]
+                        batch = pa.RecordBatch.from_pylist(rows, schema=USERS)
+                    writer.add_users(merged(batch, taken_from.take(taken, taken_ids), is_taken))
+                elif batch is not None:
                     writer.add_users(batch)
                 else:  # a page the columns refuse (e.g. schema faults): resource by resource
                     for raw in pending:
                         normalised(Doc(raw, False))
-                pending, prints = [], []
+                pending, prints, taken, taken_ids, is_taken = [], [], [], [], bytearray()
 
             def add(doc: Doc) -> None:
                 if not doc.group:
-                    pending.append(doc.raw)
-                    if doc.content_print is not None:
-                        prints.append(doc.content_print)
-                    elif (resource := doc.parsed) is not None:
-                        prints.append(content_sha256(resource, "User"))
-                    if len(pending) >= USERS_PAGE:
+                    if doc.previous >= 0:
+                        assert doc.row is not None
+                        taken.append(doc.previous)
+                        taken_ids.append(doc.row.id)
+                        is_taken.append(1)
+                    else:
+                        pending.append(doc.raw)
+                        is_taken.append(0)
+                        if doc.content_print is not None:
+                            prints.append(doc.content_print)
+                        elif (resource := doc.parsed) is not None:
+                            prints.append(content_sha256(resource, "User"))
+                    if len(is_taken) >= (TAKING_PAGE if taken_from is not None else USERS_PAGE):
                         send()
                     return
                 send()  # the users before a group are written before it, as they arrived
@@ -167,6 +190,7 @@ class ParquetExports:
             yield add
             send()
             writer.close()
+            taken_from = None  # the previous export's row groups go now, not with the writer
         except BaseException as exc:
             if not stack.__exit__(type(exc), exc, exc.__traceback__):
                 raise
@@ -175,6 +199,9 @@ class ParquetExports:
             memo.rotate()
         if self._pool is None:
             self._finish(writer, manifest, stack)
+            # Arrow's allocator keeps what it freed for reuse; hand it back before the truth is
+            # computed (where a large simulation's memory peaks), not when the allocator decides
+            pa.default_memory_pool().release_unused()
         else:
             self._pending.append(self._pool.submit(self._finish, writer, manifest, stack))
 

@@ -15,7 +15,7 @@ case. Each trap is recorded in the ledger the first time a record shows it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -43,18 +43,28 @@ from recon.simulate.model import (
 from recon.simulate.names import SITES
 from recon.simulate.schema import SchemaFaults
 from recon.simulate.sync import Target
+from recon.simulate.unchanged import Unchanged
 from recon.simulate.views import (
     CUSTOM,
     ENTERPRISE,
     GROUP_SCHEMA,
     USER_SCHEMA,
+    Indexed,
     UserRow,
     by_repr,
     fingerprint,
     primary_email,
 )
 
-__all__ = ["CUSTOM_SCHEMA", "Rendered", "idp_resources", "phone_number", "target_resources"]
+__all__ = [
+    "CUSTOM_SCHEMA",
+    "Rendered",
+    "idp_resources",
+    "idp_states",
+    "phone_number",
+    "target_resources",
+    "target_states",
+]
 
 _TRAPS = "traps"
 _USER_TRAPS = NAME_CASE | EMAIL_CASE | EMAIL_ORDER | BLANK  # flags a target user's traps come from
@@ -363,7 +373,7 @@ def _with_idp_view(
     values just rendered (both renderers call it; the tests hold the result equal to the views')."""
     c, p = user.c, user.p
     first = _work_email(c)  # the primary email (the IdP's are never in other letter case)
-    doc.row = UserRow(rid, None, c.user_name, c.active, c.given, c.family, first, c.title, c.department)
+    doc.row = _idp_row(rid, c)
     key = [
         None,
         c.user_name,
@@ -386,6 +396,21 @@ def _with_idp_view(
     ]
     doc.indexed = fingerprint(rid, key, c.user_name, user.last_modified)
     return doc
+
+
+def _idp_row(rid: str, c: Content) -> UserRow:
+    """The view row of an IdP user (its primary email is its work one, never in other letter case)."""
+    return UserRow(rid, None, c.user_name, c.active, c.given, c.family, _work_email(c), c.title, c.department)
+
+
+def _idp_state(user: User) -> tuple[Any, ...]:
+    """What an IdP user's resource is made from (its number aside, which never changes)."""
+    return (user.c, user.p, user.form, user.created, user.last_modified, user.version, user.flags)
+
+
+def idp_states(d: Directory) -> Iterator[tuple[Any, ...] | None]:
+    """What each IdP user's resource is made from, by user number (None: deleted)."""
+    return (None if user is None else _idp_state(user) for user in d.users)
 
 
 def _idp_group(d: Directory, group: Group, members: list[str], cycle: str, ledger: Notes) -> Doc:
@@ -414,8 +439,15 @@ def idp_resources(
     extra_groups: frozenset[int] = frozenset(),
     schema_faults: SchemaFaults | None = None,
     by_id: bool = False,
+    unchanged: Unchanged | None = None,
+    indexed: Mapping[str, Indexed] | None = None,
 ) -> Rendered:
     """The IdP's users and groups; with ``after`` only those the delta filter returns.
+
+    With ``unchanged`` (in id order), a user whose state is the one of the previous full export
+    is given as :meth:`Doc.unchanged` (its row there, its view row, and its fingerprint from
+    ``indexed``, that export's), not rendered again; in a delta (``after``), every user is given
+    so, from the full export of the same cycle (written just before, from the same states).
 
     Users then groups, each in the directory's order, or with ``by_id`` each in id order (the
     ledger is the same either way).
@@ -449,22 +481,22 @@ def idp_resources(
     twins = (
         0 if schema_faults is None else schema_faults.plan((d.user_id(u.num), u.c.user_name) for u in users)
     )
+    if unchanged is not None and not (by_id and schema_faults is None):
+        raise ValueError("unchanged users are taken only in an export in id order, without schema faults")
+    previous: Mapping[str, Indexed] = indexed or {}  # empty: every user is rendered
 
     def generate() -> Iterator[Doc]:
         notes = _Deferred(ledger)
         for at in _in_order([user_ids[u.num] for u in users], by_id):
             user, notes.at = users[at], at
+            if unchanged is not None:
+                # its notes were made when it was rendered from this state: nothing new to note
+                row = unchanged.seen(user.num) if after is None else unchanged.row(user.num)
+                if row >= 0 and (fingerprints := previous.get(user_ids[user.num])) is not None:
+                    yield Doc.unchanged(row, _idp_row(fingerprints.id, user.c), fingerprints)
+                    continue
             if memo.enabled:
-                state = (
-                    user.c,
-                    user.p,
-                    user.form,
-                    user.created,
-                    user.last_modified,
-                    user.version,
-                    user.flags,
-                )
-                doc = memo.get(user.num, state, partial(_idp_user, d, user, cycle, notes))
+                doc = memo.get(user.num, _idp_state(user), partial(_idp_user, d, user, cycle, notes))
             else:
                 doc = _idp_user(d, user, cycle, notes)
             if schema_faults is None:
@@ -546,18 +578,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
     )
     doc = Doc(raw.encode(), False)
     doc.content_print = content_sha256_of_sorted_json(content.encode())
-    first = _work_email(c, bool(flags & EMAIL_CASE))  # the primary email
-    doc.row = UserRow(
-        tid,
-        external_id,
-        user_name,
-        account.active,
-        c.given,
-        c.family,
-        first,
-        title,
-        department,
-    )
+    doc.row = _target_row(tid, account, external_id, user_name, title, department)
     if source_id is not None and (flags & _USER_TRAPS or account.ext != EXT_SOURCE):
         resource = {"id": tid, "userName": user_name}
         if external_id is not None:
@@ -567,6 +588,50 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
         example = {"system": t.name, "cycle": cycle, "id": tid, "created": created}
         ledger.note_once(_TRAPS, "timestamp_offset", f"{t.name}:{tid}", example)
     return doc
+
+
+def _target_row(
+    tid: str,
+    account: Account,
+    external_id: str | None,
+    user_name: str,
+    title: str | None,
+    department: str | None,
+) -> UserRow:
+    """The view row of a target's user, from the values its text shows."""
+    c = account.c
+    first = _work_email(c, bool(account.flags & EMAIL_CASE))  # the primary email
+    return UserRow(tid, external_id, user_name, account.active, c.given, c.family, first, title, department)
+
+
+def _unchanged_target_row(t: Target, account: Account) -> UserRow:
+    """:func:`_target_row` of an account not rendered again (the values :func:`_target_user` shows)."""
+    c, flags = account.c, account.flags
+    blank = bool(flags & BLANK)
+    if account.ext == EXT_SOURCE and account.src >= 0:
+        external_id: str | None = t.dir.user_id(account.src)
+    else:
+        external_id = "" if account.ext == EXT_BLANK else None
+    return _target_row(
+        t.account_id(account),
+        account,
+        external_id,
+        _case_variant(c.user_name) if flags & NAME_CASE else c.user_name,
+        c.title if c.title is not None else ("" if blank else None),
+        c.department if c.department is not None else ("" if blank else None),
+    )
+
+
+def _target_state(t: Target, a: Account) -> tuple[Any, ...]:
+    """What a target's user resource is made from (its serial and source aside, and its manager's
+    account, whose id it shows)."""
+    manager = t.acct_of[a.c.manager] if 0 <= a.c.manager < len(t.acct_of) else None
+    return (a.c, a.active, a.ext, a.flags, a.created, a.last_modified, a.version, a.src, manager)
+
+
+def target_states(t: Target) -> Iterator[tuple[Any, ...] | None]:
+    """What each user resource of a target is made from, by account serial (None: deleted)."""
+    return (None if account is None else _target_state(t, account) for account in t.accounts)
 
 
 def _target_user_object(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
@@ -678,10 +743,19 @@ def _target_group(t: Target, group: TGroup, members: list[str], cycle: str, ledg
 
 
 def target_resources(
-    t: Target, cycle: str, ledger: Ledger, memo: RenderMemo, *, by_id: bool = False
+    t: Target,
+    cycle: str,
+    ledger: Ledger,
+    memo: RenderMemo,
+    *,
+    by_id: bool = False,
+    unchanged: Unchanged | None = None,
 ) -> Rendered:
     """A target's full export: its accounts and groups, traps rendered (each in id order with
-    ``by_id``; the ledger is the same either way)."""
+    ``by_id``; the ledger is the same either way). With ``unchanged`` (``by_id`` only), a user
+    whose state is the one of the previous full export is given as :meth:`Doc.unchanged`."""
+    if unchanged is not None and not by_id:
+        raise ValueError("unchanged users are taken only in an export in id order")
     accounts = [a for a in t.accounts if a is not None]
     groups = sorted(t.groups.values(), key=lambda g: g.serial)
     members: dict[int, list[str]] = {g.key: [] for g in groups}
@@ -696,12 +770,16 @@ def target_resources(
         notes = _Deferred(ledger)
         for at in _in_order([account_ids[a.serial] for a in accounts], by_id):
             a, notes.at = accounts[at], at
+            if unchanged is not None:
+                # its notes were made when it was rendered from this state: nothing new to note
+                row = unchanged.seen(a.serial)
+                if row >= 0:
+                    yield Doc.unchanged(row, _unchanged_target_row(t, a))
+                    continue
             if not memo.enabled:
                 yield _target_user(t, a, cycle, notes)
                 continue
-            manager = t.acct_of[a.c.manager] if 0 <= a.c.manager < len(t.acct_of) else None
-            state = (a.c, a.active, a.ext, a.flags, a.created, a.last_modified, a.version, a.src, manager)
-            yield memo.get(a.serial, state, partial(_target_user, t, a, cycle, notes))
+            yield memo.get(a.serial, _target_state(t, a), partial(_target_user, t, a, cycle, notes))
         for at in _in_order([t.group_id(g) for g in groups], by_id):
             group, notes.at = groups[at], len(accounts) + at
             yield _target_group(t, group, members[group.key], cycle, notes)

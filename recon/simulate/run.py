@@ -38,10 +38,18 @@ from recon.simulate.output import (
     write_rows,
 )
 from recon.simulate.profiles import Profile, get_profile
-from recon.simulate.render import CUSTOM_SCHEMA, Rendered, idp_resources, target_resources
+from recon.simulate.render import (
+    CUSTOM_SCHEMA,
+    Rendered,
+    idp_resources,
+    idp_states,
+    target_resources,
+    target_states,
+)
 from recon.simulate.schema import SchemaFaults
 from recon.simulate.sync import CAPABILITIES, TARGET_STYLES, Target
 from recon.simulate.truth import delta_findings, findings, leavers
+from recon.simulate.unchanged import Unchanged
 from recon.simulate.views import ContentIndex, DirectoryView, Indexed, UserRow, ViewBuilder
 from recon.store import ExportKind, Manifest, Store, atomic_write_bytes, atomic_write_json
 from recon.validate.rules import SCHEMA_FINDINGS
@@ -152,6 +160,11 @@ def _prepare(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+# Users unchanged since their system's previous full export are taken from its Parquet file
+# rather than rendered again (large Parquet simulations without schema faults, where the memos
+# are off); the tests turn it off to compare the bytes with rendering every user.
+TAKE_UNCHANGED = True
+
 # DuckDB's buffer for an export that has something to dedupe and sort, when RECON_MEMORY_LIMIT is
 # not set. The simulator gives its resources in id order, so its exports sort nothing and DuckDB
 # is not even opened; when they were sorted, a 1M-user IdP export needed 1GB (512MB ran out).
@@ -180,7 +193,10 @@ class _Writer:
         *,
         collectors: Sequence[ViewBuilder | ContentIndex],
         since: str | None = None,
+        unchanged: Unchanged | None = None,
     ) -> None:
+        """Write one export; with ``unchanged``, the users given unchanged are taken from its
+        previous full export, and this one's users file becomes the previous one."""
         cycle = cycle_id(cycle_time)
         manifest = Manifest(system=system, cycle=cycle, kind=kind)
         if since is not None:
@@ -192,11 +208,14 @@ class _Writer:
         manifest.total_results = {"Users": rendered.users, "Groups": rendered.groups}
         manifest.origin = dict(self.origin)
         if self.parquet is not None:
-            with self.parquet.export(manifest, self.memoise) as add:
+            previous = None if unchanged is None else unchanged.previous
+            with self.parquet.export(manifest, self.memoise, previous) as add:
                 for doc in rendered.resources:
                     add(doc)
                     for collector in collectors:
                         collector.add(doc)
+            if unchanged is not None and kind == "full":
+                unchanged.written(self.store.export(system, cycle, kind).table("users"))
             return
         folder = self.store.scim_dir(system, cycle, kind)
         with json_pages_export(self.store, folder, rendered.users, rendered.groups) as (add, names):
@@ -262,7 +281,7 @@ def simulate(
     memoise = users <= MEMO_LIMIT
     writer = _Writer(out, fmt, seed, chosen.name, memoise)
     faulty = SchemaFaults(seed, schema_faults) if schema_faults > 0 else None
-    run = _Run(out, directory, apps, writer, ledger, memoise, faulty)
+    run = _Run(out, directory, apps, writer, ledger, memoise, faulty, take_unchanged=TAKE_UNCHANGED)
     with gc_paused():
         try:
             for index in range(cycles):
@@ -293,6 +312,8 @@ class _Run:
         ledger: Ledger,
         memoise: bool,
         schema: SchemaFaults | None = None,
+        *,
+        take_unchanged: bool = False,
     ) -> None:
         self.out, self.directory, self.apps, self.writer, self.ledger = out, directory, apps, writer, ledger
         self.schema = schema
@@ -301,6 +322,11 @@ class _Run:
         # keep the directory's order, and schema faults their twins right after the original.
         self.by_id = writer.fmt == "parquet" and schema is None
         systems = [SOURCE, *(app.name for app in apps)]
+        # large directories (where the memos are off): users unchanged since the previous full
+        # export are taken from its Parquet file instead of being rendered and parsed again
+        self.unchanged = (
+            {name: Unchanged() for name in systems} if take_unchanged and self.by_id and not memoise else {}
+        )
         self.render_memo = {name: RenderMemo(memoise) for name in systems}
         self.row_memo: dict[str, Memo[UserRow]] = {name: Memo(memoise) for name in systems}
         self.content_memo: Memo[Indexed] = Memo(memoise)
@@ -324,18 +350,28 @@ class _Run:
             for app in self.apps:
                 app.initial()
         else:
+            self._hold_states()
             events = d.evolve(index)
             for app in self.apps:
                 app.sync(index, events)
+            self._compare_states()
         self.privileged = [d.groups[g].name for g in d.privileged]
         now = d.time_of(index)
         cycle = cycle_id(now)
         self.cycle_ids.append(cycle)
         source, head = ViewBuilder(self.row_memo[SOURCE]), ContentIndex(self.content_memo)
+        unchanged = self._unchanged(SOURCE, len(d.users))
         rendered = idp_resources(
-            d, cycle, self.ledger, self.render_memo[SOURCE], schema_faults=self.schema, by_id=self.by_id
+            d,
+            cycle,
+            self.ledger,
+            self.render_memo[SOURCE],
+            schema_faults=self.schema,
+            by_id=self.by_id,
+            unchanged=unchanged,
+            indexed=None if self.base is None else self.base.users,
         )
-        self.writer.export(SOURCE, now, "full", rendered, collectors=(source, head))
+        self.writer.export(SOURCE, now, "full", rendered, collectors=(source, head), unchanged=unchanged)
         if self.schema is not None:
             folder = self.store.truth_schema_dir(SOURCE, cycle)
             write_rows(folder / "schema_findings.parquet", self.schema.take(cycle), SCHEMA_FINDINGS)
@@ -350,8 +386,11 @@ class _Run:
         self._track_leavers(index, source.view)
         for app in self.apps:
             target = ViewBuilder(self.row_memo[app.name])
-            rendered = target_resources(app, cycle, self.ledger, self.render_memo[app.name], by_id=self.by_id)
-            self.writer.export(app.name, now, "full", rendered, collectors=(target,))
+            unchanged = self._unchanged(app.name, len(app.accounts))
+            rendered = target_resources(
+                app, cycle, self.ledger, self.render_memo[app.name], by_id=self.by_id, unchanged=unchanged
+            )
+            self.writer.export(app.name, now, "full", rendered, collectors=(target,), unchanged=unchanged)
             self.row_memo[app.name].rotate()
             rows = findings(source.view, target.view, self.privileged)
             folder = self.store.truth_findings_dir(SOURCE, app.name, cycle)
@@ -369,11 +408,33 @@ class _Run:
             self.access[app.name].append(access)
             self.orphans[app.name].append(orphans)
 
+    def _unchanged(self, system: str, records: int) -> Unchanged | None:
+        """The system's :class:`Unchanged`, started for a full export (None when not taking)."""
+        unchanged = self.unchanged.get(system)
+        if unchanged is not None:
+            unchanged.start(records)
+        return unchanged
+
+    def _hold_states(self) -> None:
+        """Before the cycle's changes: the records' states, as the last full exports show them."""
+        if self.unchanged:
+            self.unchanged[SOURCE].hold(idp_states(self.directory))
+            for app in self.apps:
+                self.unchanged[app.name].hold(target_states(app))
+
+    def _compare_states(self) -> None:
+        """After the cycle's changes: which records kept their state (the held states go)."""
+        if self.unchanged:
+            self.unchanged[SOURCE].compare(idp_states(self.directory))
+            for app in self.apps:
+                self.unchanged[app.name].compare(target_states(app))
+
     def _delta(self, index: int, head: ContentIndex) -> None:
         d = self.directory
         previous, now = d.time_of(index - 1), d.time_of(index)
         cycle = cycle_id(now)
         extra_users, extra_groups = d.outside_filter(index)
+        unchanged = self.unchanged.get(SOURCE)  # every user is the one the full export just wrote
         rendered = idp_resources(
             d,
             cycle,
@@ -384,10 +445,18 @@ class _Run:
             extra_groups=frozenset(extra_groups),
             schema_faults=self.schema,
             by_id=self.by_id,
+            unchanged=unchanged,
+            indexed=head.users,
         )
         returned = ContentIndex(self.content_memo)
         self.writer.export(
-            SOURCE, now, "delta", rendered, collectors=(returned,), since=snapshot_iso(previous)
+            SOURCE,
+            now,
+            "delta",
+            rendered,
+            collectors=(returned,),
+            since=snapshot_iso(previous),
+            unchanged=unchanged,
         )
         assert self.base is not None
         watermark = snapshot_time(previous)
