@@ -78,4 +78,8 @@ def merged(new: pa.RecordBatch | None, taken: list[pa.RecordBatch], is_taken: by
     order = pc.if_else(pc.cast(flags, pa.bool_()), taken_at, new_at)
     rows = table.take(order).combine_chunks()
     batches = rows.to_batches()
-    return batches[0] if len(batches) == 1 else pa.RecordBatch.from_pylist([], USERS)
+    if not batches:
+        return pa.RecordBatch.from_pylist([], USERS)
+    if len(batches) > 1:  # combine_chunks leaves one chunk: more would be rows dropped silently
+        raise AssertionError(f"{len(batches)} batches where combine_chunks leaves one")
+    return batches[0]
