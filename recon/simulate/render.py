@@ -523,10 +523,8 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
     of :func:`_target_user_object`'s resource, and of it sorted without meta; the tests hold both
     equal), or through that object when a value holds a character JSON escapes."""
     c, flags = account.c, account.flags
-    blank = bool(flags & BLANK)
-    title = c.title if c.title is not None else ("" if blank else None)
-    department = c.department if c.department is not None else ("" if blank else None)
-    user_name = _case_variant(c.user_name) if flags & NAME_CASE else c.user_name
+    source_id = t.dir.user_id(account.src) if account.src >= 0 else None
+    external_id, user_name, title, department = _shown_values(account, source_id)
     emails = _emails(c, upper=bool(flags & EMAIL_CASE), reverse=bool(flags & EMAIL_ORDER))
     texts = [user_name, c.given, c.family, c.user_type, *(e["value"] for e in emails)]
     if title:
@@ -536,14 +534,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
     if _ESCAPED.search("".join(texts)) is not None:
         return _target_user_object(t, account, cycle, ledger)
     tid = t.account_id(account)
-    source_id = t.dir.user_id(account.src) if account.src >= 0 else None
     offset = OFFSETS[account.serial % len(OFFSETS)] if flags & TS_OFFSET else 0
-    if account.ext == EXT_SOURCE and source_id is not None:
-        external_id: str | None = source_id
-    elif account.ext == EXT_BLANK:
-        external_id = ""
-    else:
-        external_id = None
     number = employee_number(account.src, c) if account.src >= 0 else None
     manager_account = t.acct_of[c.manager] if 0 <= c.manager < len(t.acct_of) else None
     manager = t.account_id(manager_account) if manager_account is not None else None
@@ -583,7 +574,7 @@ def _target_user(t: Target, account: Account, cycle: str, ledger: Notes) -> Doc:
         resource = {"id": tid, "userName": user_name}
         if external_id is not None:
             resource["externalId"] = external_id
-        _note_user_traps(t.name, cycle, ledger, resource, account, source_id, emails, blank)
+        _note_user_traps(t.name, cycle, ledger, resource, account, source_id, emails, bool(flags & BLANK))
     if offset:
         example = {"system": t.name, "cycle": cycle, "id": tid, "created": created}
         ledger.note_once(_TRAPS, "timestamp_offset", f"{t.name}:{tid}", example)
@@ -604,22 +595,27 @@ def _target_row(
     return UserRow(tid, external_id, user_name, account.active, c.given, c.family, first, title, department)
 
 
-def _unchanged_target_row(t: Target, account: Account) -> UserRow:
-    """:func:`_target_row` of an account not rendered again (the values :func:`_target_user` shows)."""
+def _shown_values(account: Account, source_id: str | None) -> tuple[str | None, str, str | None, str | None]:
+    """The externalId, userName, title and department a target's user shows, its traps applied
+    (``source_id``: the IdP id of its source user, None when it has none)."""
     c, flags = account.c, account.flags
-    blank = bool(flags & BLANK)
-    if account.ext == EXT_SOURCE and account.src >= 0:
-        external_id: str | None = t.dir.user_id(account.src)
+    if account.ext == EXT_SOURCE and source_id is not None:
+        external_id: str | None = source_id
     else:
         external_id = "" if account.ext == EXT_BLANK else None
-    return _target_row(
-        t.account_id(account),
-        account,
+    blank = bool(flags & BLANK)
+    return (
         external_id,
         _case_variant(c.user_name) if flags & NAME_CASE else c.user_name,
         c.title if c.title is not None else ("" if blank else None),
         c.department if c.department is not None else ("" if blank else None),
     )
+
+
+def _unchanged_target_row(t: Target, account: Account) -> UserRow:
+    """:func:`_target_row` of an account not rendered again (the values :func:`_target_user` shows)."""
+    source_id = t.dir.user_id(account.src) if account.src >= 0 else None
+    return _target_row(t.account_id(account), account, *_shown_values(account, source_id))
 
 
 def _target_state(t: Target, a: Account) -> tuple[Any, ...]:
