@@ -63,6 +63,9 @@ def run(name: str, **relations: Any) -> pl.DataFrame:
         if name == "history_leavers_bits":  # it reads the delayed findings' cycles from their spans
             spans = {"findings": relations["findings"], "cycles": relations["cycles"]}
             relations["drift_spans"] = session.run("history_drift_spans", None, spans, keep=True)
+            # and the leavers' sets from history_leaver_exports over the exports, as history() does
+            exports = {"source_users": relations.pop("source_users"), "cycles": relations["cycles"]}
+            relations["leaver_exports"] = session.run("history_leaver_exports", None, exports, keep=True)
         return session.polars(session.run(name, None, relations))
 
 
