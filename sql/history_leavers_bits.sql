@@ -13,7 +13,8 @@
 -- findings), and those of orphaned_in_target findings (severity other than low) on a target
 -- account it was matched to. "The first cycle of set s" is the lowest set bit:
 -- bit_count((s - 1) & ~s) (s > 0, s < 2^62). The leavers are found once per source (not once per
--- pair), and one aggregate per set replaces distinct unions and cycle-by-cycle look-ups.
+-- pair), and one aggregate per set replaces distinct unions and cycle-by-cycle look-ups. The rows
+-- come in no particular order, as history_leavers' do.
 WITH ranked AS (  -- every pair's cycles, with their rank among the cycles of the source
     SELECT source, target, cycle, cycle_index, cycle_epoch, cycle_rank FROM cycles
 ),
@@ -108,7 +109,7 @@ no_access AS (
                 END)) >> left_rank) << left_rank AS open_cycles_set
     FROM deleted_at
 ),
-decided AS MATERIALIZED (  -- (kept: the few leavers with several names then join by cycle)
+decided AS (
     SELECT
         a.source,
         a.target,
@@ -136,13 +137,14 @@ decided AS MATERIALIZED (  -- (kept: the few leavers with several names then joi
                 THEN CAST(bit_count((a.open_cycles_set - 1) & ~a.open_cycles_set) AS BIGINT)
         END
 ),
-named AS (  -- the name in the leaving cycle (a leaver exported twice there: one row per name)
-    SELECT d.*, d.user_name AS name FROM decided AS d WHERE d.one_name
-    UNION ALL
-    SELECT d.*, n.user_name AS name
+named AS (
+    -- the name in the leaving cycle: a leaver of one name has it; one with several is joined to
+    -- its names in that cycle (one row per name: it may be exported twice there), and has one
+    -- there, since it is inactive in its leaving cycle
+    SELECT d.*, CASE WHEN d.one_name THEN d.user_name ELSE n.user_name END AS name
     FROM decided AS d
-    JOIN leaver_exports AS n ON n.system = d.source AND n.name_cycle = d.left_cycle AND n.id = d.source_id
-    WHERE NOT d.one_name
+    LEFT JOIN leaver_exports AS n
+        ON NOT d.one_name AND n.system = d.source AND n.name_cycle = d.left_cycle AND n.id = d.source_id
 )
 SELECT
     l.source,
@@ -160,4 +162,3 @@ SELECT
     coalesce(l.resolved_index, l.last_index + 1) - l.left_index AS open_cycles,
     (coalesce(l.resolved_epoch, l.last_epoch) - l.left_epoch) / 3600.0 AS open_hours
 FROM named AS l
-ORDER BY l.source, l.target, still_open DESC, open_cycles DESC, l.name, l.source_id
