@@ -2,11 +2,10 @@
 -- purpose: per source system and leaver (a user some export shows active=false): the first export showing it inactive, the cycles it is exported inactive in and the cycles it is exported in from leaving on (bit sets), and its name
 -- inputs: source_users, cycles
 -- params: none
--- The exports' half of history_leavers_bits, which takes these rows as leaver_exports: it reads
--- the source exports and nothing else, so history() runs it on a worker session while the
--- findings' statements run. cycles: as history_leavers_bits takes them (cycle_rank numbers each
--- source's cycles 1, 2, ...; at most 61 per source); a set of cycles is one BIGINT, bit r for
--- rank r. The exports are read twice, narrowly: the inactive rows (few; the only ones read with
+-- The exports' half of history_leavers_bits, which takes these rows as leaver_exports (kept as a
+-- table: its joins then read the ids with column statistics). cycles: as history_leavers_bits
+-- takes them (cycle_rank numbers each source's cycles 1, 2, ...; at most 61 per source); a set
+-- of cycles is one BIGINT, bit r for rank r. The exports are read twice, narrowly: the inactive rows (few; the only ones read with
 -- the name the user had) find the leavers; then the ids of all the rows are probed against the
 -- leavers, to find one exported again after it first left (e.g. rehired, rare).
 -- Rows: one per leaver with name_cycle NULL: left_cycle, inactive_cycles, exported_cycles (the

@@ -44,14 +44,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 
 from recon.config.toml import EngineConfig
 from recon.engine import Parquet, Session, Table, open_session
@@ -131,11 +129,12 @@ BIT_SET_CYCLES = 61
 histories from ``history_leavers``: the same rows."""
 
 
-def lane_threads() -> int:
-    """The engine threads history() asks for: half the cores (at least one). It runs two lanes at
-    once, the exports' half of the leavers on a worker session and the findings' statements on its
-    own, so each lane gets about half; on 2 cores one thread each, which spares the high-cardinality
-    aggregates the cost of partitioning their groups between threads."""
+def history_threads() -> int:
+    """The engine threads history() asks for: one per two cores, at least one (one on 2 cores).
+    Its two big statements are high-cardinality aggregates and joins (1.2M finding identities and
+    200,000 leavers probed by 18.47M export rows at 1M users x 20 cycles): at 2 threads DuckDB
+    partitions them between the threads for ~0.3 CPU s more each, and on the loaded 2-core host
+    the wall time was no shorter (benchmarks/results/history.md, hist23)."""
     return max(1, (os.cpu_count() or 1) // 2)
 
 
@@ -295,23 +294,18 @@ def history(
     findings = Parquet.of(
         *(store.findings_dir(*key) / "findings.parquet" for key in keys), hive_types=_FINDINGS_HIVE
     )
-    with (
-        open_session(temp_dir=store.temp_dir, engine=engine, threads=lane_threads()) as session,
-        ThreadPoolExecutor(1) as meanwhile,
-    ):
+    with open_session(temp_dir=store.temp_dir, engine=engine, threads=history_threads()) as session:
         try:
             latest = {(src, tgt): cycle for src, tgt, cycle in keys}  # keys are sorted: the last wins
             latest_findings = Parquet.of(
                 *(store.findings_dir(*key, cycle) / "findings.parquet" for key, cycle in latest.items()),
                 hive_types=_FINDINGS_HIVE,
             )
-            # the exports' half of the leavers runs on a worker session meanwhile (it reads no findings)
-            exports = _leaver_exports(store, session, keys, meanwhile)
             spans = session.run(
                 "history_drift_spans", None, {"findings": findings, "cycles": cycles}, keep=True
             )
             cycle_rows, counts, open_drift = _drift(session, findings, latest_findings, cycles, spans)
-            leavers, latency = _latency(session, keys, findings, spans, exports)
+            leavers, latency = _latency(store, session, keys, findings, spans)
             pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
             # filtered: the delta history of the systems in the selected pairs
             systems = {name for pair in pairs for name in pair} if source or target else None
@@ -353,68 +347,39 @@ def _drift(
     return cycle_rows, session.polars(counts), open_drift
 
 
-@dataclass(frozen=True)
-class _LeaverExports:
-    """The cycles of the pairs that have a complete source export (numbered as in ``_latency``),
-    those exports, and the rows of ``history_leaver_exports`` over them when it runs (on a
-    worker session: a future)."""
+def _latency(
+    store: Store,
+    session: Session,
+    keys: list[tuple[str, str, str]],
+    findings: Parquet,
+    spans: Table,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Leavers and latency per pair, over the cycles that have a complete source export.
 
-    cycles: pl.DataFrame
-    source_users: Parquet | None
-    rows: Future[pa.Table] | None
-
-
-def _leaver_exports(
-    store: Store, session: Session, keys: list[tuple[str, str, str]], meanwhile: ThreadPoolExecutor
-) -> _LeaverExports:
-    """Find the complete source exports of the findings cycles and, when the leavers are told
-    with bit sets, start ``history_leaver_exports`` over them on a worker session."""
+    ``spans`` (``history_drift_spans`` over all the findings cycles, whose ``cycle_rank`` the
+    usable cycles keep) give ``history_leavers_bits`` the cycles of each delayed_deactivation;
+    ``history_leaver_exports`` its leavers' sets from the exports (kept: its joins read their ids
+    with the column statistics of a table)."""
     complete: dict[str, set[str]] = {}
     for src in {src for src, _, _ in keys}:
         complete[src] = set(store.cycles(src, "full"))
     usable = [(src, tgt, cycle) for src, tgt, cycle in keys if cycle in complete[src]]
     cycles = _cycles_frame(usable, ranked_among=keys)
     paths = sorted({store.export(src, cycle, "full").table("users") for src, _, cycle in usable})
-    if not paths:
-        return _LeaverExports(cycles, None, None)
-    source_users = Parquet.of(*paths, hive_types=_EXPORT_HIVE)
-    rows = None
-    if _most_cycles(keys) <= BIT_SET_CYCLES:  # every cycle_rank (the spans' too) fits a bit set
-        relations = {"source_users": source_users, "cycles": cycles}
-        rows = meanwhile.submit(_run_arrow, session.worker(), "history_leaver_exports", relations)
-    return _LeaverExports(cycles, source_users, rows)
-
-
-def _run_arrow(worker: Session, name: str, relations: dict[str, Any]) -> pa.Table:
-    with worker:
-        return worker.arrow(worker.run(name, None, relations))
-
-
-def _latency(
-    session: Session,
-    keys: list[tuple[str, str, str]],
-    findings: Parquet,
-    spans: Table,
-    exports: _LeaverExports,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Leavers and latency per pair, over the cycles that have a complete source export.
-
-    ``spans`` (``history_drift_spans`` over all the findings cycles, whose ``cycle_rank`` the
-    usable cycles keep) give ``history_leavers_bits`` the cycles of each delayed_deactivation."""
-    cycles = exports.cycles
-    if exports.rows is not None:
-        # kept as a table of this session: read from Arrow, the joins on its ids cost ~0.14 CPU s
-        # more at 1M users (no column statistics to narrow the keys by); keeping costs ~0.035
-        relations: dict[str, Any] = {
-            "leaver_exports": session.keep(session.bind(exports.rows.result())),
-            "findings": findings,
-            "cycles": cycles,
-            "drift_spans": spans,
-        }
-        leavers = session.polars(session.run("history_leavers_bits", None, relations))
-    elif exports.source_users is not None:
-        relations = {"source_users": exports.source_users, "findings": findings, "cycles": cycles}
-        leavers = session.polars(session.run("history_leavers", None, relations))
+    if paths:
+        source_users = Parquet.of(*paths, hive_types=_EXPORT_HIVE)
+        relations: dict[str, Any] = {"source_users": source_users, "findings": findings, "cycles": cycles}
+        if _most_cycles(keys) <= BIT_SET_CYCLES:  # every cycle_rank (the spans' too) fits a bit set
+            exported = {"source_users": source_users, "cycles": cycles}
+            relations = {
+                "leaver_exports": session.run("history_leaver_exports", None, exported, keep=True),
+                "findings": findings,
+                "cycles": cycles,
+                "drift_spans": spans,
+            }
+            leavers = session.polars(session.run("history_leavers_bits", None, relations))
+        else:
+            leavers = session.polars(session.run("history_leavers", None, relations))
     else:  # findings without the source exports: no leaver can be told apart
         empty_users = pl.DataFrame(
             schema={"system": pl.String, "cycle": pl.String, "id": pl.String, "user_name": pl.String}
