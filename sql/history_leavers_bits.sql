@@ -1,23 +1,22 @@
 -- name: history_leavers_bits
 -- purpose: history_leavers for sources of at most 61 cycles, with a bit per cycle: per leaver and target, the cycle the source first showed active=false, the first cycle at which the target no longer gave the leaver an active account, the deprovisioning latency between them (cycles and hours), or still open
--- inputs: source_users, findings, cycles, drift_spans
+-- inputs: leaver_exports, findings, cycles, drift_spans
 -- params: none
 -- The same rows as history_leavers (its header says what each column means); the caller runs
 -- this statement only when each source has at most 61 findings cycles. cycles: the pairs' cycles
 -- that have a source export, cycle_rank numbering each source's cycles 1, 2, ... as the cycles
 -- of drift_spans (history_drift_spans over all the findings cycles) do; a set of cycles is one
--- BIGINT, bit r for rank r. Per leaver, a few sets decide everything: the pair's cycles, the
--- cycles the source exports it in (inactive, or again after leaving), those of its
+-- BIGINT, bit r for rank r. leaver_exports: history_leaver_exports over the source exports and
+-- these cycles. Per leaver, a few sets decide everything: the pair's cycles, the cycles the
+-- source exports it in (inactive, or again after leaving: from leaver_exports), those of its
 -- delayed_deactivation findings (from the spans of their identities: no second read of those
 -- findings), and those of orphaned_in_target findings (severity other than low) on a target
 -- account it was matched to. "The first cycle of set s" is the lowest set bit:
 -- bit_count((s - 1) & ~s) (s > 0, s < 2^62). The leavers are found once per source (not once per
--- pair), and one aggregate per set replaces distinct unions and cycle-by-cycle look-ups.
+-- pair), and one aggregate per set replaces distinct unions and cycle-by-cycle look-ups. The rows
+-- come in no particular order, as history_leavers' do.
 WITH ranked AS (  -- every pair's cycles, with their rank among the cycles of the source
     SELECT source, target, cycle, cycle_index, cycle_epoch, cycle_rank FROM cycles
-),
-source_cycles AS (
-    SELECT DISTINCT source AS system, cycle, cycle_rank FROM ranked
 ),
 pair_sets AS (  -- per pair: its cycles, and the index of its last one
     SELECT
@@ -27,42 +26,6 @@ pair_sets AS (  -- per pair: its cycles, and the index of its last one
         max(cycle_index) AS last_index
     FROM ranked
     GROUP BY source, target
-),
-inactive AS MATERIALIZED (  -- read once: it finds the leavers, their cycles and names
-    SELECT system, cycle, id, user_name FROM source_users WHERE active = false
-),
-leaver_sets AS (
-    -- per source and leaver: the first export showing it inactive (every pair's is later), the
-    -- cycles it is exported inactive in; one_name: one row per such cycle, all with the same name
-    -- (then that is its name in every pair's leaving cycle)
-    SELECT
-        i.system,
-        i.id,
-        min(i.cycle) AS left_cycle,
-        bit_or(CAST(1 AS BIGINT) << s.cycle_rank) AS inactive_cycles,
-        min(i.user_name) AS user_name,
-        bit_count(bit_or(CAST(1 AS BIGINT) << s.cycle_rank)) = count(*)
-            AND (count(i.user_name) = 0 OR count(i.user_name) = count(*) AND min(i.user_name) = max(i.user_name))
-            AS one_name
-    FROM inactive AS i
-    JOIN source_cycles AS s ON s.system = i.system AND s.cycle = i.cycle
-    WHERE i.id IS NOT NULL
-    GROUP BY i.system, i.id
-),
-exported_later AS (  -- a leaver exported active (or with active unknown) after it first left
-    -- (DISTINCT: the per-pair joins below are not planned into this one, on all the exports)
-    SELECT DISTINCT u.system, u.cycle, u.id
-    FROM source_users AS u
-    JOIN leaver_sets AS f ON f.system = u.system AND f.id = u.id
-        -- one condition on both sides, so that no filter on the exports alone makes the planner
-        -- take them for the smaller side of the join
-        AND CASE WHEN u.active = false THEN NULL ELSE u.cycle END > f.left_cycle
-),
-later_sets AS (  -- per source and leaver: the cycles after it first left in which it is exported other than inactive
-    SELECT e.system, e.id, bit_or(CAST(1 AS BIGINT) << s.cycle_rank) AS later_cycles
-    FROM exported_later AS e
-    JOIN source_cycles AS s ON s.system = e.system AND s.cycle = e.cycle
-    GROUP BY e.system, e.id
 ),
 orphaned AS (  -- per pair and target account: the cycles it is orphaned in and still active
     SELECT f.source, f.target, f.target_id, bit_or(CAST(1 AS BIGINT) << r.cycle_rank) AS orphaned_cycles
@@ -89,10 +52,10 @@ delayed AS (
     WHERE s.kind = 'delayed_deactivation'
     GROUP BY s.source, s.target, s.source_id
 ),
-exported AS (  -- per source and leaver: its sets, with the cycles it is exported in from leaving on
-    SELECT l.*, l.inactive_cycles | coalesce(e.later_cycles, 0) AS exported_cycles
-    FROM leaver_sets AS l
-    LEFT JOIN later_sets AS e ON e.system = l.system AND e.id = l.id
+exported AS (  -- per source and leaver: its sets (history_leaver_exports)
+    SELECT system, id, inactive_cycles, exported_cycles, user_name, one_name
+    FROM leaver_exports
+    WHERE name_cycle IS NULL
 ),
 left_at AS (  -- per pair and leaver (inactive in some cycle of the pair): its sets
     SELECT
@@ -146,7 +109,7 @@ no_access AS (
                 END)) >> left_rank) << left_rank AS open_cycles_set
     FROM deleted_at
 ),
-decided AS MATERIALIZED (  -- (kept: the few leavers with several names then join by cycle)
+decided AS (
     SELECT
         a.source,
         a.target,
@@ -174,13 +137,14 @@ decided AS MATERIALIZED (  -- (kept: the few leavers with several names then joi
                 THEN CAST(bit_count((a.open_cycles_set - 1) & ~a.open_cycles_set) AS BIGINT)
         END
 ),
-named AS (  -- the name in the leaving cycle (a leaver exported twice there: one row per name)
-    SELECT d.*, d.user_name AS name FROM decided AS d WHERE d.one_name
-    UNION ALL
-    SELECT d.*, n.user_name AS name
+named AS (
+    -- the name in the leaving cycle: a leaver of one name has it; one with several is joined to
+    -- its names in that cycle (one row per name: it may be exported twice there), and has one
+    -- there, since it is inactive in its leaving cycle
+    SELECT d.*, CASE WHEN d.one_name THEN d.user_name ELSE n.user_name END AS name
     FROM decided AS d
-    JOIN inactive AS n ON n.system = d.source AND n.cycle = d.left_cycle AND n.id = d.source_id
-    WHERE NOT d.one_name
+    LEFT JOIN leaver_exports AS n
+        ON NOT d.one_name AND n.system = d.source AND n.name_cycle = d.left_cycle AND n.id = d.source_id
 )
 SELECT
     l.source,
@@ -198,4 +162,3 @@ SELECT
     coalesce(l.resolved_index, l.last_index + 1) - l.left_index AS open_cycles,
     (coalesce(l.resolved_epoch, l.last_epoch) - l.left_epoch) / 3600.0 AS open_hours
 FROM named AS l
-ORDER BY l.source, l.target, still_open DESC, open_cycles DESC, l.name, l.source_id

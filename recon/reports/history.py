@@ -42,6 +42,7 @@ cycles and hours), the number still open and the oldest still open.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,10 +112,40 @@ _LATENCY_READS = (
 )
 """The leavers' columns ``history_latency`` reads: only these are handed to the engine (a frame is
 bound by copying it, and the ids, names and cycle ids of 400,000 leavers cost 0.035 CPU s there)."""
+LEAVER_ORDER: tuple[tuple[str, bool], ...] = (
+    ("source", False),
+    ("target", False),
+    ("still_open", True),
+    ("open_cycles", True),
+    ("user_name", False),
+    ("source_id", False),
+)
+"""The order of the ``leavers`` rows (column, descending), NULLs last: the leaver statements give
+them unordered and :func:`ordered_leavers` sorts them here (on one thread, as SQL's ORDER BY
+would: strings by their bytes)."""
 BIT_SET_CYCLES = 61
 """Sources of at most this many findings cycles (each) get their leavers from
 ``history_leavers_bits`` (a set of cycles is one 64-bit integer there, bit ``cycle_rank``); longer
 histories from ``history_leavers``: the same rows."""
+
+
+def history_threads() -> int:
+    """The engine threads history() asks for: one per two cores, at least one (one on 2 cores).
+    Its two big statements are high-cardinality aggregates and joins (1.2M finding identities and
+    200,000 leavers probed by 18.47M export rows at 1M users x 20 cycles): at 2 threads DuckDB
+    partitions them between the threads for ~0.3 CPU s more each, and on the loaded 2-core host
+    the wall time was no shorter (benchmarks/results/history.md, hist23)."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def ordered_leavers(leavers: pl.DataFrame) -> pl.DataFrame:
+    """The leaver rows in :data:`LEAVER_ORDER`."""
+    return leavers.sort(
+        [column for column, _ in LEAVER_ORDER],
+        descending=[descending for _, descending in LEAVER_ORDER],
+        nulls_last=True,
+        multithreaded=False,
+    )
 
 
 def cycle_time(cycle: str) -> datetime | None:
@@ -263,7 +294,7 @@ def history(
     findings = Parquet.of(
         *(store.findings_dir(*key) / "findings.parquet" for key in keys), hive_types=_FINDINGS_HIVE
     )
-    with open_session(temp_dir=store.temp_dir, engine=engine) as session:
+    with open_session(temp_dir=store.temp_dir, engine=engine, threads=history_threads()) as session:
         try:
             latest = {(src, tgt): cycle for src, tgt, cycle in keys}  # keys are sorted: the last wins
             latest_findings = Parquet.of(
@@ -326,7 +357,9 @@ def _latency(
     """Leavers and latency per pair, over the cycles that have a complete source export.
 
     ``spans`` (``history_drift_spans`` over all the findings cycles, whose ``cycle_rank`` the
-    usable cycles keep) give ``history_leavers_bits`` the cycles of each delayed_deactivation."""
+    usable cycles keep) give ``history_leavers_bits`` the cycles of each delayed_deactivation;
+    ``history_leaver_exports`` its leavers' sets from the exports (kept: its joins read their ids
+    with the column statistics of a table)."""
     complete: dict[str, set[str]] = {}
     for src in {src for src, _, _ in keys}:
         complete[src] = set(store.cycles(src, "full"))
@@ -337,7 +370,13 @@ def _latency(
         source_users = Parquet.of(*paths, hive_types=_EXPORT_HIVE)
         relations: dict[str, Any] = {"source_users": source_users, "findings": findings, "cycles": cycles}
         if _most_cycles(keys) <= BIT_SET_CYCLES:  # every cycle_rank (the spans' too) fits a bit set
-            relations["drift_spans"] = spans
+            exported = {"source_users": source_users, "cycles": cycles}
+            relations = {
+                "leaver_exports": session.run("history_leaver_exports", None, exported, keep=True),
+                "findings": findings,
+                "cycles": cycles,
+                "drift_spans": spans,
+            }
             leavers = session.polars(session.run("history_leavers_bits", None, relations))
         else:
             leavers = session.polars(session.run("history_leavers", None, relations))
@@ -347,6 +386,7 @@ def _latency(
         ).with_columns(pl.lit(None, pl.Boolean).alias("active"))
         relations = {"source_users": empty_users, "findings": findings, "cycles": cycles}
         leavers = session.polars(session.run("history_leavers", None, relations))
+    leavers = ordered_leavers(leavers)
     all_cycles = _cycles_frame(keys)  # every pair appears in the latency table, leavers or not
     relations = {"leavers": leavers.select(_LATENCY_READS), "cycles": all_cycles}
     latency = session.polars(session.run("history_latency", None, relations))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import polars as pl
 import pytest
 
 from recon.engine import open_session
-from recon.reports.history import CYCLES_SCHEMA
+from recon.reports.history import CYCLES_SCHEMA, LEAVER_ORDER, ordered_leavers
 from tests.tables import frame as table
 
 FINDING_COLUMNS = (
@@ -63,6 +64,9 @@ def run(name: str, **relations: Any) -> pl.DataFrame:
         if name == "history_leavers_bits":  # it reads the delayed findings' cycles from their spans
             spans = {"findings": relations["findings"], "cycles": relations["cycles"]}
             relations["drift_spans"] = session.run("history_drift_spans", None, spans, keep=True)
+            # and the leavers' sets from history_leaver_exports over the exports, as history() does
+            exports = {"source_users": relations.pop("source_users"), "cycles": relations["cycles"]}
+            relations["leaver_exports"] = session.run("history_leaver_exports", None, exports, keep=True)
         return session.polars(session.run(name, None, relations))
 
 
@@ -342,6 +346,77 @@ def test_leaver_whose_account_turns_inactive_after_the_source_delete_is_resolved
         2,
         48.0,
     )
+
+
+def test_leaver_exports_name_a_leaver_of_two_names_by_each_export_row() -> None:
+    # u1 is inactive in c2 under two names (two rows) and in c3 under one: not one_name, so its sets
+    # row comes with one row per inactive export row; u2 keeps one name over two cycles: one row
+    users = table(
+        """
+        system | cycle | id | user_name | active
+        idp    | c1    | u1 | ann       | true
+        idp    | c2    | u1 | ann       | false
+        idp    | c2    | u1 | anne      | false
+        idp    | c3    | u1 | anne      | false
+        idp    | c1    | u2 | ben       | true
+        idp    | c2    | u2 | ben       | false
+        idp    | c3    | u2 | ben       | false
+        idp    | c3    | u3 | cid       | true
+        """,
+        {"active": pl.Boolean},
+    )
+    given_cycles = cycles({("idp", "app"): ["c1", "c2", "c3"]})
+    with open_session() as session:
+        out = session.polars(
+            session.run("history_leaver_exports", None, {"source_users": users, "cycles": given_cycles})
+        )
+    got = sorted(
+        (r["id"], r["name_cycle"] or "", r["left_cycle"], r["inactive_cycles"], r["exported_cycles"],
+         r["user_name"], r["one_name"])
+        for r in out.iter_rows(named=True)
+    )  # fmt: skip
+    assert got == [
+        ("u1", "", "c2", 0b1100, 0b1100, "ann", False),
+        ("u1", "c2", None, None, None, "ann", None),
+        ("u1", "c2", None, None, None, "anne", None),
+        ("u1", "c3", None, None, None, "anne", None),
+        ("u2", "", "c2", 0b1100, 0b1100, "ben", True),
+    ]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_leavers_are_ordered_as_an_order_by_orders_them(seed: int) -> None:
+    # history() sorts the leaver rows itself: the order of ORDER BY over the same columns (strings
+    # by their bytes, upper case before lower, NULLs last, open leavers and the longest open first)
+    rnd = random.Random(seed)
+    names = ["ann", "Ann", "ánn", "an", "ann ", "zoë", "Zed", "", None]
+    leavers = pl.DataFrame(
+        [
+            {
+                "source": rnd.choice(["idp", "hr"]),
+                "target": rnd.choice(["app", "App", "b"]),
+                "still_open": rnd.random() < 0.4,
+                "open_cycles": rnd.randrange(4),
+                "user_name": rnd.choice(names),
+                "source_id": f"u{rnd.randrange(30)}",
+            }
+            for _ in range(300)
+        ],
+        schema={
+            "source": pl.String,
+            "target": pl.String,
+            "still_open": pl.Boolean,
+            "open_cycles": pl.Int64,
+            "user_name": pl.String,
+            "source_id": pl.String,
+        },
+    )
+    order = ", ".join(f"{column}{' DESC' if descending else ''}" for column, descending in LEAVER_ORDER)
+    with open_session() as session:
+        expected = session.polars(
+            session.query(f"SELECT * FROM leavers ORDER BY {order}", None, {"leavers": leavers})
+        )
+    assert ordered_leavers(leavers.sample(fraction=1.0, shuffle=True, seed=seed)).rows() == expected.rows()
 
 
 @pytest.mark.parametrize(
