@@ -80,9 +80,24 @@ def write_rows(path: Path, rows: Sequence[NamedTuple], schema: pa.Schema) -> Non
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def _users_rows(raws: list[bytes], prints: list[bytes | None] | None) -> pa.RecordBatch | None:
-    """The ``users`` rows of these User texts, made by Arrow (:mod:`recon.extract.json_columns`:
-    the rows ``normalise`` gives), or None when the page needs ``normalise``.
+def _lines(raws: list[bytes]) -> tuple[bytes, array[int]] | None:
+    """The page's texts one per line and where each starts (int32, as Arrow takes them), or
+    None when they are too long for int32 offsets (then the page needs ``normalise``).
+
+    Made on the caller's thread, where they were before the pages thread: glibc gives each
+    thread that allocates its own arena, and a second arena holding pages of texts (~20 MB each)
+    kept ~10 MiB more resident after every export (at 100,000 users).
+    """
+    text, offsets = lines_of(raws)
+    return None if offsets[-1] > _MAX_TEXT else (text, array("i", offsets))
+
+
+def _users_rows(
+    lines: tuple[bytes, array[int]] | None, count: int, prints: list[bytes | None] | None
+) -> pa.RecordBatch | None:
+    """The ``users`` rows of ``count`` User texts (as :func:`_lines` gives them), made by Arrow
+    (:mod:`recon.extract.json_columns`: the rows ``normalise`` gives), or None when the page
+    needs ``normalise``.
 
     Run on :class:`ParquetExports`' pages thread, one page at a time while the caller renders the
     next: the CPU time is the same as on the caller's thread, but most of it (Arrow, without the
@@ -91,11 +106,11 @@ def _users_rows(raws: list[bytes], prints: list[bytes | None] | None) -> pa.Reco
     peak RSS ~25% higher at 50,000 users; this thread holds a page or two, see
     benchmarks/results/simulate.md.)
     """
-    text, offsets = lines_of(raws)
-    if offsets[-1] > _MAX_TEXT:
+    if lines is None:
         return None
+    text, offsets = lines
     given = None if prints is None else pa.array(prints, pa.binary())
-    return page_rows(pa.py_buffer(text), pa.py_buffer(array("i", offsets)), [len(raws)], given)[0]
+    return page_rows(pa.py_buffer(text), pa.py_buffer(offsets), [count], given)[0]
 
 
 class ParquetExports:
@@ -153,6 +168,7 @@ class ParquetExports:
 
             def write(
                 pending: list[bytes],
+                lines: tuple[bytes, array[int]] | None,
                 prints: list[bytes | None],
                 taken: list[int],
                 taken_ids: list[str],
@@ -160,7 +176,7 @@ class ParquetExports:
             ) -> None:
                 # a memoised text comes without its object: then the columns parse every text
                 given = prints if len(prints) == len(pending) else None
-                batch = _users_rows(pending, given) if pending else None
+                batch = _users_rows(lines, len(pending), given) if pending else None
                 if taken:
                     assert taken_from is not None
                     if pending and batch is None:  # a page the columns refuse: rows by normalise
@@ -177,7 +193,8 @@ class ParquetExports:
                 nonlocal pending, prints, taken, taken_ids, is_taken
                 if not is_taken:
                     return
-                sent.append(pages.submit(write, pending, prints, taken, taken_ids, is_taken))
+                lines = _lines(pending) if pending else None
+                sent.append(pages.submit(write, pending, lines, prints, taken, taken_ids, is_taken))
                 pending, prints, taken, taken_ids, is_taken = [], [], [], [], bytearray()
                 while len(sent) > _PAGES_IN_FLIGHT:
                     sent.popleft().result()

@@ -5,6 +5,7 @@ failure there must fail the export and publish nothing."""
 from __future__ import annotations
 
 import hashlib
+from array import array
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +13,8 @@ import pytest
 
 from recon.simulate import output, run
 from recon.store import Store
+
+Lines = tuple[bytes, "array[int]"]  # a page's texts and offsets, as output._lines makes them
 
 
 def _files(root: Path) -> dict[str, str]:
@@ -35,9 +38,9 @@ def test_pages_of_any_size_give_the_same_bytes(tmp_path: Path, monkeypatch: pyte
     sent: list[int] = []
     rows = output._users_rows
 
-    def counted(raws: list[bytes], prints: list[bytes | None] | None) -> pa.RecordBatch | None:
-        sent.append(len(raws))
-        return rows(raws, prints)
+    def counted(lines: Lines | None, count: int, prints: list[bytes | None] | None) -> pa.RecordBatch | None:
+        sent.append(count)
+        return rows(lines, count, prints)
 
     _simulate(tmp_path / "whole", monkeypatch)
     monkeypatch.setattr(output, "_users_rows", counted)
@@ -53,12 +56,12 @@ def test_a_failure_on_the_pages_thread_fails_the_export(
     calls = 0
     rows = output._users_rows
 
-    def failing(raws: list[bytes], prints: list[bytes | None] | None) -> pa.RecordBatch | None:
+    def failing(lines: Lines | None, count: int, prints: list[bytes | None] | None) -> pa.RecordBatch | None:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise RuntimeError("page 3 failed")
-        return rows(raws, prints)
+        return rows(lines, count, prints)
 
     monkeypatch.setattr(output, "_users_rows", failing)
     out = tmp_path / "sim"
