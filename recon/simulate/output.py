@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -53,6 +54,8 @@ USERS_PAGE = 20_000
 # when users are taken from the previous export: pages as small as the batches it is read in,
 # so a page's rows (read, taken and merged) are held a few MB at a time
 TAKING_PAGE = 4096
+# pages sent to the worker thread and not yet written while the caller gathers the next one
+_PAGES_IN_FLIGHT = 1
 _MAX_TEXT = 2**31 - 1  # Arrow's string offsets are int32
 LEAVERS = pa.schema(
     [
@@ -77,24 +80,45 @@ def write_rows(path: Path, rows: Sequence[NamedTuple], schema: pa.Schema) -> Non
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def _users_rows(raws: list[bytes], prints: list[bytes | None] | None) -> pa.RecordBatch | None:
-    """The ``users`` rows of these User texts, made by Arrow (:mod:`recon.extract.json_columns`:
-    the rows ``normalise`` gives), or None when the page needs ``normalise``.
+def _lines(raws: list[bytes]) -> tuple[bytes, array[int]] | None:
+    """The page's texts one per line and where each starts (int32, as Arrow takes them), or
+    None when they are too long for int32 offsets (then the page needs ``normalise``).
 
-    On the caller's thread: with a worker thread (as :class:`recon.extract.columns.UsersColumns`
-    does) the simulation's peak RSS grew by ~25% at 50,000 users and saved no CPU time.
+    Made on the caller's thread, where they were before the pages thread: glibc gives each
+    thread that allocates its own arena, and a second arena holding pages of texts (~20 MB each)
+    kept ~10 MiB more resident after every export (at 100,000 users).
     """
     text, offsets = lines_of(raws)
-    if offsets[-1] > _MAX_TEXT:
+    return None if offsets[-1] > _MAX_TEXT else (text, array("i", offsets))
+
+
+def _users_rows(
+    lines: tuple[bytes, array[int]] | None, count: int, prints: list[bytes | None] | None
+) -> pa.RecordBatch | None:
+    """The ``users`` rows of ``count`` User texts (as :func:`_lines` gives them), made by Arrow
+    (:mod:`recon.extract.json_columns`: the rows ``normalise`` gives), or None when the page
+    needs ``normalise``.
+
+    Run on :class:`ParquetExports`' pages thread, one page at a time while the caller renders the
+    next: the CPU time is the same as on the caller's thread, but most of it (Arrow, without the
+    GIL) no longer adds to the caller's, i.e. to wall time when the second core is free. (Pages
+    made on :class:`recon.extract.columns.UsersColumns`' thread were dropped in 8e9d00e for a
+    peak RSS ~25% higher at 50,000 users; this thread holds a page or two, see
+    benchmarks/results/simulate.md.)
+    """
+    if lines is None:
         return None
+    text, offsets = lines
     given = None if prints is None else pa.array(prints, pa.binary())
-    return page_rows(pa.py_buffer(text), pa.py_buffer(array("i", offsets)), [len(raws)], given)[0]
+    return page_rows(pa.py_buffer(text), pa.py_buffer(offsets), [count], given)[0]
 
 
 class ParquetExports:
     """Writes Parquet export partitions; the last step of each runs on a background thread.
 
-    Resources are normalised and appended on the caller's thread; the sort-and-write of
+    Resources are normalised and appended on the caller's thread, except the users' pages: their
+    columns are made (and taken from the previous export) and written on a pages thread, one
+    page behind the caller; the sort-and-write of
     :meth:`ExportWriter.finish` (DuckDB and Arrow, which release the GIL) and the publishing
     rename run on one worker thread while the caller renders the next export. A resource
     identical to one of the system's previous full export (the same JSON text) reuses its
@@ -131,19 +155,28 @@ class ParquetExports:
         taken: list[int] = []  # rows of the previous export, for the users given unchanged
         taken_ids: list[str] = []
         is_taken = bytearray()  # per user of the page, in order: taken (1) or rendered (0)
+        # a page's columns are made (and written) on a worker thread while the caller renders the
+        # next page: Arrow does most of it without the GIL. The caller touches the writer only
+        # once every page sent is done (before a group, and at the end), so the two never share it
+        pages = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-pages")
+        sent: deque[Future[None]] = deque()
         try:
             writer = ExportWriter(staging, batch_rows=USERS_PAGE)
 
             def normalised(doc: Doc) -> None:
                 writer.add(memo.get(doc.raw, lambda: normalise(doc.data, doc.raw.decode("utf-8"))))
 
-            def send() -> None:
-                nonlocal pending, prints, taken, taken_ids, is_taken
-                if not is_taken:
-                    return
+            def write(
+                pending: list[bytes],
+                lines: tuple[bytes, array[int]] | None,
+                prints: list[bytes | None],
+                taken: list[int],
+                taken_ids: list[str],
+                is_taken: bytearray,
+            ) -> None:
                 # a memoised text comes without its object: then the columns parse every text
                 given = prints if len(prints) == len(pending) else None
-                batch = _users_rows(pending, given) if pending else None
+                batch = _users_rows(lines, len(pending), given) if pending else None
                 if taken:
                     assert taken_from is not None
                     if pending and batch is None:  # a page the columns refuse: rows by normalise
@@ -155,7 +188,21 @@ class ParquetExports:
                 else:  # a page the columns refuse (e.g. schema faults): resource by resource
                     for raw in pending:
                         normalised(Doc(raw, False))
+
+            def send() -> None:
+                nonlocal pending, prints, taken, taken_ids, is_taken
+                if not is_taken:
+                    return
+                lines = _lines(pending) if pending else None
+                sent.append(pages.submit(write, pending, lines, prints, taken, taken_ids, is_taken))
                 pending, prints, taken, taken_ids, is_taken = [], [], [], [], bytearray()
+                while len(sent) > _PAGES_IN_FLIGHT:
+                    sent.popleft().result()
+
+            def drain() -> None:
+                send()
+                while sent:
+                    sent.popleft().result()
 
             def add(doc: Doc) -> None:
                 if not doc.group:
@@ -174,7 +221,7 @@ class ParquetExports:
                     if len(is_taken) >= (TAKING_PAGE if taken_from is not None else USERS_PAGE):
                         send()
                     return
-                send()  # the users before a group are written before it, as they arrived
+                drain()  # the users before a group are written before it, as they arrived
                 members = doc.members
                 if members is None:
                     normalised(doc)
@@ -188,13 +235,17 @@ class ParquetExports:
                 writer.add_group(row, ids, kinds)
 
             yield add
-            send()
+            drain()
+            # the worker's Arrow memory is its own (mimalloc keeps a heap per thread): handed back there
+            pages.submit(pa.default_memory_pool().release_unused).result()
             writer.close()
             taken_from = None  # the previous export's row groups go now, not with the writer
         except BaseException as exc:
+            pages.shutdown(wait=True, cancel_futures=True)
             if not stack.__exit__(type(exc), exc, exc.__traceback__):
                 raise
             return
+        pages.shutdown(wait=True)
         if manifest.kind == "full":
             memo.rotate()
         if self._pool is None:
