@@ -2,6 +2,7 @@
 -- purpose: the value each source and target group offers to one match rule (a flattened column or a JSON path into raw), lower-cased unless case-exact; unassigned values (null, "") offer nothing
 -- inputs: source_groups, target_groups
 -- params: $source_column, $source_json_path, $target_column, $target_json_path, $case_exact
+-- active: NULL (groups have no active flag; reconcile_correlate_rule reads users' and groups' keys).
 WITH picked AS (
     SELECT
         'source' AS side,
@@ -32,6 +33,7 @@ WITH picked AS (
 SELECT
     side,
     id AS record_id,
-    CASE WHEN $case_exact THEN value ELSE lower(value) END AS value
+    CASE WHEN $case_exact THEN value ELSE lower(value) END AS value,
+    CAST(NULL AS BOOLEAN) AS active
 FROM picked
 WHERE value IS NOT NULL AND value <> ''

@@ -2,8 +2,8 @@
 -- purpose: account findings from the user correlation: ambiguous_match, missing_in_target, orphaned_in_target, delayed_deactivation, delayed_activation
 -- inputs: source_users, target_users, user_correlation, scoped_users, user_match_rules
 -- params: $scoped, $part
--- user_correlation: (rule, source_id, target_id, ambiguous); a record in any row is decided, so
--- ambiguous records get no other finding. scoped_users: (user_id) in scope when $scoped.
+-- user_correlation: (rule, source_id, target_id, ambiguous, source_active, target_active); a
+-- record in any row is decided, so ambiguous records get no other finding. scoped_users: (user_id) in scope when $scoped.
 -- user_match_rules: (rule, description) for the detail text.
 -- $part: 'missing' (source accounts no rule decided), 'orphaned' (target accounts no rule
 -- decided) or 'pairs' (ambiguous_match and the activity findings); reconcile runs the three
@@ -58,48 +58,32 @@ orphaned AS (
     FROM target_users AS t
     ANTI JOIN user_correlation AS c ON c.target_id = t.id
 ),
--- Each activity finding needs one inactive side, a small set: start from it, not from all pairs.
-inactive_sources AS (
-    SELECT id, user_name FROM source_users WHERE active = false
-),
-inactive_targets AS (
-    SELECT id FROM target_users WHERE active = false
-),
-deactivation AS (
-    SELECT
-        'delayed_deactivation' AS kind,
-        'critical' AS severity,
-        c.source_id,
-        c.target_id,
-        s.user_name,
-        'user ' || coalesce(s.user_name, c.source_id) || ' is inactive in the source but still active in the target'
-            AS detail
-    FROM inactive_sources AS s
-    JOIN user_correlation AS c ON c.source_id = s.id
-    WHERE NOT c.ambiguous
-        AND c.target_id NOT IN (SELECT id FROM inactive_targets)
-),
--- the pairs whose target is inactive first (few), then their source accounts; DISTINCT (the
--- matched pairs are distinct already) keeps DuckDB from joining all pairs to the source accounts
--- first, which it otherwise does (it guesses a fifth of the accounts inactive): 0.95 -> 0.72 CPU s at 1M
-inactive_target_pairs AS (
-    SELECT DISTINCT c.source_id, c.target_id
+-- The activity findings: the matched pairs with an inactive side, found from the active flags
+-- the correlation carries (no probe of every pair against each side's inactive accounts: at 1M
+-- users the two joins cost ~0.5 CPU s, the filter ~0.1; benchmarks/results/reconcile.md), then
+-- their source accounts for the user name.
+flagged AS (
+    SELECT c.source_id, c.target_id, c.source_active, c.target_active
     FROM user_correlation AS c
-    SEMI JOIN inactive_targets AS t ON t.id = c.target_id
-    WHERE NOT c.ambiguous
+    WHERE NOT c.ambiguous AND (c.source_active = false OR c.target_active = false)
 ),
-activation AS (
+activity AS (
     SELECT
-        'delayed_activation' AS kind,
-        'medium' AS severity,
-        c.source_id,
-        c.target_id,
+        CASE WHEN f.source_active = false THEN 'delayed_deactivation' ELSE 'delayed_activation' END AS kind,
+        CASE WHEN f.source_active = false THEN 'critical' ELSE 'medium' END AS severity,
+        f.source_id,
+        f.target_id,
         s.user_name,
-        'user ' || coalesce(s.user_name, c.source_id) || ' is active in the source but inactive in the target'
-            AS detail
-    FROM inactive_target_pairs AS c
-    JOIN source_users AS s ON s.id = c.source_id
-    WHERE s.active IS DISTINCT FROM false
+        CASE
+            WHEN f.source_active = false
+                THEN 'user ' || coalesce(s.user_name, f.source_id)
+                    || ' is inactive in the source but still active in the target'
+            ELSE 'user ' || coalesce(s.user_name, f.source_id) || ' is active in the source but inactive in the target'
+        END AS detail
+    FROM flagged AS f
+    JOIN source_users AS s ON s.id = f.source_id
+    WHERE (f.source_active = false AND f.target_active IS DISTINCT FROM false)
+        OR (f.target_active = false AND f.source_active IS DISTINCT FROM false)
 ),
 accounts AS (
     SELECT kind, severity, source_id, target_id, user_name, detail FROM ambiguous WHERE $part = 'pairs'
@@ -108,9 +92,7 @@ accounts AS (
     UNION ALL
     SELECT kind, severity, source_id, target_id, user_name, detail FROM orphaned WHERE $part = 'orphaned'
     UNION ALL
-    SELECT kind, severity, source_id, target_id, user_name, detail FROM deactivation WHERE $part = 'pairs'
-    UNION ALL
-    SELECT kind, severity, source_id, target_id, user_name, detail FROM activation WHERE $part = 'pairs'
+    SELECT kind, severity, source_id, target_id, user_name, detail FROM activity WHERE $part = 'pairs'
 )
 SELECT
     kind,

@@ -1,9 +1,12 @@
 -- name: reconcile_user_match_keys
--- purpose: the value each source and target user offers to one match rule (a flattened column or a JSON path into raw), lower-cased unless case-exact; unassigned values (null, "") offer nothing
+-- purpose: the value each source and target user offers to one match rule (a flattened column or a JSON path into raw), lower-cased unless case-exact; unassigned values (null, "") offer nothing; each key carries its user's active flag
 -- inputs: source_users, target_users
 -- params: $source_column, $source_json_path, $target_column, $target_json_path, $case_exact
 -- Per side Python passes either a column name or a JSON path, the other NULL; DuckDB folds the
 -- CASE on these constants, so only the needed column is scanned.
+-- active: the user's active flag, carried by the correlation to each pair (source_active,
+-- target_active), so the activity findings need no join of every pair to the accounts
+-- (reconcile_correlate_rule, reconcile_user_findings).
 WITH picked AS (
     SELECT
         'source' AS side,
@@ -24,7 +27,8 @@ WITH picked AS (
                 WHEN 'user_type' THEN user_type
                 WHEN 'version' THEN version
             END
-        END AS value
+        END AS value,
+        active
     FROM source_users
     UNION ALL
     SELECT
@@ -46,12 +50,14 @@ WITH picked AS (
                 WHEN 'user_type' THEN user_type
                 WHEN 'version' THEN version
             END
-        END AS value
+        END AS value,
+        active
     FROM target_users
 )
 SELECT
     side,
     id AS record_id,
-    CASE WHEN $case_exact THEN value ELSE lower(value) END AS value
+    CASE WHEN $case_exact THEN value ELSE lower(value) END AS value,
+    active
 FROM picked
 WHERE value IS NOT NULL AND value <> ''

@@ -5,7 +5,9 @@ is matched, a record with several is ambiguous and matched to none (``sql/reconc
 Used by :mod:`recon.reconcile.run` and by remediation plans, so both always agree on who is who.
 
 Each rule's correlation is kept (computed once) by the engine session, since the next rule
-and every later statement read it.
+and every later statement read it. Besides the columns of :data:`CORRELATION`, its rows carry
+the two records' active flags (``source_active``, ``target_active``; NULL for groups), which the
+activity findings read.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ _RULES = pa.schema([("rule", pa.int32()), ("description", pa.string())])
 def correlate(
     session: Session, rules: Sequence[MatchRule], keys_file: str, inputs: Mapping[str, Input]
 ) -> Table:
-    """Apply the match rules in order; returns the (rule, source_id, target_id, ambiguous) table."""
+    """Apply the match rules in order; returns the (rule, source_id, target_id, ambiguous,
+    source_active, target_active) table."""
     correlation = session.bind(CORRELATION.empty_table())
     for number, rule in enumerate(rules, start=1):
         keys = session.run(
@@ -85,7 +88,7 @@ def correlation(
         }
         users = session.polars(correlate(session, user_rules, "reconcile_user_match_keys", users_in))
         groups = session.polars(correlate(session, group_rules, "reconcile_group_match_keys", groups_in))
-    return users, groups
+    return users.select(CORRELATION.names), groups.select(CORRELATION.names)
 
 
 def rule_stats(session: Session, correlation: Input, rules: Sequence[MatchRule]) -> list[dict[str, Any]]:

@@ -21,7 +21,16 @@ __all__ = [
 ]
 
 CORRELATION = pa.schema(
-    [("rule", pa.int32()), ("source_id", pa.string()), ("target_id", pa.string()), ("ambiguous", pa.bool_())]
+    [
+        ("rule", pa.int32()),
+        ("source_id", pa.string()),
+        ("target_id", pa.string()),
+        ("ambiguous", pa.bool_()),
+        ("source_active", pa.bool_()),  # the users' active flags the correlation carries
+        ("target_active", pa.bool_()),
+    ]
 )
-KEYS = pa.schema([("side", pa.string()), ("record_id", pa.string()), ("value", pa.string())])
+KEYS = pa.schema(
+    [("side", pa.string()), ("record_id", pa.string()), ("value", pa.string()), ("active", pa.bool_())]
+)
 NAMES = pa.schema([("display_name", pa.string())])

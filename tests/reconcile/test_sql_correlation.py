@@ -23,7 +23,7 @@ def keys(column: str | None, case_exact: bool, users: pa.Table, json_path: str |
         source_users=users,
         target_users=users,
     )
-    return [row[1:] for row in rows(out) if row[0] == "source"]
+    return [row[1:] for row in rows(out, "side", "record_id", "value") if row[0] == "source"]
 
 
 def test_match_keys_drop_unassigned_and_lower_case_insensitive_values() -> None:
@@ -70,13 +70,41 @@ def test_group_match_keys_use_display_name_case_insensitively() -> None:
         "case_exact": False,
     }
     out = run("reconcile_group_match_keys", params, source_groups=groups, target_groups=groups)
-    assert rows(out) == [("source", "g1", "admins"), ("target", "g2", "g2")]
+    assert rows(out, "side", "record_id", "value") == [("source", "g1", "admins"), ("target", "g2", "g2")]
+    assert {row[0] for row in rows(out, "active")} == {None}  # groups have no active flag
+
+
+def test_match_keys_carry_each_users_active_flag() -> None:
+    users = parse(
+        """
+        id | user_name | active
+        u1 | ann       | true
+        u2 | bob       | false
+        u3 | cy        | null
+        u4 | ""        | false
+        """,
+        USERS,
+    )
+    out = run(
+        "reconcile_user_match_keys",
+        {
+            "source_column": "user_name",
+            "source_json_path": None,
+            "target_column": "id",
+            "target_json_path": None,
+            "case_exact": False,
+        },
+        source_users=users,
+        target_users=users,
+    )
+    got = [row[1:] for row in rows(out, "side", "record_id", "active") if row[0] == "source"]
+    assert got == [("u1", True), ("u2", False), ("u3", None)]
 
 
 def correlate(rule: int, correlation: pa.Table | object, source: str, target: str) -> list[tuple]:
     keys = pa.concat_tables([_side("source", source), _side("target", target)])
     out = run("reconcile_correlate_rule", {"rule": rule}, correlation=correlation, match_keys=keys)  # type: ignore[arg-type]
-    return rows(out)
+    return rows(out, "rule", "source_id", "target_id", "ambiguous")
 
 
 def _side(side: str, text: str) -> pa.Table:
@@ -172,3 +200,18 @@ def test_a_later_rule_skips_records_decided_by_an_earlier_rule() -> None:
     )
     # this rule's rows only: the correlation is the union of every rule's rows (correlate())
     assert got == [(2, "u2", "t2", False)]
+
+
+def test_each_pair_carries_both_records_active_flags() -> None:
+    keys = pa.concat_tables(
+        [
+            _side("source", "record_id | value | active\nu1 | a | false\nu2 | b | null"),
+            _side("target", "record_id | value | active\nt1 | a | true\nt2 | b | false\nt3 | b | true"),
+        ]
+    )
+    out = run("reconcile_correlate_rule", {"rule": 1}, correlation=EMPTY, match_keys=keys)
+    assert rows(out, "source_id", "target_id", "ambiguous", "source_active", "target_active") == [
+        ("u1", "t1", False, False, True),
+        ("u2", "t2", True, None, False),
+        ("u2", "t3", True, None, True),
+    ]

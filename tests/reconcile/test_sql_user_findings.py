@@ -34,14 +34,15 @@ t8 | gus-b     | true
 t9 | old       | true
 t10| older     | false
 """
+# the active flags are the accounts' (the match keys carry them into the correlation)
 CORR = """
-rule | source_id | target_id | ambiguous
-1    | s1        | t1        | false
-1    | s2        | t2        | false
-2    | s3        | t3        | false
-2    | s4        | t4        | false
-2    | s7        | t7        | true
-2    | s7        | t8        | true
+rule | source_id | target_id | ambiguous | source_active | target_active
+1    | s1        | t1        | false     | true          | true
+1    | s2        | t2        | false     | false         | true
+2    | s3        | t3        | false     | null          | false
+2    | s4        | t4        | false     | true          | null
+2    | s7        | t7        | true      | true          | true
+2    | s7        | t8        | true      | true          | true
 """
 
 
