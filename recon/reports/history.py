@@ -42,7 +42,6 @@ cycles and hours), the number still open and the oldest still open.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -127,15 +126,6 @@ BIT_SET_CYCLES = 61
 """Sources of at most this many findings cycles (each) get their leavers from
 ``history_leavers_bits`` (a set of cycles is one 64-bit integer there, bit ``cycle_rank``); longer
 histories from ``history_leavers``: the same rows."""
-
-
-def history_threads() -> int:
-    """The engine threads history() asks for: one per two cores, at least one (one on 2 cores).
-    Its two big statements are high-cardinality aggregates and joins (1.2M finding identities and
-    200,000 leavers probed by 18.47M export rows at 1M users x 20 cycles): at 2 threads DuckDB
-    partitions them between the threads for ~0.3 CPU s more each, and on the loaded 2-core host
-    the wall time was no shorter (benchmarks/results/history.md, hist23)."""
-    return max(1, (os.cpu_count() or 1) // 2)
 
 
 def ordered_leavers(leavers: pl.DataFrame) -> pl.DataFrame:
@@ -294,7 +284,9 @@ def history(
     findings = Parquet.of(
         *(store.findings_dir(*key) / "findings.parquet" for key in keys), hive_types=_FINDINGS_HIVE
     )
-    with open_session(temp_dir=store.temp_dir, engine=engine, threads=history_threads()) as session:
+    # every core: one engine thread saves ~0.4 CPU s but made users wait 4.5 s instead of 3.0 on a
+    # quiet 2-core machine (benchmarks/results/history.md, session 7)
+    with open_session(temp_dir=store.temp_dir, engine=engine) as session:
         try:
             latest = {(src, tgt): cycle for src, tgt, cycle in keys}  # keys are sorted: the last wins
             latest_findings = Parquet.of(
