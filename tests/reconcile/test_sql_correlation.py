@@ -9,9 +9,11 @@ from tests.reconcile.tables import CORRELATION, GROUPS, KEYS, USERS, parse, rows
 EMPTY = CORRELATION.empty_table()
 
 
-def keys(column: str | None, case_exact: bool, users: pa.Table, json_path: str | None = None) -> list[tuple]:
-    """The source side's keys (the target side gets the same users, its keys from ``id``)."""
-    out = run(
+def user_keys(
+    column: str | None, case_exact: bool, users: pa.Table, json_path: str | None = None
+) -> pa.Table:
+    """reconcile_user_match_keys over ``users`` on both sides (the target's keys from ``id``)."""
+    return run(
         "reconcile_user_match_keys",
         {
             "source_column": column,
@@ -23,6 +25,11 @@ def keys(column: str | None, case_exact: bool, users: pa.Table, json_path: str |
         source_users=users,
         target_users=users,
     )
+
+
+def keys(column: str | None, case_exact: bool, users: pa.Table, json_path: str | None = None) -> list[tuple]:
+    """The source side's keys (the target side gets the same users, its keys from ``id``)."""
+    out = user_keys(column, case_exact, users, json_path)
     return [row[1:] for row in rows(out, "side", "record_id", "value") if row[0] == "source"]
 
 
@@ -85,18 +92,7 @@ def test_match_keys_carry_each_users_active_flag() -> None:
         """,
         USERS,
     )
-    out = run(
-        "reconcile_user_match_keys",
-        {
-            "source_column": "user_name",
-            "source_json_path": None,
-            "target_column": "id",
-            "target_json_path": None,
-            "case_exact": False,
-        },
-        source_users=users,
-        target_users=users,
-    )
+    out = user_keys("user_name", False, users)
     got = [row[1:] for row in rows(out, "side", "record_id", "active") if row[0] == "source"]
     assert got == [("u1", True), ("u2", False), ("u3", None)]
 
