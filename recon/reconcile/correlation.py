@@ -23,20 +23,24 @@ from recon.config.toml import ReconcileConfig
 from recon.engine import Input, Parquet, Session, Table, open_session
 from recon.store import ExportRef, Store
 
-__all__ = ["CORRELATION", "correlate", "correlation", "rule_stats", "rules_table"]
+__all__ = ["CORRELATION", "CORRELATION_WITH_FLAGS", "correlate", "correlation", "rule_stats", "rules_table"]
 
 CORRELATION = pa.schema(
     [("rule", pa.int32()), ("source_id", pa.string()), ("target_id", pa.string()), ("ambiguous", pa.bool_())]
 )
+CORRELATION_WITH_FLAGS = pa.schema(
+    [*CORRELATION, pa.field("source_active", pa.bool_()), pa.field("target_active", pa.bool_())]
+)
+"""What :func:`correlate` keeps: :data:`CORRELATION` and the two records' active flags (NULL for
+groups), which reconcile_user_findings' activity findings read."""
 _RULES = pa.schema([("rule", pa.int32()), ("description", pa.string())])
 
 
 def correlate(
     session: Session, rules: Sequence[MatchRule], keys_file: str, inputs: Mapping[str, Input]
 ) -> Table:
-    """Apply the match rules in order; returns the (rule, source_id, target_id, ambiguous,
-    source_active, target_active) table."""
-    correlation = session.bind(CORRELATION.empty_table())
+    """Apply the match rules in order; returns the :data:`CORRELATION_WITH_FLAGS` table."""
+    correlation = session.bind(CORRELATION_WITH_FLAGS.empty_table())
     for number, rule in enumerate(rules, start=1):
         keys = session.run(
             keys_file,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from recon.reconcile.correlation import CORRELATION_WITH_FLAGS
 from recon.schemas import GROUPS, MEMBERSHIPS, USERS
 from tests.tables import ordered, parse, rows, run
 
@@ -20,16 +21,7 @@ __all__ = [
     "run",
 ]
 
-CORRELATION = pa.schema(
-    [
-        ("rule", pa.int32()),
-        ("source_id", pa.string()),
-        ("target_id", pa.string()),
-        ("ambiguous", pa.bool_()),
-        ("source_active", pa.bool_()),  # the users' active flags the correlation carries
-        ("target_active", pa.bool_()),
-    ]
-)
+CORRELATION = CORRELATION_WITH_FLAGS  # what reconcile keeps and its statements read
 KEYS = pa.schema(
     [("side", pa.string()), ("record_id", pa.string()), ("value", pa.string()), ("active", pa.bool_())]
 )
