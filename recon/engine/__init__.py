@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FINGERPRINT",
     "FINGERPRINT_ARITY",
+    "Call",
     "Input",
     "Parquet",
     "Session",
@@ -221,6 +222,11 @@ Input: TypeAlias = Table | Parquet | pa.Table | pl.DataFrame
 layout, or a small table held in Python (Arrow or polars), which the engine copies in."""
 
 
+Call: TypeAlias = tuple[str, Mapping[str, Any] | None, Mapping[str, Input]]
+"""One statement for :meth:`Session.run_kept_at_once`: the ``sql/`` file's name, its parameters
+and its inputs, as :meth:`Session.run` takes them."""
+
+
 class Session(ABC):
     """One engine session: binds inputs, runs ``sql/`` statements, fetches and writes results.
 
@@ -244,6 +250,13 @@ class Session(ABC):
         The result may be lazy; with ``keep`` it is computed now and kept (in memory, spilling
         beyond the memory limit), for a result that several later statements read.
         """
+
+    def run_kept_at_once(self, calls: Sequence[Call]) -> list[Table]:
+        """Each call (``name``, ``params``, ``inputs``) run and kept as ``run(..., keep=True)`` does,
+        its tables in the order of ``calls``; an engine may run them at the same time. The caller
+        decides that their results and working memory fit in the engine's memory together. Inputs
+        that are tables must be kept ones. This default runs them one after the other."""
+        return [self.run(name, params, inputs, keep=True) for name, params, inputs in calls]
 
     @abstractmethod
     def query(self, sql: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Input]) -> Table:

@@ -34,7 +34,7 @@ from recon.attributes import (
     user_attribute,
 )
 from recon.config.toml import Config, EngineConfig, ReconcileConfig
-from recon.engine import Input, Parquet, Session, Table, load_sql, open_session
+from recon.engine import Call, Input, Parquet, Session, Table, load_sql, open_session
 from recon.errors import ConfigError
 from recon.findings import FINDING_KINDS, SEVERITIES, Threshold, Thresholded
 from recon.reconcile.correlation import correlate, correlation, rule_stats, rules_table
@@ -192,7 +192,10 @@ def reconcile(
                 session, "reconcile_group_findings", {"assignment_prefix": ASSIGNMENT_GROUP_PREFIX}, inputs
             ),
             "membership_findings": _membership_findings(
-                session, inputs, sum(rule["matched"] for rule in correlation_stats["groups"])
+                session,
+                inputs,
+                sum(rule["matched"] for rule in correlation_stats["groups"]),
+                together=_prints_fit_together(session, (source_ref, target_ref)),
             ),
             "attribute_findings": attribute_findings,
         }
@@ -246,11 +249,15 @@ def _user_findings(session: Session, scoped: bool, inputs: Mapping[str, Input]) 
     return session.union_all(*parts)
 
 
-def _membership_findings(session: Session, inputs: Mapping[str, Input], matched_groups: int) -> Table:
+def _membership_findings(
+    session: Session, inputs: Mapping[str, Input], matched_groups: int, *, together: bool
+) -> Table:
     """Membership drift in three statements, each holding one large hash table at a time: each
     side's per-member prints, kept; the matched users whose prints differ, kept (the prints are
     freed then); the memberships of those users compared row by row. At 10M users one statement
-    holding both groupings and the join of the pairs to them spilled 3.2 GB.
+    holding both groupings and the join of the pairs to them spilled 3.2 GB. With ``together``
+    (:func:`_prints_fit_together`) the two sides' prints are computed at the same time, each on
+    one engine thread (:meth:`Session.run_kept_at_once`), else one after the other.
 
     A print sums two weights of each matched group, drawn at random for this run
     (:func:`random_weights`, one pair for each of the ``matched_groups`` 1:1 group pairs)."""
@@ -271,15 +278,21 @@ def _membership_findings(session: Session, inputs: Mapping[str, Input], matched_
             f"reconcile drew weights for {matched_groups} matched groups, but "
             f"reconcile_group_weights numbered {numbered}: membership prints would be incomplete"
         )
-    prints = {
-        f"{side}_member_prints": session.run(
+    sides = ("source", "target")
+    calls: list[Call] = [
+        (
             "reconcile_member_prints",
             {"side": side},
             {"memberships": inputs[f"{side}_memberships"], "group_weights": weights},
-            keep=True,
         )
-        for side in ("source", "target")
-    }
+        for side in sides
+    ]
+    kept = (
+        session.run_kept_at_once(calls)
+        if together
+        else [session.run(name, params, given, keep=True) for name, params, given in calls]
+    )
+    prints = {f"{side}_member_prints": table for side, table in zip(sides, kept, strict=True)}
     session.release(weights)
     differing = session.run(
         "reconcile_membership_differing_users",
@@ -292,6 +305,20 @@ def _membership_findings(session: Session, inputs: Mapping[str, Input], matched_
     findings = _part(session, "reconcile_membership_findings", None, {**inputs, "differing_users": differing})
     session.release(differing)
     return findings
+
+
+PRINT_BYTES_PER_MEMBERSHIP = 128
+"""What one side's prints are taken to hold in memory per membership row while they are grouped
+(the grouping's partitions hold about a row per membership: each user is a member of few groups)."""
+
+
+def _prints_fit_together(session: Session, refs: Sequence[ExportRef]) -> bool:
+    """Whether both sides' prints may be grouped at the same time: their memberships rows at
+    :data:`PRINT_BYTES_PER_MEMBERSHIP` take at most a quarter of the engine's memory limit (at
+    1M users without a limit they do; at 10M users under 4 GB they run one after the other, as a
+    grouping alone fits there and two at once would spill). Read from the Parquet footers only."""
+    rows: int = sum(pq.read_metadata(ref.table("memberships")).num_rows for ref in refs)
+    return bool(rows * PRINT_BYTES_PER_MEMBERSHIP * 4 <= session.memory_limit_bytes())
 
 
 def random_weights(rows: int) -> pa.Table:

@@ -328,9 +328,55 @@ def test_weights_drawn_for_other_than_the_matched_groups_fail_the_run(
 
     counted = run._membership_findings
 
-    def miscounted(session: Any, inputs: Any, matched_groups: int) -> Any:
-        return counted(session, inputs, matched_groups + miscount)
+    def miscounted(session: Any, inputs: Any, matched_groups: int, **given: Any) -> Any:
+        return counted(session, inputs, matched_groups + miscount, **given)
 
     monkeypatch.setattr(run, "_membership_findings", miscounted)
     with pytest.raises(RuntimeError, match=f"weights for {2 + miscount} matched groups.* numbered 2"):
         reconcile(store, "idp", "app")
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_prints_grouped_at_once_or_one_after_the_other_give_the_same_findings(
+    store: Store, monkeypatch: pytest.MonkeyPatch, together: bool
+) -> None:
+    # both sides' membership prints run at the same time (one engine thread each) when their
+    # memberships fit a quarter of the memory limit, else one after the other: the same findings
+    write_export(
+        store,
+        "idp",
+        [
+            user("u1", "ann"),
+            user("u2", "bob"),
+            user("u3", "cy"),
+            group("g1", "one", ["u1", "u2", "u3"]),
+            group("g2", "two", ["u1"]),
+        ],
+    )
+    write_export(
+        store,
+        "app",
+        [
+            user("t1", "ann", external_id="u1"),
+            user("t2", "bob", external_id="u2"),
+            user("t3", "cy", external_id="u3"),
+            group("tg1", "one", ["t1", "t3"], external_id="g1"),
+            group("tg2", "two", ["t1", "t2"], external_id="g2"),
+        ],
+    )
+    import recon.reconcile.run as run
+
+    seen: list[bool] = []
+    decided = run._prints_fit_together
+
+    def forced(*args: Any) -> bool:
+        seen.append(decided(*args))  # small exports: the real decision is to run them at once
+        return together
+
+    monkeypatch.setattr(run, "_prints_fit_together", forced)
+    summary = reconcile(store, "idp", "app")
+    assert seen == [True]
+    assert keys(summary.findings_path) == {
+        ("membership_missing", "medium", "u2", "t2", "g1", "tg1", None),
+        ("membership_excess", "high", "u2", "t2", "g2", "tg2", None),
+    }
