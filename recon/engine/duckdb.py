@@ -285,10 +285,12 @@ class DuckDBSession(Session):
         """The calls at the same time, each on a cursor of its own (the same database) and one
         DuckDB thread: two statements on one thread each spend less CPU than one after the other
         on two threads (at 1M users the two membership prints 2.1-2.3 against 2.6-2.7 CPU s:
-        benchmarks/results/reconcile.md, rec24), and take no longer. The database's thread count
-        is set back afterwards."""
+        benchmarks/results/reconcile.md, rec24), and take no longer. Only when the engine has no
+        more threads than there are calls: with more cores, one thread each would leave cores idle
+        that each statement alone would use, so they run one after the other. The database's thread
+        count is set back afterwards."""
         threads = int(self.con.sql("SELECT current_setting('threads')").fetchall()[0][0])
-        if len(calls) < 2 or threads < 2:
+        if not 2 <= threads <= len(calls):
             return super().run_kept_at_once(calls)
         workers = [self._cursor() for _ in calls]
         try:

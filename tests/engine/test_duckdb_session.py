@@ -64,3 +64,34 @@ def test_a_lazy_table_cannot_run_on_another_cursor() -> None:
         session.run_kept_at_once(calls)
     assert session.con.sql("SELECT current_setting('threads')").fetchall() == [(2,)]
     session.close()
+
+
+def test_with_more_threads_than_statements_they_run_one_after_the_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # one thread each would leave cores idle that each statement alone uses: no cursor is opened
+    session = DuckDBSession(threads=4)
+
+    def no_cursor() -> DuckDBSession:
+        raise AssertionError("a cursor was opened")
+
+    monkeypatch.setattr(session, "_cursor", no_cursor)
+    weights = session.run(
+        "reconcile_group_weights",
+        None,
+        {
+            "group_correlation": session.bind(
+                pa.table({"rule": [1], "source_id": ["g1"], "target_id": ["t1"], "ambiguous": [False]})
+            ),
+            "random_weights": random_weights(1),
+        },
+        keep=True,
+    )
+    calls = [
+        ("reconcile_member_prints", {"side": side}, {"memberships": MEMBERSHIPS, "group_weights": weights})
+        for side in ("source", "target")
+    ]
+    kept = session.run_kept_at_once(calls)
+    assert [len(session.tuples(t)) for t in kept] == [2, 1]  # u1, u2 in g1; v1 in t1
+    assert session.con.sql("SELECT current_setting('threads')").fetchall() == [(4,)]
+    session.close()
