@@ -113,7 +113,7 @@ class _UserChange:
 class _GroupChange:
     target_id: str  # a target id, or "bulkId:<g>" for a group the plan creates
     version: str | None
-    adds: list[dict[str, str]] = field(default_factory=list)
+    adds: list[tuple[str, str]] = field(default_factory=list)  # (value, type): a dict each only when resolved
     removes: list[str] = field(default_factory=list)
     remediates: list[dict[str, Any]] = field(default_factory=list)
 
@@ -243,7 +243,7 @@ class RemedyBuilder:
     ) -> None:
         member = str(member)
         if kind == "membership_missing":
-            group.adds.append({"value": member, "type": str(member_type or "User")})
+            group.adds.append((member, str(member_type or "User")))
         else:
             group.removes.append(member)
         group.remediates.append(key)
@@ -324,7 +324,7 @@ class RemedyBuilder:
                 target_group_id = str(target_group_id)
                 if change is None or change.target_id != target_group_id:
                     change = self._group(target_group_id, version)
-                change.adds.append({"value": value, "type": member_type})
+                change.adds.append((value, member_type))
 
     # -- ordering ------------------------------------------------------------------------
     def _bulk_id(self, prefix: str) -> str:
@@ -372,10 +372,9 @@ class RemedyBuilder:
         for target_group_id in sorted(self._groups):
             change = self._groups[target_group_id]
             adds = [  # ref() inlined: a plan resolves every member it adds (490,000 at 1M users)
-                {"value": v, "type": a["type"]}
-                for a in change.adds
-                if (v := rename.get(a["value"]) if a["value"].startswith(BULK_ID_PREFIX) else a["value"])
-                is not None
+                {"value": v, "type": member_type}
+                for value, member_type in change.adds
+                if (v := rename.get(value) if value.startswith(BULK_ID_PREFIX) else value) is not None
             ]
             ops += self._group_patch(target_group_id, change.version, adds, change.removes, change.remediates)
         for bulk_id in sorted({b for b, _ in deferred}):
