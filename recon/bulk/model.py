@@ -26,6 +26,7 @@ __all__ = [
     "BulkRequest",
     "BulkResponse",
     "OperationResult",
+    "built",
     "bulk_references",
     "may_refer",
     "parse_request",
@@ -69,6 +70,16 @@ class _computed_once(Generic[_T]):
             return self
         value = instance.__dict__[self.name] = self.function(instance)
         return value
+
+
+def built(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """An instance of the frozen dataclass ``cls`` whose fields (every one, in order) have these
+    values, made without its generated ``__init__``, which sets each field through
+    ``object.__setattr__`` (reading a 1M-user run makes 144,500 operations, as many results and
+    records: 0.3 s of such calls). Only for classes without ``__post_init__``."""
+    instance = object.__new__(cls)
+    instance.__dict__.update(fields)
+    return instance
 
 
 @dataclass(frozen=True)
@@ -387,12 +398,15 @@ def parse_request(obj: Any, where: str, *, unreferenced: bool = False) -> BulkRe
         data = item.get("data")
         if data is not None and not isinstance(data, dict):
             raise InputError(f"{at}: 'data' must be an object")
-        operation = BulkOperation(
-            method=method.upper(),
-            path=path,
-            bulk_id=_opt_str(item, "bulkId", at),
-            version=_opt_str(item, "version", at),
-            data=data,
+        operation = built(
+            BulkOperation,
+            {
+                "method": method.upper(),
+                "path": path,
+                "bulk_id": _opt_str(item, "bulkId", at),
+                "version": _opt_str(item, "version", at),
+                "data": data,
+            },
         )
         if unreferenced:
             operation.__dict__["_references"] = ()  # what the cached property would find
@@ -420,13 +434,16 @@ def parse_response(obj: Any, where: str) -> BulkResponse:
         if method is not None and not isinstance(method, str):
             raise InputError(f"{at}: 'method' must be a string")
         results.append(
-            OperationResult(
-                method=method.upper() if method else None,
-                bulk_id=_opt_str(item, "bulkId", at),
-                location=_opt_str(item, "location", at),
-                version=_opt_str(item, "version", at),
-                status=status,
-                response=response,
+            built(
+                OperationResult,
+                {
+                    "method": method.upper() if method else None,
+                    "bulk_id": _opt_str(item, "bulkId", at),
+                    "location": _opt_str(item, "location", at),
+                    "version": _opt_str(item, "version", at),
+                    "status": status,
+                    "response": response,
+                },
             )
         )
     return BulkResponse(tuple(results))
