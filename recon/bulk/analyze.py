@@ -445,9 +445,11 @@ def _analyze_files(
         entries.extend(read_log(log))
         lines.extend(line.encode("utf-8") + b"\n" for line in read_text(log).splitlines() if line.strip())
     records = list(records_of(entries))  # raises on a malformed response before anything is written
+    del entries  # what the records do not hold (e.g. members before their bulkId: was resolved)
     run = run_id or new_run_id(store, system)
     folder = run_dir(store, system, run)
     atomic_write_bytes(folder / "exchanges.ndjson", b"".join(lines))
+    del lines  # freed for what the analysis builds next
     inputs = [f"{a} + {b}" for a, b in pairs] + [str(p) for p in logs]
     finished = max((t for t in (last_recorded_at(log) for log in logs) if t), default=None)
     return analyze_records(
