@@ -19,7 +19,9 @@ peak RSS:
 ``recon`` runs the same steps on the same data, so the figure before a change is measured in
 the same run. The steps take turns within each run (the order rotates), so a change of machine
 load hits every step alike; the 1-minute load average is sampled before each measurement.
-Results go to benchmarks/results/bulk.md.
+Results go to benchmarks/results/bulk.md (``--output`` elsewhere). ``--reuse`` measures the
+exports and findings already in ``--data`` (built by an earlier run at the same ``--users``)
+instead of building them, and leaves them there.
 """
 
 from __future__ import annotations
