@@ -19,7 +19,9 @@ peak RSS:
 ``recon`` runs the same steps on the same data, so the figure before a change is measured in
 the same run. The steps take turns within each run (the order rotates), so a change of machine
 load hits every step alike; the 1-minute load average is sampled before each measurement.
-Results go to benchmarks/results/bulk.md.
+Results go to benchmarks/results/bulk.md (``--output`` elsewhere). ``--reuse`` measures the
+exports and findings already in ``--data`` (built by an earlier run at the same ``--users``)
+instead of building them, and leaves them there.
 """
 
 from __future__ import annotations
@@ -550,13 +552,20 @@ def _outcome_table(data: Path, plan: Path) -> Any:
     return pl.read_parquet(data / f"bulk/system=app/run=bench-{plan.name}/bulk_outcomes.parquet")
 
 
-def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
-    """Build, reconcile, then measure each step ``runs`` times, taking turns; the rows of one scale."""
-    shutil.rmtree(data, ignore_errors=True)
-    started = time.perf_counter()
-    build(data, users)
-    built = time.perf_counter() - started
-    rec_s, rec_rss, _ = measured("reconcile", data, ROOT, data / "plan-after")
+def scale(data: Path, users: int, runs: int, before: Path | None, *, reuse: bool = False) -> list[str]:
+    """Build, reconcile, then measure each step ``runs`` times, taking turns; the rows of one scale.
+
+    ``reuse``: ``data`` already holds the exports and findings (built by an earlier run with the
+    same ``users``): they are neither built nor removed."""
+    findings = list(data.glob("findings/*/*/*/findings.parquet")) if reuse else []
+    if findings:
+        built = rec_s = rec_rss = float("nan")
+    else:
+        shutil.rmtree(data, ignore_errors=True)
+        started = time.perf_counter()
+        build(data, users)
+        built = time.perf_counter() - started
+        rec_s, rec_rss, _ = measured("reconcile", data, ROOT, data / "plan-after")
     variants = {"after": ROOT, **({"before": before} if before else {})}
     floors = [("floor", "after"), ("floor+json", "after"), ("floor+write", "after"), ("floor+read", "after")]
     floors += [("plan-least", "after"), ("analyze-least", "after")]
@@ -581,13 +590,19 @@ def scale(data: Path, users: int, runs: int, before: Path | None) -> list[str]:
             _outcome_table(data, data / "plan-before")
         )
     outcomes = json.loads((data / "plan-after.outcomes.json").read_text())
-    shutil.rmtree(data, ignore_errors=True)
+    if not reuse:
+        shutil.rmtree(data, ignore_errors=True)
     kinds = ", ".join(f"{k} {v:,}" for k, v in summary["operations"].items())
     lines = [
         f"### {users:,} source users",
         "",
-        f"{users // 100:,} groups, {users * 5:,} source memberships (built in {built:.1f} s; reconcile "
-        f"{rec_s:.1f} s, {rec_rss:.0f} MB). Plan: {summary['total_operations']:,} operations ({kinds}) in "
+        f"{users // 100:,} groups, {users * 5:,} source memberships ("
+        + (
+            "built and reconciled by an earlier run"
+            if findings
+            else f"built in {built:.1f} s; reconcile {rec_s:.1f} s, {rec_rss:.0f} MB"
+        )
+        + f"). Plan: {summary['total_operations']:,} operations ({kinds}) in "
         f"{summary['chunks']:,} chunks, {summary['bytes'] / 1e6:.1f} MB; remediates "
         f"{summary['remediated']:,} findings. analyze: "
         + ", ".join(f"{k} {v:,}" for k, v in outcomes.items() if v)
@@ -638,6 +653,8 @@ def main() -> None:
     parser.add_argument("--note", default="", help="a line saying what --before is (e.g. main at <commit>)")
     parser.add_argument("--after-note", default="", help="what this checkout is, when it is not a git clone")
     parser.add_argument("--phases", action="store_true", help="time the phases of one run per variant")
+    parser.add_argument("--reuse", action="store_true", help="use the exports and findings already in --data")
+    parser.add_argument("--output", type=Path, help="write the section here instead of results/bulk.md")
     parser.add_argument("--step")
     parser.add_argument("--code", type=Path, default=ROOT)
     parser.add_argument("--out", type=Path)
@@ -675,8 +692,8 @@ def main() -> None:
         "",
     ]
     for users in (int(u) for u in str(args.users).split(",")):
-        lines += scale(args.data, users, args.runs, args.before)
-    out = ROOT / "benchmarks/results/bulk.md"
+        lines += scale(args.data, users, args.runs, args.before, reuse=args.reuse)
+    out = args.output or ROOT / "benchmarks/results/bulk.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
     print("\n".join(lines))

@@ -17,18 +17,24 @@ touching AS (
     SELECT m.group_id, m.member_id, m.member_type
     FROM source_memberships AS m
     WHERE m.group_id IN (SELECT id FROM new_groups)
-        OR m.member_id IN (SELECT id FROM new_users)
-        OR m.member_id IN (SELECT id FROM new_groups)
+        OR m.member_id IN (SELECT id FROM new_users UNION ALL SELECT id FROM new_groups)
 ),
+-- a member's type from the source export only where the membership row has none: joined
+-- whole, the 1,000,000 source users' ids were scanned and probed for 400,000 typed rows
 typed AS (
-    SELECT DISTINCT
-        m.group_id,
-        m.member_id,
-        coalesce(m.member_type, CASE WHEN u.id IS NOT NULL THEN 'User' WHEN g.id IS NOT NULL THEN 'Group' END)
-            AS member_type
-    FROM touching AS m
-    LEFT JOIN source_users AS u ON u.id = m.member_id
-    LEFT JOIN source_groups AS g ON g.id = m.member_id
+    SELECT DISTINCT group_id, member_id, member_type
+    FROM (
+        SELECT m.group_id, m.member_id, m.member_type FROM touching AS m WHERE m.member_type IS NOT NULL
+        UNION ALL
+        SELECT
+            m.group_id,
+            m.member_id,
+            CASE WHEN u.id IS NOT NULL THEN 'User' WHEN g.id IS NOT NULL THEN 'Group' END AS member_type
+        FROM touching AS m
+        LEFT JOIN source_users AS u ON u.id = m.member_id
+        LEFT JOIN source_groups AS g ON g.id = m.member_id
+        WHERE m.member_type IS NULL
+    )
 ),
 resolved AS (
     SELECT

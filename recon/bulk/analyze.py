@@ -35,7 +35,7 @@ from recon.bulk.exchanges import (
     read_text,
     records_of,
 )
-from recon.bulk.expect import Members, Segment, check_segments, lookup, value_met
+from recon.bulk.expect import Expectation, Members, Segment, check_segments, lookup, value_met
 from recon.bulk.model import BULK_ID_PREFIX, may_refer, parse_request, parse_response
 from recon.bulk.paths import new_run_id, run_dir
 from recon.bulk.records import Exchange, OpRecord
@@ -190,41 +190,43 @@ def _frame(rows: list[tuple[Any, ...]], schema: dict[str, Any]) -> pl.DataFrame:
 
 
 class _Checks:
-    """Every check of every operation, as the columns of ``bulk_expectations`` (one list each,
-    no tuple per check: a 1M-user analysis makes 1,344,500 of them, 490,000 memberships)."""
+    """Every check of every operation, as the columns of ``bulk_expectations``: the single checks
+    kept as their :class:`Expectation` tuples (columns taken from them at the end, not appended
+    one by one: a 1M-user analysis makes 854,500 of them), the membership runs as id lists (490,000
+    memberships). The table lists the single checks, then the membership checks: each row names
+    its operation and number, and ``sql/bulk_outcomes.sql`` reads them as a set."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, list[Any]] = {name: [] for name in _EXPECT_SCHEMA}
-        # seq -> (row of its first check, its checks): where each operation's value checks are
+        self.singles: list[Expectation] = []
+        self.single_seq: list[int] = []
+        self.single_no: list[int] = []
+        self.member_seq: list[int] = []
+        self.member_no: list[int] = []
+        self.member_kind: list[str] = []
+        self.member_ids: list[str] = []
+        # seq -> (index of its first single check, its checks): where each operation's value checks are
         self.valued: dict[int, tuple[int, list[Segment]]] = {}
 
     def add(self, seq: int, segments: list[Segment]) -> None:
         """Append the checks of operation ``seq``, numbered from 1 in order."""
-        columns = self.columns
-        first = len(columns["seq"])
+        first = len(self.singles)
         number = 1
         has_value = False
         for segment in segments:
             if isinstance(segment, Members):
                 ids = segment.member_ids
                 count = len(ids)
-                columns["check_no"].extend(range(number, number + count))
-                columns["check_kind"].extend(repeat(segment.check, count))
-                columns["member_id"].extend(ids)
-                for name in ("attribute", "expected", "value_met", "actual"):
-                    columns[name].extend(repeat(None, count))
+                self.member_seq.extend(repeat(seq, count))
+                self.member_no.extend(range(number, number + count))
+                self.member_kind.extend(repeat(segment.check, count))
+                self.member_ids.extend(ids)
                 number += count
                 continue
             has_value = has_value or segment.check == "value"
-            columns["check_no"].append(number)
-            columns["check_kind"].append(segment.check)
-            columns["attribute"].append(segment.attribute)
-            columns["expected"].append(segment.expected)
-            columns["member_id"].append(segment.member_id)
-            columns["value_met"].append(None)
-            columns["actual"].append(None)
+            self.singles.append(segment)
+            self.single_no.append(number)
             number += 1
-        columns["seq"].extend(repeat(seq, number - 1))
+        self.single_seq.extend(repeat(seq, len(self.singles) - first))
         if has_value:
             self.valued[seq] = (first, segments)
 
@@ -234,7 +236,9 @@ class _Checks:
 
     def frame(self, raws: dict[int, str], types: list[str | None], rules: ContentRules) -> pl.DataFrame:
         """The checks' table, each value check decided on its resource's raw JSON by recon.content."""
-        met, actual = self.columns["value_met"], self.columns["actual"]
+        singles = self.singles
+        met: list[bool | None] = [None] * len(singles)
+        actual: list[str | None] = [None] * len(singles)
         for seq, raw in raws.items():
             valued = self.valued.get(seq)
             resource = _resource(raw)
@@ -243,13 +247,43 @@ class _Checks:
             row, segments = valued
             for segment in segments:
                 if isinstance(segment, Members):
-                    row += len(segment.member_ids)
                     continue
                 if segment.check == "value":
                     met[row], actual[row] = value_met(segment, resource, types[seq - 1] or "User", rules)
                 row += 1
-        return pl.DataFrame(
-            [pl.Series(name, self.columns[name], dtype=dtype) for name, dtype in _EXPECT_SCHEMA.items()]
+        schema = _EXPECT_SCHEMA
+        single_columns: dict[str, list[Any]] = {
+            "seq": self.single_seq,
+            "check_no": self.single_no,
+            "check_kind": [check[0] for check in singles],
+            "attribute": [check[1] for check in singles],
+            "expected": [check[2] for check in singles],
+            "member_id": [check[3] for check in singles],
+            "value_met": met,
+            "actual": actual,
+        }
+        members = len(self.member_ids)
+        member_columns: dict[str, Any] = {
+            "seq": self.member_seq,
+            "check_no": self.member_no,
+            "check_kind": self.member_kind,
+            "member_id": self.member_ids,
+        }
+        return pl.concat(
+            [
+                pl.DataFrame(
+                    [pl.Series(name, single_columns[name], dtype=dtype) for name, dtype in schema.items()]
+                ),
+                pl.DataFrame(
+                    [
+                        pl.Series(name, member_columns[name], dtype=dtype)
+                        if name in member_columns
+                        else pl.repeat(None, members, dtype=dtype, eager=True).alias(name)
+                        for name, dtype in schema.items()
+                    ]
+                ),
+            ],
+            rechunk=False,
         )
 
 
@@ -411,9 +445,11 @@ def _analyze_files(
         entries.extend(read_log(log))
         lines.extend(line.encode("utf-8") + b"\n" for line in read_text(log).splitlines() if line.strip())
     records = list(records_of(entries))  # raises on a malformed response before anything is written
+    del entries  # what the records do not hold (e.g. members before their bulkId: was resolved)
     run = run_id or new_run_id(store, system)
     folder = run_dir(store, system, run)
     atomic_write_bytes(folder / "exchanges.ndjson", b"".join(lines))
+    del lines  # freed for what the analysis builds next
     inputs = [f"{a} + {b}" for a, b in pairs] + [str(p) for p in logs]
     finished = max((t for t in (last_recorded_at(log) for log in logs) if t), default=None)
     return analyze_records(

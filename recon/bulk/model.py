@@ -26,6 +26,7 @@ __all__ = [
     "BulkRequest",
     "BulkResponse",
     "OperationResult",
+    "built",
     "bulk_references",
     "may_refer",
     "parse_request",
@@ -71,6 +72,16 @@ class _computed_once(Generic[_T]):
         return value
 
 
+def built(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """An instance of the frozen dataclass ``cls`` whose fields (every one, in order) have these
+    values, made without its generated ``__init__``, which sets each field through
+    ``object.__setattr__`` (reading a 1M-user run makes 144,500 operations, as many results and
+    records: 0.3 s of such calls). Only for classes without ``__post_init__``."""
+    instance = object.__new__(cls)
+    instance.__dict__.update(fields)
+    return instance
+
+
 @dataclass(frozen=True)
 class BulkOperation:
     """One operation of a BulkRequest."""
@@ -113,8 +124,13 @@ class BulkOperation:
 
     @_computed_once
     def encoded(self) -> bytes:
-        """The operation as sent, compact JSON (computed once: plans measure and write it)."""
-        return orjson.dumps(self.to_json())
+        """The operation as sent, compact JSON (computed once: plans measure and write it).
+
+        A copy of the exact size: orjson writes into a buffer of at least 4 KiB and shrinks it in
+        place, so each operation's bytes kept as returned would hold pages of their own (a
+        1M-user plan's 144,500 operations: ~280 MB more and ~140,000 more page faults, measured
+        0.17 against 0.08 CPU s for 80,000 POST /Users)."""
+        return bytes(memoryview(orjson.dumps(self.to_json())))
 
     @_computed_once
     def _references(self) -> tuple[str, ...]:
@@ -294,6 +310,7 @@ def substitute_references(operation: BulkOperation, created: dict[str, str]) -> 
         return operation
 
     def swap(item: Any) -> Any:
+        kind = type(item)
         if isinstance(item, str):
             if BULK_ID_PREFIX not in item:
                 return item
@@ -308,8 +325,31 @@ def substitute_references(operation: BulkOperation, created: dict[str, str]) -> 
                 for s in item.split("/")
             ]
             return "/".join(parts)
-        # a plain string is kept without a call (a plan's group PATCHes hold 400,000 members)
-        if isinstance(item, list):
+        if kind is list:
+            # a plan's group PATCHes hold 400,000 members ({"value", "type"} objects) at 1M users:
+            # a member's strings are swapped in this loop, not by a call (and a comprehension) each
+            swapped: list[Any] = []
+            for sub in item:
+                sub_kind = type(sub)
+                if sub_kind is dict:
+                    entry = {}
+                    for key, value in sub.items():
+                        if type(value) is not str:
+                            value = swap(value)
+                        elif BULK_ID_PREFIX in value:
+                            value = (
+                                created.get(value[len(BULK_ID_PREFIX) :], value)
+                                if "/" not in value and value.startswith(BULK_ID_PREFIX)
+                                else swap(value)
+                            )
+                        entry[key] = value
+                    swapped.append(entry)
+                elif sub_kind is str and BULK_ID_PREFIX not in sub:
+                    swapped.append(sub)
+                else:
+                    swapped.append(swap(sub))
+            return swapped
+        if isinstance(item, list):  # a subclass of list: as a list
             return [sub if type(sub) is str and BULK_ID_PREFIX not in sub else swap(sub) for sub in item]
         if isinstance(item, dict):
             return {
@@ -363,12 +403,15 @@ def parse_request(obj: Any, where: str, *, unreferenced: bool = False) -> BulkRe
         data = item.get("data")
         if data is not None and not isinstance(data, dict):
             raise InputError(f"{at}: 'data' must be an object")
-        operation = BulkOperation(
-            method=method.upper(),
-            path=path,
-            bulk_id=_opt_str(item, "bulkId", at),
-            version=_opt_str(item, "version", at),
-            data=data,
+        operation = built(
+            BulkOperation,
+            {
+                "method": method.upper(),
+                "path": path,
+                "bulk_id": _opt_str(item, "bulkId", at),
+                "version": _opt_str(item, "version", at),
+                "data": data,
+            },
         )
         if unreferenced:
             operation.__dict__["_references"] = ()  # what the cached property would find
@@ -396,13 +439,16 @@ def parse_response(obj: Any, where: str) -> BulkResponse:
         if method is not None and not isinstance(method, str):
             raise InputError(f"{at}: 'method' must be a string")
         results.append(
-            OperationResult(
-                method=method.upper() if method else None,
-                bulk_id=_opt_str(item, "bulkId", at),
-                location=_opt_str(item, "location", at),
-                version=_opt_str(item, "version", at),
-                status=status,
-                response=response,
+            built(
+                OperationResult,
+                {
+                    "method": method.upper() if method else None,
+                    "bulk_id": _opt_str(item, "bulkId", at),
+                    "location": _opt_str(item, "location", at),
+                    "version": _opt_str(item, "version", at),
+                    "status": status,
+                    "response": response,
+                },
             )
         )
     return BulkResponse(tuple(results))

@@ -19,7 +19,9 @@ from typing import Any, NamedTuple
 import orjson
 
 from recon.bulk.model import PATCH_OP
-from recon.extract.normalize import ENTERPRISE_USER, GROUP_SCHEMA, USER_SCHEMA
+from recon.scim_columns import CORE_GROUP as GROUP_SCHEMA
+from recon.scim_columns import CORE_USER as USER_SCHEMA
+from recon.scim_columns import ENTERPRISE_USER
 
 __all__ = [
     "SERVER_OWNED",

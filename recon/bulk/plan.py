@@ -32,7 +32,7 @@ from recon.bulk.limits import Limits, target_limits
 from recon.bulk.matches import Matches, reconcile_matches
 from recon.bulk.paths import plan_dir
 from recon.bulk.planfile import PLAN_FORMAT
-from recon.bulk.remedies import NEW_MEMBERSHIP_COLUMNS, PlannedOp, RemedyBuilder
+from recon.bulk.remedies import FINDING_ROW_COLUMNS, NEW_MEMBERSHIP_COLUMNS, PlannedOp, RemedyBuilder
 from recon.collector import gc_paused
 from recon.config import Config
 from recon.engine import Parquet, open_session
@@ -165,8 +165,7 @@ def plan(
             id_budget=id_budget,
             manager_of=pairs.user_target_of,
         )
-        for row in _rows(rows):
-            builder.add_finding(row)
+        builder.add_findings(rows.select(FINDING_ROW_COLUMNS).iter_rows())
         del rows
         new_memberships = session.run(
             "bulk_plan_new_memberships",
@@ -205,10 +204,6 @@ def _needs_user_matches(findings: pl.DataFrame) -> bool:
         (kind == "attribute_mismatch") & attribute.str.contains("manager", literal=True)
     )
     return bool(findings.select(wanted.any()).item())
-
-
-def _rows(frame: pl.DataFrame) -> Iterator[dict[str, Any]]:
-    yield from frame.iter_rows(named=True)
 
 
 def _write(

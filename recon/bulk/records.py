@@ -24,6 +24,7 @@ from recon.bulk.model import (
     BulkRequest,
     BulkResponse,
     OperationResult,
+    built,
     resource_of_path,
     substitute_references,
 )
@@ -118,7 +119,19 @@ def _record(
         resource_id = result.location_id if result is not None and result.ok else None
     if resource_id is not None and resource_id.startswith("bulkId:"):
         resource_id = None
-    return OpRecord(exchange.label, index + 1, resolved, reported, result, note, resource_type, resource_id)
+    return built(
+        OpRecord,
+        {
+            "label": exchange.label,
+            "op_index": index + 1,
+            "operation": resolved,
+            "reported": reported,
+            "result": result,
+            "note": note,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+        },
+    )
 
 
 def _match(label: str, request: BulkRequest, response: BulkResponse) -> dict[int, OperationResult]:
