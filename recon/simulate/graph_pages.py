@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from recon.simulate.json_handler import JsonHandler
+from recon.simulate.json_handler import POLL_SECONDS, JsonHandler
 from recon.simulate.local_tls import make_tls
 from recon.simulate.provider_view import Directory
 
@@ -529,7 +529,7 @@ def serve_graph(
         context.load_cert_chain(cert, key)
         server.socket = context.wrap_socket(server.socket, server_side=True)
         state.base_url = f"https://127.0.0.1:{server.server_address[1]}"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
         thread.start()
         try:
             yield ServedGraph(state, state.base_url, ca)

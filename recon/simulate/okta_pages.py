@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pyarrow.parquet as pq
 
-from recon.simulate.json_handler import JsonHandler
+from recon.simulate.json_handler import POLL_SECONDS, JsonHandler
 from recon.store import Store
 
 __all__ = ["OktaPages", "okta_group", "okta_user", "serve_okta_pages"]
@@ -178,7 +178,7 @@ def serve_okta_pages(store: Store, system: str, cycle: str) -> Iterator[OktaPage
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     attributes = {"directory": _Directory(store, system, cycle), "token": token, "base_url": base_url}
     server.RequestHandlerClass = type("OktaHandler", (_Handler,), attributes)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
     thread.start()
     try:
         yield OktaPages(base_url, token)

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from recon.scim_columns import CORE_GROUP as _GROUP
 from recon.scim_columns import CORE_USER as _USER
 from recon.scim_columns import ENTERPRISE_USER as _ENTERPRISE
+from recon.simulate.json_handler import POLL_SECONDS
 from recon.store import ExportKind, Store
 
 if TYPE_CHECKING:
@@ -181,6 +182,7 @@ def _handler(
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes (see JsonHandler)
 
         def log_message(self, format: str, *args: Any) -> None:
             return
@@ -319,7 +321,9 @@ def serve_export(
 ) -> Iterator[ServedExport]:
     """Serve the export of ``system`` (latest complete, or ``cycle``) on 127.0.0.1 in a thread."""
     served = _start(store, system, cycle, kind, token, port, max_page_size)
-    thread = threading.Thread(target=served.server.serve_forever, name="recon-serve", daemon=True)
+    thread = threading.Thread(
+        target=served.server.serve_forever, args=(POLL_SECONDS,), name="recon-serve", daemon=True
+    )
     thread.start()
     try:
         yield served

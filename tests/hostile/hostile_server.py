@@ -43,6 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from recon.simulate.json_handler import POLL_SECONDS
+
 TOKEN_ISSUED = "issued-access-token-0123456789"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -255,7 +257,7 @@ def hostile_server(behaviour: Behaviour, tls: tuple[Path, Path] | None = None) -
         server.socket = context.wrap_socket(server.socket, server_side=True)
         scheme = "https"
     server.base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
     thread.start()
     try:
         yield f"{server.base_url}/v2"

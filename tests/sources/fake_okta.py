@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from directory import Directory, okta_group, okta_user
 
-from recon.simulate.json_handler import JsonHandler
+from recon.simulate.json_handler import POLL_SECONDS, JsonHandler
 
 API_TOKEN = "00okta-api-token-value-0123456789abcdef"
 APP_ID = "0oa1slackapp"
@@ -240,7 +240,7 @@ def serve_okta(directory: Directory, **options: Any) -> Iterator[ServedOkta]:
     handler = type("Handler", (_Handler,), {"state": state})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
     thread.start()
     try:
         yield ServedOkta(state, state.base_url)
