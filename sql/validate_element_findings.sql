@@ -23,7 +23,7 @@ checked AS (
             WHEN '$ref' THEN json_extract(f.value, '$[*]."$ref"')
             ELSE json_extract(f.value, '$[*]')
         END AS subs,
-        json_array_length(f.value) AS elements
+        json_extract(f.value, '$[*]') AS items
     FROM facts AS f
     JOIN value_specs AS s
         ON s.resource_type = f.resource_type AND s.slot = 'multi' AND s.idx = f.idx
@@ -33,7 +33,14 @@ bad AS (
     SELECT
         *,
         [x ->> '$' FOR x IN coalesce(subs, []) IF left(x, 1) = '"'] AS texts,
-        elements - len([x FOR x IN coalesce(subs, []) IF x NOT IN ('null', '""')]) AS lacking
+        -- an array of only null and {} elements is unassigned as a whole (RFC 7643 §2.5), and a
+        -- required sub-attribute is lacking only in an object element: a null element is no element,
+        -- and one of another JSON type is a type_mismatch, not an element without the sub-attribute
+        CASE
+            WHEN len([e FOR e IN coalesce(items, []) IF e NOT IN ('null', '{}')]) = 0 THEN 0
+            ELSE len([e FOR e IN coalesce(items, []) IF left(e, 1) = '{'])
+                - len([x FOR x IN coalesce(subs, []) IF x NOT IN ('null', '""', '[]', '{}')])
+        END AS lacking
     FROM checked
 ),
 found AS (

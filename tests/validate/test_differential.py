@@ -631,6 +631,25 @@ _ACME_DATES: Declarations = (
     ],
     [{"name": "User", "schema": USER, "schemaExtensions": [{"schema": ACME, "required": False}]}],
 )
+_ACME_BADGES: Declarations = (
+    [
+        {
+            "id": ACME,
+            "name": "Acme",
+            "attributes": [
+                {
+                    "name": "badges",
+                    "type": "complex",
+                    "multiValued": True,
+                    "subAttributes": [{"name": "value", "type": "string", "required": True}],
+                }
+            ],
+        }
+    ],
+    [{"name": "User", "schema": USER, "schemaExtensions": [{"schema": ACME, "required": False}]}],
+)
+_BADGE = {"value": "b1"}
+_LACKING = {("missing_required", "User", "u", f"{ACME}:badges.value")}
 _RENAMED = user("u", UserName="")
 del _RENAMED["userName"]
 
@@ -683,6 +702,40 @@ REGRESSIONS: dict[str, tuple[list[Resource], Declarations | None, set[Finding]]]
         [user("u", schemas=[USER, ACME], **{ACME: {"hireDate": "12025-02-30T00:00:00Z"}})],
         _ACME_DATES,
         {("type_mismatch", "User", "u", f"{ACME}:hireDate")},
+    ),
+    # a required sub-attribute was counted lacking in every element of the array text: in an
+    # array of only null and {} (unassigned as a whole), in a null element, in an element of another
+    # JSON type (a type_mismatch already): false positives (session 8, seed 2421756900...)
+    "required sub, [{}]": (
+        [user("u", schemas=[USER, ACME], **{ACME: {"badges": [{}]}})],
+        _ACME_BADGES,
+        set(),
+    ),
+    "required sub, [null, {}]": (
+        [user("u", schemas=[USER, ACME], **{ACME: {"badges": [None, {}]}})],
+        _ACME_BADGES,
+        set(),
+    ),
+    "required sub, null element": (
+        [user("u", schemas=[USER, ACME], **{ACME: {"badges": [None, _BADGE]}})],
+        _ACME_BADGES,
+        set(),
+    ),
+    "required sub, a string element": (
+        [user("u", schemas=[USER, ACME], **{ACME: {"badges": [_BADGE, "b2"]}})],
+        _ACME_BADGES,
+        {("type_mismatch", "User", "u", f"{ACME}:badges")},
+    ),
+    # ...and still lacking in a {} element beside others, or where the value is null or ""
+    "required sub, {} beside a badge": (
+        [user("u", schemas=[USER, ACME], **{ACME: {"badges": [{}, _BADGE]}})],
+        _ACME_BADGES,
+        _LACKING,
+    ),
+    "required sub, empty value": (
+        [user("u", schemas=[USER, ACME], **{ACME: {"badges": [{"value": ""}, _BADGE]}})],
+        _ACME_BADGES,
+        _LACKING,
     ),
     # an array of {} was "values of mixed JSON types": false positive
     "array of {}": ([user("u", entitlements=[{}])], None, set()),
