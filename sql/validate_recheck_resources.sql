@@ -19,7 +19,7 @@ texts AS (
     WHERE w.resource_type = 'Group'
 ),
 matched AS (
-    SELECT *, regexp_matches(raw, ':\s*""|[\[,]\s*\{\s*\}|[^\\]"\s*:\s*\{\s*\}') AS holds_empty
+    SELECT *, regexp_matches(raw, ':\s*""|[\[,]\s*\{\s*\}|[^\\]"\s*:\s*(\{\s*\}|\[\s*\])') AS holds_empty
     FROM texts
 )
 SELECT
@@ -29,13 +29,13 @@ SELECT
     recase,
     CASE WHEN recase THEN raw END AS raw,
     -- the pattern cannot match across a string's quotes; only a key holding "[{}" or ",{}" is respelled.
-    -- {} as a member's value (after a key's closing quote and its colon) reads as null too: inside
-    -- an array's elements json_structure would merge it with the other elements' values as "mixed";
-    -- elsewhere null and {} are observed alike (no value; [] is not: the census counts it)
+    -- {} or [] as a member's value (after a key's closing quote and its colon) reads as null too:
+    -- inside an array's elements json_structure would merge it with the other elements' values as
+    -- "mixed"; elsewhere null, {} and [] are all observed as holding no value
     json_structure(
         CASE WHEN holds_empty THEN regexp_replace(
             regexp_replace(raw, '(:\s*)""|([\[,]\s*)\{\s*\}', '\1\2null', 'g'),
-            '([^\\]"\s*:\s*)\{\s*\}', '\1null', 'g'
+            '([^\\]"\s*:\s*)(\{\s*\}|\[\s*\])', '\1null', 'g'
         ) ELSE raw END
     ) AS structure
 FROM matched

@@ -737,8 +737,13 @@ REGRESSIONS: dict[str, tuple[list[Resource], Declarations | None, set[Finding]]]
         _ACME_BADGES,
         _LACKING,
     ),
-    # {} as an element's value is unassigned, lacking, but was "values of mixed JSON types" beside
-    # the other elements' strings (json_structure merges them): false positive
+    # {} or [] as an element's value is unassigned, lacking, but was "values of mixed JSON types"
+    # beside the other elements' strings (json_structure merges them): false positives
+    "required sub, [] value": (
+        [user("u", schemas=[USER, ACME], **{ACME: {"badges": [{"value": []}, _BADGE]}})],
+        _ACME_BADGES,
+        _LACKING,
+    ),
     "required sub, {} value": (
         [user("u", schemas=[USER, ACME], **{ACME: {"badges": [{"value": {}}, _BADGE]}})],
         _ACME_BADGES,
