@@ -1,5 +1,5 @@
-"""The base of the simulator's JSON HTTP servers on 127.0.0.1 (the Okta pages, and the tests'
-Graph and Okta fakes): quiet, HTTP/1.1, one JSON answer per request."""
+"""The base of the simulator's JSON HTTP servers on 127.0.0.1 (the Okta pages, the served export,
+and the tests' Graph and Okta fakes): quiet, HTTP/1.1, one JSON answer per request."""
 
 from __future__ import annotations
 
@@ -27,7 +27,10 @@ class JsonHandler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
+        self._send_bytes(status, json.dumps(body).encode(), headers)
+
+    def _send_bytes(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        """An answer whose JSON body is already written (e.g. pages kept as bytes)."""
         self.send_response(status)
         self.send_header("Content-Type", self.content_type)
         self.send_header("Content-Length", str(len(data)))

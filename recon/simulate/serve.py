@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from recon.scim_columns import CORE_GROUP as _GROUP
 from recon.scim_columns import CORE_USER as _USER
 from recon.scim_columns import ENTERPRISE_USER as _ENTERPRISE
-from recon.simulate.json_handler import POLL_SECONDS
+from recon.simulate.json_handler import POLL_SECONDS, JsonHandler
 from recon.store import ExportKind, Store
 
 if TYPE_CHECKING:
@@ -180,25 +180,14 @@ def _handler(
         "/Schemas": _SCHEMAS,
     }
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are two writes (see JsonHandler)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def _send(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/scim+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    class Handler(JsonHandler):
+        content_type = "application/scim+json"
 
         def _error(self, status: int, detail: str, scim_type: str | None = None) -> None:
             body: dict[str, Any] = {"schemas": [ERROR], "status": str(status), "detail": detail}
             if scim_type:
                 body["scimType"] = scim_type
-            self._send(status, json.dumps(body).encode())
+            self._send(status, body)
 
         def do_GET(self) -> None:
             if self.headers.get("Authorization") != f"Bearer {token}":
@@ -212,7 +201,7 @@ def _handler(
             path = path[len(prefix) :].rstrip("/") or "/"
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             if path == "/ServiceProviderConfig":
-                self._send(200, spc)
+                self._send_bytes(200, spc)
             elif path in listing:
                 resources = listing[path]
                 body = {
@@ -222,7 +211,7 @@ def _handler(
                     "startIndex": 1,
                     "Resources": resources,
                 }
-                self._send(200, json.dumps(body).encode())
+                self._send(200, body)
             elif path in ("/Users", "/Groups"):
                 self._list(path[1:], query)
             elif path.startswith(("/Users/", "/Groups/")):
@@ -231,7 +220,7 @@ def _handler(
                 if index is None:
                     self._error(404, f"{endpoint[:-1]} {rid} not found")
                 else:
-                    self._send(200, directory.raws[endpoint][index])
+                    self._send_bytes(200, directory.raws[endpoint][index])
             else:
                 self._error(404, f"no such endpoint {path}")
 
@@ -256,9 +245,9 @@ def _handler(
                 if offset is None:
                     self._error(400, "unknown cursor", "invalidCursor")
                     return
-                self._send(200, directory.page(endpoint, offset, max(count, 0), True))
+                self._send_bytes(200, directory.page(endpoint, offset, max(count, 0), True))
                 return
-            self._send(200, directory.page(endpoint, max(start, 1) - 1, max(count, 0), False))
+            self._send_bytes(200, directory.page(endpoint, max(start, 1) - 1, max(count, 0), False))
 
         def _refuse(self) -> None:
             self._error(501, "this server is read-only")
