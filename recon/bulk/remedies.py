@@ -215,24 +215,30 @@ class RemedyBuilder:
         """:meth:`add_finding` of rows given as tuples in :data:`FINDING_ROW_COLUMNS` order (no dict
         per row for the many kinds: a 1M-user plan reads 240,000 findings, 180,000 of them
         memberships and creations)."""
+        at = {name: index for index, name in enumerate(FINDING_ROW_COLUMNS)}
+        kind_at, source_id_at, target_id_at = at["kind"], at["source_id"], at["target_id"]
+        group_at, version_at, raw_at, type_at = (
+            at["target_group_id"],
+            at["target_version"],
+            at["source_raw"],
+            at["member_type"],
+        )
         group: _GroupChange | None = None  # the rows come by kind and group: look a group up once
         for row in rows:
-            kind = row[0]
-            if kind == "membership_missing" or kind == "membership_excess":
-                target_group_id = str(row[4])
-                if group is None or group.target_id != target_group_id:
-                    group = self._group(target_group_id, row[7])
-                key = {
-                    name: value for name, value in zip(FINDING_KEYS, row, strict=False) if value is not None
-                }
-                self._membership(group, kind, row[2], row[9], key)
-            elif kind == "missing_in_target" and row[6]:
-                key = {
-                    name: value for name, value in zip(FINDING_KEYS, row, strict=False) if value is not None
-                }
-                self._create(row[1], row[6], key)
-            else:
+            kind = row[kind_at]
+            membership = kind == "membership_missing" or kind == "membership_excess"
+            if not membership and not (kind == "missing_in_target" and row[raw_at]):
                 self.add_finding(dict(zip(FINDING_ROW_COLUMNS, row, strict=True)))
+                continue
+            # finding_key's dict from the row's leading FINDING_KEYS columns
+            key = {name: value for name, value in zip(FINDING_KEYS, row, strict=False) if value is not None}
+            if membership:
+                target_group_id = str(row[group_at])
+                if group is None or group.target_id != target_group_id:
+                    group = self._group(target_group_id, row[version_at])
+                self._membership(group, kind, row[target_id_at], row[type_at], key)
+            else:
+                self._create(row[source_id_at], row[raw_at], key)
 
     def _create(self, source_id: Any, raw: Any, key: dict[str, Any]) -> None:
         self._creates[str(source_id)] = (str(raw), key)
