@@ -76,7 +76,6 @@ class Members(NamedTuple):
 
 
 Segment: TypeAlias = Expectation | Members
-_new_expectation = tuple.__new__  # Expectation(*fields) without its Python-level __new__
 
 
 @dataclass(frozen=True)
@@ -230,16 +229,10 @@ def _resource_checks(resource_type: str, data: dict[str, Any]) -> list[Segment]:
     checks: list[Segment] = []
     for path, value in _flatten(data).items():
         column = columns.get(path)
-        if column is None or value is None:
-            continue
-        if type(value) is str and BULK_ID_PREFIX not in value:  # _value's first case, without a call
-            checks.append(
-                _new_expectation(Expectation, ("value", column, value or None, None, path, value, False))
-            )
-            continue
-        expectation = _value(column, path, value)
-        if expectation is not None:
-            checks.append(expectation)
+        if column is not None and value is not None:
+            expectation = _value(column, path, value)
+            if expectation is not None:
+                checks.append(expectation)
     if resource_type == "Group":
         _add_members(checks, "member", _members(data.get("members")))
     return checks
