@@ -318,7 +318,13 @@ def _prints_fit_together(session: Session, refs: Sequence[ExportRef]) -> bool:
     1M users without a limit they do; at 10M users under 4 GB they run one after the other, as a
     grouping alone fits there and two at once would spill). Read from the Parquet footers only."""
     rows: int = sum(pq.read_metadata(ref.table("memberships")).num_rows for ref in refs)
-    return bool(rows * PRINT_BYTES_PER_MEMBERSHIP * 4 <= session.memory_limit_bytes())
+    return _within_a_quarter_of_the_limit(session, rows * PRINT_BYTES_PER_MEMBERSHIP)
+
+
+def _within_a_quarter_of_the_limit(session: Session, size: int) -> bool:
+    """Whether ``size`` bytes held at once leave three quarters of the engine's memory limit to the
+    statements' hash tables (an unreadable limit is infinite: room enough)."""
+    return bool(size * 4 <= session.memory_limit_bytes())
 
 
 def random_weights(rows: int) -> pa.Table:
@@ -342,7 +348,7 @@ def _accounts_fit(session: Session, columns: Sequence[str], refs: Sequence[Expor
     the hash tables of correlation and membership fingerprints); an unreadable limit counts as
     room enough (then the accounts are kept in memory, as they always were)."""
     paths = [ref.table("users") for ref in refs]
-    return accounts_bytes(paths, columns) * 4 <= session.memory_limit_bytes()
+    return _within_a_quarter_of_the_limit(session, accounts_bytes(paths, columns))
 
 
 def accounts_bytes(paths: Sequence[Path], columns: Sequence[str]) -> int:
