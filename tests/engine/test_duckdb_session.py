@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from recon.engine import Call
 from recon.engine.duckdb import DuckDBSession
 from recon.reconcile.run import random_weights
 
@@ -17,8 +18,9 @@ MEMBERSHIPS = pa.table(
 )
 
 
-def test_statements_run_at_once_keep_the_rows_of_each_run_alone_and_the_thread_count() -> None:
-    session = DuckDBSession(threads=2)
+def prints_calls(session: DuckDBSession) -> list[Call]:
+    """Both sides' membership prints of MEMBERSHIPS, the groups g1/t1 and g2/t2 matched, their
+    weights kept in ``session``."""
     groups = session.bind(
         pa.table(
             {
@@ -35,10 +37,15 @@ def test_statements_run_at_once_keep_the_rows_of_each_run_alone_and_the_thread_c
         {"group_correlation": groups, "random_weights": random_weights(2)},
         keep=True,
     )
-    calls = [
+    return [
         ("reconcile_member_prints", {"side": side}, {"memberships": MEMBERSHIPS, "group_weights": weights})
         for side in ("source", "target")
     ]
+
+
+def test_statements_run_at_once_keep_the_rows_of_each_run_alone_and_the_thread_count() -> None:
+    session = DuckDBSession(threads=2)
+    calls = prints_calls(session)
     together = session.run_kept_at_once(calls)
     alone = [session.run(name, params, inputs, keep=True) for name, params, inputs in calls]
     assert [sorted(session.tuples(t)) for t in together] == [sorted(session.tuples(t)) for t in alone]
@@ -76,22 +83,7 @@ def test_with_more_threads_than_statements_they_run_one_after_the_other(
         raise AssertionError("a cursor was opened")
 
     monkeypatch.setattr(session, "_cursor", no_cursor)
-    weights = session.run(
-        "reconcile_group_weights",
-        None,
-        {
-            "group_correlation": session.bind(
-                pa.table({"rule": [1], "source_id": ["g1"], "target_id": ["t1"], "ambiguous": [False]})
-            ),
-            "random_weights": random_weights(1),
-        },
-        keep=True,
-    )
-    calls = [
-        ("reconcile_member_prints", {"side": side}, {"memberships": MEMBERSHIPS, "group_weights": weights})
-        for side in ("source", "target")
-    ]
-    kept = session.run_kept_at_once(calls)
-    assert [len(session.tuples(t)) for t in kept] == [2, 1]  # u1, u2 in g1; v1 in t1
+    kept = session.run_kept_at_once(prints_calls(session))
+    assert [len(session.tuples(t)) for t in kept] == [2, 1]  # u1, u2; v1 (v2 is a group)
     assert session.con.sql("SELECT current_setting('threads')").fetchall() == [(4,)]
     session.close()
