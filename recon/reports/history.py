@@ -46,7 +46,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -284,8 +284,13 @@ def history(
     findings = Parquet.of(
         *(store.findings_dir(*key) / "findings.parquet" for key in keys), hive_types=_FINDINGS_HIVE
     )
-    # every core: one engine thread saves ~0.4 CPU s but made users wait 4.5 s instead of 3.0 on a
-    # quiet 2-core machine (benchmarks/results/history.md, session 7)
+    pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
+    # filtered: the delta history of the systems in the selected pairs
+    systems = {name for pair in pairs for name in pair} if source or target else None
+    # the engine's threads (every core: one thread for all of history() saved ~0.4 CPU s but made
+    # users wait 4.5 s instead of 3.0 on a quiet 2-core machine, benchmarks/results/history.md);
+    # the findings' statements and the exports' one read different files: on 2 cores they run at
+    # the same time, one engine thread each (Session.both_at_once)
     with open_session(temp_dir=store.temp_dir, engine=engine) as session:
         try:
             latest = {(src, tgt): cycle for src, tgt, cycle in keys}  # keys are sorted: the last wins
@@ -293,15 +298,14 @@ def history(
                 *(store.findings_dir(*key, cycle) / "findings.parquet" for key, cycle in latest.items()),
                 hive_types=_FINDINGS_HIVE,
             )
-            spans = session.run(
-                "history_drift_spans", None, {"findings": findings, "cycles": cycles}, keep=True
+            (spans, cycle_rows, counts, open_drift, completeness, missed), exported = session.both_at_once(
+                lambda lane: (
+                    *_drift(lane, findings, latest_findings, cycles),
+                    *_deltas(store, lane, systems),
+                ),
+                lambda lane: _leaver_exports(store, lane, keys),
             )
-            cycle_rows, counts, open_drift = _drift(session, findings, latest_findings, cycles, spans)
-            leavers, latency = _latency(store, session, keys, findings, spans)
-            pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
-            # filtered: the delta history of the systems in the selected pairs
-            systems = {name for pair in pairs for name in pair} if source or target else None
-            completeness, missed = _deltas(store, session, systems)
+            leavers, latency = _latency(session, keys, findings, spans, exported)
         except session.errors as exc:  # a truncated or foreign Parquet file: say which folder, one line
             first = str(exc).splitlines()[0]
             raise InputError(f"cannot read the findings under {store.root}: {first}") from exc
@@ -319,15 +323,17 @@ def history(
 
 
 def _drift(
-    session: Session, findings: Parquet, latest_findings: Parquet, cycles: pl.DataFrame, spans: Table
-) -> tuple[pl.DataFrame, ...]:
-    """The ``cycles``, ``counts`` and ``open_drift`` frames.
+    session: Session, findings: Parquet, latest_findings: Parquet, cycles: pl.DataFrame
+) -> tuple[Table, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The identities' spans (kept: the leavers read them too) and the ``cycles``, ``counts`` and
+    ``open_drift`` frames.
 
     One pass over the findings' identity columns gives each identity's span of cycles
     (``spans``: ``history_drift_spans``); the identities in one clean run (most) are aged from
     their spans, only the others row by row (``history_drift_age``), so no statement joins every
     finding row back to its identity.
     """
+    spans = session.run("history_drift_spans", None, {"findings": findings, "cycles": cycles}, keep=True)
     drift = {"drift_spans": spans, "cycles": cycles}
     aged = session.run("history_drift_age", None, {**drift, "findings": findings}, keep=True)
     drift["aged_findings"] = aged
@@ -336,42 +342,64 @@ def _drift(
     open_drift = session.polars(
         session.run("history_open_drift", None, {**drift, "latest_findings": latest_findings})
     )
-    return cycle_rows, session.polars(counts), open_drift
+    return spans, cycle_rows, session.polars(counts), open_drift
 
 
-def _latency(
-    store: Store,
-    session: Session,
-    keys: list[tuple[str, str, str]],
-    findings: Parquet,
-    spans: Table,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Leavers and latency per pair, over the cycles that have a complete source export.
+class _Exported(NamedTuple):
+    """The source exports' side of the leavers (:func:`_leaver_exports`)."""
 
-    ``spans`` (``history_drift_spans`` over all the findings cycles, whose ``cycle_rank`` the
-    usable cycles keep) give ``history_leavers_bits`` the cycles of each delayed_deactivation;
-    ``history_leaver_exports`` its leavers' sets from the exports (kept: its joins read their ids
-    with the column statistics of a table)."""
+    cycles: pl.DataFrame
+    """The pairs' cycles that have a complete source export (``cycle_rank`` over all of them)."""
+    source_users: Parquet | None
+    """Those exports (None: no pair has one)."""
+    leaver_exports: Table | None
+    """``history_leaver_exports`` over them, kept, when every source has at most
+    :data:`BIT_SET_CYCLES` cycles; else None (``history_leavers`` reads the exports itself)."""
+
+
+def _leaver_exports(store: Store, session: Session, keys: list[tuple[str, str, str]]) -> _Exported:
+    """The cycles with a complete source export and, for the bit-set form, the leavers' sets from
+    the exports (``history_leaver_exports``, kept: its joins read their ids with the column
+    statistics of a table). It reads no findings: it can run beside :func:`_drift`."""
     complete: dict[str, set[str]] = {}
     for src in {src for src, _, _ in keys}:
         complete[src] = set(store.cycles(src, "full"))
     usable = [(src, tgt, cycle) for src, tgt, cycle in keys if cycle in complete[src]]
     cycles = _cycles_frame(usable, ranked_among=keys)
     paths = sorted({store.export(src, cycle, "full").table("users") for src, _, cycle in usable})
-    if paths:
-        source_users = Parquet.of(*paths, hive_types=_EXPORT_HIVE)
-        relations: dict[str, Any] = {"source_users": source_users, "findings": findings, "cycles": cycles}
-        if _most_cycles(keys) <= BIT_SET_CYCLES:  # every cycle_rank (the spans' too) fits a bit set
-            exported = {"source_users": source_users, "cycles": cycles}
-            relations = {
-                "leaver_exports": session.run("history_leaver_exports", None, exported, keep=True),
-                "findings": findings,
-                "cycles": cycles,
-                "drift_spans": spans,
-            }
-            leavers = session.polars(session.run("history_leavers_bits", None, relations))
-        else:
-            leavers = session.polars(session.run("history_leavers", None, relations))
+    if not paths:
+        return _Exported(cycles, None, None)
+    source_users = Parquet.of(*paths, hive_types=_EXPORT_HIVE)
+    if _most_cycles(keys) > BIT_SET_CYCLES:
+        return _Exported(cycles, source_users, None)
+    exported = {"source_users": source_users, "cycles": cycles}
+    return _Exported(cycles, source_users, session.run("history_leaver_exports", None, exported, keep=True))
+
+
+def _latency(
+    session: Session,
+    keys: list[tuple[str, str, str]],
+    findings: Parquet,
+    spans: Table,
+    exported: _Exported,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Leavers and latency per pair, over the cycles that have a complete source export.
+
+    ``spans`` (``history_drift_spans`` over all the findings cycles, whose ``cycle_rank`` the
+    usable cycles keep) give ``history_leavers_bits`` the cycles of each delayed_deactivation;
+    ``exported`` its leavers' sets from the exports."""
+    cycles = exported.cycles
+    if exported.leaver_exports is not None:  # every cycle_rank (the spans' too) fits a bit set
+        relations: dict[str, Any] = {
+            "leaver_exports": exported.leaver_exports,
+            "findings": findings,
+            "cycles": cycles,
+            "drift_spans": spans,
+        }
+        leavers = session.polars(session.run("history_leavers_bits", None, relations))
+    elif exported.source_users is not None:
+        relations = {"source_users": exported.source_users, "findings": findings, "cycles": cycles}
+        leavers = session.polars(session.run("history_leavers", None, relations))
     else:  # findings without the source exports: no leaver can be told apart
         empty_users = pl.DataFrame(
             schema={"system": pl.String, "cycle": pl.String, "id": pl.String, "user_name": pl.String}
