@@ -1,20 +1,20 @@
 -- name: history_leavers_bits
 -- purpose: history_leavers for sources of at most 61 cycles, with a bit per cycle: per leaver and target, the cycle the source first showed active=false, the first cycle at which the target no longer gave the leaver an active account, the deprovisioning latency between them (cycles and hours), or still open
--- inputs: leaver_exports, findings, cycles, drift_spans
+-- inputs: leaver_exports, cycles, leaver_delayed
 -- params: none
 -- The same rows as history_leavers (its header says what each column means); the caller runs
 -- this statement only when each source has at most 61 findings cycles. cycles: the pairs' cycles
 -- that have a source export, cycle_rank numbering each source's cycles 1, 2, ... as the cycles
--- of drift_spans (history_drift_spans over all the findings cycles) do; a set of cycles is one
--- BIGINT, bit r for rank r. leaver_exports: history_leaver_exports over the source exports and
--- these cycles. Per leaver, a few sets decide everything: the pair's cycles, the cycles the
--- source exports it in (inactive, or again after leaving: from leaver_exports), those of its
--- delayed_deactivation findings (from the spans of their identities: no second read of those
--- findings), and those of orphaned_in_target findings (severity other than low) on a target
--- account it was matched to. "The first cycle of set s" is the lowest set bit:
--- bit_count((s - 1) & ~s) (s > 0, s < 2^62). The leavers are found once per source (not once per
--- pair), and one aggregate per set replaces distinct unions and cycle-by-cycle look-ups. The rows
--- come in no particular order, as history_leavers' do.
+-- of history_drift_spans over all the findings cycles do; a set of cycles is one BIGINT, bit r
+-- for rank r. leaver_exports: history_leaver_exports over the source exports and these cycles;
+-- leaver_delayed: history_leaver_delayed over the findings, these cycles and the spans. Per
+-- leaver, a few sets decide everything: the pair's cycles, the cycles the source exports it in
+-- (inactive, or again after leaving: from leaver_exports), those of its delayed_deactivation
+-- findings and those of orphaned_in_target findings (severity other than low) on a target
+-- account it was matched to (both from leaver_delayed). "The first cycle of set s" is the lowest
+-- set bit: bit_count((s - 1) & ~s) (s > 0, s < 2^62). The leavers are found once per source (not
+-- once per pair), and one aggregate per set replaces distinct unions and cycle-by-cycle
+-- look-ups. The rows come in no particular order, as history_leavers' do.
 WITH ranked AS (  -- every pair's cycles, with their rank among the cycles of the source
     SELECT source, target, cycle, cycle_index, cycle_epoch, cycle_rank FROM cycles
 ),
@@ -26,31 +26,6 @@ pair_sets AS (  -- per pair: its cycles, and the index of its last one
         max(cycle_index) AS last_index
     FROM ranked
     GROUP BY source, target
-),
-orphaned AS (  -- per pair and target account: the cycles it is orphaned in and still active
-    SELECT f.source, f.target, f.target_id, bit_or(CAST(1 AS BIGINT) << r.cycle_rank) AS orphaned_cycles
-    FROM findings AS f
-    JOIN ranked AS r ON r.source = f.source AND r.target = f.target AND r.cycle = f.cycle
-    WHERE f.kind = 'orphaned_in_target' AND f.severity <> 'low'
-    GROUP BY f.source, f.target, f.target_id
-),
-delayed AS (
-    -- per pair and source user, from the identities of its delayed_deactivation findings (their
-    -- spans carry the cycles they appear in, of the pair's findings cycles; the ones without a
-    -- source export fall outside pair_cycles): those cycles, its first account in a cycle with an
-    -- export, and the cycles in which an account it was matched to is orphaned and still active
-    SELECT
-        s.source,
-        s.target,
-        s.source_id,
-        bit_or(s.cycle_set) AS delayed_cycles,
-        min(s.target_id) FILTER (WHERE s.cycle_set & p.pair_cycles <> 0) AS target_id,
-        bit_or(o.orphaned_cycles) FILTER (WHERE s.cycle_set & p.pair_cycles <> 0) AS orphaned_cycles
-    FROM drift_spans AS s
-    JOIN pair_sets AS p ON p.source = s.source AND p.target = s.target
-    LEFT JOIN orphaned AS o ON o.source = s.source AND o.target = s.target AND o.target_id = s.target_id
-    WHERE s.kind = 'delayed_deactivation'
-    GROUP BY s.source, s.target, s.source_id
 ),
 exported AS (  -- per source and leaver: its sets (history_leaver_exports)
     SELECT system, id, inactive_cycles, exported_cycles, user_name, one_name
@@ -86,7 +61,7 @@ not_exported AS (  -- the pair's cycles after leaving in which the source does n
         coalesce(d.orphaned_cycles, 0) AS orphaned_cycles,
         ((l.pair_cycles & ~l.exported_cycles) >> (l.left_rank + 1)) << (l.left_rank + 1) AS gone_cycles
     FROM left_rank AS l
-    LEFT JOIN delayed AS d ON d.source = l.source AND d.target = l.target AND d.source_id = l.source_id
+    LEFT JOIN leaver_delayed AS d ON d.source = l.source AND d.target = l.target AND d.source_id = l.source_id
 ),
 deleted_at AS (  -- the first of them (none: exported in every cycle after leaving)
     SELECT

@@ -28,12 +28,12 @@ from __future__ import annotations
 import functools
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -225,6 +225,8 @@ layout, or a small table held in Python (Arrow or polars), which the engine copi
 Call: TypeAlias = tuple[str, Mapping[str, Any] | None, Mapping[str, Input]]
 """One statement for :meth:`Session.run_kept_at_once`: the ``sql/`` file's name, its parameters
 and its inputs, as :meth:`Session.run` takes them."""
+First = TypeVar("First")
+Second = TypeVar("Second")
 
 
 class Session(ABC):
@@ -257,6 +259,17 @@ class Session(ABC):
         decides that their results and working memory fit in the engine's memory together. Inputs
         that are tables must be kept ones. This default runs them one after the other."""
         return [self.run(name, params, inputs, keep=True) for name, params, inputs in calls]
+
+    def both_at_once(
+        self, first: Callable[[Session], First], second: Callable[[Session], Second]
+    ) -> tuple[First, Second]:
+        """``first(self)`` and ``second(s)``, for two independent series of statements; an engine
+        may run them at the same time, ``second`` on a session ``s`` of its own (the same engine and
+        settings, not the same tables: ``second`` reads no table of this session, only files and
+        frames). What ``second`` returns is given back with its kept tables (alone, or in a tuple)
+        as tables of this session; it returns no lazy one. The caller decides both fit in memory
+        together. This default runs them one after the other on this session."""
+        return first(self), second(self)
 
     @abstractmethod
     def query(self, sql: str, params: Mapping[str, Any] | None, inputs: Mapping[str, Input]) -> Table:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import polars as pl
@@ -25,8 +25,10 @@ from recon.engine import (
     FINGERPRINT,
     FINGERPRINT_ARITY,
     Call,
+    First,
     Input,
     Parquet,
+    Second,
     Session,
     Table,
     prepared_call,
@@ -310,6 +312,48 @@ class DuckDBSession(Session):
             assert isinstance(table, DuckDBTable) and table.kept is not None
             adopted.append(DuckDBTable(self, self.con.table(table.kept), kept=table.kept))
         return adopted
+
+    def both_at_once(
+        self, first: Callable[[Session], First], second: Callable[[Session], Second]
+    ) -> tuple[First, Second]:
+        """``second`` on a cursor of its own in another thread while ``first`` runs here, the
+        database on one thread, when the engine has two (as :meth:`run_kept_at_once`: one thread
+        each spends less CPU on high-cardinality aggregates than two each, and on an idle 2-core
+        machine the two series overlap); else one after the other on all threads."""
+        threads = int(self.con.sql("SELECT current_setting('threads')").fetchall()[0][0])
+        if threads != 2:
+            return super().both_at_once(first, second)
+        lane = self._cursor()
+        try:
+            self.con.execute("SET threads = 1")
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pending = pool.submit(second, lane)
+                try:
+                    done = first(self)
+                finally:
+                    wait([pending])  # never leave the other statement running on a closing cursor
+                other = pending.result()
+        finally:
+            self.con.execute(f"SET threads = {threads}")
+            lane.close()
+        return done, self._adopt_result(lane, other)
+
+    def _adopt_result(self, lane: DuckDBSession, value: Second) -> Second:
+        """``value`` with each kept table of ``lane`` (alone, or in a tuple or named tuple) one of
+        this session."""
+
+        def adopt(item: Any) -> Any:
+            if not isinstance(item, DuckDBTable) or item.session is not lane:
+                return item
+            if item.kept is None:
+                raise ValueError("a lazy table cannot move to another cursor: keep it")
+            return DuckDBTable(self, self.con.table(item.kept), kept=item.kept)
+
+        if isinstance(value, tuple):
+            items = [adopt(item) for item in value]
+            make = getattr(type(value), "_make", tuple)  # a named tuple stays one
+            return cast(Second, make(items))
+        return cast(Second, adopt(value))
 
     def _cursor(self) -> DuckDBSession:
         cursor = self.con.cursor()  # the same database: its tables, memory limit and spill folder

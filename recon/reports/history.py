@@ -46,7 +46,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -284,8 +284,14 @@ def history(
     findings = Parquet.of(
         *(store.findings_dir(*key) / "findings.parquet" for key in keys), hive_types=_FINDINGS_HIVE
     )
-    # every core: one engine thread saves ~0.4 CPU s but made users wait 4.5 s instead of 3.0 on a
-    # quiet 2-core machine (benchmarks/results/history.md, session 7)
+    exports = _exports(store, keys)
+    pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
+    # filtered: the delta history of the systems in the selected pairs
+    systems = {name for pair in pairs for name in pair} if source or target else None
+    # the engine's threads (every core: one thread for all of history() saved ~0.4 CPU s but made
+    # users wait 4.5 s instead of 3.0 on a quiet 2-core machine, benchmarks/results/history.md);
+    # the findings' statements and the exports' one read different files: on 2 cores they run at
+    # the same time, one engine thread each (Session.both_at_once)
     with open_session(temp_dir=store.temp_dir, engine=engine) as session:
         try:
             latest = {(src, tgt): cycle for src, tgt, cycle in keys}  # keys are sorted: the last wins
@@ -293,15 +299,16 @@ def history(
                 *(store.findings_dir(*key, cycle) / "findings.parquet" for key, cycle in latest.items()),
                 hive_types=_FINDINGS_HIVE,
             )
-            spans = session.run(
-                "history_drift_spans", None, {"findings": findings, "cycles": cycles}, keep=True
+            (cycle_rows, counts, open_drift, delayed, completeness, missed), leaver_exports = (
+                session.both_at_once(
+                    lambda lane: (
+                        *_drift(lane, findings, latest_findings, cycles, exports),
+                        *_deltas(store, lane, systems),
+                    ),
+                    lambda lane: _leaver_exports(lane, exports),
+                )
             )
-            cycle_rows, counts, open_drift = _drift(session, findings, latest_findings, cycles, spans)
-            leavers, latency = _latency(store, session, keys, findings, spans)
-            pairs = tuple(dict.fromkeys((src, tgt) for src, tgt, _ in keys))
-            # filtered: the delta history of the systems in the selected pairs
-            systems = {name for pair in pairs for name in pair} if source or target else None
-            completeness, missed = _deltas(store, session, systems)
+            leavers, latency = _latency(session, keys, findings, exports, leaver_exports, delayed)
         except session.errors as exc:  # a truncated or foreign Parquet file: say which folder, one line
             first = str(exc).splitlines()[0]
             raise InputError(f"cannot read the findings under {store.root}: {first}") from exc
@@ -319,15 +326,22 @@ def history(
 
 
 def _drift(
-    session: Session, findings: Parquet, latest_findings: Parquet, cycles: pl.DataFrame, spans: Table
-) -> tuple[pl.DataFrame, ...]:
-    """The ``cycles``, ``counts`` and ``open_drift`` frames.
+    session: Session, findings: Parquet, latest_findings: Parquet, cycles: pl.DataFrame, exports: _Exports
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, Table | None]:
+    """The ``cycles``, ``counts`` and ``open_drift`` frames, and for the leavers' bit-set form
+    the sets of their delayed_deactivation and orphaned_in_target findings
+    (``history_leaver_delayed``, kept; else None).
 
     One pass over the findings' identity columns gives each identity's span of cycles
     (``spans``: ``history_drift_spans``); the identities in one clean run (most) are aged from
     their spans, only the others row by row (``history_drift_age``), so no statement joins every
-    finding row back to its identity.
+    finding row back to its identity. The leavers' findings sets come from the same spans.
     """
+    spans = session.run("history_drift_spans", None, {"findings": findings, "cycles": cycles}, keep=True)
+    delayed = None
+    if exports.bit_sets:  # every cycle_rank (the spans' too) fits a bit set
+        relations = {"findings": findings, "cycles": exports.cycles, "drift_spans": spans}
+        delayed = session.run("history_leaver_delayed", None, relations, keep=True)
     drift = {"drift_spans": spans, "cycles": cycles}
     aged = session.run("history_drift_age", None, {**drift, "findings": findings}, keep=True)
     drift["aged_findings"] = aged
@@ -336,42 +350,67 @@ def _drift(
     open_drift = session.polars(
         session.run("history_open_drift", None, {**drift, "latest_findings": latest_findings})
     )
-    return cycle_rows, session.polars(counts), open_drift
+    return cycle_rows, session.polars(counts), open_drift, delayed
 
 
-def _latency(
-    store: Store,
-    session: Session,
-    keys: list[tuple[str, str, str]],
-    findings: Parquet,
-    spans: Table,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Leavers and latency per pair, over the cycles that have a complete source export.
+class _Exports(NamedTuple):
+    """The source exports the leavers are read from (:func:`_exports`)."""
 
-    ``spans`` (``history_drift_spans`` over all the findings cycles, whose ``cycle_rank`` the
-    usable cycles keep) give ``history_leavers_bits`` the cycles of each delayed_deactivation;
-    ``history_leaver_exports`` its leavers' sets from the exports (kept: its joins read their ids
-    with the column statistics of a table)."""
+    cycles: pl.DataFrame
+    """The pairs' cycles that have a complete source export (``cycle_rank`` over all of them)."""
+    source_users: Parquet | None
+    """Those exports (None: no pair has one)."""
+    bit_sets: bool
+    """The leavers come from ``history_leavers_bits`` (there are exports, and each source has at
+    most :data:`BIT_SET_CYCLES` cycles); else from ``history_leavers``."""
+
+
+def _exports(store: Store, keys: list[tuple[str, str, str]]) -> _Exports:
+    """The cycles of ``keys`` with a complete source export, and those exports."""
     complete: dict[str, set[str]] = {}
     for src in {src for src, _, _ in keys}:
         complete[src] = set(store.cycles(src, "full"))
     usable = [(src, tgt, cycle) for src, tgt, cycle in keys if cycle in complete[src]]
     cycles = _cycles_frame(usable, ranked_among=keys)
     paths = sorted({store.export(src, cycle, "full").table("users") for src, _, cycle in usable})
-    if paths:
-        source_users = Parquet.of(*paths, hive_types=_EXPORT_HIVE)
-        relations: dict[str, Any] = {"source_users": source_users, "findings": findings, "cycles": cycles}
-        if _most_cycles(keys) <= BIT_SET_CYCLES:  # every cycle_rank (the spans' too) fits a bit set
-            exported = {"source_users": source_users, "cycles": cycles}
-            relations = {
-                "leaver_exports": session.run("history_leaver_exports", None, exported, keep=True),
-                "findings": findings,
-                "cycles": cycles,
-                "drift_spans": spans,
-            }
-            leavers = session.polars(session.run("history_leavers_bits", None, relations))
-        else:
-            leavers = session.polars(session.run("history_leavers", None, relations))
+    if not paths:
+        return _Exports(cycles, None, False)
+    return _Exports(cycles, Parquet.of(*paths, hive_types=_EXPORT_HIVE), _most_cycles(keys) <= BIT_SET_CYCLES)
+
+
+def _leaver_exports(session: Session, exports: _Exports) -> Table | None:
+    """For the bit-set form, the leavers' sets from the exports (``history_leaver_exports``, kept:
+    its joins read their ids with the column statistics of a table); else None. It reads no
+    findings: it runs beside :func:`_drift`."""
+    if not exports.bit_sets or exports.source_users is None:
+        return None
+    relations = {"source_users": exports.source_users, "cycles": exports.cycles}
+    return session.run("history_leaver_exports", None, relations, keep=True)
+
+
+def _latency(
+    session: Session,
+    keys: list[tuple[str, str, str]],
+    findings: Parquet,
+    exports: _Exports,
+    leaver_exports: Table | None,
+    delayed: Table | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Leavers and latency per pair, over the cycles that have a complete source export.
+
+    The bit-set form joins the leavers' sets from the exports (``leaver_exports``) with those of
+    their findings (``delayed``: ``history_leaver_delayed``)."""
+    cycles = exports.cycles
+    if leaver_exports is not None and delayed is not None:
+        relations: dict[str, Any] = {
+            "leaver_exports": leaver_exports,
+            "cycles": cycles,
+            "leaver_delayed": delayed,
+        }
+        leavers = session.polars(session.run("history_leavers_bits", None, relations))
+    elif exports.source_users is not None:
+        relations = {"source_users": exports.source_users, "findings": findings, "cycles": cycles}
+        leavers = session.polars(session.run("history_leavers", None, relations))
     else:  # findings without the source exports: no leaver can be told apart
         empty_users = pl.DataFrame(
             schema={"system": pl.String, "cycle": pl.String, "id": pl.String, "user_name": pl.String}

@@ -1,6 +1,6 @@
-"""``history_leavers_bits`` over ``history_leaver_exports`` (a set of cycles as one 64-bit integer, for
-pairs of at most 61 cycles) gives exactly the rows of ``history_leavers`` (cycle by cycle), in the
-order history() puts them in.
+"""``history_leavers_bits`` over ``history_leaver_exports`` and ``history_leaver_delayed`` (a set of
+cycles as one 64-bit integer, for pairs of at most 61 cycles) gives exactly the rows of
+``history_leavers`` (cycle by cycle), in the order history() puts them in.
 
 The draws reach every branch the two statements decide differently: leavers exported again after
 leaving (active, or with active unknown), duplicate export rows (with one name or two),
@@ -106,7 +106,13 @@ def test_bit_sets_give_the_rows_of_the_cycle_by_cycle_statement(seed: int) -> No
     with open_session() as session:
         general = session.polars(session.run("history_leavers", None, relations))
         spans = {"findings": relations["findings"], "cycles": all_cycles}
-        relations["drift_spans"] = session.run("history_drift_spans", None, spans, keep=True)
+        kept_spans = session.run("history_drift_spans", None, spans, keep=True)
+        delayed = {
+            "findings": relations.pop("findings"),
+            "cycles": relations["cycles"],
+            "drift_spans": kept_spans,
+        }
+        relations["leaver_delayed"] = session.run("history_leaver_delayed", None, delayed, keep=True)
         exports = {"source_users": relations.pop("source_users"), "cycles": relations["cycles"]}
         relations["leaver_exports"] = session.run("history_leaver_exports", None, exports, keep=True)
         bits = session.polars(session.run("history_leavers_bits", None, relations))

@@ -61,10 +61,13 @@ def cycles(pairs: dict[tuple[str, str], list[str]], hours: int = 24) -> pl.DataF
 
 def run(name: str, **relations: Any) -> pl.DataFrame:
     with open_session() as session:
-        if name == "history_leavers_bits":  # it reads the delayed findings' cycles from their spans
+        if name == "history_leavers_bits":  # as history() runs it: the leavers' findings sets from
+            # history_leaver_delayed over the spans, their export sets from history_leaver_exports
             spans = {"findings": relations["findings"], "cycles": relations["cycles"]}
-            relations["drift_spans"] = session.run("history_drift_spans", None, spans, keep=True)
-            # and the leavers' sets from history_leaver_exports over the exports, as history() does
+            spans_kept = session.run("history_drift_spans", None, spans, keep=True)
+            delayed = {**spans, "drift_spans": spans_kept}
+            relations["leaver_delayed"] = session.run("history_leaver_delayed", None, delayed, keep=True)
+            del relations["findings"]
             exports = {"source_users": relations.pop("source_users"), "cycles": relations["cycles"]}
             relations["leaver_exports"] = session.run("history_leaver_exports", None, exports, keep=True)
         return session.polars(session.run(name, None, relations))
