@@ -32,7 +32,7 @@ from recon.bulk.limits import Limits, target_limits
 from recon.bulk.matches import Matches, reconcile_matches
 from recon.bulk.paths import plan_dir
 from recon.bulk.planfile import PLAN_FORMAT
-from recon.bulk.remedies import FINDING_ROW_COLUMNS, NEW_MEMBERSHIP_COLUMNS, PlannedOp, RemedyBuilder
+from recon.bulk.remedies import PlannedOp, RemedyBuilder
 from recon.collector import gc_paused
 from recon.config import Config
 from recon.engine import Parquet, open_session
@@ -165,7 +165,7 @@ def plan(
             id_budget=id_budget,
             manager_of=pairs.user_target_of,
         )
-        builder.add_findings(rows.select(FINDING_ROW_COLUMNS).iter_rows())
+        builder.add_findings_frame(rows)
         del rows
         new_memberships = session.run(
             "bulk_plan_new_memberships",
@@ -180,9 +180,7 @@ def plan(
                 "target_groups": inputs["target_groups"],
             },
         )
-        builder.add_new_memberships(
-            session.polars(new_memberships).select(NEW_MEMBERSHIP_COLUMNS).iter_rows()
-        )
+        builder.add_new_memberships_frame(session.polars(new_memberships))
         planned = builder.operations()
         chunks = chunk_operations(
             [p.operation for p in planned],

@@ -1,0 +1,140 @@
+"""The group PATCHes written from columns (RemedyBuilder's frame methods, what plan uses) are the
+operations and bytes of the per-row path, including the cases it hands back to that path."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import orjson
+import polars as pl
+import pytest
+
+from recon.bulk.remedies import FINDING_ROW_COLUMNS, NEW_MEMBERSHIP_COLUMNS, RemedyBuilder
+from recon.extract.normalize import USER_SCHEMA
+
+
+def _builder(max_bytes: int) -> RemedyBuilder:
+    return RemedyBuilder(
+        match_rules=[("id", "externalId")],
+        group_match_rules=[("id", "externalId")],
+        use_if_match=True,
+        delete_orphans=False,
+        max_operation_bytes=max_bytes,
+        id_budget=36,
+    )
+
+
+def _finding(kind: str, **values: Any) -> dict[str, Any]:
+    return {column: values.get(column) for column in FINDING_ROW_COLUMNS} | {"kind": kind}
+
+
+def _membership(**values: Any) -> dict[str, Any]:
+    return {column: values.get(column) for column in NEW_MEMBERSHIP_COLUMNS}
+
+
+def _inputs(odd: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Findings and new memberships touching existing groups: memberships missing and in excess,
+    created users added (one whose creation is skipped), an orphan and a user drift around them;
+    ``odd`` is a member id written into one group (escapes, a bulkId:-like id, …)."""
+    raw = json.dumps({"schemas": [USER_SCHEMA], "id": "s1", "userName": "ann"})
+    findings = [
+        _finding("missing_in_target", source_id="s1", source_raw=raw),
+        _finding("missing_in_target", source_id="s2", source_raw=None),  # skipped: no raw
+        _finding("orphaned_in_target", target_id="o1", target_version='W/"2"', target_active=True),
+    ]
+    for group in ("tg-b", "tg-a", "tg-c"):
+        for n in range(3):
+            findings.append(
+                _finding(
+                    "membership_missing",
+                    target_group_id=group,
+                    target_id=f"t{n}",
+                    source_id=f"s{n}",
+                    group_id="sg",
+                    target_version='W/"7"' if group != "tg-c" else None,
+                    member_type=None if n == 0 else "User",
+                )
+            )
+        findings.append(
+            _finding(
+                "membership_excess", target_group_id=group, target_id=f"x-{group}", target_version='W/"7"'
+            )
+        )
+    findings.append(_finding("membership_missing", target_group_id="tg-a", target_id=odd, member_type="User"))
+    findings.append(_finding("membership_excess", target_group_id="tg-c", target_id=odd))
+    members = [
+        _membership(
+            source_group_id="sg-a",
+            group_is_new=False,
+            target_group_id="tg-a",
+            target_group_version='W/"9"',
+            source_member_id=member,
+            member_type="User",
+            member_is_new=True,
+        )
+        for member in ("s1", "s2")  # s2's creation is skipped: not added
+    ]
+    members.append(
+        _membership(
+            source_group_id="sg-d",
+            group_is_new=False,
+            target_group_id="tg-d",
+            target_group_version='W/"3"',
+            source_member_id="s7",
+            member_type="User",
+            member_is_new=False,
+            target_member_id="t7",
+        )
+    )
+    return findings, members
+
+
+def _plan(builder: RemedyBuilder) -> list[tuple[Any, ...]]:
+    return [
+        (p.kind, p.phase, p.target_id, p.source_id, p.remediates, p.lookup, p.operation.encoded, p.to_json())
+        for p in builder.operations()
+    ]
+
+
+@pytest.mark.parametrize(
+    "odd", ["t-plain", 'quote"d', "back\\slash", "tab\there", "ünï-cödé", "bulkId:u:s1", "bulkId:zz"]
+)
+@pytest.mark.parametrize("max_bytes", [100_000, 330, 250])
+def test_frames_plan_what_rows_plan(odd: str, max_bytes: int) -> None:
+    findings, members = _inputs(odd)
+    by_rows = _builder(max_bytes)
+    for row in findings:
+        by_rows.add_finding(row)
+    for member in members:
+        by_rows.add_new_membership(member)
+    by_frames = _builder(max_bytes)
+    by_frames.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
+    by_frames.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
+    expected, got = _plan(by_rows), _plan(by_frames)
+    assert got == expected
+    assert any(kind == "update_group_members" for kind, *_ in got)
+    assert [s.reason for s in by_frames.skipped] == [s.reason for s in by_rows.skipped]
+
+
+def test_a_group_patch_from_columns_reads_its_data_back() -> None:
+    findings, members = _inputs("t-plain")
+    builder = _builder(100_000)
+    builder.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
+    builder.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
+    ops = [p.operation for p in builder.operations() if p.kind == "update_group_members"]
+    assert [op.path for op in ops] == ["/Groups/tg-a", "/Groups/tg-b", "/Groups/tg-c", "/Groups/tg-d"]
+    first = ops[0]
+    assert first.version == 'W/"7"' and orjson.loads(first.encoded)["data"] == first.data
+    assert first.data is not None
+    [add, remove] = first.data["Operations"]
+    assert [m["value"] for m in add["value"]] == ["t0", "t1", "t2", "t-plain", "bulkId:u1"]
+    assert remove == {"op": "remove", "path": 'members[value eq "x-tg-a"]'}
+    moved = dataclasses.replace(first, path="/Groups/elsewhere")
+    assert moved.data == first.data and orjson.loads(moved.encoded)["path"] == "/Groups/elsewhere"
+
+
+def _schema(columns: tuple[str, ...]) -> dict[str, Any]:
+    flags = {"group_is_new", "member_is_new", "target_active"}
+    return {c: pl.Boolean if c in flags else pl.String for c in columns}
