@@ -25,7 +25,7 @@ import orjson
 import polars as pl
 
 from recon.bulk.chunking import operation_size
-from recon.bulk.model import BULK_ID_PREFIX, PATCH_OP, BulkOperation
+from recon.bulk.model import BULK_ID_PREFIX, PATCH_OP, BulkOperation, built
 from recon.bulk.payloads import attribute_patch, group_create, patch_body, user_create
 from recon.errors import UsageError
 from recon.findings import FINDING_IDENTITY
@@ -61,6 +61,8 @@ FINDING_ROW_COLUMNS = (
     "member_type",
 )
 _MEMBERSHIP_KINDS = ("membership_missing", "membership_excess")
+# the kinds whose remediation changes the target account (RemedyBuilder._user)
+_ACCOUNT_KINDS = ("attribute_mismatch", "delayed_deactivation", "delayed_activation", "orphaned_in_target")
 # what orjson escapes in a string: a value without these is written as its UTF-8 text
 _ESCAPED = r'["\\\x00-\x1f]'
 _PHASES = ("revoke", "create_user", "create_group", "group_members", "update_user", "delete_group")
@@ -163,6 +165,7 @@ class RemedyBuilder:
         # memberships of existing target groups kept as columns until operations() (frame methods)
         self._membership_findings: pl.DataFrame | None = None
         self._existing_group_members: pl.DataFrame | None = None
+        self._simple_users: pl.DataFrame | None = None  # see _simple_users_in
 
     # -- collecting ----------------------------------------------------------------------
     def _version(self, value: Any) -> str | None:
@@ -355,18 +358,52 @@ class RemedyBuilder:
     def add_findings_frame(self, rows: pl.DataFrame) -> None:
         """:meth:`add_findings` of a frame with the :data:`FINDING_ROW_COLUMNS`. The memberships of
         existing groups (100,000 of a 1M-user plan's findings) are kept as columns: their PATCHes
-        are written from them by :meth:`operations` without a Python object per member."""
+        are written from them by :meth:`operations` without a Python object per member; so are
+        the accounts whose one finding (de)activates them (30,000)."""
         frame = rows.select(FINDING_ROW_COLUMNS)
+        self._flush_simple_users()
         membership = pl.col("kind").is_in(_MEMBERSHIP_KINDS)
         keep = frame.filter(membership)
         if keep.is_empty() or not self._columns_allowed(keep, ("target_group_id", "target_id")):
-            self.add_findings(frame.iter_rows())
-            return
-        # other kinds never touch a group change: planned first, the memberships' order is kept
-        self._add_finding_rows(frame.filter(~membership).iter_rows())
-        if self._membership_findings is not None:
-            keep = pl.concat([self._membership_findings, keep])
-        self._membership_findings = keep
+            self._flush_frames()
+            rest = frame
+        else:  # other kinds never touch a group change: planned first, the memberships' order is kept
+            rest = frame.filter(~membership)
+            if self._membership_findings is not None:
+                keep = pl.concat([self._membership_findings, keep])
+            self._membership_findings = keep
+        simple = self._simple_users_in(rest)
+        if simple is not None:  # they make no skip and touch no other change: the order is kept
+            self._simple_users = rest.filter(simple)
+            rest = rest.filter(~simple)
+        self._add_finding_rows(rest.iter_rows())
+
+    def _simple_users_in(self, rows: pl.DataFrame) -> pl.Expr | None:
+        """The rows that are their account's only finding of the kinds that change an account, and
+        (de)activate it: a PATCH of ``active`` each, written by :meth:`_user_patches` from columns.
+        None when the per-row path must take every row (types it would turn with str(), a null
+        account, changes of accounts made per row already)."""
+        schema = rows.schema
+        if (
+            self._users
+            or schema["target_id"] != pl.String
+            or schema["target_version"] not in (pl.String, pl.Null)
+            or schema["target_active"] not in (pl.Boolean, pl.Null)
+        ):
+            return None
+        kind, target_id = pl.col("kind"), pl.col("target_id")
+        account = kind.is_in(_ACCOUNT_KINDS)
+        if rows.select((account & target_id.is_null()).any()).item():
+            return None
+        simple = kind.is_in(("delayed_deactivation", "delayed_activation"))
+        if not self.delete_orphans:
+            simple = simple | ((kind == "orphaned_in_target") & pl.col("target_active").fill_null(True))
+        return simple & (account.cast(pl.Int64).sum().over("target_id") == 1)
+
+    def _flush_simple_users(self) -> None:
+        rows, self._simple_users = self._simple_users, None
+        if rows is not None:
+            self._add_finding_rows(rows.iter_rows())
 
     def add_new_memberships_frame(self, rows: pl.DataFrame) -> None:
         """:meth:`add_new_memberships` of a frame with the :data:`NEW_MEMBERSHIP_COLUMNS`; the rows
@@ -398,6 +435,7 @@ class RemedyBuilder:
 
     def _flush_frames(self) -> None:
         """The memberships kept as columns handed to the per-row path (a caller mixing both)."""
+        self._flush_simple_users()
         findings, members = self._membership_findings, self._existing_group_members
         self._membership_findings = self._existing_group_members = None
         if findings is not None:
@@ -628,7 +666,7 @@ class RemedyBuilder:
         for source_id, bulk_id in user_ids.items():
             raw, key = self._creates[source_id]
             data = user_create(source_id, raw, match_rules=self.match_rules, **self._ext())
-            op = BulkOperation("POST", "/Users", bulk_id, None, data)
+            op = _serialised("POST", "/Users", bulk_id, None, data)
             ops.append(
                 PlannedOp(op, "create_user", "create_user", None, source_id, [key], _lookup(data, "User"))
             )
@@ -693,11 +731,18 @@ class RemedyBuilder:
 
     def _user_patches(self, *, revoke: bool) -> list[PlannedOp]:
         ops = []
-        for target_id in sorted(self._users):
+        simple = self._simple_patches(revoke)
+        kind = "deactivate_user" if revoke else "update_user"
+        phase = "revoke" if revoke else "update_user"
+        for target_id in sorted([*self._users, *simple]) if simple else sorted(self._users):
+            if simple and target_id in simple:
+                version, key = simple[target_id]
+                ops.append(self._activity_patch(target_id, version, key, revoke, kind, phase))
+                continue
             change = self._users[target_id]
             if change.revoke != revoke or not change.operations:
                 continue
-            op = BulkOperation(
+            op = _serialised(
                 "PATCH",
                 f"/Users/{target_id}",
                 self._bulk_id("p"),
@@ -705,11 +750,37 @@ class RemedyBuilder:
                 patch_body(change.operations),
             )
             self._check_size(op)
-            kind = "deactivate_user" if revoke else "update_user"
-            ops.append(
-                PlannedOp(op, kind, "revoke" if revoke else "update_user", target_id, None, change.remediates)
-            )
+            ops.append(PlannedOp(op, kind, phase, target_id, None, change.remediates))
         return ops
+
+    def _simple_patches(self, revoke: bool) -> dict[str, tuple[str | None, dict[str, Any]]]:
+        """target id -> (If-Match, finding) of the accounts kept by _simple_users_in that this
+        phase (de)activates."""
+        if self._simple_users is None:
+            return {}
+        activation = pl.col("kind") == "delayed_activation"
+        rows = self._simple_users.filter(~activation if revoke else activation)
+        found = {}
+        target_at = FINDING_KEYS.index("target_id")
+        for row in rows.select(*FINDING_KEYS, "target_version").iter_rows():
+            key = {name: value for name, value in zip(FINDING_KEYS, row, strict=False) if value is not None}
+            found[row[target_at]] = (self._version(row[-1]), key)
+        return found
+
+    def _activity_patch(
+        self, target_id: str, version: str | None, key: dict[str, Any], revoke: bool, kind: str, phase: str
+    ) -> PlannedOp:
+        """The PATCH setting ``active`` of an account with no other change: _user_patches' bytes,
+        its data read back from them when asked."""
+        bulk_id = self._bulk_id("p")
+        path = f"/Users/{target_id}"
+        parts = [b'{"method":"PATCH","bulkId":', orjson.dumps(bulk_id)]
+        if version is not None:
+            parts += [b',"version":', orjson.dumps(version)]
+        parts += [b',"path":', orjson.dumps(path), _ACTIVE_DATA[not revoke]]
+        op = _encoded_operation("PATCH", path, bulk_id, version, b"".join(parts))
+        self._check_size(op)
+        return PlannedOp(op, kind, phase, target_id, None, [key])
 
     def _group_post(
         self, source_id: str, bulk_id: str, group: _NewGroup, members: list[dict[str, str]]
@@ -848,6 +919,23 @@ class _EncodedOperation(BulkOperation):
         self.__dict__["_data"] = value
 
 
+def _serialised(
+    method: str, path: str, bulk_id: str, version: str | None, data: dict[str, Any]
+) -> BulkOperation:
+    """``BulkOperation(method, path, bulk_id, version, data)`` with its :attr:`~BulkOperation.encoded`
+    bytes written at once, piece by piece: the bytes of ``orjson.dumps(op.to_json())`` without
+    the dict or the exact-size copy (80,000 POST /Users: 0.14 against 0.20 CPU s)."""
+    parts = [b'{"method":', orjson.dumps(method), b',"bulkId":', orjson.dumps(bulk_id)]
+    if version is not None:
+        parts += [b',"version":', orjson.dumps(version)]
+    parts += [b',"path":', orjson.dumps(path), b',"data":', orjson.dumps(data), b"}"]
+    operation = built(
+        BulkOperation, {"method": method, "path": path, "bulk_id": bulk_id, "version": version, "data": data}
+    )
+    operation.__dict__["encoded"] = b"".join(parts)
+    return operation
+
+
 def _encoded_operation(
     method: str, path: str, bulk_id: str, version: str | None, encoded: bytes
 ) -> BulkOperation:
@@ -860,3 +948,9 @@ _PATCH_DATA_HEAD = b',"data":{"schemas":[' + orjson.dumps(PATCH_OP) + b'],"Opera
 _PATCH_DATA_TAIL = b"]}}"
 _ADD_MEMBERS_HEAD = b'{"op":"add","path":"members","value":['
 _ADD_MEMBERS_EMPTY = '{"op":"add","path":"members","value":[]},'
+_ACTIVE_DATA = {  # what follows the path in a PATCH setting active, to the operation's end
+    value: b',"data":'
+    + orjson.dumps(patch_body([{"op": "replace", "path": "active", "value": value}]))
+    + b"}"
+    for value in (True, False)
+}

@@ -15,12 +15,12 @@ from recon.bulk.remedies import FINDING_ROW_COLUMNS, NEW_MEMBERSHIP_COLUMNS, Rem
 from recon.extract.normalize import USER_SCHEMA
 
 
-def _builder(max_bytes: int) -> RemedyBuilder:
+def _builder(max_bytes: int, delete_orphans: bool = False) -> RemedyBuilder:
     return RemedyBuilder(
         match_rules=[("id", "externalId")],
         group_match_rules=[("id", "externalId")],
         use_if_match=True,
-        delete_orphans=False,
+        delete_orphans=delete_orphans,
         max_operation_bytes=max_bytes,
         id_budget=36,
     )
@@ -43,6 +43,15 @@ def _inputs(odd: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         _finding("missing_in_target", source_id="s1", source_raw=raw),
         _finding("missing_in_target", source_id="s2", source_raw=None),  # skipped: no raw
         _finding("orphaned_in_target", target_id="o1", target_version='W/"2"', target_active=True),
+        _finding("orphaned_in_target", target_id="o2", target_active=False),  # skipped: inactive
+        _finding("orphaned_in_target", target_id=odd, target_version='W/"4"'),
+        _finding("delayed_activation", target_id="t-act", source_id="s5", target_version='W/"1"'),
+        _finding("delayed_deactivation", target_id="t-off", source_id="s6"),
+        # an account with two changes: one PATCH (the per-row path's)
+        _finding("delayed_deactivation", target_id="t-two", source_id="s1", source_raw=raw),
+        _finding(
+            "attribute_mismatch", target_id="t-two", source_id="s1", source_raw=raw, attribute="userName"
+        ),
     ]
     for group in ("tg-b", "tg-a", "tg-c"):
         for n in range(3):
@@ -101,20 +110,22 @@ def _plan(builder: RemedyBuilder) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize(
     "odd", ["t-plain", 'quote"d', "back\\slash", "tab\there", "ünï-cödé", "bulkId:u:s1", "bulkId:zz"]
 )
-@pytest.mark.parametrize("max_bytes", [100_000, 330, 250])
-def test_frames_plan_what_rows_plan(odd: str, max_bytes: int) -> None:
+@pytest.mark.parametrize(("max_bytes", "delete_orphans"), [(100_000, False), (330, False), (250, True)])
+def test_frames_plan_what_rows_plan(odd: str, max_bytes: int, delete_orphans: bool) -> None:
     findings, members = _inputs(odd)
-    by_rows = _builder(max_bytes)
+    by_rows = _builder(max_bytes, delete_orphans)
     for row in findings:
         by_rows.add_finding(row)
     for member in members:
         by_rows.add_new_membership(member)
-    by_frames = _builder(max_bytes)
+    by_frames = _builder(max_bytes, delete_orphans)
     by_frames.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
     by_frames.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
     expected, got = _plan(by_rows), _plan(by_frames)
     assert got == expected
-    assert any(kind == "update_group_members" for kind, *_ in got)
+    kinds = {kind for kind, *_ in got}
+    assert {"update_group_members", "update_user", "deactivate_user"} <= kinds
+    assert ("delete_user" in kinds) == delete_orphans
     assert [s.reason for s in by_frames.skipped] == [s.reason for s in by_rows.skipped]
 
 
@@ -123,9 +134,15 @@ def test_a_group_patch_from_columns_reads_its_data_back() -> None:
     builder = _builder(100_000)
     builder.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
     builder.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
-    ops = [p.operation for p in builder.operations() if p.kind == "update_group_members"]
+    planned = builder.operations()
+    ops = [p.operation for p in planned if p.kind == "update_group_members"]
     assert [op.path for op in ops] == ["/Groups/tg-a", "/Groups/tg-b", "/Groups/tg-c", "/Groups/tg-d"]
     first = ops[0]
+    [activation] = [p.operation for p in planned if p.target_id == "t-act"]
+    assert activation.data == {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": True}],
+    }
     assert first.version == 'W/"7"' and orjson.loads(first.encoded)["data"] == first.data
     assert first.data is not None
     [add, remove] = first.data["Operations"]
