@@ -364,7 +364,9 @@ class RemedyBuilder:
         self._flush_simple_users()
         membership = pl.col("kind").is_in(_MEMBERSHIP_KINDS)
         keep = frame.filter(membership)
-        if keep.is_empty() or not self._columns_allowed(keep, ("target_group_id", "target_id")):
+        if keep.is_empty() or not self._columns_allowed(
+            keep, ("target_group_id", "target_id"), ("member_type", "target_version")
+        ):
             self._flush_frames()
             rest = frame
         else:  # other kinds never touch a group change: planned first, the memberships' order is kept
@@ -409,12 +411,15 @@ class RemedyBuilder:
         """:meth:`add_new_memberships` of a frame with the :data:`NEW_MEMBERSHIP_COLUMNS`; the rows
         of existing groups (400,000 at 1M users) are kept as columns like the membership findings."""
         frame = rows.select(NEW_MEMBERSHIP_COLUMNS)
+        if any(frame.schema[c] != pl.Boolean for c in ("group_is_new", "member_is_new")):
+            self.add_new_memberships(frame.iter_rows())  # truth as the per-row path tells it
+            return
         existing = ~pl.col("group_is_new").fill_null(False)
         keep = frame.filter(existing)
         new_member = pl.col("member_is_new").fill_null(False)
         wanted = ("target_group_id", "member_type")
         complete = (
-            self._columns_allowed(keep, wanted)
+            self._columns_allowed(keep, wanted, ("target_group_version",))
             and self._columns_allowed(keep.filter(new_member), ("source_member_id",))
             and self._columns_allowed(keep.filter(~new_member), ("target_member_id",))
         )
@@ -426,12 +431,18 @@ class RemedyBuilder:
             keep = pl.concat([self._existing_group_members, keep])
         self._existing_group_members = keep
 
-    def _columns_allowed(self, frame: pl.DataFrame, columns: Sequence[str]) -> bool:
-        """Whether the column path may take these rows: strings without nulls (str() of anything
-        else is the per-row path's), and no group change made per row already."""
+    def _columns_allowed(
+        self, frame: pl.DataFrame, columns: Sequence[str], nullable: Sequence[str] = ()
+    ) -> bool:
+        """Whether the column path may take these rows: ``columns`` strings without nulls and
+        ``nullable`` strings (str() of anything else is the per-row path's), and no group change
+        made per row already."""
         if self._groups:
             return False
-        return all(frame.schema[c] == pl.String and frame[c].null_count() == 0 for c in columns)
+        schema = frame.schema
+        return all(schema[c] == pl.String and frame[c].null_count() == 0 for c in columns) and all(
+            schema[c] in (pl.String, pl.Null) for c in nullable
+        )
 
     def _flush_frames(self) -> None:
         """The memberships kept as columns handed to the per-row path (a caller mixing both)."""

@@ -85,6 +85,34 @@ def _inputs(odd: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         )
         for member in ("s1", "s2")  # s2's creation is skipped: not added
     ]
+    group_raw = json.dumps({"id": "sg-new", "displayName": "New"})
+    findings.append(_finding("group_missing_in_target", group_id="sg-new", source_raw=group_raw))
+    members += [  # the created group: a member of an existing group, and with members of its own
+        _membership(
+            source_group_id="sg-a",
+            group_is_new=False,
+            target_group_id="tg-a",
+            target_group_version='W/"9"',
+            source_member_id="sg-new",
+            member_type="Group",
+            member_is_new=True,
+        ),
+        _membership(
+            source_group_id="sg-new",
+            group_is_new=True,
+            source_member_id="s1",
+            member_type="User",
+            member_is_new=True,
+        ),
+        _membership(
+            source_group_id="sg-new",
+            group_is_new=True,
+            source_member_id="s8",
+            member_type="User",
+            member_is_new=False,
+            target_member_id="t8",
+        ),
+    ]
     members.append(
         _membership(
             source_group_id="sg-d",
@@ -124,7 +152,7 @@ def test_frames_plan_what_rows_plan(odd: str, max_bytes: int, delete_orphans: bo
     expected, got = _plan(by_rows), _plan(by_frames)
     assert got == expected
     kinds = {kind for kind, *_ in got}
-    assert {"update_group_members", "update_user", "deactivate_user"} <= kinds
+    assert {"update_group_members", "update_user", "deactivate_user", "create_group"} <= kinds
     assert ("delete_user" in kinds) == delete_orphans
     assert [s.reason for s in by_frames.skipped] == [s.reason for s in by_rows.skipped]
 
@@ -146,7 +174,7 @@ def test_a_group_patch_from_columns_reads_its_data_back() -> None:
     assert first.version == 'W/"7"' and orjson.loads(first.encoded)["data"] == first.data
     assert first.data is not None
     [add, remove] = first.data["Operations"]
-    assert [m["value"] for m in add["value"]] == ["t0", "t1", "t2", "t-plain", "bulkId:u1"]
+    assert [m["value"] for m in add["value"]] == ["t0", "t1", "t2", "t-plain", "bulkId:u1", "bulkId:g2"]
     assert remove == {"op": "remove", "path": 'members[value eq "x-tg-a"]'}
     moved = dataclasses.replace(first, path="/Groups/elsewhere")
     assert moved.data == first.data and orjson.loads(moved.encoded)["path"] == "/Groups/elsewhere"
