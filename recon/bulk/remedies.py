@@ -518,7 +518,16 @@ class RemedyBuilder:
             pl.concat([a.cast({"seq": pl.Int64}) for a in adds])
             .join(renames, on="value", how="left")
             .with_columns(  # a bulkId: reference becomes the created resource's, or goes
-                value=pl.when(value.str.starts_with(BULK_ID_PREFIX)).then(pl.col("renamed")).otherwise(value)
+                value=pl.when(value.str.starts_with(BULK_ID_PREFIX)).then(pl.col("renamed")).otherwise(value),
+                # the bulkId it refers to then (what BulkOperation.references would find), and
+                # whether any other value spells one out (then they are searched for in its bytes)
+                ref=pl.when(value.str.starts_with(BULK_ID_PREFIX)).then(
+                    pl.col("renamed").str.slice(len(BULK_ID_PREFIX))
+                ),
+                mentions=(
+                    ~value.str.starts_with(BULK_ID_PREFIX) & value.str.contains(BULK_ID_PREFIX, literal=True)
+                )
+                | pl.col("type").str.contains(BULK_ID_PREFIX, literal=True),
             )
             .filter(value.is_not_null())
             .sort("seq")
@@ -539,6 +548,8 @@ class RemedyBuilder:
                 fragment.str.len_bytes().cast(pl.Int64).alias("add_bytes"),
                 slack.fill_null(0).alias("slack"),
                 plain.alias("adds_plain"),
+                "ref",
+                "mentions",
             )
             .group_by("g", maintain_order=True)
             .agg(
@@ -547,6 +558,8 @@ class RemedyBuilder:
                 pl.col("add_bytes").sum(),
                 pl.col("slack").sum(),
                 pl.col("adds_plain").all(),
+                pl.col("ref").drop_nulls().alias("refs"),
+                pl.col("mentions").any().alias("adds_mention"),
             )
         )
         removal = pl.concat_str(
@@ -561,6 +574,7 @@ class RemedyBuilder:
                     "n_removes": pl.UInt32,
                     "remove_cost": pl.Int64,
                     "removes_plain": pl.Boolean,
+                    "removes_mention": pl.Boolean,
                 }
             )
         else:
@@ -571,6 +585,7 @@ class RemedyBuilder:
                     removal.alias("removes"),
                     (removal.str.len_bytes().cast(pl.Int64) + 1).alias("remove_cost"),
                     (~value.str.contains(_ESCAPED)).alias("removes_plain"),
+                    value.str.contains(BULK_ID_PREFIX, literal=True).alias("removes_mention"),
                 )
                 .group_by("g", maintain_order=True)
                 .agg(
@@ -578,6 +593,7 @@ class RemedyBuilder:
                     pl.len().alias("n_removes"),
                     pl.col("remove_cost").sum(),
                     pl.col("removes_plain").all(),
+                    pl.col("removes_mention").any(),
                 )
             )
         groups = (
@@ -650,6 +666,9 @@ class RemedyBuilder:
             parts.append(group["removes"].encode())
         self._counter += 1
         op = _encoded_operation("PATCH", path, bulk_id, version, head + b",".join(parts) + _PATCH_DATA_TAIL)
+        if not group["adds_mention"] and not group["removes_mention"] and BULK_ID_PREFIX not in path:
+            # its only bulkId: texts are the created members': what a search of its bytes would find
+            op.__dict__["_references"] = tuple(group["refs"] or ())
         self._check_size(op)
         target_id = None if group["g"].startswith(BULK_ID_PREFIX) else group["g"]
         return [PlannedOp(op, "update_group_members", "group_members", target_id, None, remediates)]
@@ -792,6 +811,8 @@ class RemedyBuilder:
             parts += [b',"version":', orjson.dumps(version)]
         parts += [b',"path":', orjson.dumps(path), _ACTIVE_DATA[not revoke]]
         op = _encoded_operation("PATCH", path, bulk_id, version, b"".join(parts))
+        if BULK_ID_PREFIX not in path:
+            op.__dict__["_references"] = ()  # what BulkOperation._references finds
         self._check_size(op)
         return PlannedOp(op, kind, phase, target_id, None, [key])
 
@@ -942,13 +963,18 @@ def _serialised(
     parts = [b'{"method":', orjson.dumps(method), b',"bulkId":', orjson.dumps(bulk_id)]
     if version is not None:
         parts += [b',"version":', orjson.dumps(version)]
-    parts += [b',"path":', orjson.dumps(path), b',"data":', orjson.dumps(data), b"}"]
+    data_bytes = orjson.dumps(data)
+    parts += [b',"path":', orjson.dumps(path), b',"data":', data_bytes, b"}"]
     if not keep:
-        return _encoded_operation(method, path, bulk_id, version, b"".join(parts))
-    operation = built(
-        BulkOperation, {"method": method, "path": path, "bulk_id": bulk_id, "version": version, "data": data}
-    )
-    operation.__dict__["encoded"] = b"".join(parts)
+        operation = _encoded_operation(method, path, bulk_id, version, b"".join(parts))
+    else:
+        operation = built(
+            BulkOperation,
+            {"method": method, "path": path, "bulk_id": bulk_id, "version": version, "data": data},
+        )
+        operation.__dict__["encoded"] = b"".join(parts)
+    if b"bulkId:" not in data_bytes and BULK_ID_PREFIX not in path:
+        operation.__dict__["_references"] = ()  # what BulkOperation._references finds
     return operation
 
 

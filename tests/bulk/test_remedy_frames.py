@@ -11,7 +11,8 @@ import orjson
 import polars as pl
 import pytest
 
-from recon.bulk.remedies import FINDING_ROW_COLUMNS, NEW_MEMBERSHIP_COLUMNS, RemedyBuilder
+from recon.bulk.model import bulk_references
+from recon.bulk.remedies import FINDING_ROW_COLUMNS, NEW_MEMBERSHIP_COLUMNS, PlannedOp, RemedyBuilder
 from recon.extract.normalize import USER_SCHEMA
 
 
@@ -128,15 +129,26 @@ def _inputs(odd: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return findings, members
 
 
-def _plan(builder: RemedyBuilder) -> list[tuple[Any, ...]]:
+def _plan(builder: RemedyBuilder, planned: list[PlannedOp] | None = None) -> list[tuple[Any, ...]]:
     return [
-        (p.kind, p.phase, p.target_id, p.source_id, p.remediates, p.lookup, p.operation.encoded, p.to_json())
-        for p in builder.operations()
+        (
+            p.kind,
+            p.phase,
+            p.target_id,
+            p.source_id,
+            p.remediates,
+            p.lookup,
+            p.operation.encoded,
+            p.operation.references(),
+            p.to_json(),
+        )
+        for p in (builder.operations() if planned is None else planned)
     ]
 
 
 @pytest.mark.parametrize(
-    "odd", ["t-plain", 'quote"d', "back\\slash", "tab\there", "ünï-cödé", "bulkId:u:s1", "bulkId:zz"]
+    "odd",
+    ["t-plain", 'quote"d', "back\\slash", "tab\there", "ünï-cödé", "bulkId:u:s1", "bulkId:zz", "x/bulkId:u1"],
 )
 @pytest.mark.parametrize(("max_bytes", "delete_orphans"), [(100_000, False), (330, False), (250, True)])
 def test_frames_plan_what_rows_plan(odd: str, max_bytes: int, delete_orphans: bool) -> None:
@@ -149,7 +161,10 @@ def test_frames_plan_what_rows_plan(odd: str, max_bytes: int, delete_orphans: bo
     by_frames = _builder(max_bytes, delete_orphans)
     by_frames.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
     by_frames.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
-    expected, got = _plan(by_rows), _plan(by_frames)
+    planned = by_frames.operations()
+    for op in (p.operation for p in planned):  # references given with the bytes are the searched ones
+        assert op.references() == bulk_references({"path": op.path, "data": op.data})
+    expected, got = _plan(by_rows), _plan(by_frames, planned)
     assert got == expected
     kinds = {kind for kind, *_ in got}
     assert {"update_group_members", "update_user", "deactivate_user", "create_group"} <= kinds
