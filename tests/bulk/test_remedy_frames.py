@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from recon.bulk.model import bulk_references
+from recon.bulk.plan import _entries
 from recon.bulk.remedies import FINDING_ROW_COLUMNS, NEW_MEMBERSHIP_COLUMNS, PlannedOp, RemedyBuilder
 from recon.extract.normalize import USER_SCHEMA
 
@@ -166,6 +167,8 @@ def test_frames_plan_what_rows_plan(odd: str, max_bytes: int, delete_orphans: bo
         assert op.references() == bulk_references({"path": op.path, "data": op.data})
     expected, got = _plan(by_rows), _plan(by_frames, planned)
     assert got == expected
+    # plan.json's entries: to_json()'s bytes
+    assert orjson.dumps(_entries(planned)) == orjson.dumps([p.to_json() for p in planned])
     kinds = {kind for kind, *_ in got}
     assert {"update_group_members", "update_user", "deactivate_user", "create_group"} <= kinds
     assert ("delete_user" in kinds) == delete_orphans
