@@ -378,7 +378,26 @@ class RemedyBuilder:
         if simple is not None:  # they make no skip and touch no other change: the order is kept
             self._simple_users = rest.filter(simple)
             rest = rest.filter(~simple)
-        self._add_finding_rows(rest.iter_rows())
+        self._add_finding_rows(self._add_creations(rest).iter_rows())
+
+    def _add_creations(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The users to create (80,000 at 1M users) taken from the columns: their source id, raw
+        text and finding, as _add_finding_rows would keep them; the other rows returned."""
+        if rows.schema["source_id"] != pl.String or rows.schema["source_raw"] != pl.String:
+            return rows
+        raw = pl.col("source_raw")
+        creation = (pl.col("kind") == "missing_in_target") & raw.is_not_null() & (raw != "")
+        made = rows.filter(creation)
+        if made.is_empty() or made["source_id"].null_count():
+            return rows
+        keys = [
+            {name: value for name, value in zip(FINDING_KEYS, identity, strict=True) if value is not None}
+            for identity in made.select(FINDING_KEYS).iter_rows()
+        ]
+        # no other row touches a creation: taken first, the later row of a source id still wins
+        entries = zip(made["source_raw"].to_list(), keys, strict=True)
+        self._creates.update(zip(made["source_id"].to_list(), entries, strict=True))
+        return rows.filter(~creation.fill_null(False))
 
     def _simple_users_in(self, rows: pl.DataFrame) -> pl.Expr | None:
         """The rows that are their account's only finding of the kinds that change an account, and

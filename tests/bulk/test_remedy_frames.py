@@ -44,6 +44,9 @@ def _inputs(odd: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     findings = [
         _finding("missing_in_target", source_id="s1", source_raw=raw),
         _finding("missing_in_target", source_id="s2", source_raw=None),  # skipped: no raw
+        _finding("missing_in_target", source_id="s9", source_raw=""),  # skipped: no raw
+        # the same source user twice: the later row's raw text and finding are planned
+        _finding("missing_in_target", source_id="s1", group_id="again", source_raw=raw.replace("ann", "bo")),
         _finding("orphaned_in_target", target_id="o1", target_version='W/"2"', target_active=True),
         _finding("orphaned_in_target", target_id="o2", target_active=False),  # skipped: inactive
         _finding("orphaned_in_target", target_id=odd, target_version='W/"4"'),
