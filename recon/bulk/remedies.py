@@ -372,7 +372,7 @@ class RemedyBuilder:
         else:  # other kinds never touch a group change: planned first, the memberships' order is kept
             rest = frame.filter(~membership)
             if self._membership_findings is not None:
-                keep = pl.concat([self._membership_findings, keep])
+                keep = pl.concat([self._membership_findings, keep], how="vertical_relaxed")
             self._membership_findings = keep
         simple = self._simple_users_in(rest)
         if simple is not None:  # they make no skip and touch no other change: the order is kept
@@ -447,7 +447,7 @@ class RemedyBuilder:
             return
         self._add_new_membership_rows(frame.filter(~existing).iter_rows())  # created groups
         if self._existing_group_members is not None:
-            keep = pl.concat([self._existing_group_members, keep])
+            keep = pl.concat([self._existing_group_members, keep], how="vertical_relaxed")
         self._existing_group_members = keep
 
     def _columns_allowed(
@@ -503,7 +503,11 @@ class RemedyBuilder:
                     group, pl.col("seq"), pl.col("target_id").alias("value")
                 )
             )
-            firsts.append(numbered.select(group, pl.col("seq"), pl.col("target_version").alias("version")))
+            firsts.append(
+                numbered.select(
+                    group, pl.col("seq"), pl.col("target_version").cast(pl.String).alias("version")
+                )
+            )
             offset = findings.height
         if members is not None:
             numbered = members.with_row_index("seq", offset=offset)
@@ -526,7 +530,9 @@ class RemedyBuilder:
                 )
             )
             firsts.append(
-                numbered.select(group, pl.col("seq"), pl.col("target_group_version").alias("version"))
+                numbered.select(
+                    group, pl.col("seq"), pl.col("target_group_version").cast(pl.String).alias("version")
+                )
             )
         value = pl.col("value")
         renames = pl.DataFrame(

@@ -204,3 +204,22 @@ def test_a_group_patch_from_columns_reads_its_data_back() -> None:
 def _schema(columns: tuple[str, ...]) -> dict[str, Any]:
     flags = {"group_is_new", "member_is_new", "target_active"}
     return {c: pl.Boolean if c in flags else pl.String for c in columns}
+
+
+def test_frames_in_parts_and_of_null_columns_plan_what_rows_plan() -> None:
+    """Frames as polars infers them (a column of nulls only is typed Null) and given in two parts
+    each: the same plan as the rows in one go."""
+    findings, members = _inputs("t-plain")
+    by_rows = _builder(100_000)
+    for row in findings:
+        by_rows.add_finding(row)
+    for member in members:
+        by_rows.add_new_membership(member)
+    by_frames = _builder(100_000)
+    half, members_half = len(findings) // 2, len(members) // 2
+    for part in (findings[:half], findings[half:]):
+        by_frames.add_findings_frame(pl.DataFrame(part).select(FINDING_ROW_COLUMNS))
+    for more in (members[:members_half], members[members_half:]):
+        by_frames.add_new_memberships_frame(pl.DataFrame(more).select(NEW_MEMBERSHIP_COLUMNS))
+    assert _plan(by_frames) == _plan(by_rows)
+    assert [s.reason for s in by_frames.skipped] == [s.reason for s in by_rows.skipped]
