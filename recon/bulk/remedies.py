@@ -479,7 +479,6 @@ class RemedyBuilder:
         member's JSON written by polars. A group whose changes need more than one operation, or
         whose values JSON must escape, goes through :meth:`_group_patch`."""
         findings, members = self._membership_findings, self._existing_group_members
-        self._membership_findings = self._existing_group_members = None
         adds, removes, firsts = [], [], []
         offset = 0
         if findings is not None:

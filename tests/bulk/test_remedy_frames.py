@@ -223,3 +223,15 @@ def test_frames_in_parts_and_of_null_columns_plan_what_rows_plan() -> None:
         by_frames.add_new_memberships_frame(pl.DataFrame(more).select(NEW_MEMBERSHIP_COLUMNS))
     assert _plan(by_frames) == _plan(by_rows)
     assert [s.reason for s in by_frames.skipped] == [s.reason for s in by_rows.skipped]
+
+
+def test_operations_asked_twice_plan_the_same_changes() -> None:
+    """As with the rows path, a second operations() plans the same changes (bulk ids go on)."""
+    findings, members = _inputs("t-plain")
+    builder = _builder(100_000)
+    builder.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
+    builder.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
+    first, second = builder.operations(), builder.operations()
+    assert [(p.kind, p.target_id, p.remediates) for p in first] == [
+        (p.kind, p.target_id, p.remediates) for p in second
+    ]
