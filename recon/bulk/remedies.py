@@ -133,7 +133,13 @@ class _NewGroup:
 
 
 class RemedyBuilder:
-    """Collects findings and new memberships; :meth:`operations` returns the ordered plan."""
+    """Collects findings and new memberships; :meth:`operations` returns the ordered plan.
+
+    Rows come one by one (:meth:`add_finding`, :meth:`add_findings`, :meth:`add_new_membership`,
+    :meth:`add_new_memberships`) or as polars frames (:meth:`add_findings_frame`,
+    :meth:`add_new_memberships_frame`, what ``recon bulk plan`` uses): the frames keep the
+    memberships of existing groups and the accounts only (de)activated as columns, whose
+    operations are written from them, byte for byte what the rows would give."""
 
     def __init__(
         self,
