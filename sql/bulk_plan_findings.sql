@@ -9,6 +9,9 @@
 -- hash table would be built over every user's raw text. Of a finding, only its identity
 -- (recon.findings.FINDING_IDENTITY) is returned: what a remediation cites; the rest would only
 -- be sorted and turned into Python values (240,000 rows at 1M users).
+-- target_users is joined once, for the account kinds (version, activity) and the membership
+-- kinds (a member that is a target user): two joins scanned its ids twice (1M users: 0.71 against
+-- 0.60 CPU s for the statement, the same rows).
 WITH needed_source_users AS (
     SELECT u.id, u.raw
     FROM source_users AS u
@@ -28,12 +31,16 @@ SELECT
     CASE WHEN f.kind = 'group_missing_in_target' THEN sg.raw ELSE su.raw END AS source_raw,
     CASE
         WHEN f.kind IN ('membership_missing', 'membership_excess', 'group_orphaned_in_target') THEN tg.version
-        ELSE tu.version
+        WHEN f.kind IN ('orphaned_in_target', 'delayed_deactivation', 'delayed_activation', 'attribute_mismatch')
+            THEN tu.version
     END AS target_version,
-    tu.active AS target_active,
+    CASE
+        WHEN f.kind IN ('orphaned_in_target', 'delayed_deactivation', 'delayed_activation', 'attribute_mismatch')
+            THEN tu.active
+    END AS target_active,
     CASE
         WHEN f.kind NOT IN ('membership_missing', 'membership_excess') THEN NULL
-        WHEN mu.id IS NOT NULL THEN 'User'
+        WHEN tu.id IS NOT NULL THEN 'User'
         WHEN mg.id IS NOT NULL THEN 'Group'
     END AS member_type
 FROM findings AS f
@@ -44,12 +51,13 @@ LEFT JOIN source_groups AS sg
     ON sg.id = f.group_id AND f.kind = 'group_missing_in_target'
 LEFT JOIN target_users AS tu
     ON tu.id = f.target_id
-    AND f.kind IN ('orphaned_in_target', 'delayed_deactivation', 'delayed_activation', 'attribute_mismatch')
+    AND f.kind IN (
+        'orphaned_in_target', 'delayed_deactivation', 'delayed_activation', 'attribute_mismatch',
+        'membership_missing', 'membership_excess'
+    )
 LEFT JOIN target_groups AS tg
     ON tg.id = f.target_group_id
     AND f.kind IN ('membership_missing', 'membership_excess', 'group_orphaned_in_target')
-LEFT JOIN target_users AS mu
-    ON mu.id = f.target_id AND f.kind IN ('membership_missing', 'membership_excess')
 LEFT JOIN target_groups AS mg
     ON mg.id = f.target_id AND f.kind IN ('membership_missing', 'membership_excess')
 ORDER BY

@@ -46,28 +46,28 @@ def chunk_operations(
     current: list[BulkOperation] = []
     created_here: set[str] = set()
     size = base
-    for operation in operations:
-        cost = operation_size(operation)
+    prefix = len(BULK_ID_PREFIX)
+    for operation in operations:  # a 1M-user plan chunks 144,500: the loop does no call it can spare
+        cost = len(operation.encoded)
         references = operation.references()
         slack_new = slack_here = 0
         for ref in references:  # what a reference may grow by: all, and those not created here
-            slack = max(0, id_budget - len(BULK_ID_PREFIX + ref))
+            slack = max(0, id_budget - prefix - len(ref))
             slack_new += slack
             if ref not in created_here:
                 slack_here += slack
-        fits = current and len(current) < max_operations and size + 1 + cost + slack_here <= max_payload_size
-        if not fits and current:
-            chunks.append(BulkRequest(tuple(current), fail_on_errors))
-            current, created_here, size = [], set(), base
-        if not current:
+        if current and len(current) < max_operations and size + 1 + cost + slack_here <= max_payload_size:
+            size += 1 + cost + slack_here
+        else:
+            if current:
+                chunks.append(BulkRequest(tuple(current), fail_on_errors))
+                current, created_here, size = [], set(), base
             if base + cost + slack_new > max_payload_size:
                 raise UsageError(
                     f"operation {operation.bulk_id or ''} ({operation.method} {operation.path}) is "
                     f"{cost} bytes; with the request envelope it exceeds maxPayloadSize {max_payload_size}"
                 )
             size += cost + slack_new
-        else:
-            size += 1 + cost + slack_here
         current.append(operation)
         if operation.method == "POST" and operation.bulk_id:
             created_here.add(operation.bulk_id)
