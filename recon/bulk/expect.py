@@ -26,7 +26,7 @@ import orjson
 
 from recon.bulk.model import BULK_ID_PREFIX, bulk_references
 from recon.bulk.records import OpRecord
-from recon.content import ContentRules, changed_paths
+from recon.content import ContentRules, same_content
 from recon.scim_columns import ENTERPRISE_USER, PRIMARY_EMAIL, by_path
 
 __all__ = [
@@ -171,7 +171,8 @@ def value_met(
 ) -> tuple[bool, str | None]:
     """(whether ``resource`` shows the value ``check`` expects, the value it shows as text).
 
-    The content comparison of :func:`recon.content.changed_paths` on the attribute alone: a
+    The content comparison of :func:`recon.content.changed_paths` (asked through
+    :func:`recon.content.same_content`, which does not name the paths) on the attribute alone: a
     re-cased caseExact=false value or a reordered multi-valued one is the value sent; a
     changed sub-attribute is not. A complex value counts the sub-attributes sent, a PATCH
     ``add`` to a multi-valued attribute the values added.
@@ -181,7 +182,7 @@ def value_met(
         observed = _primary_email(_get(resource, "emails"))
         expected_part = {"emails": [{"value": check.value}]}
         observed_part = {"emails": [{"value": observed}]}
-        return not changed_paths(expected_part, observed_part, resource_type, rules), _text(observed)
+        return same_content(expected_part, observed_part, resource_type, rules), _text(observed)
     urn, attribute, sub = _split(path)
     container = _get(resource, urn) if urn else resource
     observed = _get(container, attribute)
@@ -191,7 +192,7 @@ def value_met(
     expected = check.value
     if check.adds and isinstance(expected, list) and isinstance(observed, list):
         expected = [*observed, *expected]  # the values added, beside the ones already there
-    same = not changed_paths(
+    same = same_content(
         _nest(urn, attribute, sub, expected), _nest(urn, attribute, sub, observed), resource_type, rules
     )
     shown = _primary_email(observed) if check.attribute == PRIMARY_EMAIL else observed
