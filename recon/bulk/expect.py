@@ -309,8 +309,8 @@ def _patch_checks(resource_type: str, data: dict[str, Any]) -> list[Segment]:
             if kind is not None:
                 _add_members(checks, kind, _members(value))
             continue
-        member = _MEMBER_FILTER.match(path.strip())
-        if resource_type == "Group" and member is not None and op == "remove":
+        member = _MEMBER_FILTER.match(path.strip()) if resource_type == "Group" else None
+        if member is not None and op == "remove":
             checks.append(Expectation("not_member", member_id=member.group(1)))
             continue
         column = columns.get(lowered)
@@ -343,13 +343,17 @@ def check_segments(record: OpRecord) -> list[Segment]:
         return []
     data = op.data or {}
     if op.method == "DELETE":
-        return [Expectation("absent")]
+        return [_ABSENT]
     if op.method in ("POST", "PUT"):
-        return [Expectation("exists"), *_resource_checks(record.resource_type, data)]
+        return [_EXISTS, *_resource_checks(record.resource_type, data)]
     if op.method == "PATCH":
         checks = _patch_checks(record.resource_type, data)
-        return [Expectation("exists"), *checks] if checks else []
+        return [_EXISTS, *checks] if checks else []
     return []
+
+
+_EXISTS = Expectation("exists")  # one tuple for every operation's first check (tuples are immutable)
+_ABSENT = Expectation("absent")
 
 
 def lookup(record: OpRecord) -> Lookup | None:
