@@ -27,9 +27,11 @@ target_ids AS (
     SEMI JOIN located AS l ON l.resource_type = 'Group' AND l.effective_id = g.id
 ),
 -- only the memberships a check asks about: the groups patched hold millions of members at 1M
--- users, their checks name 500,000 (a membership check is made only of a Group operation)
+-- users, their checks name 500,000 (a membership check is made only of a Group operation); kept
+-- with repeats: a SEMI JOIN keeps each membership row once however often its pair is asked about
+-- (a DISTINCT here cost 0.06 CPU s at 1M users)
 member_checks AS (
-    SELECT DISTINCT l.effective_id AS group_id, e.member_id
+    SELECT l.effective_id AS group_id, e.member_id
     FROM bulk_expectations AS e
     JOIN located AS l ON l.seq = e.seq
     WHERE e.check_kind IN ('member', 'not_member') AND l.resource_type = 'Group'
