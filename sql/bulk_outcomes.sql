@@ -40,6 +40,9 @@ memberships AS (
     SELECT DISTINCT m.group_id, m.member_id
     FROM target_memberships AS m
     SEMI JOIN member_checks AS c ON c.group_id = m.group_id AND c.member_id = m.member_id
+    -- the same rows (member_checks names only located groups): a one-key filter first drops the
+    -- memberships of the groups no operation touched before the two-key join (0.78 -> 0.72 CPU s)
+    WHERE m.group_id IN (SELECT l.effective_id FROM located AS l WHERE l.resource_type = 'Group')
 ),
 checked AS (
     SELECT
