@@ -521,7 +521,7 @@ def _analyze_files(
                 continue
             for record in records:
                 built.add(record)
-            del records
+            del records, request, response  # freed before the next file is parsed
     if failed is not None:
         raise failed
     source: Sequence[OpRecord] | _Built
