@@ -47,6 +47,7 @@ __all__ = [
     "canonical_content",
     "changed_paths",
     "content_rules",
+    "same_content",
 ]
 
 GROUP_MEMBERS = "members"  # a group's members: compared as a set of (value, type) through memberships
@@ -353,6 +354,22 @@ def changed_paths(
         return sorted(declared)  # type: ignore[arg-type]
     spelled = _spellings(h, b)
     return sorted(rules.spelling.get(p) or spelled.get(p, p) for p in differing)
+
+
+def same_content(
+    base: Mapping[str, Any], head: Mapping[str, Any], resource_type: str, rules: ContentRules
+) -> bool:
+    """``not changed_paths(base, head, resource_type, rules)`` for two parsed versions, without
+    naming the paths that differ (sorting and spelling them is most of the cost when they do).
+
+    The same decision: equal objects (Python's ``==``, as :func:`changed_paths` asks first) are
+    the same content; otherwise the canonical contents are compared whole. :func:`changed_paths`
+    leaves out the attributes both sides serialise identically, whose canonical values are equal
+    anyway (an attribute too deep to serialise is unequal to everything in both).
+    """
+    if base == head:
+        return True
+    return canonical_content(base, resource_type, rules) == canonical_content(head, resource_type, rules)
 
 
 def _same_text(a: Any, b: Any) -> bool:

@@ -27,9 +27,11 @@ target_ids AS (
     SEMI JOIN located AS l ON l.resource_type = 'Group' AND l.effective_id = g.id
 ),
 -- only the memberships a check asks about: the groups patched hold millions of members at 1M
--- users, their checks name 500,000 (a membership check is made only of a Group operation)
+-- users, their checks name 500,000 (a membership check is made only of a Group operation); kept
+-- with repeats: a SEMI JOIN keeps each membership row once however often its pair is asked about
+-- (a DISTINCT here cost 0.06 CPU s at 1M users)
 member_checks AS (
-    SELECT DISTINCT l.effective_id AS group_id, e.member_id
+    SELECT l.effective_id AS group_id, e.member_id
     FROM bulk_expectations AS e
     JOIN located AS l ON l.seq = e.seq
     WHERE e.check_kind IN ('member', 'not_member') AND l.resource_type = 'Group'
@@ -38,6 +40,9 @@ memberships AS (
     SELECT DISTINCT m.group_id, m.member_id
     FROM target_memberships AS m
     SEMI JOIN member_checks AS c ON c.group_id = m.group_id AND c.member_id = m.member_id
+    -- the same rows (member_checks names only located groups): a one-key filter first drops the
+    -- memberships of the groups no operation touched before the two-key join (0.78 -> 0.72 CPU s)
+    WHERE m.group_id IN (SELECT l.effective_id FROM located AS l WHERE l.resource_type = 'Group')
 ),
 checked AS (
     SELECT

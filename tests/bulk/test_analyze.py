@@ -389,3 +389,110 @@ def test_an_export_older_than_the_run_is_flagged(store: Store, tmp_path: Path) -
     assert (
         json.loads((summary.run_dir / "exchanges.ndjson").read_text())["recorded_at"] == line["recorded_at"]
     )
+
+
+def _files(tmp_path: Path, exchanges: list[tuple[Any, Any]]) -> list[tuple[Path, Path]]:
+    pairs = []
+    for number, (request, response) in enumerate(exchanges, start=1):
+        req, resp = tmp_path / f"req-{number}.json", tmp_path / f"resp-{number}.json"
+        req.write_text(request if isinstance(request, str) else json.dumps(request))
+        resp.write_text(response if isinstance(response, str) else json.dumps(response))
+        pairs.append((req, resp))
+    return pairs
+
+
+def test_files_read_one_by_one_give_the_outcomes_of_the_records_read_at_once(
+    target: Store, tmp_path: Path
+) -> None:
+    # request/response files are turned into table rows and checks as each is read; the same
+    # exchanges given as a log go through every record at once: the tables are the same, across
+    # files (a reference to a bulkId created in an earlier file, a path naming a bulkId whose POST
+    # failed and comes in a later file, located by that POST's userName)
+    exchanges = [
+        (
+            bulk_request(
+                [
+                    {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "ann@x"}},
+                    {
+                        "method": "PATCH",
+                        "path": "/Users/bulkId:late",
+                        "bulkId": "p",
+                        "data": patch({"op": "replace", "path": "title", "value": "Boss"}),
+                    },
+                ]
+            ),
+            bulk_response(
+                [
+                    {"method": "POST", "bulkId": "a", "status": "201", "location": f"{BASE}/Users/u-new"},
+                    {"method": "PATCH", "bulkId": "p", "status": "200"},
+                ]
+            ),
+        ),
+        (
+            bulk_request(
+                [
+                    {
+                        "method": "PATCH",
+                        "path": "/Groups/g1",
+                        "bulkId": "g",
+                        "data": patch(
+                            {
+                                "op": "add",
+                                "path": "members",
+                                "value": [{"value": "bulkId:a"}, {"value": "u-old"}],
+                            }
+                        ),
+                    },
+                    {"method": "POST", "path": "/Users", "bulkId": "late", "data": {"userName": "DAN@x"}},
+                ]
+            ),
+            bulk_response(
+                [
+                    {"method": "PATCH", "bulkId": "g", "status": "200"},
+                    {"method": "POST", "bulkId": "late", **error(409, "uniqueness")},
+                ]
+            ),
+        ),
+    ]
+    (tmp_path / "files").mkdir()
+    pairs = _files(tmp_path / "files", exchanges)
+    log = tmp_path / "exchanges.ndjson"
+    log.write_text(
+        "".join(
+            json.dumps({"type": "exchange", "label": resp.name, "request": request, "response": response})
+            + "\n"
+            for (request, response), (_, resp) in zip(exchanges, pairs, strict=True)
+        )
+    )
+    _, one_by_one = analyze_files(target, "app", pairs=pairs)
+    _, at_once = analyze_files(target, "app", logs=[log])
+    assert one_by_one.equals(at_once)
+    assert outcomes(one_by_one) == [
+        ("a", "applied"),
+        ("p", "applied"),  # u-dup, found by the userName of the POST that failed
+        ("g", "reported_ok_not_applied"),  # u-old is not in g1
+        ("late", "failed_but_applied"),
+    ]
+    assert one_by_one["resource_id"].to_list() == ["u-new", "u-dup", "g1", "u-dup"]
+
+
+def test_a_file_not_json_is_reported_before_a_malformed_response_read_earlier(
+    target: Store, tmp_path: Path
+) -> None:
+    # as when every file was read before pairing: the first file's response lacks a result (its
+    # error is kept while the other files are read), the second file is not JSON
+    pairs = _files(
+        tmp_path,
+        [
+            (
+                bulk_request([{"method": "DELETE", "path": "/Users/u-old", "bulkId": "x"}]),
+                bulk_response([]),
+            ),
+            ("{not json", bulk_response([])),
+        ],
+    )
+    with pytest.raises(InputError, match=r"req-2\.json:1:2: not valid JSON"):
+        analyze_files(target, "app", pairs=pairs)
+    with pytest.raises(InputError, match="no result for operation #1"):
+        analyze_files(target, "app", pairs=pairs[:1])
+    assert not (target.root / "bulk").exists()

@@ -230,3 +230,46 @@ def test_outcomes_judge_each_operation_by_what_the_export_shows() -> None:
         (5, "t2", "unverified", None, 0, 0, None),  # nothing checkable
         (6, None, "not_attempted", False, 2, 0, "not in the export"),
     ]
+
+
+def test_outcomes_count_each_membership_check_once_when_checks_and_rows_repeat() -> None:
+    # two operations on one group ask about the same members (one of them twice), and the
+    # export lists a membership twice: each check row is one check, met or not
+    ops = parse(
+        """
+        seq | method | resource_type | resource_id | lookup_attribute | lookup_value | lookup_case_exact | reported
+        1   | PATCH  | Group         | tg1         | null             | null         | null              | ok
+        2   | PATCH  | Group         | tg1         | null             | null         | null              | ok
+        """,  # noqa: E501
+        _OPS,
+    )
+    located = parse("seq | resource_type | effective_id\n1 | Group | tg1\n2 | Group | tg1", _LOCATED)
+    checks = parse(
+        """
+        seq | check_no | check_kind | attribute | expected | member_id | value_met | actual
+        1   | 1        | exists     | null      | null     | null      | null      | null
+        1   | 2        | member     | null      | null     | t1        | null      | null
+        1   | 3        | member     | null      | null     | t1        | null      | null
+        1   | 4        | member     | null      | null     | t3        | null      | null
+        2   | 1        | exists     | null      | null     | null      | null      | null
+        2   | 2        | member     | null      | null     | t1        | null      | null
+        2   | 3        | not_member | null      | null     | t1        | null      | null
+        """,
+        _CHECKS,
+    )
+    memberships = parse(
+        "group_id | member_id | member_type\ntg1 | t1 | User\ntg1 | t1 | User\ntg2 | t3 | User", MEMBERSHIPS
+    )
+    out = run(
+        "bulk_outcomes",
+        bulk_ops=ops,
+        bulk_located=located,
+        bulk_expectations=checks,
+        target_users=parse("id | user_name | active", USERS),
+        target_groups=TARGET_GROUPS,
+        target_memberships=memberships,
+    )
+    assert out.select("seq, outcome, checks, checks_met, unmet").fetchall() == [
+        (1, "reported_ok_not_applied", 4, 3, "member t3 is not in the group"),
+        (2, "reported_ok_not_applied", 3, 2, "member t1 is still in the group"),
+    ]
