@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -287,73 +288,72 @@ class DuckDBSession(Session):
         """The calls at the same time, each on a cursor of its own (the same database) and one
         DuckDB thread: two statements on one thread each spend less CPU than one after the other
         on two threads (at 1M users the two membership prints 2.1-2.3 against 2.6-2.7 CPU s:
-        benchmarks/results/reconcile.md, rec24), and take no longer. Only when the engine has no
-        more threads than there are calls: with more cores, one thread each would leave cores idle
-        that each statement alone would use, so they run one after the other. The database's thread
-        count is set back afterwards."""
-        threads = int(self.con.sql("SELECT current_setting('threads')").fetchall()[0][0])
-        if not 2 <= threads <= len(calls):
+        benchmarks/results/reconcile.md, rec24), and take no longer. Only when
+        :meth:`_lanes_pay` for them; else one after the other on all threads."""
+        if not self._lanes_pay(len(calls)):
             return super().run_kept_at_once(calls)
-        workers = [self._cursor() for _ in calls]
-        try:
-            self.con.execute("SET threads = 1")
-            with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-                pending = [
-                    pool.submit(worker.run, name, params, worker._adopt_inputs(self, inputs), keep=True)
-                    for worker, (name, params, inputs) in zip(workers, calls, strict=True)
-                ]
-                kept = [future.result() for future in pending]
-        finally:
-            self.con.execute(f"SET threads = {threads}")
-            for worker in workers:
-                worker.close()
-        adopted: list[Table] = []
-        for table in kept:
-            assert isinstance(table, DuckDBTable) and table.kept is not None
-            adopted.append(DuckDBTable(self, self.con.table(table.kept), kept=table.kept))
-        return adopted
+        with self._lanes(len(calls)) as lanes, ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            pending = [
+                pool.submit(lane.run, name, params, lane._adopt_inputs(self, inputs), keep=True)
+                for lane, (name, params, inputs) in zip(lanes, calls, strict=True)
+            ]
+            kept = [future.result() for future in pending]
+        return [self._adopt(table) for table in kept]
 
     def both_at_once(
         self, first: Callable[[Session], First], second: Callable[[Session], Second]
     ) -> tuple[First, Second]:
         """``second`` on a cursor of its own in another thread while ``first`` runs here, the
-        database on one thread, when the engine has two (as :meth:`run_kept_at_once`: one thread
-        each spends less CPU on high-cardinality aggregates than two each, and on an idle 2-core
-        machine the two series overlap); else one after the other on all threads."""
-        threads = int(self.con.sql("SELECT current_setting('threads')").fetchall()[0][0])
-        if threads != 2:
+        database on one thread, when :meth:`_lanes_pay` for two (as :meth:`run_kept_at_once`: one
+        thread each spends less CPU on high-cardinality aggregates than two each, and on an idle
+        2-core machine the two series overlap); else one after the other on all threads."""
+        if not self._lanes_pay(2):
             return super().both_at_once(first, second)
-        lane = self._cursor()
-        try:
-            self.con.execute("SET threads = 1")
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                pending = pool.submit(second, lane)
-                try:
-                    done = first(self)
-                finally:
-                    wait([pending])  # never leave the other statement running on a closing cursor
-                other = pending.result()
-        finally:
-            self.con.execute(f"SET threads = {threads}")
-            lane.close()
-        return done, self._adopt_result(lane, other)
-
-    def _adopt_result(self, lane: DuckDBSession, value: Second) -> Second:
-        """``value`` with each kept table of ``lane`` (alone, or in a tuple or named tuple) one of
-        this session."""
+        with self._lanes(1) as (lane,), ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(second, lane)
+            try:
+                done = first(self)
+            finally:
+                wait([pending])  # never leave the other statement running on a closing cursor
+            other = pending.result()
 
         def adopt(item: Any) -> Any:
-            if not isinstance(item, DuckDBTable) or item.session is not lane:
-                return item
-            if item.kept is None:
-                raise ValueError("a lazy table cannot move to another cursor: keep it")
-            return DuckDBTable(self, self.con.table(item.kept), kept=item.kept)
+            return self._adopt(item) if isinstance(item, DuckDBTable) and item.session is lane else item
 
-        if isinstance(value, tuple):
-            items = [adopt(item) for item in value]
-            make = getattr(type(value), "_make", tuple)  # a named tuple stays one
-            return cast(Second, make(items))
-        return cast(Second, adopt(value))
+        if isinstance(other, tuple):  # kept tables alone, or in a tuple or named tuple
+            make = getattr(type(other), "_make", tuple)  # a named tuple stays one
+            return done, cast(Second, make([adopt(item) for item in other]))
+        return done, cast(Second, adopt(other))
+
+    def _threads(self) -> int:
+        return int(self.con.sql("SELECT current_setting('threads')").fetchall()[0][0])
+
+    def _lanes_pay(self, statements: int) -> bool:
+        """Whether ``statements`` run at once, one DuckDB thread each, beat one after the other on
+        all threads: only when the engine has no more threads than statements (with more cores,
+        one thread each would leave cores idle that each statement alone would use)."""
+        return 2 <= self._threads() <= statements
+
+    @contextmanager
+    def _lanes(self, count: int) -> Iterator[list[DuckDBSession]]:
+        """``count`` cursors of this database, the database on one thread while they are open (its
+        thread count set back and the cursors closed afterwards)."""
+        threads = self._threads()
+        lanes = [self._cursor() for _ in range(count)]
+        try:
+            self.con.execute("SET threads = 1")
+            yield lanes
+        finally:
+            self.con.execute(f"SET threads = {threads}")
+            for lane in lanes:
+                lane.close()
+
+    def _adopt(self, table: Table) -> DuckDBTable:
+        """A kept table of one of this session's cursors as a table of this session."""
+        assert isinstance(table, DuckDBTable)
+        if table.kept is None:
+            raise ValueError("a lazy table cannot move to another cursor: keep it")
+        return DuckDBTable(self, self.con.table(table.kept), kept=table.kept)
 
     def _cursor(self) -> DuckDBSession:
         cursor = self.con.cursor()  # the same database: its tables, memory limit and spill folder
