@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 import orjson
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recon.bulk.model import bulk_references
 from recon.bulk.plan import _entries
 from recon.bulk.remedies import FINDING_ROW_COLUMNS, NEW_MEMBERSHIP_COLUMNS, PlannedOp, RemedyBuilder
+from recon.errors import UsageError
 from recon.extract.normalize import USER_SCHEMA
 
 
@@ -235,3 +239,99 @@ def test_operations_asked_twice_plan_the_same_changes() -> None:
     assert [(p.kind, p.target_id, p.remediates) for p in first] == [
         (p.kind, p.target_id, p.remediates) for p in second
     ]
+
+
+# -- drawn inputs: the column path against the per-row path ---------------------------------------
+_IDS = st.one_of(
+    st.sampled_from(["t1", "t2", "s1", 'q"d', "b\\s", "tab\t", "ü"]),
+    st.sampled_from(["bulkId:u:s1", "bulkId:zz", "x/bulkId:u1"]),
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6),
+)
+_GROUPS = st.sampled_from(["tg-a", "tg-b", 'tg-"c', "tg-ü"])
+_VERSIONS = st.sampled_from([None, 'W/"1"', 'W/"2"', 'W/"\\"3'])
+_TYPES = st.sampled_from([None, "", "User", "Group"])
+_RAW = json.dumps({"schemas": [USER_SCHEMA], "id": "s1", "userName": "ann"})
+
+_membership_finding = st.builds(
+    lambda kind, group, member, version, member_type: _finding(
+        kind, target_group_id=group, target_id=member, target_version=version, member_type=member_type
+    ),
+    st.sampled_from(["membership_missing", "membership_excess"]),
+    _GROUPS,
+    _IDS,
+    _VERSIONS,
+    _TYPES,
+)
+_ACCOUNT_KINDS = ("delayed_activation", "delayed_deactivation", "orphaned_in_target", "attribute_mismatch")
+_account_finding = st.builds(
+    lambda kind, account, source, version, active: _finding(
+        kind,
+        target_id=account,
+        source_id=source,
+        target_version=version,
+        target_active=active,
+        source_raw=_RAW if kind == "attribute_mismatch" else None,
+        attribute="userName" if kind == "attribute_mismatch" else None,
+    ),
+    st.sampled_from(_ACCOUNT_KINDS),
+    st.sampled_from(["a1", "a2", 'a"3']),
+    st.sampled_from(["s1", "s2", "s5"]),
+    _VERSIONS,
+    st.sampled_from([None, True, False]),
+)
+_creation = st.builds(
+    lambda source, raw: _finding("missing_in_target", source_id=source, source_raw=raw),
+    st.sampled_from(["s1", "s2", 'q"d', "ü"]),
+    st.sampled_from([_RAW, None, ""]),
+)
+_new_membership = st.builds(
+    lambda group, version, source_member, member_type, is_new, target_member: _membership(
+        source_group_id="sg",
+        group_is_new=False,
+        target_group_id=group,
+        target_group_version=version,
+        source_member_id=source_member,
+        member_type=member_type,
+        member_is_new=is_new,
+        target_member_id=None if is_new else target_member,
+    ),
+    _GROUPS,
+    _VERSIONS,
+    st.sampled_from(["s1", "s2", 'q"d', "ü"]),
+    st.sampled_from(["User", "Group"]),
+    st.booleans(),
+    _IDS,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    findings=st.lists(st.one_of(_membership_finding, _account_finding, _creation), max_size=14),
+    members=st.lists(_new_membership, max_size=8),
+    max_bytes=st.sampled_from([250, 330, 600, 100_000]),
+    delete_orphans=st.booleans(),
+)
+def test_drawn_frames_plan_what_rows_plan(
+    findings: list[dict[str, Any]], members: list[dict[str, Any]], max_bytes: int, delete_orphans: bool
+) -> None:
+    """Any mix of findings and new memberships of existing groups (ids that JSON must escape, or
+    that spell a bulkId:, repeated members, groups and accounts, limits that split PATCHes): the
+    frames give the operations, bytes, references, plan.json entries and skips of the rows."""
+    by_rows = _builder(max_bytes, delete_orphans)
+    for row in findings:
+        by_rows.add_finding(row)
+    for member in members:
+        by_rows.add_new_membership(member)
+    by_frames = _builder(max_bytes, delete_orphans)
+    by_frames.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
+    by_frames.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
+    try:
+        expected = _plan(by_rows)
+    except UsageError as error:  # a change too large for the limit: the frames say so too
+        with pytest.raises(UsageError, match=re.escape(str(error))):
+            _plan(by_frames)
+        return
+    planned = by_frames.operations()
+    assert _plan(by_frames, planned) == expected
+    assert orjson.dumps(_entries(planned)) == orjson.dumps([p.to_json() for p in planned])
+    assert [s.reason for s in by_frames.skipped] == [s.reason for s in by_rows.skipped]
