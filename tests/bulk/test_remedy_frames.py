@@ -137,6 +137,21 @@ def _inputs(odd: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return findings, members
 
 
+def _both_ways(
+    findings: list[dict[str, Any]], members: list[dict[str, Any]], max_bytes: int, delete_orphans: bool
+) -> tuple[RemedyBuilder, RemedyBuilder]:
+    """Two builders given the same inputs: one row by row, one as typed frames."""
+    by_rows = _builder(max_bytes, delete_orphans)
+    for row in findings:
+        by_rows.add_finding(row)
+    for member in members:
+        by_rows.add_new_membership(member)
+    by_frames = _builder(max_bytes, delete_orphans)
+    by_frames.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
+    by_frames.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
+    return by_rows, by_frames
+
+
 def _plan(builder: RemedyBuilder, planned: list[PlannedOp] | None = None) -> list[tuple[Any, ...]]:
     return [
         (
@@ -160,15 +175,7 @@ def _plan(builder: RemedyBuilder, planned: list[PlannedOp] | None = None) -> lis
 )
 @pytest.mark.parametrize(("max_bytes", "delete_orphans"), [(100_000, False), (330, False), (250, True)])
 def test_frames_plan_what_rows_plan(odd: str, max_bytes: int, delete_orphans: bool) -> None:
-    findings, members = _inputs(odd)
-    by_rows = _builder(max_bytes, delete_orphans)
-    for row in findings:
-        by_rows.add_finding(row)
-    for member in members:
-        by_rows.add_new_membership(member)
-    by_frames = _builder(max_bytes, delete_orphans)
-    by_frames.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
-    by_frames.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
+    by_rows, by_frames = _both_ways(*_inputs(odd), max_bytes, delete_orphans)
     planned = by_frames.operations()
     for op in (p.operation for p in planned):  # references given with the bytes are the searched ones
         assert op.references() == bulk_references({"path": op.path, "data": op.data})
@@ -317,14 +324,7 @@ def test_drawn_frames_plan_what_rows_plan(
     """Any mix of findings and new memberships of existing groups (ids that JSON must escape, or
     that spell a bulkId:, repeated members, groups and accounts, limits that split PATCHes): the
     frames give the operations, bytes, references, plan.json entries and skips of the rows."""
-    by_rows = _builder(max_bytes, delete_orphans)
-    for row in findings:
-        by_rows.add_finding(row)
-    for member in members:
-        by_rows.add_new_membership(member)
-    by_frames = _builder(max_bytes, delete_orphans)
-    by_frames.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
-    by_frames.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
+    by_rows, by_frames = _both_ways(findings, members, max_bytes, delete_orphans)
     try:
         expected = _plan(by_rows)
     except UsageError as error:  # a change too large for the limit: the frames say so too

@@ -78,16 +78,23 @@ def test_a_lazy_table_cannot_run_on_another_cursor() -> None:
     session.close()
 
 
-def test_with_more_threads_than_statements_they_run_one_after_the_other(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # one thread each would leave cores idle that each statement alone uses: no cursor is opened
+@pytest.fixture
+def four_threads_no_cursor(monkeypatch: pytest.MonkeyPatch) -> DuckDBSession:
+    """A session of four threads that fails a test opening a cursor: with more threads than
+    statements, one thread each would leave cores idle that each statement alone uses."""
     session = DuckDBSession(threads=4)
 
     def no_cursor() -> DuckDBSession:
         raise AssertionError("a cursor was opened")
 
     monkeypatch.setattr(session, "_cursor", no_cursor)
+    return session
+
+
+def test_with_more_threads_than_statements_they_run_one_after_the_other(
+    four_threads_no_cursor: DuckDBSession,
+) -> None:
+    session = four_threads_no_cursor
     kept = session.run_kept_at_once(prints_calls(session))
     assert [len(session.tuples(t)) for t in kept] == [2, 1]  # u1, u2; v1 (v2 is a group)
     assert session.con.sql("SELECT current_setting('threads')").fetchall() == [(4,)]
@@ -157,14 +164,9 @@ def test_a_failing_first_series_waits_for_the_second_and_sets_the_threads_back()
 
 
 def test_with_more_threads_than_two_the_series_run_one_after_the_other_here(
-    monkeypatch: pytest.MonkeyPatch,
+    four_threads_no_cursor: DuckDBSession,
 ) -> None:
-    session = DuckDBSession(threads=4)
-
-    def no_cursor() -> DuckDBSession:
-        raise AssertionError("a cursor was opened")
-
-    monkeypatch.setattr(session, "_cursor", no_cursor)
+    session = four_threads_no_cursor
     lanes: list[tuple[Session, object]] = []
 
     def series(result: int) -> Callable[[Session], int]:
