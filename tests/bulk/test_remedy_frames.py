@@ -141,15 +141,30 @@ def _both_ways(
     findings: list[dict[str, Any]], members: list[dict[str, Any]], max_bytes: int, delete_orphans: bool
 ) -> tuple[RemedyBuilder, RemedyBuilder]:
     """Two builders given the same inputs: one row by row, one as typed frames."""
-    by_rows = _builder(max_bytes, delete_orphans)
+    return _by_rows(findings, members, max_bytes, delete_orphans), _by_frames(
+        findings, members, max_bytes, delete_orphans
+    )
+
+
+_Rows = list[dict[str, Any]]
+
+
+def _by_rows(findings: _Rows, members: _Rows, max_bytes: int, delete_orphans: bool = False) -> RemedyBuilder:
+    builder = _builder(max_bytes, delete_orphans)
     for row in findings:
-        by_rows.add_finding(row)
+        builder.add_finding(row)
     for member in members:
-        by_rows.add_new_membership(member)
-    by_frames = _builder(max_bytes, delete_orphans)
-    by_frames.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
-    by_frames.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
-    return by_rows, by_frames
+        builder.add_new_membership(member)
+    return builder
+
+
+def _by_frames(
+    findings: _Rows, members: _Rows, max_bytes: int, delete_orphans: bool = False
+) -> RemedyBuilder:
+    builder = _builder(max_bytes, delete_orphans)
+    builder.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
+    builder.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
+    return builder
 
 
 def _plan(builder: RemedyBuilder, planned: list[PlannedOp] | None = None) -> list[tuple[Any, ...]]:
@@ -190,10 +205,7 @@ def test_frames_plan_what_rows_plan(odd: str, max_bytes: int, delete_orphans: bo
 
 
 def test_a_group_patch_from_columns_reads_its_data_back() -> None:
-    findings, members = _inputs("t-plain")
-    builder = _builder(100_000)
-    builder.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
-    builder.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
+    builder = _by_frames(*_inputs("t-plain"), 100_000)
     planned = builder.operations()
     ops = [p.operation for p in planned if p.kind == "update_group_members"]
     assert [op.path for op in ops] == ["/Groups/tg-a", "/Groups/tg-b", "/Groups/tg-c", "/Groups/tg-d"]
@@ -221,11 +233,7 @@ def test_frames_in_parts_and_of_null_columns_plan_what_rows_plan() -> None:
     """Frames as polars infers them (a column of nulls only is typed Null) and given in two parts
     each: the same plan as the rows in one go."""
     findings, members = _inputs("t-plain")
-    by_rows = _builder(100_000)
-    for row in findings:
-        by_rows.add_finding(row)
-    for member in members:
-        by_rows.add_new_membership(member)
+    by_rows = _by_rows(findings, members, 100_000)
     by_frames = _builder(100_000)
     half, members_half = len(findings) // 2, len(members) // 2
     for part in (findings[:half], findings[half:]):
@@ -238,10 +246,7 @@ def test_frames_in_parts_and_of_null_columns_plan_what_rows_plan() -> None:
 
 def test_operations_asked_twice_plan_the_same_changes() -> None:
     """As with the rows path, a second operations() plans the same changes (bulk ids go on)."""
-    findings, members = _inputs("t-plain")
-    builder = _builder(100_000)
-    builder.add_findings_frame(pl.DataFrame(findings, schema=_schema(FINDING_ROW_COLUMNS)))
-    builder.add_new_memberships_frame(pl.DataFrame(members, schema=_schema(NEW_MEMBERSHIP_COLUMNS)))
+    builder = _by_frames(*_inputs("t-plain"), 100_000)
     first, second = builder.operations(), builder.operations()
     assert [(p.kind, p.target_id, p.remediates) for p in first] == [
         (p.kind, p.target_id, p.remediates) for p in second
@@ -333,5 +338,7 @@ def test_drawn_frames_plan_what_rows_plan(
         return
     planned = by_frames.operations()
     assert _plan(by_frames, planned) == expected
+    for op in (p.operation for p in planned):  # bytes written piece by piece: orjson's of the whole
+        assert op.encoded == orjson.dumps(op.to_json())
     assert orjson.dumps(_entries(planned)) == orjson.dumps([p.to_json() for p in planned])
     assert [s.reason for s in by_frames.skipped] == [s.reason for s in by_rows.skipped]
