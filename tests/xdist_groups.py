@@ -1,6 +1,6 @@
 """pytest-xdist: tests that share a fixture wider than one test run on one worker, Spark's first.
 
-The suite runs on two workers with ``--dist loadgroup`` (pyproject.toml). A session fixture of
+The suite runs on three workers with ``--dist loadgroup`` (pyproject.toml). A session fixture of
 tests/ (the Spark session, the demo run, the seeded SCIM servers, the shared simulations) or a
 module fixture is then built on one worker only, once, as in a serial run, and only one Spark JVM
 starts; tests that share none are handed out one by one.
@@ -11,8 +11,8 @@ test was handed out alone and each worker built every wide fixture (two Spark JV
 fixture set up once per worker per profile; pytest-xdist issue #1386). Here each worker writes
 the groups to a file in a folder the controller names, and the controller's scheduler (xdist's
 loadgroup scheduler with the group read from that file) hands each group out whole. Groups go
-out largest first (xdist's order), except the Spark group, the longest (about half of one
-worker's time), which goes first so that it does not start late and leave the other worker idle.
+out largest first (xdist's order), except the Spark group, the longest (40-55% of one
+worker's time), which goes first so that it does not start late and leave the other workers idle.
 """
 
 from __future__ import annotations
