@@ -409,12 +409,12 @@ def _exports(store: Store, keys: list[tuple[str, str, str]]) -> _Exports:
     return _Exports(cycles, Parquet.of(*paths, hive_types=_EXPORT_HIVE), _most_cycles(keys) <= BIT_SET_CYCLES)
 
 
-PROBE_PARTS = (0.35, 0.65)
+PROBE_PARTS = (0.3, 0.65)
 """Where the return probe splits the export files (their share, in cycle order): the first part
 runs after the leavers beside the spans, the second after the leavers' findings sets beside the
-third and the drift ages and counts. At 1M users x 20 cycles on one thread the spans cost ~0.7 CPU
-s, the leavers ~0.45, the probe ~0.04 per file, the findings sets ~0.14 and the ages and counts
-~0.1: parts of 35, 30 and 35% keep the two series of each round about as long as each other."""
+third and the drift ages and counts. At 1M users x 20 cycles on one thread the spans take ~0.75 s,
+the leavers ~0.5, the probe ~0.04 per file, the findings sets ~0.13 and the ages and counts ~0.1:
+parts of 30, 35 and 35% keep the two series of each round about as long as each other."""
 
 
 class _Probe(NamedTuple):
