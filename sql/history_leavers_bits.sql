@@ -1,20 +1,19 @@
 -- name: history_leavers_bits
 -- purpose: history_leavers for sources of at most 61 cycles, with a bit per cycle: per leaver and target, the cycle the source first showed active=false, the first cycle at which the target no longer gave the leaver an active account, the deprovisioning latency between them (cycles and hours), or still open
--- inputs: leaver_exports, leaver_returns, cycles, leaver_delayed
+-- inputs: leaver_exports, cycles, leaver_delayed
 -- params: none
 -- The same rows as history_leavers (its header says what each column means); the caller runs
 -- this statement only when each source has at most 61 findings cycles. cycles: the pairs' cycles
 -- that have a source export, cycle_rank numbering each source's cycles 1, 2, ... as the cycles
 -- of history_drift_spans over all the findings cycles do; a set of cycles is one BIGINT, bit r
 -- for rank r. leaver_exports: history_leaver_exports over the source exports and these cycles;
--- leaver_returns: history_leaver_returns over them (or the union of its rows over parts of them);
 -- leaver_delayed: history_leaver_delayed over the findings, these cycles and the spans. Per
 -- leaver, a few sets decide everything: the pair's cycles, the cycles the source exports it in
--- (inactive, or again after leaving: from leaver_exports and leaver_returns), those of its
--- delayed_deactivation findings and those of orphaned_in_target findings (severity other than
--- low) on a target account it was matched to (both from leaver_delayed). "The first cycle of
--- set s" is the lowest set bit: bit_count((s - 1) & ~s) (s > 0, s < 2^62). The leavers are found
--- once per source (not once per pair), and one aggregate per set replaces distinct unions and cycle-by-cycle
+-- (inactive, or again after leaving: from leaver_exports), those of its delayed_deactivation
+-- findings and those of orphaned_in_target findings (severity other than low) on a target
+-- account it was matched to (both from leaver_delayed). "The first cycle of set s" is the lowest
+-- set bit: bit_count((s - 1) & ~s) (s > 0, s < 2^62). The leavers are found once per source (not
+-- once per pair), and one aggregate per set replaces distinct unions and cycle-by-cycle
 -- look-ups. The rows come in no particular order, as history_leavers' do.
 WITH ranked AS (  -- every pair's cycles, with their rank among the cycles of the source
     SELECT source, target, cycle, cycle_index, cycle_epoch, cycle_rank FROM cycles
@@ -28,20 +27,10 @@ pair_sets AS (  -- per pair: its cycles, and the index of its last one
     FROM ranked
     GROUP BY source, target
 ),
-returns AS (  -- per source and leaver exported again after leaving: those cycles
-    SELECT system, id, bit_or(later_cycles) AS later_cycles FROM leaver_returns GROUP BY system, id
-),
-exported AS (  -- per source and leaver: its sets, exported_cycles those it is exported in from leaving on
-    SELECT
-        l.system,
-        l.id,
-        l.inactive_cycles,
-        l.inactive_cycles | coalesce(r.later_cycles, 0) AS exported_cycles,
-        l.user_name,
-        l.one_name
-    FROM leaver_exports AS l
-    LEFT JOIN returns AS r ON r.system = l.system AND r.id = l.id
-    WHERE l.name_cycle IS NULL
+exported AS (  -- per source and leaver: its sets (history_leaver_exports)
+    SELECT system, id, inactive_cycles, exported_cycles, user_name, one_name
+    FROM leaver_exports
+    WHERE name_cycle IS NULL
 ),
 left_at AS (  -- per pair and leaver (inactive in some cycle of the pair): its sets
     SELECT

@@ -265,10 +265,10 @@ class Session(ABC):
     ) -> tuple[First, Second]:
         """``first(self)`` and ``second(s)``, for two independent series of statements; an engine
         may run them at the same time, ``second`` on a session ``s`` of its own (the same engine and
-        settings; of this session's tables ``second`` reads only kept ones, made before the call,
-        besides files and frames). What ``second`` returns is given back with its kept tables
-        (alone, or in a tuple) as tables of this session; it returns no lazy one. The caller decides
-        both fit in memory together. This default runs them one after the other on this session."""
+        settings, not the same tables: ``second`` reads no table of this session, only files and
+        frames). What ``second`` returns is given back with its kept tables (alone, or in a tuple)
+        as tables of this session; it returns no lazy one. The caller decides both fit in memory
+        together. This default runs them one after the other on this session."""
         return first(self), second(self)
 
     @abstractmethod

@@ -244,16 +244,11 @@ class DuckDBSession(Session):
             temp_dir=temp_dir, memory_limit=memory_limit, threads=threads, buffer_default=buffer_default
         )
         self._counter = _NAMES  # one count for every session: a worker's cursor shares the catalog
-        self._lane_of: DuckDBSession | None = None  # a lane's session: its kept tables are read here too
 
     def _own(self, table: Table) -> duckdb.DuckDBPyRelation:
-        if isinstance(table, DuckDBTable) and table.session is self:
-            return table.relation
-        if isinstance(table, DuckDBTable) and table.session is self._lane_of and self._lane_of is not None:
-            if table.kept is None:
-                raise ValueError("a lazy table cannot move to another cursor: keep it")
-            return self.con.table(table.kept)  # the same database: its kept table, by name
-        raise ValueError("a table of another session")
+        if not isinstance(table, DuckDBTable) or table.session is not self:
+            raise ValueError("a table of another session")
+        return table.relation
 
     def _view(self, label: str, source: Input) -> str:
         """Bind ``source`` as a view under a name no other binding uses; returns the name."""
@@ -308,15 +303,13 @@ class DuckDBSession(Session):
     def both_at_once(
         self, first: Callable[[Session], First], second: Callable[[Session], Second]
     ) -> tuple[First, Second]:
-        """``second`` on a cursor of its own in another thread while ``first`` runs here (the cursor
-        reads this session's kept tables by name), the database on one thread, when
-        :meth:`_lanes_pay` for two (as :meth:`run_kept_at_once`: one thread each spends less CPU on
-        high-cardinality aggregates than two each, and on an idle 2-core machine the two series
-        overlap); else one after the other on all threads."""
+        """``second`` on a cursor of its own in another thread while ``first`` runs here, the
+        database on one thread, when :meth:`_lanes_pay` for two (as :meth:`run_kept_at_once`: one
+        thread each spends less CPU on high-cardinality aggregates than two each, and on an idle
+        2-core machine the two series overlap); else one after the other on all threads."""
         if not self._lanes_pay(2):
             return super().both_at_once(first, second)
         with self._lanes(1) as (lane,), ThreadPoolExecutor(max_workers=1) as pool:
-            lane._lane_of = self  # second may read this session's kept tables
             pending = pool.submit(second, lane)
             try:
                 done = first(self)

@@ -290,10 +290,8 @@ def history(
     systems = {name for pair in pairs for name in pair} if source or target else None
     # the engine's threads (every core: one thread for all of history() saved ~0.4 CPU s but made
     # users wait 4.5 s instead of 3.0 on a quiet 2-core machine, benchmarks/results/history.md);
-    # on 2 cores three rounds of two series at once, one engine thread each (Session.both_at_once):
-    # the findings' identity spans beside the leavers from the exports (and a part of the return
-    # probe), then the leavers' findings sets, the drift ages and counts and the rest of the probe,
-    # then the drift tables beside the leavers' rows and latency
+    # the findings' statements and the exports' one read different files: on 2 cores they run at
+    # the same time, one engine thread each (Session.both_at_once)
     with open_session(temp_dir=store.temp_dir, engine=engine) as session:
         try:
             latest = {(src, tgt): cycle for src, tgt, cycle in keys}  # keys are sorted: the last wins
@@ -301,29 +299,16 @@ def history(
                 *(store.findings_dir(*key, cycle) / "findings.parquet" for key, cycle in latest.items()),
                 hive_types=_FINDINGS_HIVE,
             )
-            probes = _probe_parts(store, exports)
-            spans, (leaver_exports, first_returns) = session.both_at_once(
-                lambda lane: _spans(lane, findings, cycles),
-                lambda lane: _leaver_exports(lane, exports, probes[0]),
+            (cycle_rows, counts, open_drift, delayed, completeness, missed), leaver_exports = (
+                session.both_at_once(
+                    lambda lane: (
+                        *_drift(lane, findings, latest_findings, cycles, exports),
+                        *_deltas(store, lane, systems),
+                    ),
+                    lambda lane: _leaver_exports(lane, exports),
+                )
             )
-            (delayed, second_returns), (third_returns, aged, counted) = session.both_at_once(
-                lambda lane: (
-                    _leaver_delayed(lane, findings, exports, spans),
-                    _leaver_returns(lane, probes[1], leaver_exports),
-                ),
-                lambda lane: (
-                    _leaver_returns(lane, probes[2], leaver_exports),
-                    *_aged_counts(lane, spans, findings, cycles),
-                ),
-            )
-            returns = [table for table in (first_returns, second_returns, third_returns) if table is not None]
-            (cycle_rows, counts, open_drift, completeness, missed), (leavers, latency) = session.both_at_once(
-                lambda lane: (
-                    *_drift(lane, spans, aged, counted, latest_findings, cycles),
-                    *_deltas(store, lane, systems),
-                ),
-                lambda lane: _latency(lane, keys, findings, exports, leaver_exports, returns, delayed),
-            )
+            leavers, latency = _latency(session, keys, findings, exports, leaver_exports, delayed)
         except session.errors as exc:  # a truncated or foreign Parquet file: say which folder, one line
             first = str(exc).splitlines()[0]
             raise InputError(f"cannot read the findings under {store.root}: {first}") from exc
@@ -340,48 +325,32 @@ def history(
     )
 
 
-def _spans(session: Session, findings: Parquet, cycles: pl.DataFrame) -> Table:
-    """Each finding identity's span of cycles (``history_drift_spans``, kept): one pass over the
-    findings' identity columns, read by every later drift statement and the leavers' findings sets."""
-    return session.run("history_drift_spans", None, {"findings": findings, "cycles": cycles}, keep=True)
+def _drift(
+    session: Session, findings: Parquet, latest_findings: Parquet, cycles: pl.DataFrame, exports: _Exports
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, Table | None]:
+    """The ``cycles``, ``counts`` and ``open_drift`` frames, and for the leavers' bit-set form
+    the sets of their delayed_deactivation and orphaned_in_target findings
+    (``history_leaver_delayed``, kept; else None).
 
-
-def _aged_counts(
-    session: Session, spans: Table, findings: Parquet, cycles: pl.DataFrame
-) -> tuple[Table, Table]:
-    """From the identities' ``spans`` (:func:`_spans`): the ages of the identities not in one clean
-    run, row by row (``history_drift_age``: the others are aged from their spans, so no statement
-    joins every finding row back to its identity), and the counts per cycle (``history_counts``);
-    both kept."""
+    One pass over the findings' identity columns gives each identity's span of cycles
+    (``spans``: ``history_drift_spans``); the identities in one clean run (most) are aged from
+    their spans, only the others row by row (``history_drift_age``), so no statement joins every
+    finding row back to its identity. The leavers' findings sets come from the same spans.
+    """
+    spans = session.run("history_drift_spans", None, {"findings": findings, "cycles": cycles}, keep=True)
+    delayed = None
+    if exports.bit_sets:  # every cycle_rank (the spans' too) fits a bit set
+        relations = {"findings": findings, "cycles": exports.cycles, "drift_spans": spans}
+        delayed = session.run("history_leaver_delayed", None, relations, keep=True)
     drift = {"drift_spans": spans, "cycles": cycles}
     aged = session.run("history_drift_age", None, {**drift, "findings": findings}, keep=True)
-    counts = session.run(
-        "history_counts", None, {**drift, "aged_findings": aged, "findings": findings}, keep=True
-    )
-    return aged, counts
-
-
-def _drift(
-    session: Session, spans: Table, aged: Table, counts: Table, latest_findings: Parquet, cycles: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The ``cycles``, ``counts`` and ``open_drift`` frames from the identities' ``spans`` and
-    :func:`_aged_counts`."""
-    drift = {"drift_spans": spans, "cycles": cycles, "aged_findings": aged}
+    drift["aged_findings"] = aged
+    counts = session.run("history_counts", None, {**drift, "findings": findings}, keep=True)
     cycle_rows = session.polars(session.run("history_cycles", None, {**drift, "counts": counts}))
     open_drift = session.polars(
         session.run("history_open_drift", None, {**drift, "latest_findings": latest_findings})
     )
-    return cycle_rows, session.polars(counts), open_drift
-
-
-def _leaver_delayed(session: Session, findings: Parquet, exports: _Exports, spans: Table) -> Table | None:
-    """For the bit-set form, the leavers' sets of delayed_deactivation and orphaned_in_target
-    findings (``history_leaver_delayed``, kept: from the ``spans``, not a second read of the
-    findings); else None."""
-    if not exports.bit_sets:  # every cycle_rank (the spans' too) fits a bit set
-        return None
-    relations = {"findings": findings, "cycles": exports.cycles, "drift_spans": spans}
-    return session.run("history_leaver_delayed", None, relations, keep=True)
+    return cycle_rows, session.polars(counts), open_drift, delayed
 
 
 class _Exports(NamedTuple):
@@ -409,64 +378,14 @@ def _exports(store: Store, keys: list[tuple[str, str, str]]) -> _Exports:
     return _Exports(cycles, Parquet.of(*paths, hive_types=_EXPORT_HIVE), _most_cycles(keys) <= BIT_SET_CYCLES)
 
 
-PROBE_PARTS = (0.3, 0.65)
-"""Where the return probe splits the export files (their share, in cycle order): the first part
-runs after the leavers beside the spans, the second after the leavers' findings sets beside the
-third and the drift ages and counts. At 1M users x 20 cycles on one thread the spans take ~0.75 s,
-the leavers ~0.5, the probe ~0.04 per file, the findings sets ~0.13 and the ages and counts ~0.1:
-parts of 30, 35 and 35% keep the two series of each round about as long as each other."""
-
-
-class _Probe(NamedTuple):
-    """Some of the exports, for ``history_leaver_returns``."""
-
-    source_users: Parquet
-    cycles: pl.DataFrame
-    """Their cycles (of ``_Exports.cycles``): the probe looks only for leavers that left before the
-    last of them."""
-
-
-def _probe_parts(store: Store, exports: _Exports) -> tuple[_Probe | None, _Probe | None, _Probe | None]:
-    """The exports in three parts (:data:`PROBE_PARTS`, in cycle order) for
-    ``history_leaver_returns``; an empty part is None (all None: no bit-set form)."""
+def _leaver_exports(session: Session, exports: _Exports) -> Table | None:
+    """For the bit-set form, the leavers' sets from the exports (``history_leaver_exports``, kept:
+    its joins read their ids with the column statistics of a table); else None. It reads no
+    findings: it runs beside :func:`_drift`."""
     if not exports.bit_sets or exports.source_users is None:
-        return None, None, None
-    files = sorted(set(exports.cycles.select("source", "cycle").iter_rows()))
-    first, second = (int(len(files) * share) for share in PROBE_PARTS)
-
-    def part(keys: list[tuple[str, str]]) -> _Probe | None:
-        if not keys:
-            return None
-        paths = [store.export(src, cycle, "full").table("users") for src, cycle in keys]
-        wanted = pl.DataFrame(keys, schema={"source": pl.String, "cycle": pl.String}, orient="row")
-        return _Probe(
-            Parquet.of(*paths, hive_types=_EXPORT_HIVE), exports.cycles.join(wanted, on=["source", "cycle"])
-        )
-
-    return part(files[:first]), part(files[first:second]), part(files[second:])
-
-
-def _leaver_exports(
-    session: Session, exports: _Exports, probe: _Probe | None
-) -> tuple[Table | None, Table | None]:
-    """For the bit-set form, the leavers from the exports (``history_leaver_exports``, kept: its
-    joins read their ids with the column statistics of a table) and their returns in the ``probe``
-    files (:func:`_leaver_returns`); else None and None. It reads no findings: it runs beside
-    :func:`_spans`."""
-    if not exports.bit_sets or exports.source_users is None:
-        return None, None
-    relations = {"source_users": exports.source_users, "cycles": exports.cycles}
-    leavers = session.run("history_leaver_exports", None, relations, keep=True)
-    return leavers, _leaver_returns(session, probe, leavers)
-
-
-def _leaver_returns(session: Session, probe: _Probe | None, leaver_exports: Table | None) -> Table | None:
-    """The leavers exported again after leaving, in the ``probe`` files (``history_leaver_returns``,
-    kept; None for no files or no leavers' table)."""
-    if probe is None or leaver_exports is None:
         return None
-    relations = {"source_users": probe.source_users, "cycles": probe.cycles, "leaver_exports": leaver_exports}
-    return session.run("history_leaver_returns", None, relations, keep=True)
+    relations = {"source_users": exports.source_users, "cycles": exports.cycles}
+    return session.run("history_leaver_exports", None, relations, keep=True)
 
 
 def _latency(
@@ -475,21 +394,16 @@ def _latency(
     findings: Parquet,
     exports: _Exports,
     leaver_exports: Table | None,
-    returns: list[Table],
     delayed: Table | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Leavers and latency per pair, over the cycles that have a complete source export.
 
-    The bit-set form joins the leavers' sets from the exports (``leaver_exports``, and the
-    ``returns`` of the probe's parts) with those of their findings (``delayed``:
-    ``history_leaver_delayed``)."""
+    The bit-set form joins the leavers' sets from the exports (``leaver_exports``) with those of
+    their findings (``delayed``: ``history_leaver_delayed``)."""
     cycles = exports.cycles
-    if leaver_exports is not None and delayed is not None and returns:
+    if leaver_exports is not None and delayed is not None:
         relations: dict[str, Any] = {
             "leaver_exports": leaver_exports,
-            # kept (a few rows: returns are rare): Spark does not plan the lazy union of the parts'
-            # checkpoints inside this statement's joins ("key not found")
-            "leaver_returns": session.keep(session.union_all(*returns)),
             "cycles": cycles,
             "leaver_delayed": delayed,
         }

@@ -137,29 +137,6 @@ def test_two_series_at_once_run_on_two_cursors_of_one_thread_and_hand_back_kept_
     session.close()
 
 
-def test_the_second_series_reads_the_sessions_kept_tables_and_no_lazy_one() -> None:
-    session = DuckDBSession(threads=2)
-    kept = session.keep(session.bind(pa.table({"n": [1, 2, 3]})))
-    lazy = session.bind(pa.table({"n": [4]}))
-
-    def second(lane: Session) -> tuple[list[tuple[Any, ...]], str]:
-        assert lane is not session  # a cursor of its own
-        total = lane.tuples(lane.query("SELECT sum(n) FROM t", {}, {"t": kept}))
-        with pytest.raises(ValueError, match="lazy table"):
-            lane.query("SELECT * FROM t", {}, {"t": lazy})
-        return total, "done"
-
-    _, (total, done) = session.both_at_once(lambda lane: None, second)
-    assert (total, done) == ([(6,)], "done")
-    other = DuckDBSession(threads=2)  # a table of another database's session is still refused
-    with pytest.raises(ValueError, match="another session"):
-        session.both_at_once(
-            lambda lane: None, lambda lane: lane.count(other.keep(other.bind(pa.table({"n": [1]}))))
-        )
-    other.close()
-    session.close()
-
-
 def test_a_lazy_table_of_the_second_series_cannot_come_back() -> None:
     session = DuckDBSession(threads=2)
     with pytest.raises(ValueError, match="lazy table"):

@@ -1,6 +1,5 @@
-"""``history_leavers_bits`` over ``history_leaver_exports``, ``history_leaver_returns`` (over all
-the exports, or over parts of them as history() splits them) and ``history_leaver_delayed`` (a set
-of cycles as one 64-bit integer, for pairs of at most 61 cycles) gives exactly the rows of
+"""``history_leavers_bits`` over ``history_leaver_exports`` and ``history_leaver_delayed`` (a set of
+cycles as one 64-bit integer, for pairs of at most 61 cycles) gives exactly the rows of
 ``history_leavers`` (cycle by cycle), in the order history() puts them in.
 
 The draws reach every branch the two statements decide differently: leavers exported again after
@@ -114,33 +113,8 @@ def test_bit_sets_give_the_rows_of_the_cycle_by_cycle_statement(seed: int) -> No
             "drift_spans": kept_spans,
         }
         relations["leaver_delayed"] = session.run("history_leaver_delayed", None, delayed, keep=True)
-        users = relations.pop("source_users")
-        exports = {"source_users": users, "cycles": relations["cycles"]}
-        leavers = session.run("history_leaver_exports", None, exports, keep=True)
-        relations["leaver_exports"] = leavers
-        # the return probe over the exports of some cycles at a time (as history() splits the
-        # files), or over all of them (the drawn cuts: none, or up to three parts)
-        cycles = sorted(set(users["cycle"].drop_nulls()))
-        rnd = random.Random(seed)
-        cuts = sorted(rnd.sample(range(1, len(cycles)), min(len(cycles) - 1, rnd.choice([0, 1, 2]))))
-        parts = [cycles[start:end] for start, end in zip([0, *cuts], [*cuts, len(cycles)], strict=True)]
-        returns = [
-            session.run(
-                "history_leaver_returns",
-                None,
-                {
-                    "source_users": users.filter(pl.col("cycle").is_in(part)),
-                    # as history() gives a part: only its cycles (all of them when it is one part)
-                    "cycles": exports["cycles"].filter(pl.col("cycle").is_in(part))
-                    if cuts
-                    else exports["cycles"],
-                    "leaver_exports": leavers,
-                },
-                keep=True,
-            )
-            for part in parts
-        ]
-        relations["leaver_returns"] = session.union_all(*returns)
+        exports = {"source_users": relations.pop("source_users"), "cycles": relations["cycles"]}
+        relations["leaver_exports"] = session.run("history_leaver_exports", None, exports, keep=True)
         bits = session.polars(session.run("history_leavers_bits", None, relations))
     assert general.height > 0
     assert bits.schema == general.schema

@@ -63,17 +63,13 @@ def run(name: str, **relations: Any) -> pl.DataFrame:
     with open_session() as session:
         if name == "history_leavers_bits":  # as history() runs it: the leavers' findings sets from
             # history_leaver_delayed over the spans, their export sets from history_leaver_exports
-            # and history_leaver_returns
             spans = {"findings": relations["findings"], "cycles": relations["cycles"]}
             spans_kept = session.run("history_drift_spans", None, spans, keep=True)
             delayed = {**spans, "drift_spans": spans_kept}
             relations["leaver_delayed"] = session.run("history_leaver_delayed", None, delayed, keep=True)
             del relations["findings"]
             exports = {"source_users": relations.pop("source_users"), "cycles": relations["cycles"]}
-            leavers = session.run("history_leaver_exports", None, exports, keep=True)
-            relations["leaver_exports"] = leavers
-            returns = {**exports, "leaver_exports": leavers}
-            relations["leaver_returns"] = session.run("history_leaver_returns", None, returns, keep=True)
+            relations["leaver_exports"] = session.run("history_leaver_exports", None, exports, keep=True)
         return session.polars(session.run(name, None, relations))
 
 
@@ -378,57 +374,17 @@ def test_leaver_exports_name_a_leaver_of_two_names_by_each_export_row() -> None:
             session.run("history_leaver_exports", None, {"source_users": users, "cycles": given_cycles})
         )
     got = sorted(
-        (r["id"], r["name_cycle"] or "", r["left_cycle"], r["inactive_cycles"], r["user_name"], r["one_name"])
+        (r["id"], r["name_cycle"] or "", r["left_cycle"], r["inactive_cycles"], r["exported_cycles"],
+         r["user_name"], r["one_name"])
         for r in out.iter_rows(named=True)
     )  # fmt: skip
     assert got == [
-        ("u1", "", "c2", 0b1100, "ann", False),
-        ("u1", "c2", None, None, "ann", None),
-        ("u1", "c2", None, None, "anne", None),
-        ("u1", "c3", None, None, "anne", None),
-        ("u2", "", "c2", 0b1100, "ben", True),
+        ("u1", "", "c2", 0b1100, 0b1100, "ann", False),
+        ("u1", "c2", None, None, None, "ann", None),
+        ("u1", "c2", None, None, None, "anne", None),
+        ("u1", "c3", None, None, None, "anne", None),
+        ("u2", "", "c2", 0b1100, 0b1100, "ben", True),
     ]
-
-
-def test_leaver_returns_are_the_cycles_after_leaving_exported_other_than_inactive() -> None:
-    # u1 leaves in c2, is active again in c4 and exported with active unknown in c5; u2 leaves in
-    # c3 and is only exported inactive after; u3 is active before it leaves (c1 is not a return);
-    # u4 never leaves. Over all the exports, and over two parts of them: the same sets per leaver
-    users = table(
-        """
-        system | cycle | id | user_name | active
-        idp    | c1    | u1 | ann       | true
-        idp    | c2    | u1 | ann       | false
-        idp    | c4    | u1 | ann       | true
-        idp    | c5    | u1 | ann       | null
-        idp    | c3    | u2 | ben       | false
-        idp    | c4    | u2 | ben       | false
-        idp    | c1    | u3 | cid       | true
-        idp    | c2    | u3 | cid       | false
-        idp    | c5    | u4 | dan       | true
-        """,
-        {"active": pl.Boolean},
-    )
-    given_cycles = cycles({("idp", "app"): ["c1", "c2", "c3", "c4", "c5"]})
-    with open_session() as session:
-        relations = {"source_users": users, "cycles": given_cycles}
-        leavers = session.run("history_leaver_exports", None, relations, keep=True)
-        relations["leaver_exports"] = leavers
-
-        def returns(part: pl.DataFrame, only_its_cycles: bool = False) -> list[tuple[str, int]]:
-            given = {**relations, "source_users": part}
-            if only_its_cycles:  # as history() gives a part: the leavers that left before its last cycle
-                given["cycles"] = given_cycles.filter(pl.col("cycle").is_in(part["cycle"].to_list()))
-            out = session.polars(session.run("history_leaver_returns", None, given))
-            return sorted((r["id"], r["later_cycles"]) for r in out.iter_rows(named=True))
-
-        assert returns(users) == [("u1", 0b110000)]
-        for only_its_cycles in (False, True):
-            early = users.filter(pl.col("cycle") <= "c4")
-            assert returns(early, only_its_cycles) == [("u1", 0b10000)]
-            assert returns(users.filter(pl.col("cycle") > "c4"), only_its_cycles) == [("u1", 0b100000)]
-            # u1 left in c2: in c1 and c2 nobody is exported after leaving
-            assert returns(users.filter(pl.col("cycle") <= "c2"), only_its_cycles) == []
 
 
 @pytest.mark.parametrize("seed", range(4))
