@@ -226,7 +226,7 @@ class RemedyBuilder:
             change.revoke = change.revoke or revoke
         elif kind == "attribute_mismatch":
             self._attribute(row, key)
-        elif kind in ("membership_missing", "membership_excess"):
+        elif kind in _MEMBERSHIP_KINDS:
             group = self._group(str(row["target_group_id"]), row.get("target_version"))
             self._membership(group, kind, row["target_id"], row.get("member_type"), key)
         elif kind == "group_orphaned_in_target":
@@ -256,7 +256,7 @@ class RemedyBuilder:
         group: _GroupChange | None = None  # the rows come by kind and group: look a group up once
         for row in rows:
             kind = row[kind_at]
-            membership = kind == "membership_missing" or kind == "membership_excess"
+            membership = kind in _MEMBERSHIP_KINDS
             if not membership and not (kind == "missing_in_target" and row[raw_at]):
                 self._add_finding(dict(zip(FINDING_ROW_COLUMNS, row, strict=True)))
                 continue
