@@ -1,6 +1,6 @@
 """pytest-xdist: tests that share a fixture wider than one test run on one worker, Spark's first.
 
-The suite runs on three workers with ``--dist loadgroup`` (pyproject.toml). A session fixture of
+The suite runs on the workers and ``--dist loadgroup`` of pyproject.toml's addopts. A session fixture of
 tests/ (the Spark session, the demo run, the seeded SCIM servers, the shared simulations) or a
 module fixture is then built on one worker only, once, as in a serial run, and only one Spark JVM
 starts; tests that share none are handed out one by one.
