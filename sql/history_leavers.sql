@@ -10,8 +10,8 @@
 -- The exports are read twice, narrowly: the inactive rows (few; the only ones read with the
 -- name the user had) find the leavers; then the ids of the other rows are probed against the
 -- leavers, to find one exported again after it first left (e.g. rehired, rare). Rows from before
--- a user left never matter. The rows come in no particular order: history() orders them
--- (recon.reports.history.LEAVER_ORDER).
+-- a user left never matter. Row order: per pair (source, target), the leavers still open first,
+-- the longest open first, then by user_name (NULLs last) and source_id; strings by their bytes.
 WITH inactive AS MATERIALIZED (  -- read once: it finds the leavers, numbers their cycles, names them
     SELECT system, cycle, id, user_name FROM source_users WHERE active = false
 ),
@@ -182,3 +182,4 @@ LEFT JOIN resolved_at AS r ON r.source = l.source AND r.target = l.target AND r.
 LEFT JOIN cycles AS rc ON rc.source = r.source AND rc.target = r.target AND rc.cycle_index = r.resolved_index
 LEFT JOIN first_account AS fa
     ON fa.source = l.source AND fa.target = l.target AND fa.source_id = l.source_id
+ORDER BY source, target, still_open DESC, open_cycles DESC, user_name, source_id

@@ -14,7 +14,7 @@
 -- account it was matched to (both from leaver_delayed). "The first cycle of set s" is the lowest
 -- set bit: bit_count((s - 1) & ~s) (s > 0, s < 2^62). The leavers are found once per source (not
 -- once per pair), and one aggregate per set replaces distinct unions and cycle-by-cycle
--- look-ups. The rows come in no particular order, as history_leavers' do.
+-- look-ups. The rows are in history_leavers' order (its header says which).
 WITH ranked AS (  -- every pair's cycles, with their rank among the cycles of the source
     SELECT source, target, cycle, cycle_index, cycle_epoch, cycle_rank FROM cycles
 ),
@@ -37,7 +37,7 @@ left_at AS (  -- per pair and leaver (inactive in some cycle of the pair): its s
         p.source,
         p.target,
         l.id AS source_id,
-        l.user_name,
+        l.user_name AS least_name,
         l.one_name,
         p.pair_cycles,
         p.last_index,
@@ -89,7 +89,7 @@ decided AS (
         a.source,
         a.target,
         a.source_id,
-        a.user_name,
+        a.least_name,
         a.one_name,
         a.target_id,
         a.last_index,
@@ -116,7 +116,7 @@ named AS (
     -- the name in the leaving cycle: a leaver of one name has it; one with several is joined to
     -- its names in that cycle (one row per name: it may be exported twice there), and has one
     -- there, since it is inactive in its leaving cycle
-    SELECT d.*, CASE WHEN d.one_name THEN d.user_name ELSE n.user_name END AS name
+    SELECT d.*, CASE WHEN d.one_name THEN d.least_name ELSE n.user_name END AS name
     FROM decided AS d
     LEFT JOIN leaver_exports AS n
         ON NOT d.one_name AND n.system = d.source AND n.name_cycle = d.left_cycle AND n.id = d.source_id
@@ -137,3 +137,4 @@ SELECT
     coalesce(l.resolved_index, l.last_index + 1) - l.left_index AS open_cycles,
     (coalesce(l.resolved_epoch, l.last_epoch) - l.left_epoch) / 3600.0 AS open_hours
 FROM named AS l
+ORDER BY source, target, still_open DESC, open_cycles DESC, user_name, source_id

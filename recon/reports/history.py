@@ -111,31 +111,10 @@ _LATENCY_READS = (
 )
 """The leavers' columns ``history_latency`` reads: only these are handed to the engine (a frame is
 bound by copying it, and the ids, names and cycle ids of 400,000 leavers cost 0.035 CPU s there)."""
-LEAVER_ORDER: tuple[tuple[str, bool], ...] = (
-    ("source", False),
-    ("target", False),
-    ("still_open", True),
-    ("open_cycles", True),
-    ("user_name", False),
-    ("source_id", False),
-)
-"""The order of the ``leavers`` rows (column, descending), NULLs last: the leaver statements give
-them unordered and :func:`ordered_leavers` sorts them here (on one thread, as SQL's ORDER BY
-would: strings by their bytes)."""
 BIT_SET_CYCLES = 61
 """Sources of at most this many findings cycles (each) get their leavers from
 ``history_leavers_bits`` (a set of cycles is one 64-bit integer there, bit ``cycle_rank``); longer
 histories from ``history_leavers``: the same rows."""
-
-
-def ordered_leavers(leavers: pl.DataFrame) -> pl.DataFrame:
-    """The leaver rows in :data:`LEAVER_ORDER`."""
-    return leavers.sort(
-        [column for column, _ in LEAVER_ORDER],
-        descending=[descending for _, descending in LEAVER_ORDER],
-        nulls_last=True,
-        multithreaded=False,
-    )
 
 
 def cycle_time(cycle: str) -> datetime | None:
@@ -417,7 +396,6 @@ def _latency(
         ).with_columns(pl.lit(None, pl.Boolean).alias("active"))
         relations = {"source_users": empty_users, "findings": findings, "cycles": cycles}
         leavers = session.polars(session.run("history_leavers", None, relations))
-    leavers = ordered_leavers(leavers)
     all_cycles = _cycles_frame(keys)  # every pair appears in the latency table, leavers or not
     relations = {"leavers": leavers.select(_LATENCY_READS), "cycles": all_cycles}
     latency = session.polars(session.run("history_latency", None, relations))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import polars as pl
 import pytest
 
 from recon.engine import open_session
-from recon.reports.history import CYCLES_SCHEMA, LEAVER_ORDER, ordered_leavers
+from recon.reports.history import CYCLES_SCHEMA
 from tests.tables import frame as table
 
 FINDING_COLUMNS = (
@@ -385,41 +384,6 @@ def test_leaver_exports_name_a_leaver_of_two_names_by_each_export_row() -> None:
         ("u1", "c3", None, None, None, "anne", None),
         ("u2", "", "c2", 0b1100, 0b1100, "ben", True),
     ]
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_leavers_are_ordered_as_an_order_by_orders_them(seed: int) -> None:
-    # history() sorts the leaver rows itself: the order of ORDER BY over the same columns (strings
-    # by their bytes, upper case before lower, NULLs last, open leavers and the longest open first)
-    rnd = random.Random(seed)
-    names = ["ann", "Ann", "ánn", "an", "ann ", "zoë", "Zed", "", None]
-    leavers = pl.DataFrame(
-        [
-            {
-                "source": rnd.choice(["idp", "hr"]),
-                "target": rnd.choice(["app", "App", "b"]),
-                "still_open": rnd.random() < 0.4,
-                "open_cycles": rnd.randrange(4),
-                "user_name": rnd.choice(names),
-                "source_id": f"u{rnd.randrange(30)}",
-            }
-            for _ in range(300)
-        ],
-        schema={
-            "source": pl.String,
-            "target": pl.String,
-            "still_open": pl.Boolean,
-            "open_cycles": pl.Int64,
-            "user_name": pl.String,
-            "source_id": pl.String,
-        },
-    )
-    order = ", ".join(f"{column}{' DESC' if descending else ''}" for column, descending in LEAVER_ORDER)
-    with open_session() as session:
-        expected = session.polars(
-            session.query(f"SELECT * FROM leavers ORDER BY {order}", None, {"leavers": leavers})
-        )
-    assert ordered_leavers(leavers.sample(fraction=1.0, shuffle=True, seed=seed)).rows() == expected.rows()
 
 
 @pytest.mark.parametrize(
